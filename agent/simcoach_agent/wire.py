@@ -1,0 +1,131 @@
+"""The uplink wire format, shared by the agent (encode) and the server (decode).
+
+A batch is a msgpack map ``{"type": "frames", "seq": first_seq, "n": count, "z": blob}``
+where ``blob`` is zlib(msgpack({channel_id: column})). Each column holds the channel's values
+quantised to its resolution as integers, first value absolute and the rest as deltas: smooth
+60 Hz signals then become runs of tiny integers that msgpack stores in one byte and zlib
+squeezes further. Frames ``seq .. seq+n-1`` are numbered consecutively.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from typing import Any, Final
+
+import msgpack
+
+from .channels import BY_NAME, CHANNELS, CHANNEL_ID, REQUIRED, Frame
+
+PROTOCOL_VERSION: Final = 1
+MAX_MESSAGE_BYTES: Final = 256 * 1024  # compressed, on the wire
+MAX_INFLATED_BYTES: Final = 2 * 1024 * 1024  # guards against zip bombs
+MAX_FRAMES_PER_BATCH: Final = 600  # ten seconds at 60 Hz, what a spool replay sends at once
+
+# WebSocket close codes (4000-4999 are free for applications).
+CLOSE_UNAUTHORIZED: Final = 4401
+CLOSE_REVOKED: Final = 4403
+CLOSE_PROTOCOL_ERROR: Final = 4400
+CLOSE_TOO_BIG: Final = 4413
+CLOSE_VERSION: Final = 4426
+
+
+class WireError(ValueError):
+    """A message that does not follow the protocol; its text is the close reason."""
+
+
+def encode_batch(seq: int, frames: list[Frame]) -> bytes:
+    """Pack consecutive frames starting at sequence number ``seq`` into one message."""
+    names = sorted({k for f in frames for k in f if k in BY_NAME}, key=CHANNEL_ID.__getitem__)
+    cols: dict[int, list[int]] = {}
+    for name in names:
+        res = BY_NAME[name].resolution
+        quantised = [_quantise(f.get(name, math.nan), res) for f in frames]
+        if any(q is None for q in quantised):
+            continue  # a channel missing from some frames is dropped from the whole batch
+        q = [v for v in quantised if v is not None]
+        cols[CHANNEL_ID[name]] = [q[0]] + [b - a for a, b in zip(q, q[1:], strict=False)]
+    body = zlib.compress(msgpack.packb(cols), 6)
+    return msgpack.packb({"type": "frames", "seq": seq, "n": len(frames), "z": body})
+
+
+def _quantise(value: float, res: float) -> int | None:
+    if not math.isfinite(value):
+        return None
+    return round(value / res)
+
+
+def encode_control(message: dict[str, Any]) -> bytes:
+    return msgpack.packb(message)
+
+
+def decode_message(data: bytes) -> dict[str, Any]:
+    """Parse one uplink message; raise WireError with a human reason if it is malformed."""
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise WireError(f"message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    try:
+        msg = msgpack.unpackb(data, raw=False, strict_map_key=False, max_buffer_size=MAX_MESSAGE_BYTES)
+    except Exception as exc:  # msgpack raises a zoo of types for garbage input
+        raise WireError(f"not msgpack: {type(exc).__name__}") from None
+    if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
+        raise WireError("message must be a map with a string 'type'")
+    return msg
+
+
+def decode_batch(msg: dict[str, Any]) -> tuple[int, int, dict[str, list[float]]]:
+    """Validate a frames message; return (first_seq, n, {channel: values in its unit})."""
+    seq, n, blob = msg.get("seq"), msg.get("n"), msg.get("z")
+    if not _is_int(seq) or not 0 <= seq < 2**53:
+        raise WireError("'seq' must be an integer in [0, 2**53)")
+    if not _is_int(n) or not 1 <= n <= MAX_FRAMES_PER_BATCH:
+        raise WireError(f"'n' must be an integer in [1, {MAX_FRAMES_PER_BATCH}]")
+    if not isinstance(blob, bytes):
+        raise WireError("'z' must be bytes")
+    cols = _inflate(blob)
+    out: dict[str, list[float]] = {}
+    for cid, column in cols.items():
+        name, values = _decode_column(cid, column, n)
+        out[name] = values
+    missing = [r for r in REQUIRED if r not in out]
+    if missing:
+        raise WireError(f"batch lacks required channels: {', '.join(missing)}")
+    return seq, n, out
+
+
+def _inflate(blob: bytes) -> dict[Any, Any]:
+    try:
+        d = zlib.decompressobj()
+        raw = d.decompress(blob, MAX_INFLATED_BYTES)
+        if d.unconsumed_tail:
+            raise WireError("batch inflates past the size limit")
+        cols = msgpack.unpackb(raw, raw=False, strict_map_key=False)
+    except WireError:
+        raise
+    except Exception as exc:
+        raise WireError(f"batch body is corrupt: {type(exc).__name__}") from None
+    if not isinstance(cols, dict):
+        raise WireError("batch body must be a map of channel id to column")
+    return cols
+
+
+def _decode_column(cid: Any, column: Any, n: int) -> tuple[str, list[float]]:
+    if not _is_int(cid) or not 0 <= cid < len(CHANNELS):
+        raise WireError(f"unknown channel id {cid!r}")
+    ch = CHANNELS[cid]
+    if not isinstance(column, list) or len(column) != n:
+        raise WireError(f"channel {ch.name}: expected {n} values")
+    if not all(_is_int(v) for v in column):
+        raise WireError(f"channel {ch.name}: values must be integers (quantised)")
+    values: list[float] = []
+    acc = 0
+    for delta in column:
+        acc += delta
+        v = acc * ch.resolution if ch.kind == "f" else float(acc)
+        if not ch.lo <= v <= ch.hi:
+            raise WireError(f"channel {ch.name}: value {v:g} outside [{ch.lo:g}, {ch.hi:g}]")
+        values.append(v)
+    return ch.name, values
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
