@@ -64,7 +64,7 @@ def decode_message(data: bytes) -> dict[str, Any]:
     if len(data) > MAX_MESSAGE_BYTES:
         raise WireError(f"message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
     try:
-        msg = msgpack.unpackb(data, raw=False, strict_map_key=False, max_buffer_size=MAX_MESSAGE_BYTES)
+        msg = msgpack.unpackb(data, raw=False, strict_map_key=False)
     except Exception as exc:  # msgpack raises a zoo of types for garbage input
         raise WireError(f"not msgpack: {type(exc).__name__}") from None
     if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):

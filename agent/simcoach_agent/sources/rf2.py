@@ -1,0 +1,311 @@
+"""rFactor 2 (and LMU through the same plugin): rF2SharedMemoryMapPlugin buffers.
+
+Each ``$rFactor2SMMP_<Type>$`` view starts with a version block (@0 ``mVersionUpdateBegin``,
+@4 ``mVersionUpdateEnd``); the writer bumps Begin, writes, bumps End, so a copy is whole only
+when both are equal. Structs are ISI's InternalsPlugin #8 types (``#pragma pack(4)``);
+TelemInfoV01 (1 888 B) and VehicleScoringInfoV01 (584 B) are shared with LMU's native page,
+so the helpers here decode both games.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass
+from typing import Final
+
+from ..channels import KELVIN, MS_TO_KMH, WHEELS, Frame
+from .base import SessionInfo
+from .layout import (
+    STANDARD_G,
+    Chunk,
+    LayoutError,
+    clamp,
+    cstr,
+    f64,
+    f64s,
+    i32,
+    lap_time_or_none,
+    sided_temps,
+)
+from .shm import ShmPage, require_windows
+
+TELEMETRY_SIZE: Final = 241_680
+SCORING_SIZE: Final = 75_312
+EXTENDED_HEAD: Final = 32  # version block + mVersion[12] + is64bit: all we read of Extended
+SUPPORTED_PLUGIN: Final = (3, 7)  # a layout change bumps one of the first two digits
+TELEM_VEHICLE: Final = 1888
+SCORING_VEHICLE: Final = 584
+SCORING_INFO: Final = 548
+MAX_VEHICLES: Final = 128
+PHASE_PAUSED: Final = 9
+CONTROL_LOCAL_PLAYER: Final = 0
+BUFFERS: Final = {
+    "telemetry": ("$rFactor2SMMP_Telemetry$", TELEMETRY_SIZE),
+    "scoring": ("$rFactor2SMMP_Scoring$", SCORING_SIZE),
+    "extended": ("$rFactor2SMMP_Extended$", EXTENDED_HEAD),
+}
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """The player's scoring record and the session facts next to it (refreshed at 5 Hz)."""
+
+    track: str
+    session: int
+    current_et: float  # s, session clock when scoring was written
+    track_length: float  # m
+    phase: int
+    vehicle_id: int
+    car: str
+    car_class: str
+    total_laps: int
+    sector: int  # rF2: 0 = sector 3, 1 = sector 1, 2 = sector 2
+    lap_dist: float  # m
+    best: float
+    last: float
+    control: int
+    in_pits: bool
+    flag: int
+    count_lap: int  # 0 do not count, 1 lap only, 2 lap and time: the validity signal
+
+
+def read_scoring(buf: bytes, info_off: int, veh_off: int) -> Scoring:
+    (total_laps, sector) = struct.unpack_from("<hb", buf, veh_off + 100)
+    return Scoring(
+        track=cstr(buf, info_off, 64),
+        session=i32(buf, info_off + 64),
+        current_et=f64(buf, info_off + 68),
+        track_length=f64(buf, info_off + 88),
+        phase=buf[info_off + 108],
+        vehicle_id=i32(buf, veh_off),
+        car=cstr(buf, veh_off + 36, 64),
+        car_class=cstr(buf, veh_off + 200, 32),
+        total_laps=total_laps,
+        sector=sector,
+        lap_dist=f64(buf, veh_off + 104),
+        best=f64(buf, veh_off + 144),
+        last=f64(buf, veh_off + 168),
+        control=struct.unpack_from("<b", buf, veh_off + 197)[0],
+        in_pits=bool(buf[veh_off + 198]),
+        flag=buf[veh_off + 504],
+        count_lap=buf[veh_off + 506],
+    )
+
+
+def find_player(buf: bytes, first_off: int, count: int) -> int | None:
+    """Offset of the vehicle scoring record flagged mIsPlayer, if any."""
+    for i in range(count):
+        off = first_off + i * SCORING_VEHICLE
+        if off + SCORING_VEHICLE > len(buf):
+            break
+        if buf[off + 196]:
+            return off
+    return None
+
+
+def session_kind(session: int) -> str:
+    if 5 <= session <= 8:
+        return "qualifying"
+    if 10 <= session <= 13:
+        return "race"
+    return "practice"  # test day, practice, warm-up
+
+
+def session_info(game: str, sc: Scoring) -> SessionInfo:
+    return SessionInfo(
+        game=game,
+        track=sc.track,
+        car=sc.car,
+        kind=session_kind(sc.session),
+        car_class=sc.car_class,
+        track_length_m=sc.track_length if sc.track_length > 0 else None,
+    )
+
+
+def telemetry_frame(buf: bytes, off: int, sc: Scoring, now: float) -> Frame:
+    """One car's TelemInfoV01 at ``off`` plus its scoring record, in channel units."""
+    elapsed = f64(buf, off + 12)
+    vel = f64s(buf, off + 184, 3)  # m/s, car frame: +x left, +y up, +z back
+    speed = math.sqrt(vel[0] ** 2 + vel[1] ** 2 + vel[2] ** 2)
+    frame: Frame = {"t": now}
+    frame.update(_timing(buf, off, sc, elapsed, speed))
+    frame.update(_engine_and_inputs(buf, off))
+    frame["speed"] = speed * MS_TO_KMH
+    frame.update(_motion(buf, off))
+    frame.update(_wheels(buf, off))
+    return frame
+
+
+def _timing(buf: bytes, off: int, sc: Scoring, elapsed: float, speed: float) -> Frame:
+    # Scoring (and its lap distance) is 5 Hz; move it on by speed × age to get 50 Hz distance.
+    age = elapsed - sc.current_et
+    dist = sc.lap_dist + (speed * age if 0.0 <= age <= 1.0 else 0.0)
+    if sc.track_length > 0:
+        dist = clamp(dist, 0.0, sc.track_length)
+    return {
+        "lap": float(max(sc.total_laps, 0) + 1),
+        "lap_dist": max(dist, 0.0),
+        "lap_time": max(elapsed - f64(buf, off + 24), 0.0),
+        "last_lap_time": lap_time_or_none(sc.last),
+        "best_lap_time": lap_time_or_none(sc.best),
+        "sector": float({1: 0, 2: 1, 0: 2}.get(sc.sector, 0)),
+        "lap_valid": 1.0 if sc.count_lap == 2 else 0.0,
+        "in_pit": 1.0 if sc.in_pits else 0.0,
+        "flag": 1.0 if sc.flag == 6 else 0.0,  # rF2 mFlag: 0 green (racing), 6 blue
+    }
+
+
+def _engine_and_inputs(buf: bytes, off: int) -> Frame:
+    rpm, water, oil = f64s(buf, off + 356, 3)
+    throttle, brake, steering, clutch = f64s(buf, off + 388, 4)  # unfiltered = the driver's input
+    return {
+        "gear": float(clamp(i32(buf, off + 352), -1, 12)),  # -1 R, 0 N
+        "rpm": max(rpm, 0.0),
+        "max_rpm": max(f64(buf, off + 532), 0.0),
+        "water_temp": water,
+        "oil_temp": oil,
+        "throttle": clamp(throttle, 0.0, 1.0),
+        "brake": clamp(brake, 0.0, 1.0),
+        "steering": clamp(steering, -1.0, 1.0),
+        "clutch": clamp(clutch, 0.0, 1.0),
+        "fuel": max(f64(buf, off + 524), 0.0),
+        "fuel_capacity": max(f64(buf, off + 608), 0.0),
+    }
+
+
+def _motion(buf: bytes, off: int) -> Frame:
+    x, y, z = f64s(buf, off + 160, 3)
+    ax, _, az = f64s(buf, off + 208, 3)  # m/s², +x left, +z back
+    return {"pos_x": x, "pos_y": y, "pos_z": z, "g_lat": -ax / STANDARD_G, "g_lon": -az / STANDARD_G}
+
+
+def _wheels(buf: bytes, off: int) -> Frame:
+    frame: Frame = {}
+    for i, w in enumerate(WHEELS):
+        base = off + 848 + 260 * i
+        left, centre, right = f64s(buf, base + 128, 3)  # Kelvin, left/centre/right
+        frame[f"brake_temp_{w}"] = f64(buf, base + 24)  # °C
+        frame[f"tyre_press_{w}"] = f64(buf, base + 120)  # kPa
+        frame[f"tyre_temp_{w}"] = centre - KELVIN
+        sided_temps(i, left, centre, right, frame, KELVIN)
+        frame[f"tyre_wear_{w}"] = clamp((1.0 - f64(buf, base + 152)) * 100.0, 0.0, 100.0)  # mWear 1 = new
+    return frame
+
+
+def whole(buf: bytes | None) -> bool:
+    """A plugin buffer copy is whole when mVersionUpdateBegin == mVersionUpdateEnd."""
+    return buf is not None and len(buf) >= 8 and buf[0:4] == buf[4:8]
+
+
+def check_plugin_version(ext: bytes) -> None:
+    version = cstr(ext, 8, 12)
+    if not version:
+        return  # buffer not filled yet
+    parts = version.split(".")
+    try:
+        major, minor = int(parts[0]), int(parts[1])
+    except (ValueError, IndexError):
+        raise LayoutError(f"rF2 shared memory plugin reports an unreadable version {version!r}") from None
+    if (major, minor) != SUPPORTED_PLUGIN:
+        raise LayoutError(
+            f"rF2 shared memory plugin {version} is not supported (this agent reads "
+            f"{SUPPORTED_PLUGIN[0]}.{SUPPORTED_PLUGIN[1]}.x); install plugin 3.7.x or update simcoach-agent"
+        )
+
+
+class Rf2Decoder:
+    def __init__(self, game: str = "rf2") -> None:
+        self.game = game
+        self._scoring: Scoring | None = None
+        self._last_version: bytes | None = None
+        self._info: SessionInfo | None = None
+
+    def info(self) -> SessionInfo | None:
+        return self._info
+
+    def feed(self, chunks: list[Chunk], now: float) -> Frame | None:
+        telemetry = None
+        for tag, data in chunks:
+            if tag == "extended" and whole(data):
+                check_plugin_version(data)
+            elif tag == "scoring" and whole(data) and len(data) >= 8 + 4 + SCORING_INFO:
+                self._take_scoring(data)
+            elif tag == "telemetry":
+                telemetry = data
+        if telemetry is None or not whole(telemetry) or len(telemetry) < 16:
+            return None  # torn or absent
+        if telemetry[0:4] == self._last_version:
+            return None
+        self._last_version = telemetry[0:4]
+        sc = self._scoring
+        if sc is None or sc.phase == PHASE_PAUSED or sc.control != CONTROL_LOCAL_PLAYER:
+            return None
+        off = self._player_telemetry(telemetry, sc.vehicle_id)
+        return None if off is None else telemetry_frame(telemetry, off, sc, now)
+
+    def _take_scoring(self, data: bytes) -> None:
+        count = min(max(i32(data, 12 + 104), 0), MAX_VEHICLES)
+        player = find_player(data, 8 + 4 + SCORING_INFO, count)
+        if player is None:
+            self._scoring = None
+            return
+        self._scoring = read_scoring(data, 12, player)
+        self._info = session_info(self.game, self._scoring)
+
+    @staticmethod
+    def _player_telemetry(buf: bytes, vehicle_id: int) -> int | None:
+        # Telemetry and scoring arrays are in different orders: join on mID.
+        count = min(max(i32(buf, 12), 0), MAX_VEHICLES)
+        for i in range(count):
+            off = 16 + i * TELEM_VEHICLE
+            if off + TELEM_VEHICLE > len(buf):
+                break
+            if i32(buf, off) == vehicle_id:
+                return off
+        return None
+
+
+def trim(tag: str, data: bytes) -> bytes:
+    """Drop the unused vehicle slots: keeps recordings small; offsets are unchanged."""
+    if tag == "telemetry":
+        return data[: 16 + min(max(i32(data, 12), 0), MAX_VEHICLES) * TELEM_VEHICLE]
+    if tag == "scoring":
+        count = min(max(i32(data, 12 + 104), 0), MAX_VEHICLES)
+        return data[: 8 + 4 + SCORING_INFO + count * SCORING_VEHICLE]
+    return data
+
+
+class Rf2Transport:
+    """Copies each buffer until its version block says the copy is whole (bounded retries)."""
+
+    game = "rf2"
+
+    def __init__(self, retries: int = 10) -> None:
+        require_windows("rf2")
+        self._pages = {tag: ShmPage(name, size) for tag, (name, size) in BUFFERS.items()}
+        self._retries = retries
+        self._seen: dict[str, bytes] = {}
+
+    def poll(self) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        for tag, page in self._pages.items():
+            data = self._whole(page)
+            if data is None or self._seen.get(tag) == data[:8]:
+                continue  # missing, torn every time, or unchanged since the last poll
+            self._seen[tag] = data[:8]
+            chunks.append((tag, trim(tag, data)))
+        return chunks
+
+    def _whole(self, page: ShmPage) -> bytes | None:
+        for _ in range(self._retries):
+            data = page.read()
+            if data is None:
+                return None
+            if whole(data):
+                return data
+        return None
+
+    def close(self) -> None:
+        for page in self._pages.values():
+            page.close()

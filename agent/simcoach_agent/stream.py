@@ -1,0 +1,374 @@
+"""The uplink: streams spooled frames to the server over one WebSocket, reconnecting forever.
+
+The producer (telemetry.py) writes frames to the spool and never waits for the network; this
+module reads the spool in sequence order, sends batches every ``batch_interval`` seconds and
+deletes frames from the spool only when the server acks them. After any reconnect it says
+``hello`` again, learns the server's ``last_seq`` from ``welcome`` and resends what follows.
+See docs/protocol.md for the messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import urlsplit, urlunsplit
+
+import msgpack
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+from . import __version__, wire
+from .channels import Frame
+from .spool import Spool, SpoolSession
+
+log = logging.getLogger(__name__)
+
+WINDOW_FRAMES: Final = 3600  # frames in flight without an ack (60 s at 60 Hz) before we wait
+WELCOME_TIMEOUT: Final = 15.0  # seconds; the server answers hello once it has opened the session
+RIG_PATH: Final = "ws/rig/"
+
+MessageCallback = Callable[[dict[str, Any]], None]
+StatusCallback = Callable[["UplinkStats"], None]
+
+
+class UplinkStopped(Exception):
+    """The server refused this agent for good (bad token, old version): reconnecting won't help."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Disconnect(Exception):
+    """A recoverable failure: log it, back off, reconnect."""
+
+
+@dataclass
+class UplinkStats:
+    """Counters the CLI shows; updated in place by the uplink."""
+
+    state: str = "idle"  # idle, connecting, streaming, backoff, stopped
+    session_uid: str | None = None
+    sent_seq: int = -1  # highest sequence number sent on the current socket
+    acked_seq: int = -1  # highest sequence number the server acked
+    bytes_sent: int = 0  # WebSocket payload bytes, all connections
+    frames_sent: int = 0
+    connects: int = 0
+    last_error: str = ""
+
+
+def rig_ws_url(server_url: str) -> str:
+    """``https://host/prefix/`` -> ``wss://host/prefix/ws/rig/`` (http -> ws; ws(s) kept)."""
+    parts = urlsplit(server_url.strip())
+    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme.lower())
+    if scheme is None or not parts.netloc:
+        raise ValueError(f"server URL must look like https://host[/prefix], got {server_url!r}")
+    path = parts.path.rstrip("/") + "/" + RIG_PATH
+    return urlunsplit((scheme, parts.netloc, path, "", ""))
+
+
+def hello_message(session: SpoolSession) -> dict[str, Any]:
+    return {
+        "type": "hello",
+        "protocol": wire.PROTOCOL_VERSION,
+        "agent": __version__,
+        **session.hello,
+        "session_uid": session.uid,
+    }
+
+
+class Uplink:
+    """Streams every spooled session to the server; see the module docstring."""
+
+    def __init__(
+        self,
+        server_url: str,
+        token: str,
+        spool: Spool,
+        *,
+        batch_interval: float = 0.05,
+        backoff_min: float = 1.0,
+        backoff_max: float = 60.0,
+        on_message: MessageCallback | None = None,
+        on_status: StatusCallback | None = None,
+        window: int = WINDOW_FRAMES,
+        welcome_timeout: float = WELCOME_TIMEOUT,
+        open_timeout: float = 10.0,
+    ) -> None:
+        self.url = rig_ws_url(server_url)
+        self.spool = spool
+        self.stats = UplinkStats()
+        self._token = token
+        self._batch_interval = batch_interval  # seconds between batches when caught up
+        self._backoff = (backoff_min, backoff_max)  # seconds
+        self._on_message = on_message
+        self._on_status = on_status
+        self._window = window
+        self._welcome_timeout = welcome_timeout
+        self._open_timeout = open_timeout
+        self._stop = asyncio.Event()
+        self._welcomes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._current: str | None = None  # session the server's acks refer to
+
+    def stop(self) -> None:
+        """Ask ``run`` to close the socket cleanly and return (call from the event loop)."""
+        self._stop.set()
+
+    async def run(self, *, until_drained: bool = False) -> None:
+        """Connect, stream and reconnect until ``stop()``; with ``until_drained``, return once
+        every spooled session is acked and ended. Raises UplinkStopped on a fatal refusal."""
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                await self._connection(until_drained)
+                break  # stop() was called, or everything is drained
+            except _Disconnect as exc:
+                failures = 0 if self.stats.state == "streaming" else failures + 1
+                self._note_error(str(exc))
+            except UplinkStopped:
+                self._set_state("stopped")
+                raise
+            await self._pause(self._delay(failures))
+        self._set_state("stopped")
+
+    def _delay(self, failures: int) -> float:
+        # exponential backoff with full jitter: a fleet of rigs does not reconnect in lockstep
+        # after a server restart (AWS Architecture Blog, "Exponential Backoff and Jitter")
+        lo, hi = self._backoff
+        return random.uniform(0, min(hi, lo * 2 ** min(failures, 30)))
+
+    async def _pause(self, seconds: float) -> None:
+        self._set_state("backoff")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+    def _note_error(self, text: str) -> None:
+        self.stats.last_error = text
+        log.info("uplink: %s", text)
+
+    def _set_state(self, state: str) -> None:
+        if self.stats.state != state:
+            self.stats.state = state
+            if self._on_status:
+                self._on_status(self.stats)
+
+    # one connection
+
+    async def _connection(self, until_drained: bool) -> None:
+        """One connection's life; returns on stop() or when drained, raises on anything else."""
+        self._set_state("connecting")
+        try:
+            async with connect(
+                self.url,
+                additional_headers={"Authorization": f"Bearer {self._token}"},
+                open_timeout=self._open_timeout,
+                # batches are already zlib-compressed: permessage-deflate would only cost CPU
+                # and ~300 KB of zlib state per socket
+                compression=None,
+                max_size=wire.MAX_MESSAGE_BYTES,
+                ping_interval=15,
+                ping_timeout=15,
+                close_timeout=3,
+            ) as ws:
+                self.stats.connects += 1
+                await self._converse(ws, until_drained)
+        except InvalidStatus as exc:
+            raise _refusal_from_status(exc.response.status_code) from None
+        except InvalidURI as exc:
+            raise UplinkStopped(f"bad server URL: {exc}") from None
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            raise _Disconnect(f"cannot connect to {self.url}: {_describe(exc)}") from None
+
+    async def _converse(self, ws: ClientConnection, until_drained: bool) -> None:
+        self._welcomes = asyncio.Queue()
+        self._current = None
+        tasks = {
+            asyncio.create_task(self._read_loop(ws)),
+            asyncio.create_task(self._send_loop(ws, until_drained)),
+            asyncio.create_task(self._stop.wait()),
+        }
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        errors = [t.exception() for t in done if not t.cancelled() and t.exception()]
+        if errors or not any(t.result() for t in done):
+            raise _closed(ws, errors[0] if errors else None)
+
+    # server -> agent
+
+    async def _read_loop(self, ws: ClientConnection) -> bool:
+        async for raw in ws:
+            if isinstance(raw, str):
+                log.warning("uplink: ignoring a text message from the server")
+                continue
+            msg = _parse(raw)
+            if msg is None:
+                log.warning("uplink: ignoring a malformed server message (%d bytes)", len(raw))
+                continue
+            self._dispatch(msg)
+        return False  # the server closed the socket normally: reconnect
+
+    def _dispatch(self, msg: dict[str, Any]) -> None:
+        kind = msg["type"]
+        if kind == "welcome":
+            self._welcomes.put_nowait(msg)
+        elif kind == "ack":
+            self._on_ack(msg.get("seq"))
+        elif kind in ("coaching", "note"):
+            if self._on_message:
+                self._on_message(msg)
+        else:
+            log.debug("uplink: ignoring server message of type %r", kind)
+
+    def _on_ack(self, seq: Any) -> None:
+        if self._current is None or not isinstance(seq, int) or isinstance(seq, bool):
+            return
+        self.spool.ack(self._current, seq)
+        self.stats.acked_seq = max(self.stats.acked_seq, seq)
+
+    # agent -> server
+
+    async def _send_loop(self, ws: ClientConnection, until_drained: bool) -> bool:
+        greeted: str | None = None
+        cursor = -1  # highest seq sent on this socket for the greeted session
+        while True:
+            session = self._next_session()
+            if session is None:
+                if until_drained:
+                    return True
+                await asyncio.sleep(self._batch_interval)
+                continue
+            if greeted != session.uid:
+                cursor = await self._greet(ws, session)
+                greeted = session.uid
+            cursor, more = await self._pump(ws, session.uid, cursor)
+            if session.ended and self.spool.size(session.uid) == 0 and cursor >= session.next_seq - 1:
+                await self._finish(ws, session)
+                greeted = None
+            elif not more:
+                await asyncio.sleep(self._batch_interval)
+
+    def _next_session(self) -> SpoolSession | None:
+        sessions = self.spool.sessions()
+        return sessions[0] if sessions else None
+
+    async def _greet(self, ws: ClientConnection, session: SpoolSession) -> int:
+        self._current = None  # acks arriving before the welcome are not for this session
+        await self._send(ws, wire.encode_control(hello_message(session)))
+        try:
+            welcome = await asyncio.wait_for(self._welcomes.get(), self._welcome_timeout)
+        except TimeoutError:
+            raise _Disconnect(f"no welcome within {self._welcome_timeout:g} s") from None
+        last = welcome.get("last_seq", -1)
+        last = last if isinstance(last, int) and not isinstance(last, bool) else -1
+        if last >= 0:
+            self.spool.ack(session.uid, last)
+        self._current = session.uid
+        self.stats.session_uid = session.uid
+        self.stats.acked_seq = last
+        self.stats.sent_seq = last
+        self._set_state("streaming")
+        return last
+
+    async def _pump(self, ws: ClientConnection, uid: str, cursor: int) -> tuple[int, bool]:
+        """Send the next spooled frames after ``cursor``; return (new cursor, more waiting)."""
+        room = self._window - (cursor - self.stats.acked_seq)
+        if room <= 0:
+            return cursor, False  # too much in flight: wait for acks
+        limit = min(room, wire.MAX_FRAMES_PER_BATCH)
+        rows = self.spool.unacked(uid, cursor, limit)
+        for first, frames in _runs(rows):
+            await self._send_frames(ws, first, frames)
+            cursor = first + len(frames) - 1
+        self.stats.sent_seq = cursor
+        return cursor, len(rows) == limit
+
+    async def _send_frames(self, ws: ClientConnection, first: int, frames: list[Frame]) -> None:
+        data = wire.encode_batch(first, frames)
+        if len(data) > wire.MAX_MESSAGE_BYTES and len(frames) > 1:
+            half = len(frames) // 2  # rare: only a long replay of a very noisy source
+            await self._send_frames(ws, first, frames[:half])
+            await self._send_frames(ws, first + half, frames[half:])
+            return
+        await self._send(ws, data)
+        self.stats.frames_sent += len(frames)
+
+    async def _finish(self, ws: ClientConnection, session: SpoolSession) -> None:
+        await self._send(ws, wire.encode_control({"type": "end"}))
+        self.spool.session_forget(session.uid)
+        self._current = None
+
+    async def _send(self, ws: ClientConnection, data: bytes) -> None:
+        await ws.send(data)  # waits while the socket's write buffer is full: backpressure
+        self.stats.bytes_sent += len(data)
+
+
+def _parse(raw: bytes) -> dict[str, Any] | None:
+    # Server messages are small control maps; parsed here rather than with wire.decode_message,
+    # whose unpackb(max_buffer_size=...) raises TypeError with msgpack 1.2 (see the report).
+    try:
+        msg = msgpack.unpackb(raw, raw=False, strict_map_key=False)
+    except Exception:  # msgpack raises many types for garbage
+        return None
+    return msg if isinstance(msg, dict) and isinstance(msg.get("type"), str) else None
+
+
+def _runs(rows: list[tuple[int, Frame]]) -> list[tuple[int, list[Frame]]]:
+    """Split (seq, frame) rows into runs of consecutive seqs (a batch must be consecutive)."""
+    runs: list[tuple[int, list[Frame]]] = []
+    for seq, frame in rows:
+        if runs and runs[-1][0] + len(runs[-1][1]) == seq:
+            runs[-1][1].append(frame)
+        else:
+            runs.append((seq, [frame]))
+    return runs
+
+
+def _closed(ws: ClientConnection, error: BaseException | None) -> Exception:
+    """Turn the end of a connection into a reconnect (_Disconnect) or a fatal UplinkStopped."""
+    code, reason = ws.close_code, ws.close_reason or ""
+    if code in (wire.CLOSE_UNAUTHORIZED, wire.CLOSE_REVOKED):
+        return _auth_refusal(code, reason)
+    if code == wire.CLOSE_VERSION:
+        return UplinkStopped(f"the server needs a newer agent: {reason or 'protocol not supported'}", code)
+    if code in (wire.CLOSE_PROTOCOL_ERROR, wire.CLOSE_TOO_BIG):
+        log.warning("uplink: the server closed the socket (%s: %s); resyncing", code, reason)
+    if error is not None and not isinstance(error, ConnectionClosed | OSError | _Disconnect | TimeoutError):
+        return error if isinstance(error, Exception) else _Disconnect(repr(error))
+    detail = f"{code} {reason}".strip() if code is not None else _describe(error)
+    return _Disconnect(f"connection lost ({detail})")
+
+
+def _auth_refusal(code: int, reason: str) -> UplinkStopped:
+    what = "revoked" if code == wire.CLOSE_REVOKED else "not accepted"
+    extra = f" ({reason})" if reason else ""
+    return UplinkStopped(
+        f"the server says the rig token is {what}{extra}: run 'simcoach-agent pair' again", code
+    )
+
+
+def _refusal_from_status(status: int) -> Exception:
+    # Channels refuses a socket before accept() with an HTTP status instead of a close code
+    if status in (401, 403):
+        return _auth_refusal(
+            wire.CLOSE_UNAUTHORIZED if status == 401 else wire.CLOSE_REVOKED, f"HTTP {status}"
+        )
+    if status == 426:
+        return UplinkStopped("the server needs a newer agent (HTTP 426)", wire.CLOSE_VERSION)
+    return _Disconnect(f"the server answered HTTP {status} instead of opening the socket")
+
+
+def _describe(exc: BaseException | None) -> str:
+    if exc is None:
+        return "closed"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__

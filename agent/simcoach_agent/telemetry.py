@@ -1,0 +1,191 @@
+"""The producer: reads a Source at up to 60 Hz on its own thread and appends frames to the spool.
+
+It never touches the network, so a slow or absent server can never stall the game reader.
+It also owns the session lifecycle: a change in the session facts (track, car, kind) ends the
+spooled session and opens a new one; at start-up an unfinished session with the same facts,
+touched in the last ``resume_window`` seconds, is resumed (same session_uid, next seq), which
+is what makes a crash and restart invisible to the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from .channels import BY_NAME, REQUIRED, Frame
+from .sources.base import SessionInfo, Source
+from .spool import DEFAULT_MAX_BYTES, Spool
+
+log = logging.getLogger(__name__)
+
+RESUME_WINDOW: Final = 600.0  # seconds: a restart within 10 min continues the same session
+MAX_UID: Final = 64  # protocol limit on session_uid
+
+
+@dataclass
+class ProducerStats:
+    """Read by the CLI's status line from another thread; plain fields, written by one thread."""
+
+    state: str = "starting"  # starting, menus, driving, finished, failed
+    frames: int = 0  # frames spooled since start
+    dropped: int = 0  # frames refused by a full spool, or unusable
+    lap: int | None = None
+    session_uid: str | None = None
+    error: str = ""
+
+
+def hello_fields(info: SessionInfo) -> dict[str, Any]:
+    """The session facts that go into ``hello`` (protocol.md), from a source's SessionInfo."""
+    return {
+        "game": info.game,
+        "track": info.track,
+        "car": info.car,
+        "car_class": info.car_class,
+        "kind": info.kind,
+        "track_length_m": info.track_length_m,
+    }
+
+
+def new_session_uid(game: str) -> str:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return f"{game[:20]}-{stamp}-{secrets.token_hex(6)}"[:MAX_UID]
+
+
+def clean_frame(frame: Frame) -> Frame | None:
+    """Keep the channels the server will accept; None if a required channel is unusable.
+
+    The server rejects a whole batch (close 4400) for one out-of-range value, and resending the
+    same spooled batch would then fail forever, so values are checked before they are spooled,
+    exactly as wire.decode_batch checks them after quantisation.
+    """
+    out: Frame = {}
+    for name, value in frame.items():
+        ch = BY_NAME.get(name)
+        if ch is None or isinstance(value, str):
+            continue
+        v = float(value)
+        if not math.isfinite(v):
+            continue
+        q = round(v / ch.resolution)
+        back = q * ch.resolution if ch.kind == "f" else float(q)
+        if ch.lo <= back <= ch.hi:
+            out[name] = v
+    return out if all(r in out for r in REQUIRED) else None
+
+
+def _finished(source: Source) -> bool:
+    # DemoCar(laps=N) and ReplaySource expose ``finished``; live games never finish
+    flag = getattr(source, "finished", False)
+    return bool(flag() if callable(flag) else flag)
+
+
+class Producer:
+    """Reads ``source`` at ``rate`` Hz on a daemon thread and spools every usable frame."""
+
+    def __init__(
+        self,
+        source: Source,
+        spool_path: str | Path,
+        *,
+        rate: float = 60.0,
+        resume_window: float = RESUME_WINDOW,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
+        self.source = source
+        self.stats = ProducerStats()
+        self.done = threading.Event()  # set when the source finished or the thread stopped
+        self._spool_path = Path(spool_path)
+        self._period = 1.0 / rate  # seconds between reads
+        self._resume_window = resume_window
+        self._max_bytes = max_bytes
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="simcoach-producer", daemon=True)
+        self._hello: dict[str, Any] | None = None
+        self._uid: str | None = None
+        self._seq = 0
+        self._first_session = True
+
+    def start(self) -> Producer:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop reading; the current session stays open (resumable after a restart)."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _main(self) -> None:
+        spool = Spool(self._spool_path, max_bytes=self._max_bytes)
+        try:
+            self._loop(spool)
+        except Exception as exc:  # reported on the status line; the CLI exits with it
+            log.exception("producer failed")
+            self.stats.error = f"{type(exc).__name__}: {exc}"
+            self.stats.state = "failed"
+        finally:
+            spool.close()
+            self.done.set()
+
+    def _loop(self, spool: Spool) -> None:
+        next_tick = time.monotonic()
+        while not self._stop.is_set():
+            self._tick(spool)
+            if _finished(self.source):
+                self._finish(spool)
+                return
+            next_tick += self._period
+            delay = next_tick - time.monotonic()
+            if delay < -1.0:
+                next_tick = time.monotonic()  # fell far behind (suspend): do not try to catch up
+            # time.sleep is high-resolution on Windows since 3.11; Event.wait is not (~15 ms)
+            time.sleep(max(0.0, delay))
+
+    def _tick(self, spool: Spool) -> None:
+        info = self.source.info()
+        if info is None:
+            self.stats.state = "menus"
+            return
+        hello = hello_fields(info)
+        if hello != self._hello:
+            self._switch(spool, hello)
+        frame = self.source.read()
+        if frame is not None:
+            self._append(spool, frame)
+
+    def _switch(self, spool: Spool, hello: dict[str, Any]) -> None:
+        if self._uid is not None:
+            spool.session_end(self._uid)
+        resumed = spool.resumable(hello, max_age=self._resume_window) if self._first_session else None
+        if resumed is not None:
+            self._uid, self._seq = resumed.uid, resumed.next_seq
+            log.info("resuming session %s at seq %d", resumed.uid, resumed.next_seq)
+        else:
+            self._uid, self._seq = new_session_uid(hello["game"]), 0
+            spool.session_open(self._uid, hello)
+        if self._first_session:
+            spool.session_end_all(keep=self._uid)  # leftovers of older runs: drain and close them
+        self._first_session = False
+        self._hello = hello
+        self.stats.session_uid = self._uid
+
+    def _append(self, spool: Spool, frame: Frame) -> None:
+        assert self._uid is not None
+        cleaned = clean_frame(frame)
+        if cleaned is None or not spool.append(self._uid, self._seq, cleaned):
+            self.stats.dropped += 1
+            return
+        self._seq += 1
+        self.stats.frames += 1
+        self.stats.lap = int(cleaned["lap"])
+        self.stats.state = "driving"
+
+    def _finish(self, spool: Spool) -> None:
+        if self._uid is not None:
+            spool.session_end(self._uid)
+        self.stats.state = "finished"

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from django.http import Http404
+
+from .models import Rig
+from .tokens import RIG_TOKEN_PREFIX, token_hash
+
+
+def rig_get_by_token(*, token: str) -> Rig | None:
+    """The active rig a bearer token belongs to, or None (unknown or revoked)."""
+    if not token.startswith(RIG_TOKEN_PREFIX) or len(token) > 200:
+        return None
+    rig = Rig.objects.select_related("owner").filter(token_hash=token_hash(token)).first()
+    if rig is None or rig.is_revoked or not rig.owner.is_active:
+        return None
+    return rig
+
+
+def rig_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Rig]:
+    return Rig.objects.filter(owner_id=user.pk, revoked_at__isnull=True)
+
+
+def rig_get_for_user(*, user: AbstractBaseUser | AnonymousUser, rig_id: int) -> Rig:
+    """The one access check for rigs: another user's rig is a 404, never a 403."""
+    rig = Rig.objects.filter(pk=rig_id, owner_id=user.pk).first()
+    if rig is None:
+        raise Http404("No such rig")
+    return rig

@@ -1,0 +1,191 @@
+"""Lap exports: CSV (streamed row by row) and MoTeC i2 `.ld` + `.ldx`.
+
+The `.ld` writer lays a file out like ACC does (protocols.md §5): the 1 762-byte header
+with its constants, then the vehicle, venue and event blocks, the doubly linked channel
+descriptors and float32 samples, every channel at `rate_hz`. The `.ldx` carries one beacon
+per line crossing, which is where i2 takes laps from.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import struct
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from xml.sax.saxutils import quoteattr
+
+import numpy as np
+
+from apps.sessions.lib.imports import motec as ld
+from simcoach_agent.channels import BY_NAME
+
+DEVICE_SERIAL = 12007  # any number; i2 shows it as the logger serial
+DEVICE_VERSION = 420
+DESCRIPTOR_COUNTER_BASE = 0x2EE1  # ACC numbers its descriptors from here
+
+
+def _equal_lengths(columns: Mapping[str, np.ndarray]) -> int:
+    lengths = {len(v) for v in columns.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"columns differ in length: {sorted(lengths)}")
+    return lengths.pop() if lengths else 0
+
+
+def _heading(name: str, unit: str) -> str:
+    return f"{name} [{unit}]" if unit else name
+
+
+def _cell(value: float | int, integer: bool) -> str:
+    if integer:
+        return str(int(value))
+    return "" if np.isnan(value) else f"{value:.9g}"  # 9 digits round-trip float32
+
+
+def lap_csv(columns: Mapping[str, np.ndarray], units: Mapping[str, str]) -> Iterator[str]:
+    """CSV lines (header first, each ending in CRLF) for one lap, one row per sample.
+
+    Headers carry units, e.g. `speed [km/h]`; an empty float cell is a missing sample.
+    """
+    n = _equal_lengths(columns)
+    names = list(columns)
+    integer = [np.issubdtype(np.asarray(columns[c]).dtype, np.integer) for c in names]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(cells: list[str]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(cells)
+        return buffer.getvalue()
+
+    yield line([_heading(c, units.get(c, "")) for c in names])
+    for i in range(n):
+        yield line([_cell(columns[c][i], integer[k]) for k, c in enumerate(names)])
+
+
+def _put(buf: bytearray, offset: int, text: str, size: int) -> None:
+    raw = text.encode(ld.ENCODING, "replace")[: size - 1]  # keep a NUL terminator
+    buf[offset : offset + len(raw)] = raw
+
+
+def _header(*, n_channels: int, meta_ptr: int, data_ptr: int, event_ptr: int, driver: str, vehicle: str,
+            venue: str, started_at: datetime, comment: str) -> bytearray:  # fmt: skip
+    head = bytearray(ld.HEADER_SIZE)
+    struct.pack_into("<I", head, 0, ld.MARKER)
+    struct.pack_into("<II", head, ld.OFF_META_PTR, meta_ptr, data_ptr)
+    struct.pack_into("<I", head, ld.OFF_EVENT_PTR, event_ptr)
+    struct.pack_into("<HHHI", head, ld.OFF_CONSTANTS, *ld.HEADER_CONSTANTS, DEVICE_SERIAL)
+    _put(head, ld.OFF_DEVICE, "ADL", 8)
+    struct.pack_into("<HHI", head, ld.OFF_VERSION, DEVICE_VERSION, ld.DEVICE_MAGIC, n_channels)
+    _put(head, ld.OFF_DATE, started_at.strftime("%d/%m/%Y"), 16)
+    _put(head, ld.OFF_TIME, started_at.strftime("%H:%M:%S"), 16)
+    _put(head, ld.OFF_DRIVER, driver, 64)
+    _put(head, ld.OFF_VEHICLE, vehicle, 64)
+    _put(head, ld.OFF_VENUE, venue, 64)
+    struct.pack_into("<I", head, ld.OFF_PRO_MAGIC, ld.PRO_LOGGING_MAGIC)
+    _put(head, ld.OFF_SHORT_COMMENT, comment, 64)
+    return head
+
+
+def _blocks(base: int, *, vehicle: str, venue: str, event: str, session: str) -> tuple[bytes, int]:
+    """Vehicle, venue and event blocks laid out from `base`; returns them and the event pointer."""
+    vehicle_block = bytearray(ld.VEHICLE_SIZE)
+    _put(vehicle_block, 0, vehicle, 64)
+    venue_ptr = base + ld.VEHICLE_SIZE
+    venue_block = bytearray(ld.VENUE_SIZE)
+    _put(venue_block, 0, venue, 64)
+    struct.pack_into("<H", venue_block, 1098, base)  # the vehicle block sits at `base`
+    event_ptr = venue_ptr + ld.VENUE_SIZE
+    event_block = bytearray(ld.EVENT_SIZE)
+    _put(event_block, 0, event, 64)
+    _put(event_block, 64, session, 64)
+    struct.pack_into("<H", event_block, 1152, venue_ptr)
+    return bytes(vehicle_block + venue_block + event_block), event_ptr
+
+
+def _descriptor(i: int, n: int, meta_ptr: int, data_ptr: int, count: int, rate: int, name: str,
+                unit: str) -> bytes:  # fmt: skip
+    here = meta_ptr + i * ld.DESCRIPTOR_SIZE
+    prev = here - ld.DESCRIPTOR_SIZE if i else 0
+    nxt = here + ld.DESCRIPTOR_SIZE if i < n - 1 else 0
+    raw = bytearray(ld.DESCRIPTOR_SIZE)
+    # float32 samples (class 7, 4 bytes), stored as is: shift 0, mul 1, scale 1, 0 decimals
+    struct.pack_into(ld.DESCRIPTOR_FMT, raw, 0, prev, nxt, data_ptr, count, DESCRIPTOR_COUNTER_BASE + i,
+                     0x07, 4, rate, 0, 1, 1, 0)  # fmt: skip
+    _put(raw, 32, name, 32)
+    _put(raw, 64, name[:7], 8)
+    _put(raw, 72, unit, 12)
+    return bytes(raw)
+
+
+def lap_motec_ld(
+    columns: Mapping[str, np.ndarray],
+    *,
+    driver: str,
+    vehicle: str,
+    venue: str,
+    event: str,
+    started_at: datetime,
+    rate_hz: int,
+    units: Mapping[str, str] | None = None,
+    session: str = "",
+) -> bytes:
+    """A MoTeC i2 `.ld` file holding `columns`, each sampled at `rate_hz` from the lap start.
+
+    `t` is left out (time is implied by the rate). Units default to our channel table's.
+    `started_at` is written as its wall-clock date and time; i2 has no time zone.
+    """
+    if not 1 <= rate_hz <= 0xFFFF or int(rate_hz) != rate_hz:
+        raise ValueError(f"rate_hz must be a whole number of Hz in 1..65535, not {rate_hz}")
+    names = [c for c in columns if c != "t"]
+    count = _equal_lengths({c: columns[c] for c in names})
+    unit_of = {c: (units or {}).get(c, BY_NAME[c].unit if c in BY_NAME else "") for c in names}
+    blocks, event_ptr = _blocks(ld.HEADER_SIZE, vehicle=vehicle, venue=venue, event=event, session=session)
+    meta_ptr = ld.HEADER_SIZE + len(blocks)
+    data_ptr = meta_ptr + len(names) * ld.DESCRIPTOR_SIZE
+    descriptors = b"".join(
+        _descriptor(i, len(names), meta_ptr, data_ptr + i * count * 4, count, int(rate_hz), c, unit_of[c])
+        for i, c in enumerate(names)
+    )
+    data = b"".join(np.asarray(columns[c], dtype="<f4").tobytes() for c in names)
+    header = _header(n_channels=len(names), meta_ptr=meta_ptr, data_ptr=data_ptr, event_ptr=event_ptr,
+                     driver=driver, vehicle=vehicle, venue=venue, started_at=started_at, comment=event)  # fmt: skip
+    return bytes(header) + blocks + descriptors + data
+
+
+def _lap_clock(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds * 1000), 60_000)
+    return f"{minutes}:{rest / 1000:06.3f}"
+
+
+def lap_motec_ldx(lap_times_s: Sequence[float], *, start_s: float = 0.0) -> str:
+    """The `.ldx` sidecar for laps of the given times, the first starting `start_s` into the log.
+
+    One beacon per line crossing (Time in microseconds). i2 numbers the stretch before the
+    first beacon lap 0, so a log that starts on the line gets its first beacon at the end of
+    the first lap and "Fastest Lap" is the fastest lap's index in `lap_times_s`.
+    """
+    if any(t <= 0 for t in lap_times_s) or start_s < 0:
+        raise ValueError("lap times must be positive and start_s not negative")
+    crossings = ([start_s] if start_s > 0 else []) + list(start_s + np.cumsum(lap_times_s))
+    markers = "".join(
+        f'     <Marker Version="100" ClassName="BCN" Name="{i}, id=99" Flags="13" Time="{t * 1e6:.17e}"/>\n'
+        for i, t in enumerate(crossings)
+    )
+    details = ""
+    if len(lap_times_s):
+        best = int(np.argmin(lap_times_s))
+        fastest = best + (1 if start_s > 0 else 0)
+        details = (
+            f'   <String Id="Total Laps" Value="{len(crossings) + 1}"/>\n'
+            f"   <String Id=\"Fastest Time\" Value={quoteattr(_lap_clock(lap_times_s[best]))}/>\n"
+            f'   <String Id="Fastest Lap" Value="{fastest}"/>\n'
+        )
+    return (
+        '<?xml version="1.0"?>\n<LDXFile Locale="English_United States.1252" DefaultLocale="C" Version="1.6">\n'
+        " <Layers>\n  <Layer>\n   <MarkerBlock>\n"
+        f'    <MarkerGroup Name="Beacons" Index="0">\n{markers}    </MarkerGroup>\n'
+        "   </MarkerBlock>\n   <RangeBlock/>\n  </Layer>\n"
+        f"  <Details>\n{details}  </Details>\n </Layers>\n</LDXFile>\n"
+    )

@@ -1,0 +1,74 @@
+"""Lap file importers: MoTeC .ld/.ldx, Garage 61 CSV and Crew Chief (InfluxDB) CSV.
+
+`import_session(f)` looks at the content (never the name), picks the reader and returns an
+`ImportedSession`; every problem with the file is an `ImportFormatError` whose message
+names it. Gzip is opened transparently. Format notes live in each reader's docstring.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import shutil
+import tempfile
+import zlib
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from .crewchief import import_crewchief
+from .detect import CREWCHIEF_CSV, GARAGE61_CSV, GZIP_MAGIC, MOTEC_LD, MOTEC_LDX, detect_format
+from .garage61 import import_garage61
+from .motec import import_ld, parse_ldx
+from .result import ImportedLap, ImportedSession, ImportFormatError
+
+__all__ = [
+    "ImportFormatError",
+    "ImportedLap",
+    "ImportedSession",
+    "detect_format",
+    "import_crewchief",
+    "import_garage61",
+    "import_ld",
+    "import_session",
+    "parse_ldx",
+]
+
+HEAD_BYTES = 8192
+SPOOL_BYTES = 32 * 1024 * 1024  # an inflated .ld bigger than this goes to a temp file
+
+
+def import_session(f: BinaryIO, *, ldx: bytes | str | None = None) -> ImportedSession:
+    """Import one uploaded file (seekable binary); `ldx` is the .ld's sidecar if there is one."""
+    head = f.read(HEAD_BYTES)
+    f.seek(0)
+    kind = detect_format(head)
+    zipped = head.startswith(GZIP_MAGIC)
+    if kind == MOTEC_LDX:
+        raise ImportFormatError("MoTeC .ldx: this is a lap-marker sidecar; upload it together with its .ld")
+    if kind == MOTEC_LD:
+        return _import_ld(f, zipped, ldx)
+    lines = _text_lines(f, zipped)
+    try:
+        return import_crewchief(lines) if kind == CREWCHIEF_CSV else import_garage61(lines)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise ImportFormatError(f"gzip: the compressed file is damaged or cut short ({exc})") from None
+
+
+def _import_ld(f: BinaryIO, zipped: bool, ldx: bytes | str | None) -> ImportedSession:
+    if not zipped:
+        return import_ld(f, ldx=ldx)
+    # .ld needs seeking; inflate into a spooled temp file chunk by chunk (bounded memory)
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as plain:
+        try:
+            shutil.copyfileobj(gzip.GzipFile(fileobj=f), plain)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise ImportFormatError(f"gzip: the compressed file is damaged or cut short ({exc})") from None
+        return import_ld(plain, ldx=ldx)  # type: ignore[arg-type]
+
+
+def _text_lines(f: BinaryIO, zipped: bool) -> Iterator[str]:
+    raw: BinaryIO = gzip.GzipFile(fileobj=f) if zipped else f  # type: ignore[assignment]
+    return iter(io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=""))
+
+
+KNOWN_FORMATS = (MOTEC_LD, GARAGE61_CSV, CREWCHIEF_CSV)

@@ -1,0 +1,272 @@
+"""Crew Chief sessions as exported from InfluxDB to CSV (Crew Chief → MQTT → telegraf → InfluxDB).
+
+The export has one header row per Flux table (`result,table,_start,_stop,_time,` then tags
+and fields; raw Flux CSV adds `#group`/`#datatype`/`#default` annotation lines, a leading
+empty column and blank lines between tables). Rows are not in time order across tables.
+We stream it with the csv module into compact float arrays, then sort by `_time`. Samples
+arrive at 10–60 Hz, irregularly (MQTT), and stay on their own times: `t` is seconds from
+the first sample, not a fixed grid.
+
+Laps: a lap ends where CurrentLap changes. The crossing time is refined between samples
+with DistanceRoundTrack / speed of the first sample after the line, which brings measured
+lap durations within a few hundredths of the game's times. A lap's game time is
+LapTimePrevious as it stands at the end of the following lap: AC sets it at the line, but
+iRacing updates it only seconds later, so the value read right after the line can still be
+the lap before's. -1 means the game gave no time (pit laps, first laps).
+
+Fields: SpeedMs (m/s), Throttle/Brake/Clutch (0–1, pedal travel), Gear (-1 R, 0 N), Rpms,
+DistanceRoundTrack (m), WorldPosition_x/y/z (m, y up), CurrentLapIsValid. CurrentLapTime
+is kept as an extra only: in the AMS2 and iRacing files it does not restart at the line,
+so `lap_time` is computed from our lap starts. SteeringAngle's scale differs by game and
+is kept as an extra.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+
+from simcoach_agent.channels import MS_TO_KMH
+
+from .result import (
+    FloatArray,
+    ImportedLap,
+    ImportedSession,
+    ImportFormatError,
+    clamp_pedals,
+    lap_channels,
+    track_length,
+)
+
+NAME = "Crew Chief CSV"
+MAX_ROWS = 2_000_000  # ≈ 10 h at 60 Hz; beyond that it is not one session
+_TEXT = ("GameName", "TrackCode", "CarModel", "SessionTypeName", "SessionId")
+_SKIP = {"", "result", "table", "_start", "_stop", "_time", "_measurement", "host", "topic", "user", "id", *_TEXT}
+_OURS = {  # field → (our name, factor)
+    "SpeedMs": ("speed", MS_TO_KMH),
+    "Throttle": ("throttle", 1.0),
+    "Brake": ("brake", 1.0),
+    "Clutch": ("clutch", 1.0),
+    "Gear": ("gear", 1.0),
+    "Rpms": ("rpm", 1.0),
+    "DistanceRoundTrack": ("lap_dist", 1.0),
+    "WorldPosition_x": ("pos_x", 1.0),
+    "WorldPosition_y": ("pos_y", 1.0),
+    "WorldPosition_z": ("pos_z", 1.0),
+    "CurrentLapIsValid": ("lap_valid", 1.0),
+    "LapTimePrevious": ("last_lap_time", 1.0),
+}
+_GAMES = {
+    "Automobilista 2": "ams2",
+    "Assetto Corsa Competizione": "acc",
+    "RaceRoom Racing Experience": "r3e",
+    "RaceRoom": "r3e",
+    "Le Mans Ultimate": "lmu",
+    "rFactor 2": "rf2",
+    "iRacing": "iracing",
+    "Assetto Corsa (64 bit)": "ac",
+    "Assetto Corsa": "ac",
+}
+_KINDS = {"practice": "practice", "qualify": "qualifying", "qualifying": "qualifying", "race": "race",
+          "hotlap": "hotlap"}  # fmt: skip
+_EXTRA_UNITS = {"currentlaptime": "s", "steeringangle": "", "handbrake": "", "x": "m", "y": "m",
+                "previouslapwasvalid": ""}  # fmt: skip
+
+
+@dataclass
+class _Columns:
+    """Numeric fields as growing float arrays, all of the same length."""
+
+    n: int = 0
+    data: dict[str, array] = field(default_factory=dict)
+    text: dict[str, str] = field(default_factory=dict)
+    session_ids: set[str] = field(default_factory=set)
+
+    def add(self, row: dict[str, str]) -> None:
+        for name, value in row.items():
+            if name in _SKIP:
+                continue
+            if name not in self.data:
+                self.data[name] = array("d", [np.nan]) * self.n  # a field new in this table
+            self.data[name].append(_number(value))
+        for name, column in self.data.items():
+            if name not in row:
+                column.append(np.nan)
+        for name in _TEXT:
+            if row.get(name) and not self.text.get(name):
+                self.text[name] = row[name]
+        self.session_ids.add(row.get("SessionId", ""))
+        self.n += 1
+
+
+def _number(text: str) -> float:
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return 1.0 if low == "true" else 0.0
+    try:
+        return float(low) if low else np.nan
+    except ValueError:
+        return np.nan
+
+
+def _epoch(text: str) -> float:
+    try:
+        return datetime.fromisoformat(text.strip().replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise ImportFormatError(f"{NAME}: _time {text!r} is not a timestamp") from None
+
+
+def _is_header(cells: list[str]) -> bool:
+    return "_time" in cells and ("CurrentLap" in cells or "SpeedMs" in cells)
+
+
+def _read(lines: Iterable[str]) -> tuple[array, _Columns]:
+    times = array("d")
+    cols = _Columns()
+    header: list[str] | None = None
+    for line_no, cells in enumerate(csv.reader(lines), start=1):
+        if not cells or not any(cells) or cells[0].startswith("#"):
+            continue
+        if _is_header(cells):
+            header = cells
+            continue
+        if header is None:
+            raise ImportFormatError(f"{NAME}: line {line_no} has data before any header row (header removed?)")
+        if len(cells) != len(header):
+            raise ImportFormatError(f"{NAME}: line {line_no} has {len(cells)} cells, its header {len(header)}")
+        if cols.n >= MAX_ROWS:
+            raise ImportFormatError(f"{NAME}: more than {MAX_ROWS} rows; not one session")
+        row = dict(zip(header, cells, strict=True))
+        times.append(_epoch(row["_time"]))
+        cols.add(row)
+    if cols.n < 2:
+        raise ImportFormatError(f"{NAME}: fewer than two samples")
+    return times, cols
+
+
+def import_crewchief(lines: Iterable[str]) -> ImportedSession:
+    """Parse a Crew Chief/InfluxDB CSV export (text lines, already decompressed)."""
+    times, cols = _read(lines)
+    order = np.argsort(np.frombuffer(times, dtype=np.float64), kind="stable")
+    epoch = np.frombuffer(times, dtype=np.float64)[order]
+    keep = np.concatenate(([True], np.diff(epoch) > 0))  # the same instant twice: keep the first
+    order, epoch = order[keep], epoch[keep]
+    raw = {name: np.frombuffer(col, dtype=np.float64)[order] for name, col in cols.data.items()}
+    if "CurrentLap" not in raw:
+        raise ImportFormatError(f"{NAME}: no CurrentLap field")
+    t = epoch - epoch[0]
+    ours = {"t": t} | {_OURS[f][0]: raw[f] * _OURS[f][1] for f in _OURS if f in raw}
+    if "speed" not in ours:
+        raise ImportFormatError(f"{NAME}: no SpeedMs field")
+    clamp_pedals(ours)
+    laps = _laps(t, raw)
+    ours |= {k: v for k, v in lap_channels(t, ours["speed"], laps).items() if k not in ours}
+    extra = {f.lower(): v for f, v in raw.items() if f not in _OURS and f != "CurrentLap"}
+    return ImportedSession(
+        source_format="crewchief_csv",
+        game=_game(cols.text.get("GameName")),
+        track=cols.text.get("TrackCode"),
+        car=cols.text.get("CarModel"),
+        kind=_KINDS.get((cols.text.get("SessionTypeName") or "").lower()),
+        started_at=datetime.fromtimestamp(epoch[0], tz=UTC),
+        track_length_m=_game_length(t, ours, laps) or track_length(t, ours["speed"], laps),
+        channels=ours,
+        extra=extra,
+        extra_units={k: _EXTRA_UNITS.get(k, "") for k in extra},
+        laps=laps,
+        meta={k: v for k, v in cols.text.items() if k in ("GameName", "SessionId")},
+        warnings=_warnings(cols, laps),
+    )
+
+
+def _game(name: str | None) -> str | None:
+    if not name:
+        return None
+    return _GAMES.get(name.strip()) or re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def _warnings(cols: _Columns, laps: list[ImportedLap]) -> list[str]:
+    found = []
+    if len(cols.session_ids - {""}) > 1:
+        found.append(f"{NAME}: rows from {len(cols.session_ids - {''})} sessions; imported as one")
+    if not laps or not any(lap.complete for lap in laps):
+        found.append(f"{NAME}: no complete lap (CurrentLap never changes twice)")
+    return found
+
+
+def _crossing(t: FloatArray, raw: dict[str, FloatArray], i: int) -> float:
+    """Time the car crossed the line, between sample i-1 (old lap) and i (new lap)."""
+    dist, speed = raw.get("DistanceRoundTrack"), raw.get("SpeedMs")
+    if dist is None or speed is None:
+        return float(t[i])
+    # the first sample a little past the line; AMS2 clamps the first one to 0.0 m
+    for k in range(i, min(i + 3, len(t))):
+        v = (speed[i - 1] + speed[k]) / 2  # metres per second
+        if v > 1 and 0.2 < dist[k] < v * (t[k] - t[i - 1]) + 5:
+            return float(np.clip(t[k] - dist[k] / v, t[i - 1], t[k]))
+    return float(t[i])
+
+
+def _laps(t: FloatArray, raw: dict[str, FloatArray]) -> list[ImportedLap]:
+    lap_no = _forward_fill(raw["CurrentLap"])
+    changes = np.flatnonzero(lap_no[1:] != lap_no[:-1]) + 1
+    edges = [0.0, *(_crossing(t, raw, int(i)) for i in changes), float(t[-1])]
+    starts = [0, *changes.tolist()]
+    laps = []
+    for j in range(len(edges) - 1):
+        game_time, valid = _game_time(raw, changes, j)
+        complete = 0 < j < len(edges) - 2
+        measured = edges[j + 1] - edges[j]
+        number = int(lap_no[starts[j]]) if np.isfinite(lap_no[starts[j]]) else j + 1
+        laps.append(ImportedLap(number, edges[j], edges[j + 1], game_time or measured, valid, None, complete))
+    return laps
+
+
+def _game_time(raw: dict[str, FloatArray], changes: np.ndarray, j: int) -> tuple[float | None, bool | None]:
+    """LapTimePrevious and PreviousLapWasValid for the lap that ends at change j."""
+    prev, ok = raw.get("LapTimePrevious"), raw.get("PreviousLapWasValid")
+    if prev is None or j >= len(changes):
+        return None, None
+    start = int(changes[j])
+    stop = int(changes[j + 1]) if j + 1 < len(changes) else len(prev)
+    time_s, before = _last_finite(prev[start:stop]), _last_finite(prev[:start])
+    # the last, partial lap: iRacing may not have posted the time yet when the log stops
+    if time_s is None or (stop == len(prev) and time_s == before):
+        return None, None
+    flag = _last_finite(ok[start:stop]) if ok is not None else None
+    return (time_s if time_s > 0 else None), (None if flag is None else flag > 0.5)
+
+
+def _last_finite(values: FloatArray) -> float | None:
+    finite = values[np.isfinite(values)]
+    return float(finite[-1]) if len(finite) else None
+
+
+def _game_length(t: FloatArray, ours: dict[str, FloatArray], laps: list[ImportedLap]) -> float | None:
+    """Median lap length from the game's DistanceRoundTrack (m), carried on to the line.
+
+    The game's distance beats our speed integral, which the 10 Hz files overestimate by
+    ~0.4 %; the last sample of a lap is up to one sample interval short of the line.
+    """
+    dist, speed = ours.get("lap_dist"), ours["speed"] / MS_TO_KMH
+    if dist is None:
+        return None
+    lengths = []
+    for lap in laps:
+        inside = np.flatnonzero((t >= lap.start_t) & (t < lap.end_t) & np.isfinite(dist))
+        if lap.complete and len(inside):
+            last = inside[-1]
+            lengths.append(dist[last] + speed[last] * (lap.end_t - t[last]))
+    return float(np.median(lengths)) if lengths else None
+
+
+def _forward_fill(values: FloatArray) -> FloatArray:
+    idx = np.where(np.isfinite(values), np.arange(len(values)), 0)
+    np.maximum.accumulate(idx, out=idx)
+    return values[idx]

@@ -1,0 +1,139 @@
+"""One lap exported from Garage 61 as CSV (iRacing telemetry variable names).
+
+Columns: Speed (m/s), LapDistPct (0–1), Lat/Lon (degrees), Brake/Throttle (0–1), RPM,
+SteeringWheelAngle (rad), Gear (-1 R, 0 N), Clutch (iRacing: 1 engaged, 0 pedal down),
+ABSActive/DRSActive (true/false), LatAccel/LongAccel/VertAccel (m/s²), Yaw, YawRate.
+
+There is no time column. We take the row rate, 60 Hz (iRacing's telemetry rate): on the
+real sample the time that distance/speed gives for each row is 1/60 s within ±3 % and sums
+to the same lap time within 0.01 s, while per-row distance/speed is noisy where LapDistPct
+is quantised. Track length is the speed integral over the lap, scaled up by the small part
+of the lap before the first and after the last row. Positions come from an equirectangular
+projection around the first point: pos_x east, pos_z north, in metres (good to a few cm
+over a circuit's few kilometres).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+
+import numpy as np
+
+from simcoach_agent.channels import MS_TO_KMH
+
+from .result import (
+    FloatArray,
+    ImportedLap,
+    ImportedSession,
+    ImportFormatError,
+    clamp_pedals,
+    cumulative_distance,
+    lap_channels,
+)
+
+ROW_RATE_HZ = 60.0
+EARTH_RADIUS_M = 6_371_008.8  # mean radius
+G = 9.80665  # m/s² per g
+REQUIRED = ("Speed", "LapDistPct")
+_OURS = {  # column → (our name, factor)
+    "Speed": ("speed", MS_TO_KMH),
+    "Throttle": ("throttle", 1.0),
+    "Brake": ("brake", 1.0),
+    "RPM": ("rpm", 1.0),
+    "Gear": ("gear", 1.0),
+    "LatAccel": ("g_lat", 1 / G),
+    "LongAccel": ("g_lon", 1 / G),
+    "ABSActive": ("abs_active", 1.0),
+}
+_EXTRA_UNITS = {
+    "steeringwheelangle": "rad",
+    "vertaccel": "m/s²",
+    "yaw": "rad",
+    "yawrate": "rad/s",
+    "lapdistpct": "",
+    "lat": "°",
+    "lon": "°",
+}
+
+
+def _cell(text: str) -> float:
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return 1.0 if low == "true" else 0.0
+    try:
+        return float(low) if low else np.nan
+    except ValueError:
+        return np.nan
+
+
+def _read_columns(lines: Iterable[str]) -> dict[str, FloatArray]:
+    reader = csv.reader(lines)
+    header = [h.strip() for h in next(reader, [])]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise ImportFormatError(f"Garage 61 CSV: header lacks {', '.join(missing)} (no header row?)")
+    rows = [[_cell(x) for x in row] for row in reader if row]
+    bad = next((i for i, row in enumerate(rows) if len(row) != len(header)), None)
+    if bad is not None:
+        raise ImportFormatError(f"Garage 61 CSV: row {bad + 2} has {len(rows[bad])} cells, the header {len(header)}")
+    if len(rows) < 2:
+        raise ImportFormatError("Garage 61 CSV: fewer than two samples")
+    table = np.array(rows, dtype=np.float64)
+    return {name: table[:, i] for i, name in enumerate(header)}
+
+
+def _positions(lat_deg: FloatArray, lon_deg: FloatArray) -> tuple[FloatArray, FloatArray]:
+    lat, lon = np.radians(lat_deg), np.radians(lon_deg)
+    east = (lon - lon[0]) * np.cos(lat[0]) * EARTH_RADIUS_M
+    north = (lat - lat[0]) * EARTH_RADIUS_M
+    return east, north
+
+
+def import_garage61(text: str | Iterable[str]) -> ImportedSession:
+    """Parse a Garage 61 lap CSV (already decompressed text or lines) into one lap."""
+    cols = _read_columns(io.StringIO(text) if isinstance(text, str) else text)
+    n = len(cols["Speed"])
+    t = np.arange(n) / ROW_RATE_HZ
+    ours: dict[str, FloatArray] = {"t": t}
+    for column, (name, factor) in _OURS.items():
+        if column in cols:
+            ours[name] = cols[column] * factor
+    if "Clutch" in cols:
+        ours["clutch"] = 1.0 - cols["Clutch"]  # iRacing counts engagement; we count pedal travel
+    if "Lat" in cols and "Lon" in cols:
+        ours["pos_x"], ours["pos_z"] = _positions(cols["Lat"], cols["Lon"])
+    used = {*_OURS, "Clutch", "Speed"}
+    extra = {c.lower(): v for c, v in cols.items() if c not in used}
+    clamp_pedals(ours)
+    length, lap = _lap(t, ours["speed"], cols["LapDistPct"])
+    ours |= lap_channels(t, ours["speed"], [lap])
+    ours["lap_dist"] = cols["LapDistPct"] * length  # the game's own distance beats our integral
+    return ImportedSession(
+        source_format="garage61_csv",
+        game="iracing",  # Garage 61's column names are iRacing SDK variables
+        track=None,
+        car=None,
+        kind=None,
+        started_at=None,
+        track_length_m=length,
+        channels=ours,
+        extra=extra,
+        extra_units={k: _EXTRA_UNITS.get(k, "") for k in extra},
+        laps=[lap],
+        warnings=["Garage 61 CSV: no timestamps; time assumed from the 60 Hz row rate"],
+    )
+
+
+def _lap(t: FloatArray, speed_kmh: FloatArray, pct: FloatArray) -> tuple[float, ImportedLap]:
+    """Track length (m) and the lap, extended over the bits before the first and after the last row."""
+    covered = float(pct[-1] - pct[0])
+    if not 0.5 < covered <= 1.0:
+        raise ImportFormatError(f"Garage 61 CSV: LapDistPct covers {covered:.2f} of a lap, not one lap")
+    length = float(cumulative_distance(t, speed_kmh)[-1]) / covered
+    v_first, v_last = max(speed_kmh[0], 1.0) / 3.6, max(speed_kmh[-1], 1.0) / 3.6  # metres per second
+    before = pct[0] * length / v_first
+    after = (1.0 - pct[-1]) * length / v_last
+    time_s = float(t[-1] + before + after)
+    return length, ImportedLap(1, 0.0, float(t[-1]), time_s, None, None, True)

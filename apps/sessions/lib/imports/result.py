@@ -1,0 +1,166 @@
+"""What every importer returns, and the lap arithmetic they share.
+
+An importer turns one file into an `ImportedSession`: our channels (names and units from
+`simcoach_agent.channels`) on one time base `t` (seconds from the start of the log), the
+source's other channels under their own lower-case names in `extra`, and the laps it found.
+Nothing here touches Django: the service that stores a session reads these plain objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+from simcoach_agent.channels import BY_NAME
+
+FloatArray = NDArray[np.float64]
+
+# A lap shorter than this is a glitch (a double beacon, a reset), not a lap; seconds.
+MIN_LAP_S = 5.0
+
+
+class ImportFormatError(ValueError):
+    """The file is not in a format we read, or is damaged; the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class ImportedLap:
+    """One lap as found in the file. Times are seconds on the session's `t` base.
+
+    `number` counts from 1 for the first (possibly partial) lap in the file. `time_s` is the
+    game's lap time when the file carries one, else `end_t - start_t`. `complete` is true
+    when the lap starts and ends on a line crossing the file records, so that its distance
+    is a whole lap; out-laps and the lap the log stops in are not complete.
+    """
+
+    number: int
+    start_t: float
+    end_t: float
+    time_s: float
+    valid: bool | None = None
+    sectors_s: list[float] | None = None
+    complete: bool = True
+
+
+@dataclass
+class ImportedSession:
+    """One imported file: metadata, aligned channels, extras and laps."""
+
+    source_format: str
+    game: str | None
+    track: str | None
+    car: str | None
+    kind: str | None
+    started_at: datetime | None
+    track_length_m: float | None
+    channels: dict[str, FloatArray]
+    extra: dict[str, FloatArray] = field(default_factory=dict)
+    extra_units: dict[str, str] = field(default_factory=dict)
+    laps: list[ImportedLap] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)  # driver, event, device ... as found
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def units(self) -> dict[str, str]:
+        """Unit of every channel and extra, by name ("" for dimensionless)."""
+        ours = {name: BY_NAME[name].unit for name in self.channels if name in BY_NAME}
+        return {**ours, **self.extra_units}
+
+
+def cumulative_distance(t: FloatArray, speed_kmh: FloatArray) -> FloatArray:
+    """Distance travelled since t[0] in metres, trapezoidal integral of speed over time."""
+    if len(t) < 2:
+        return np.zeros(len(t))
+    v = np.nan_to_num(speed_kmh) / 3.6  # metres per second
+    steps = np.diff(t) * (v[1:] + v[:-1]) / 2
+    return np.concatenate(([0.0], np.cumsum(steps)))
+
+
+def laps_from_crossings(
+    crossings: Sequence[float],
+    t_end: float,
+    *,
+    lap_times: Sequence[float | None] | None = None,
+    valid: Sequence[bool | None] | None = None,
+) -> list[ImportedLap]:
+    """Cut [0, t_end] into laps at the line crossings (seconds on the `t` base).
+
+    The stretch before the first crossing is lap 1 (an out-lap or a lap joined late) and
+    the stretch after the last one is the lap the log stops in; both are incomplete.
+    `lap_times[i]`/`valid[i]`, when given, belong to the lap that ends at crossing i.
+    """
+    edges = [0.0, *[c for c in crossings if 0.0 < c < t_end], t_end]
+    laps = []
+    for i in range(len(edges) - 1):
+        start, end = edges[i], edges[i + 1]
+        if end - start <= 0:
+            continue
+        game_time = lap_times[i] if lap_times is not None and i < len(lap_times) else None
+        ok = valid[i] if valid is not None and i < len(valid) else None
+        complete = 0 < i < len(edges) - 2
+        time_s = game_time if game_time is not None and game_time > 0 else end - start
+        laps.append(ImportedLap(len(laps) + 1, start, end, float(time_s), ok, None, complete))
+    return laps
+
+
+def lap_channels(t: FloatArray, speed_kmh: FloatArray, laps: Sequence[ImportedLap]) -> dict[str, FloatArray]:
+    """Per-sample `lap`, `lap_time` (s) and `lap_dist` (m, integrated speed) for the laps."""
+    lap = np.zeros(len(t))
+    lap_time = np.zeros(len(t))
+    lap_dist = np.zeros(len(t))
+    dist = cumulative_distance(t, speed_kmh)
+    for one in laps:
+        # each sample belongs to the lap whose [start, end) holds it; the last lap keeps its end
+        sel = (t >= one.start_t) & ((t < one.end_t) | (one is laps[-1]))
+        if not sel.any():
+            continue
+        first = int(np.argmax(sel))
+        lap[sel] = one.number
+        lap_time[sel] = t[sel] - one.start_t
+        lap_dist[sel] = dist[sel] - dist[first]
+    return {"lap": lap, "lap_time": lap_time, "lap_dist": lap_dist}
+
+
+def lap_distance(t: FloatArray, speed_kmh: FloatArray, lap: ImportedLap) -> float:
+    """Metres driven in one lap: speed integrated between its start and end times."""
+    grid = np.concatenate(([lap.start_t], t[(t > lap.start_t) & (t < lap.end_t)], [lap.end_t]))
+    v = np.interp(grid, t, np.nan_to_num(speed_kmh))
+    return float(cumulative_distance(grid, v)[-1])
+
+
+def track_length(t: FloatArray, speed_kmh: FloatArray, laps: Sequence[ImportedLap]) -> float | None:
+    """Median distance of the complete laps in metres, or None without a complete lap.
+
+    The median, not the mean: a lap through the pit lane or with an off is longer or
+    shorter than the track, and there are rarely more of those than clean laps.
+    """
+    dists = [lap_distance(t, speed_kmh, lap) for lap in laps if lap.complete]
+    return float(np.median(dists)) if dists else None
+
+
+def resample(t_src: FloatArray, values: FloatArray, t: FloatArray, *, step: bool = False) -> FloatArray:
+    """Values of one channel at the times `t`.
+
+    Linear interpolation for continuous quantities; `step` holds the previous sample
+    instead, for gears, flags and counters, which must never take in-between values.
+    """
+    if len(t_src) == 0:
+        return np.full(len(t), np.nan)
+    if not step:
+        return np.interp(t, t_src, values)
+    idx = np.clip(np.searchsorted(t_src, t, side="right") - 1, 0, len(t_src) - 1)
+    return values[idx]
+
+
+PEDALS = ("throttle", "brake", "clutch")
+
+
+def clamp_pedals(channels: dict[str, FloatArray]) -> None:
+    """Clip pedal channels to 0..1 in place; games log float noise such as -1.4e-9."""
+    for name in PEDALS:
+        if name in channels:
+            np.clip(channels[name], 0.0, 1.0, out=channels[name])

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from simcoach_agent.tracks import track_lookup
+
+from simcoach_site.events import broadcast_on_commit
+from simcoach_site.jobs import enqueue
+
+from .models import Car, Lap, Session, Track
+
+
+def track_get_or_create(*, game: str, name: str, length_m: float | None) -> Track:
+    known = track_lookup(name)
+    corners = [c.__dict__ for c in known.corners] if known else []
+    length = length_m or (known.length_m if known else None)
+    track, created = Track.objects.get_or_create(
+        game=game, name=name[:120], defaults={"length_m": length, "corners": corners}
+    )
+    if not created and track.length_m is None and length:
+        track.length_m = length
+        track.save(update_fields=["length_m"])
+    return track
+
+
+def car_get_or_create(*, game: str, name: str, car_class: str) -> Car:
+    car, _ = Car.objects.get_or_create(game=game, name=name[:120], defaults={"car_class": car_class[:40]})
+    return car
+
+
+def session_open(
+    *,
+    owner: AbstractBaseUser,
+    rig_id: int | None,
+    agent_uid: str,
+    game: str,
+    track: str,
+    car: str,
+    car_class: str = "",
+    kind: str = Session.Kind.PRACTICE,
+    track_length_m: float | None = None,
+) -> Session:
+    """Find the session an agent is resuming, or start a new one (ending the rig's other live ones)."""
+    existing = Session.objects.filter(owner_id=owner.pk, agent_uid=agent_uid).first() if agent_uid else None
+    if existing is not None:
+        return existing
+    with transaction.atomic():
+        if rig_id is not None:
+            for stale in Session.objects.filter(rig_id=rig_id, state=Session.State.LIVE):
+                session_end(session=stale)
+        try:
+            with transaction.atomic():
+                session = Session.objects.create(
+                    owner=owner,
+                    rig_id=rig_id,
+                    agent_uid=agent_uid,
+                    game=game,
+                    track=track_get_or_create(game=game, name=track, length_m=track_length_m),
+                    car=car_get_or_create(game=game, name=car, car_class=car_class),
+                    kind=kind,
+                )
+        except IntegrityError:  # two sockets of one agent raced to create it
+            return Session.objects.get(owner_id=owner.pk, agent_uid=agent_uid)
+        broadcast_on_commit(f"user.{owner.pk}", {"type": "session.started", "session_id": session.pk})
+        if rig_id is not None:
+            broadcast_on_commit(f"rig.{rig_id}", {"type": "session.started", "session_id": session.pk})
+    return session
+
+
+def session_end(*, session: Session, at: dt.datetime | None = None) -> bool:
+    """End a live session once; returns False when it had already ended (idempotent)."""
+    ended_at = at or session.last_frame_at or timezone.now()
+    updated = Session.objects.filter(pk=session.pk, state=Session.State.LIVE).update(
+        state=Session.State.ENDED, ended_at=ended_at
+    )
+    if updated != 1:
+        return False
+    session.state, session.ended_at = Session.State.ENDED, ended_at
+    broadcast_on_commit(f"session.{session.pk}", {"type": "session.ended", "session_id": session.pk})
+    return True
+
+
+def lap_create(*, session: Session, lap: dict[str, Any]) -> Lap | None:
+    """Store a completed lap; a lap number already stored (a replayed batch) is a no-op."""
+    if Lap.objects.filter(session=session, number=lap["number"]).exists():
+        return None
+    obj = Lap.objects.create(
+        session=session,
+        number=lap["number"],
+        time_ms=round(lap["time_s"] * 1000),
+        sector_ms=[round(s * 1000) for s in lap["sectors_s"]],
+        valid=lap["valid"],
+        is_in_lap=lap["is_in_lap"],
+        is_out_lap=lap["is_out_lap"],
+        t_start=lap["t_start"],
+        t_end=lap["t_end"],
+        started_at=dt.datetime.fromtimestamp(lap["t_start"], tz=dt.UTC),
+        ended_at=dt.datetime.fromtimestamp(lap["t_end"], tz=dt.UTC),
+        fuel_used_l=lap["fuel_used_l"],
+        stats={"timing": lap["timing"], "partial": lap["partial"]},
+    )
+    from apps.coaching.tasks import lap_analyse_task
+
+    enqueue(lap_analyse_task, obj.pk)
+    return obj

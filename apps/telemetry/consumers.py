@@ -1,0 +1,196 @@
+"""WebSocket consumers: the rig's uplink and the viewers of a live session.
+
+Both are async: the rig socket is the high-rate ingest path, and viewers receive up to
+LIVE_VIEWER_HZ frames a second each, which a thread-per-message sync consumer would not keep up
+with. ORM work happens only inside the services, called off the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
+from django.conf import settings
+from django.http import Http404
+from simcoach_agent import wire
+
+from apps.sessions.models import Session
+from apps.sessions.selectors import lap_dict, session_get_for_user, session_live_for_user, session_live_snapshot
+
+from .influx import InfluxError
+from .lib.live import frame_for_viewers
+from .services import IngestError, IngestResult, telemetry_frames_ingest, telemetry_session_end, telemetry_session_open
+
+log = logging.getLogger(__name__)
+CLOSE_TRY_AGAIN = 1013  # RFC 6455: "try again later"
+
+
+class RigTelemetryConsumer(AsyncWebsocketConsumer):
+    session_id: int | None = None
+    user_id: int | None = None
+    _last_push = 0.0
+
+    async def connect(self) -> None:
+        await self.accept()
+        rig = self.scope.get("rig")
+        if rig is None:
+            reason = "unknown or revoked rig token" if self.scope.get("rig_token_given") else "no rig token"
+            await self.close(wire.CLOSE_UNAUTHORIZED, f"{reason}: run `simcoach-agent pair` to pair this rig")
+            return
+        self.rig = rig
+        self.rig_group = f"rig.{rig.pk}"
+        await self.channel_layer.group_add(self.rig_group, self.channel_name)
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "rig_group", None):
+            await self.channel_layer.group_discard(self.rig_group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if bytes_data is None:
+            await self._refuse(wire.WireError("send msgpack in binary messages, not text"))
+            return
+        try:
+            msg = wire.decode_message(bytes_data)
+            handler = {"hello": self._hello, "frames": self._frames, "end": self._end}.get(msg["type"])
+            if handler is None:
+                raise wire.WireError(f"unknown message type {msg['type'][:40]!r}")
+            await handler(msg)
+        except (wire.WireError, IngestError) as exc:
+            await self._refuse(exc)
+
+    async def _refuse(self, exc: Exception) -> None:
+        text = str(exc)
+        code = wire.CLOSE_TOO_BIG if "exceeds" in text else wire.CLOSE_PROTOCOL_ERROR
+        log.info("rig %s: closing, %s", getattr(self, "rig", None), text)
+        await self.close(code, text[:120])
+
+    async def _hello(self, msg: dict[str, Any]) -> None:
+        theirs = msg.get("protocol")
+        if theirs != wire.PROTOCOL_VERSION:
+            side = "agent" if isinstance(theirs, int) and theirs < wire.PROTOCOL_VERSION else "server"
+            await self.close(
+                wire.CLOSE_VERSION,
+                f"agent speaks protocol {theirs}, server speaks {wire.PROTOCOL_VERSION}: upgrade the {side}",
+            )
+            return
+        session = await database_sync_to_async(telemetry_session_open)(rig=self.rig, hello=msg)
+        self.session_id, self.user_id = session.pk, session.owner_id
+        self.session_group = f"session.{session.pk}"
+        await self.send_msgpack({"type": "welcome", "session_id": session.pk, "last_seq": session.last_seq})
+
+    async def _frames(self, msg: dict[str, Any]) -> None:
+        if self.session_id is None:
+            raise wire.WireError("send hello before frames")
+        seq, n, cols = wire.decode_batch(msg)
+        await self._push_live(cols)
+        try:
+            # Off the event loop and off the shared ORM thread: InfluxDB is an HTTP call.
+            ingest = sync_to_async(telemetry_frames_ingest, thread_sensitive=False)
+            result: IngestResult = await ingest(session_id=self.session_id, seq=seq, cols=cols)
+        except InfluxError as exc:
+            # Nothing was acked; the agent keeps the frames and resends them on reconnect.
+            log.warning("session %s: trace store failed (%s); asking the agent to resend", self.session_id, exc)
+            await self.close(CLOSE_TRY_AGAIN, "trace store unavailable; resend unacked frames later")
+            return
+        await self.send_msgpack({"type": "ack", "seq": result.acked_seq})
+        for lap in result.laps:
+            await self.channel_layer.group_send(self.session_group, {"type": "live.lap", "lap": lap_dict(lap)})
+
+    async def _push_live(self, cols: dict[str, list[float]]) -> None:
+        # Latest wins: viewers get at most LIVE_VIEWER_HZ frames, never a queue of them.
+        now = time.monotonic()
+        if now - self._last_push < 1.0 / settings.LIVE_VIEWER_HZ:
+            return
+        self._last_push = now
+        event = {"type": "live.frame", "frame": frame_for_viewers(cols)}
+        await self.channel_layer.group_send(self.session_group, event)
+
+    async def _end(self, msg: dict[str, Any]) -> None:
+        if self.session_id is not None:
+            await database_sync_to_async(telemetry_session_end)(session_id=self.session_id)
+            self.session_id = None
+
+    async def send_msgpack(self, message: dict[str, Any]) -> None:
+        await self.send(bytes_data=wire.encode_control(message))
+
+    # Channel-layer events addressed to this rig.
+    async def rig_revoked(self, event: dict[str, Any]) -> None:
+        await self.close(wire.CLOSE_REVOKED, "this rig's token was revoked: pair it again")
+
+    async def session_started(self, event: dict[str, Any]) -> None:
+        pass  # the rig group hears its own sessions start; only share viewers act on it
+
+    async def coaching_note(self, event: dict[str, Any]) -> None:
+        await self.send_msgpack({"type": "note", "author": event["author"], "text": event["text"]})
+
+
+class SessionLiveConsumer(AsyncJsonWebsocketConsumer):
+    """A logged-in owner watching one session (/ws/live/<id>/) or following their rigs (/ws/live/)."""
+
+    session_group: str | None = None
+
+    async def connect(self) -> None:
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(4401, "log in to watch live telemetry")
+            return
+        session_id = self.scope["url_route"]["kwargs"].get("session_id")
+        try:
+            session = await database_sync_to_async(self._session)(user, session_id)
+        except Http404:
+            await self.close(4404, "no such session")
+            return
+        if session_id is None:
+            self.follow_group = f"user.{user.pk}"
+            await self.channel_layer.group_add(self.follow_group, self.channel_name)
+        await self._watch(session)
+
+    @staticmethod
+    def _session(user: Any, session_id: int | None) -> Session | None:
+        if session_id is None:
+            return session_live_for_user(user=user)
+        return session_get_for_user(user=user, session_id=session_id)
+
+    async def _watch(self, session: Session | None) -> None:
+        if self.session_group:
+            await self.channel_layer.group_discard(self.session_group, self.channel_name)
+        if session is None:
+            await self.send_json({"type": "waiting"})
+            return
+        self.session_group = f"session.{session.pk}"
+        await self.channel_layer.group_add(self.session_group, self.channel_name)
+        snapshot = await database_sync_to_async(session_live_snapshot)(session=session)
+        await self.send_json({"type": "session", **snapshot})
+
+    async def disconnect(self, code: int) -> None:
+        for group in (self.session_group, getattr(self, "follow_group", None)):
+            if group:
+                await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        pass  # owners only watch; coach notes arrive through share viewers
+
+    async def live_frame(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "frame", "frame": event["frame"]})
+
+    async def live_lap(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "lap", "lap": event["lap"]})
+
+    async def live_coaching(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "coaching", "message": event["message"]})
+
+    async def coaching_note(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "note", "author": event["author"], "text": event["text"]})
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "ended", "session_id": event["session_id"]})
+
+    async def session_started(self, event: dict[str, Any]) -> None:
+        user = self.scope["user"]
+        session = await database_sync_to_async(self._session)(user, event["session_id"])
+        await self._watch(session)

@@ -1,0 +1,125 @@
+"""Writes on the live path: open a streamed session, ingest a batch of frames, end it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.db.models import F
+from simcoach_agent.channels import GAMES, SESSION_KINDS
+
+from apps.accounts.models import Rig
+from apps.accounts.services import rig_seen
+from apps.sessions.models import Lap, Session
+from apps.sessions.services import lap_create, session_end, session_open
+
+from .lib.laps import CompletedLap, LapTracker
+from .tracestore import get_trace_store
+
+
+class IngestError(ValueError):
+    """The batch cannot be taken as sent; the message is the close reason for the agent."""
+
+
+class ConcurrentWriterError(IngestError):
+    pass
+
+
+@dataclass
+class IngestResult:
+    acked_seq: int
+    stored: int  # new frames stored by this call (0 for a pure duplicate)
+    laps: list[Lap] = field(default_factory=list)
+
+
+def telemetry_session_open(*, rig: Rig, hello: dict[str, Any]) -> Session:
+    """Validate an agent's hello and open (or resume) its session."""
+    game, kind = hello.get("game"), hello.get("kind", "practice")
+    uid, track, car = hello.get("session_uid"), hello.get("track"), hello.get("car")
+    if game not in GAMES:
+        raise IngestError(f"unknown game {game!r}; expected one of {', '.join(GAMES)}")
+    if kind not in SESSION_KINDS:
+        raise IngestError(f"unknown session kind {kind!r}")
+    for label, value in (("session_uid", uid), ("track", track), ("car", car)):
+        if not isinstance(value, str) or not value.strip() or len(value) > 120:
+            raise IngestError(f"hello needs a non-empty string '{label}' (at most 120 characters)")
+    length = hello.get("track_length_m")
+    if length is not None and (not isinstance(length, int | float) or not 100 <= length <= 50_000):
+        raise IngestError("track_length_m must be a number of metres between 100 and 50000")
+    rig_seen(rig_id=rig.pk, game=game, agent_version=str(hello.get("agent", ""))[:32])
+    return session_open(
+        owner=rig.owner,
+        rig_id=rig.pk,
+        agent_uid=uid[:64],
+        game=game,
+        track=track.strip(),
+        car=car.strip(),
+        car_class=str(hello.get("car_class") or ""),
+        kind=kind,
+        track_length_m=float(length) if length else None,
+    )
+
+
+def telemetry_frames_ingest(*, session_id: int, seq: int, cols: dict[str, list[float]]) -> IngestResult:
+    """Store frames seq.. of a session exactly once, then record the laps they complete.
+
+    Frames at or below the stored sequence are duplicates (a spool replay) and are dropped;
+    a batch that starts past the next expected sequence is a gap and is refused, so the acked
+    sequence always means "every frame up to here is stored".
+    """
+    session = Session.objects.get(pk=session_id)
+    if session.state != Session.State.LIVE:
+        raise IngestError("session has ended; start a new session")
+    expected = session.last_seq + 1
+    n = len(cols["t"])
+    if seq > expected:
+        raise IngestError(f"sequence gap: expected {expected}, got {seq}")
+    skip = expected - seq
+    if skip >= n:
+        return IngestResult(acked_seq=session.last_seq, stored=0)
+    new = {k: np.asarray(v[skip:], dtype=np.float64) for k, v in cols.items()}
+    tracker = LapTracker(session.live_state)
+    done = tracker.feed(new)
+    with transaction.atomic():
+        get_trace_store().write(session_id=session.pk, user_id=session.owner_id, seq_start=expected, cols=new)
+        _advance(session, expected - 1, n - skip, tracker.state(), float(new["t"][-1]))
+        laps = [lap for c in done if (lap := lap_create(session=session, lap=c.to_dict())) is not None]
+    return IngestResult(acked_seq=expected - 1 + n - skip, stored=n - skip, laps=laps)
+
+
+def _advance(session: Session, last_seq: int, count: int, state: dict[str, Any], t_last: float) -> None:
+    # Conditional on the sequence we read: a second socket of the same agent racing us
+    # updates nothing and its transaction (with its trace chunk) rolls back.
+    updated = Session.objects.filter(pk=session.pk, last_seq=last_seq).update(
+        last_seq=last_seq + count,
+        frame_count=F("frame_count") + count,
+        live_state=state,
+        last_frame_at=dt.datetime.fromtimestamp(t_last, tz=dt.UTC),
+    )
+    if updated != 1:
+        raise ConcurrentWriterError("another connection is streaming this session")
+
+
+def telemetry_session_end(*, session_id: int) -> bool:
+    session = Session.objects.get(pk=session_id)
+    return session_end(session=session)
+
+
+def completed_lap_from(lap: Lap) -> CompletedLap:
+    """The live view's shape of a stored lap."""
+    return CompletedLap(
+        number=lap.number,
+        t_start=lap.t_start,
+        t_end=lap.t_end,
+        time_s=(lap.time_ms or 0) / 1000,
+        timing=str(lap.stats.get("timing", "game")),
+        sectors_s=[s / 1000 for s in lap.sector_ms],
+        valid=lap.valid,
+        is_out_lap=lap.is_out_lap,
+        is_in_lap=lap.is_in_lap,
+        partial=bool(lap.stats.get("partial")),
+        fuel_used_l=lap.fuel_used_l,
+    )

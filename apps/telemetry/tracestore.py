@@ -1,0 +1,155 @@
+"""The trace store: one interface, two backends (DESIGN.md "Storage").
+
+`db` keeps frames as compressed columnar chunks in the relational database (embedded default);
+`influx` writes them to InfluxDB. Both return a lap's channels as numpy arrays aligned on `t`.
+Callers never see which backend is in use.
+"""
+
+from __future__ import annotations
+
+import zlib
+from functools import lru_cache
+from typing import Protocol
+
+import msgpack
+import numpy as np
+from django.conf import settings
+
+from .influx import InfluxClient, line
+from .models import TraceChunk
+
+Columns = dict[str, np.ndarray]
+MEASUREMENT = "telemetry"
+
+
+class TraceStore(Protocol):
+    name: str
+
+    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Columns) -> None:
+        """Durably store frames seq_start.. (re-writing the same frames is harmless)."""
+        ...
+
+    def read(self, *, session_id: int, t0: float, t1: float, channels: list[str] | None = None) -> Columns:
+        """Frames with t0 <= t <= t1, sorted by time; always includes `t`."""
+        ...
+
+    def delete_session(self, *, session_id: int) -> None: ...
+
+
+class DbTraceStore:
+    name = "db"
+
+    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Columns) -> None:
+        packed = {k: _pack_column(k, v) for k, v in cols.items()}
+        TraceChunk.objects.update_or_create(
+            session_id=session_id,
+            seq_start=seq_start,
+            defaults={
+                "n": len(cols["t"]),
+                "t_start": float(cols["t"][0]),
+                "t_end": float(cols["t"][-1]),
+                "data": zlib.compress(msgpack.packb(packed), 1),
+            },
+        )
+
+    def read(self, *, session_id: int, t0: float, t1: float, channels: list[str] | None = None) -> Columns:
+        chunks = (
+            TraceChunk.objects.filter(session_id=session_id, t_end__gte=t0, t_start__lte=t1)
+            .order_by("seq_start")
+            .values_list("data", flat=True)
+        )
+        parts: list[Columns] = [_unpack(bytes(d), channels) for d in chunks]
+        return _clip(_concat(parts), t0, t1)
+
+    def delete_session(self, *, session_id: int) -> None:
+        TraceChunk.objects.filter(session_id=session_id).delete()
+
+
+class InfluxTraceStore:
+    name = "influx"
+
+    def __init__(self, client: InfluxClient) -> None:
+        self.client = client
+
+    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Columns) -> None:
+        t_ms = np.round(cols["t"] * 1000).astype(np.int64)
+        names = [k for k in cols if k not in ("t", "lap")]
+        tags_base = {"user": str(user_id), "session": str(session_id)}
+        lines = []
+        for i in range(len(t_ms)):
+            tags = {**tags_base, "lap": str(int(cols["lap"][i]))}
+            fields = {k: float(cols[k][i]) for k in names}
+            fields["seq"] = float(seq_start + i)
+            lines.append(line(MEASUREMENT, tags, fields, int(t_ms[i])))
+        self.client.write(lines)
+
+    def read(self, *, session_id: int, t0: float, t1: float, channels: list[str] | None = None) -> Columns:
+        select = "*" if not channels else ", ".join(f'"{c}"' for c in channels if c.isidentifier())
+        q = (
+            f"SELECT {select} FROM {MEASUREMENT} WHERE \"session\" = '{int(session_id)}' "
+            f"AND time >= {int(t0 * 1000)}ms AND time <= {int(t1 * 1000)}ms"
+        )
+        series = self.client.query(q)
+        if not series:
+            return {"t": np.empty(0)}
+        cols_names: list[str] = series[0]["columns"]
+        values = [row for s in series for row in s["values"]]
+        out: Columns = {}
+        for j, name in enumerate(cols_names):
+            if name in ("session", "user"):
+                continue
+            raw = [row[j] for row in values]
+            key = "t" if name == "time" else name
+            out[key] = np.array([np.nan if v is None else float(v) for v in raw], dtype=np.float64)
+        out["t"] = out["t"] / 1000.0
+        out.pop("seq", None)
+        order = np.argsort(out["t"], kind="stable")
+        return {k: v[order] for k, v in out.items()}
+
+    def delete_session(self, *, session_id: int) -> None:
+        self.client.query(f"DELETE FROM {MEASUREMENT} WHERE \"session\" = '{int(session_id)}'")
+
+
+@lru_cache(maxsize=1)
+def get_trace_store() -> TraceStore:
+    if settings.TRACE_STORE == "influx":
+        client = InfluxClient(
+            url=settings.INFLUX_URL,
+            database=settings.INFLUX_DB,
+            token=settings.INFLUX_TOKEN,
+            username=settings.INFLUX_USERNAME,
+            password=settings.INFLUX_PASSWORD,
+        )
+        return InfluxTraceStore(client)
+    return DbTraceStore()
+
+
+def _pack_column(name: str, values: np.ndarray) -> bytes:
+    # Time needs float64 (epoch seconds to the millisecond); everything else fits float32.
+    dtype = "<f8" if name == "t" else "<f4"
+    return np.asarray(values, dtype=dtype).tobytes()
+
+
+def _unpack(blob: bytes, channels: list[str] | None) -> Columns:
+    packed: dict[str, bytes] = msgpack.unpackb(zlib.decompress(blob))
+    out: Columns = {}
+    for k, v in packed.items():
+        if channels is None or k in channels or k == "t":
+            out[k] = np.frombuffer(v, dtype="<f8" if k == "t" else "<f4").astype(np.float64)
+    return out
+
+
+def _concat(parts: list[Columns]) -> Columns:
+    if not parts:
+        return {"t": np.empty(0)}
+    names = set().union(*parts)
+    out: Columns = {}
+    for name in names:
+        # A channel absent from some chunks (a game that starts sending it late) reads as NaN.
+        out[name] = np.concatenate([p.get(name, np.full(len(p["t"]), np.nan)) for p in parts])
+    return out
+
+
+def _clip(cols: Columns, t0: float, t1: float) -> Columns:
+    keep = (cols["t"] >= t0) & (cols["t"] <= t1)
+    return {k: v[keep] for k, v in cols.items()}

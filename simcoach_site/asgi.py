@@ -1,0 +1,43 @@
+"""ASGI entry point: HTTP through Django, WebSockets through Channels.
+
+The rig socket authenticates with a bearer token (no cookies, no Origin: it is not a browser);
+viewer sockets use the browser session and must come from an allowed Origin.
+"""
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "agent"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "simcoach_site.settings")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from apps.accounts.middleware import RigTokenAuthMiddleware  # noqa: E402
+from apps.telemetry import routing  # noqa: E402
+from simcoach_site.origins import BrowserOriginValidator  # noqa: E402
+from simcoach_site.prefix import StripPrefixMiddleware  # noqa: E402
+
+rig_sockets = RigTokenAuthMiddleware(URLRouter(routing.rig_urlpatterns))
+browser_sockets = BrowserOriginValidator(AuthMiddlewareStack(URLRouter(routing.viewer_urlpatterns)))
+
+
+async def websocket(scope: dict[str, Any], receive: Any, send: Any) -> Any:
+    # The agent is not a browser (no Origin, no cookies): it gets its own auth and no origin check.
+    path = scope["path"][len(scope.get("root_path", "")) :]
+    app = rig_sockets if path == "/ws/rig/" else browser_sockets
+    return await app(scope, receive, send)
+
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": StripPrefixMiddleware(websocket),
+    }
+)

@@ -1,0 +1,24 @@
+"""Channel-layer events sent only once the database transaction that caused them commits."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+
+
+def broadcast(group: str, event: dict[str, Any]) -> None:
+    if settings.DEBUG:
+        # Events cross process boundaries in production: prove they survive JSON.
+        event = json.loads(json.dumps(event))
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group, event)
+
+
+def broadcast_on_commit(group: str, event: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: broadcast(group, event))

@@ -1,0 +1,225 @@
+"""SimCoach settings: one module, read from the environment.
+
+With no variables set everything runs embedded on one laptop: SQLite, the in-memory channel
+layer, the `db` trace store, eager Celery and no OpenAI key. Setting DATABASE_URL, REDIS_URL,
+INFLUX_URL and CELERY_BROKER_URL switches to the full stack with the same code. With DEBUG off,
+settings refuse to load with values that are only safe on a laptop.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("SIMCOACH_VAR_DIR", BASE_DIR / "var"))
+
+env = environ.Env()
+# Secrets may come from files (docker secrets): FOO_FILE=/run/secrets/foo sets FOO.
+for _name in ("DJANGO_SECRET_KEY", "DATABASE_URL", "OPENAI_API_KEY", "INFLUX_TOKEN", "REDIS_URL"):
+    _path = os.environ.get(f"{_name}_FILE")
+    if _path and _name not in os.environ:
+        os.environ[_name] = Path(_path).read_text().strip()
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+_PLACEHOLDER_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_PLACEHOLDER_KEY)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# Serving under a path prefix, e.g. /ai-sim-coach (no trailing slash).
+URL_PREFIX = env.str("URL_PREFIX", default="").rstrip("/")
+if URL_PREFIX and not URL_PREFIX.startswith("/"):
+    raise ImproperlyConfigured("URL_PREFIX must start with '/', e.g. /ai-sim-coach")
+FORCE_SCRIPT_NAME = URL_PREFIX or None
+
+INSTALLED_APPS = [
+    "daphne",  # first, so runserver serves WebSockets too
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "apps.accounts",
+    "apps.sessions",
+    "apps.telemetry",
+    "apps.coaching",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "simcoach_site.urls"
+ASGI_APPLICATION = "simcoach_site.asgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "simcoach_site.context.site",
+            ]
+        },
+    }
+]
+
+# --- Relational database -------------------------------------------------------------------
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+if "DATABASE_URL" in os.environ:
+    DATABASES = {"default": env.db_url("DATABASE_URL")}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "simcoach.sqlite3",
+            # A file test database so live-server and socket tests share it across threads.
+            "TEST": {"NAME": VAR_DIR / "test-simcoach.sqlite3"},
+            "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Channel layer and Celery ---------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    # The pub/sub layer: measured (DESIGN.md) to deliver every live frame where the core
+    # Redis layer dropped over half of them at 30 rigs.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is redelivered; tasks are idempotent
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Trace store -----------------------------------------------------------------------------
+INFLUX_URL = env.str("INFLUX_URL", default="")
+TRACE_STORE = env.str("TRACE_STORE", default="influx" if INFLUX_URL else "db")
+if TRACE_STORE not in ("db", "influx"):
+    raise ImproperlyConfigured(f"TRACE_STORE must be 'db' or 'influx', not {TRACE_STORE!r}")
+if TRACE_STORE == "influx" and not INFLUX_URL:
+    raise ImproperlyConfigured("TRACE_STORE=influx needs INFLUX_URL")
+INFLUX_DB = env.str("INFLUX_DB", default="simcoach")  # v1 database, or 2.x bucket via DBRP
+INFLUX_TOKEN = env.str("INFLUX_TOKEN", default="")  # 2.x/3.x token; empty for 1.x
+INFLUX_USERNAME = env.str("INFLUX_USERNAME", default="")
+INFLUX_PASSWORD = env.str("INFLUX_PASSWORD", default="")
+
+# --- OpenAI ------------------------------------------------------------------------------------
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None
+OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
+OPENAI_TIMEOUT_S = env.float("OPENAI_TIMEOUT_S", default=60.0)
+
+# --- Live behaviour -------------------------------------------------------------------------------
+LIVE_VIEWER_HZ = env.float("LIVE_VIEWER_HZ", default=20.0)  # frames pushed to each viewer
+SESSION_SILENCE_TIMEOUT_S = env.int("SESSION_SILENCE_TIMEOUT_S", default=600)
+# Origins allowed to open browser sockets (viewer pages); empty = same host as ALLOWED_HOSTS.
+WEBSOCKET_ALLOWED_ORIGINS = env.list("WEBSOCKET_ALLOWED_ORIGINS", default=[])
+
+# --- Auth, i18n, static --------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "live"
+LOGOUT_REDIRECT_URL = "login"
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = f"{URL_PREFIX}/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True  # serve straight from static/ in the embedded run, no collectstatic
+SESSION_COOKIE_PATH = URL_PREFIX or "/"
+CSRF_COOKIE_PATH = URL_PREFIX or "/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 25,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SimCoach API",
+    "DESCRIPTION": "Sessions, laps, lap channels and comparisons of a SimCoach driver.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "simcoach_site.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain" if DEBUG else "json"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+}
+
+# --- Production: refuse what is only safe on a laptop -------------------------------------------
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
+if not DEBUG:
+    if SECRET_KEY == _PLACEHOLDER_KEY or len(SECRET_KEY) < 40:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set (40+ characters) when DJANGO_DEBUG is off")
+    if "*" in ALLOWED_HOSTS or "DJANGO_ALLOWED_HOSTS" not in os.environ:
+        raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the real host names when DJANGO_DEBUG is off")
+    if not env.bool("SIMCOACH_ALLOW_EMBEDDED", default=False):
+        if not REDIS_URL:
+            raise ImproperlyConfigured("REDIS_URL is required when DJANGO_DEBUG is off (in-memory layer)")
+        if not CELERY_BROKER_URL:
+            raise ImproperlyConfigured("CELERY_BROKER_URL or REDIS_URL is required when DJANGO_DEBUG is off")
+    SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+    SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }

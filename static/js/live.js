@@ -1,0 +1,234 @@
+// SimCoach live dashboard: one WebSocket, latest-wins rendering on animation frames.
+(function () {
+  "use strict";
+  const root = document.getElementById("live");
+  if (!root) return;
+  const prefix = document.body.dataset.prefix || "";
+  const $ = (id) => document.getElementById(id);
+  const KPA_PER_PSI = 6.894757;
+  const WHEELS = ["fl", "fr", "rl", "rr"];
+  const BUCKET_M = 10; // track map and delta reference resolution, metres
+
+  let session = null, latest = null, drawn = true, ws = null, retry = 0;
+  let best = null, laps = [], bestSectors = [];
+  let outline = [], curProfile = [], refProfile = null, lastLapSeen = null;
+  const gTrail = [];
+
+  function fmtLap(ms) {
+    if (ms == null || ms <= 0) return "–";
+    const m = Math.floor(ms / 60000), s = (ms % 60000) / 1000;
+    return m + ":" + s.toFixed(3).padStart(6, "0");
+  }
+  const fmtS = (s) => (s == null || s < 0 ? "–" : fmtLap(Math.round(s * 1000)));
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    ws = new WebSocket(scheme + "://" + location.host + prefix + "/" + root.dataset.wsPath);
+    ws.onopen = () => { retry = 0; setConn(true); };
+    ws.onclose = (ev) => {
+      setConn(false, ev.reason);
+      if (ev.code === 4401 || ev.code === 4404 || ev.code === 4403) return; // not coming back
+      const delay = Math.min(10000, 500 * 2 ** retry++) * (0.5 + Math.random() / 2);
+      setTimeout(connect, delay);
+    };
+    ws.onmessage = (ev) => handle(JSON.parse(ev.data));
+  }
+
+  function setConn(on, reason) {
+    const el = $("conn");
+    el.className = "pill " + (on ? "conn-on" : "conn-off");
+    el.textContent = on ? "live" : (reason || "reconnecting…");
+  }
+
+  function handle(msg) {
+    switch (msg.type) {
+      case "session": return onSession(msg);
+      case "frame": latest = msg.frame; drawn = false; return;
+      case "lap": return onLap(msg.lap);
+      case "coaching": return addMessage(msg.message.severity, msg.message.text);
+      case "note": return addMessage("note", msg.author + ": " + msg.text);
+      case "ended": $("title").textContent += " (ended)"; return;
+      case "waiting": $("title").textContent = "Waiting for your rig…"; return;
+    }
+  }
+
+  function onSession(s) {
+    session = s; laps = []; bestSectors = []; outline = []; refProfile = null; curProfile = [];
+    $("title").textContent = s.track + " · " + s.car + " · " + s.kind;
+    $("laps").innerHTML = "";
+    (s.laps || []).forEach(onLap);
+  }
+
+  function onLap(lap) {
+    laps.push(lap);
+    const clean = lap.valid && !lap.in_lap && !lap.out_lap && lap.time_ms;
+    const isBest = clean && (best == null || lap.time_ms < best);
+    if (isBest) best = lap.time_ms;
+    (lap.sector_ms || []).forEach((v, i) => {
+      if (lap.valid && (bestSectors[i] == null || v < bestSectors[i])) bestSectors[i] = v;
+    });
+    const tr = document.createElement("tr");
+    tr.className = (isBest ? "best " : "") + (lap.valid ? "" : "invalid");
+    const secs = [0, 1, 2].map((i) => "<td>" + (lap.sector_ms && lap.sector_ms[i] ? (lap.sector_ms[i] / 1000).toFixed(3) : "–") + "</td>");
+    tr.innerHTML = "<td>" + lap.number + (lap.out_lap ? " out" : lap.in_lap ? " in" : "") + "</td><td>" + fmtLap(lap.time_ms) + "</td>" + secs.join("");
+    $("laps").prepend(tr);
+    $("last").textContent = fmtLap(lap.time_ms);
+    $("best").textContent = fmtLap(best);
+    if (isBest && curProfile.length > 10) refProfile = curProfile.slice();
+  }
+
+  function addMessage(severity, text) {
+    const ul = $("coaching");
+    const first = ul.querySelector(".muted");
+    if (first) first.remove();
+    const li = document.createElement("li");
+    li.className = severity;
+    li.textContent = new Date().toLocaleTimeString() + "  " + text;
+    ul.prepend(li);
+    while (ul.children.length > 40) ul.lastChild.remove();
+  }
+
+  function render() {
+    requestAnimationFrame(render);
+    if (drawn || !latest) return;
+    drawn = true;
+    const f = latest;
+    trackLap(f);
+    $("speed").textContent = Math.round(f.speed);
+    $("rpm").textContent = f.rpm != null ? Math.round(f.rpm) : "–";
+    $("gear").textContent = f.gear == null ? "–" : f.gear < 0 ? "R" : f.gear === 0 ? "N" : f.gear;
+    bar("throttle", f.throttle); bar("brake", f.brake); bar("clutch", f.clutch);
+    $("steering").style.left = (50 + 50 * (f.steering || 0)) + "%";
+    shiftLights(f.rpm, f.max_rpm);
+    $("lapno").textContent = f.lap;
+    $("cur").textContent = fmtS(f.lap_time);
+    if (f.last_lap_time > 0) $("last").textContent = fmtS(f.last_lap_time);
+    if (f.best_lap_time > 0 && best == null) $("best").textContent = fmtS(f.best_lap_time);
+    const len = (session && session.track_length_m) || 0;
+    if (len) $("posmark").style.left = Math.max(0, Math.min(100, (100 * f.lap_dist) / len)) + "%";
+    delta(f);
+    sectors(f);
+    tyres(f);
+    car(f);
+    gforce(f);
+    drawMap(f);
+    $("flag").className = "flag f" + (f.flag || 0);
+  }
+
+  function bar(id, v) { $(id).style.height = (v == null ? 0 : Math.round(v * 100)) + "%"; }
+
+  function shiftLights(rpm, max) {
+    const el = $("shift");
+    if (!rpm || !max) return;
+    const r = rpm / max;
+    el.classList.toggle("flash", r > 0.975);
+    [...el.children].forEach((led, i) => {
+      const on = r > 0.82 + i * 0.015;
+      led.className = on ? "on " + (i < 4 ? "g" : i < 7 ? "y" : "r") : "";
+    });
+  }
+
+  function trackLap(f) {
+    if (lastLapSeen !== null && f.lap !== lastLapSeen) curProfile = [];
+    lastLapSeen = f.lap;
+    const b = Math.floor(f.lap_dist / BUCKET_M);
+    if (b >= 0) curProfile[b] = f.lap_time;
+    if (f.pos_x != null && b >= 0) outline[b] = [f.pos_x, f.pos_z, f.speed];
+  }
+
+  function delta(f) {
+    const el = $("delta");
+    const b = Math.floor(f.lap_dist / BUCKET_M);
+    if (!refProfile || refProfile[b] == null) { el.textContent = "–"; el.className = "delta"; return; }
+    const d = f.lap_time - refProfile[b];
+    el.textContent = (d >= 0 ? "+" : "−") + Math.abs(d).toFixed(2);
+    el.className = "delta " + (d <= 0 ? "gain" : "loss");
+  }
+
+  function sectors(f) {
+    const spans = $("sectors").children;
+    const last = laps[laps.length - 1];
+    for (let i = 0; i < spans.length; i++) {
+      const v = last && last.sector_ms ? last.sector_ms[i] : null;
+      spans[i].textContent = "S" + (i + 1) + " " + (v ? (v / 1000).toFixed(3) : "–");
+      spans[i].className = v == null ? "" : v <= bestSectors[i] ? "pb" : v < bestSectors[i] * 1.01 ? "ok" : "slow";
+      if (i === f.sector) spans[i].style.outline = "1px solid var(--accent2)"; else spans[i].style.outline = "";
+    }
+  }
+
+  function tempClass(t, lo, hi, crit) { return t == null ? "" : t < lo ? "cold" : t <= hi ? "ok" : t <= crit ? "hot" : "crit"; }
+
+  function tyres(f) {
+    for (const w of WHEELS) {
+      const el = root.querySelector('[data-wheel="' + w + '"]');
+      const t = f["tyre_temp_" + w], p = f["tyre_press_" + w], wear = f["tyre_wear_" + w], bt = f["brake_temp_" + w];
+      const cls = tempClass(t, 70, 100, 110);
+      el.className = "wheel " + cls;
+      const io = ["tyre_temp_in_", "tyre_temp_mid_", "tyre_temp_out_"].map((k) => {
+        const v = f[k + w];
+        return '<i title="' + (v == null ? "" : v.toFixed(0)) + '" style="background:' + heat(v) + '"></i>';
+      }).join("");
+      el.innerHTML = "<span class=muted>" + w.toUpperCase() + "</span><b class='t-" + (cls === "ok" ? "ok" : cls) + "'>" + (t == null ? "–" : t.toFixed(0) + "°") + "</b>" +
+        '<div class="io">' + io + "</div>" +
+        (p == null ? "" : (p / KPA_PER_PSI).toFixed(1) + " psi") +
+        (wear == null ? "" : " · " + wear.toFixed(1) + "% worn") +
+        "<br>brake <span style='color:" + heat(bt == null ? null : bt / 7) + "'>" + (bt == null ? "–" : bt.toFixed(0) + "°") + "</span>";
+    }
+  }
+
+  function heat(v) {
+    if (v == null) return "#333";
+    const x = Math.max(0, Math.min(1, (v - 50) / 70));
+    const hue = 220 - 220 * x;
+    return "hsl(" + hue + ",85%,52%)";
+  }
+
+  function car(f) {
+    $("fuel").textContent = f.fuel == null ? "–" : f.fuel.toFixed(1) + " l";
+    const used = laps.filter((l) => l.fuel_used_l > 0 && l.valid && !l.out_lap && !l.in_lap).slice(-5).map((l) => l.fuel_used_l);
+    const perLap = used.length ? used.reduce((a, b) => a + b, 0) / used.length : null;
+    $("fuel-laps").textContent = perLap && f.fuel != null ? (f.fuel / perLap).toFixed(1) + " (" + perLap.toFixed(2) + " l/lap)" : "–";
+    $("water").textContent = f.water_temp == null ? "–" : f.water_temp.toFixed(0) + " °C";
+    $("oil").textContent = f.oil_temp == null ? "–" : f.oil_temp.toFixed(0) + " °C";
+  }
+
+  function gforce(f) {
+    const c = $("gcircle"), ctx = c.getContext("2d"), r = c.width / 2;
+    ctx.clearRect(0, 0, c.width, c.height);
+    ctx.strokeStyle = "#2a323d";
+    [1, 2, 3].forEach((g) => { ctx.beginPath(); ctx.arc(r, r, (g / 3) * (r - 4), 0, 7); ctx.stroke(); });
+    if (f.g_lat == null) return;
+    gTrail.push([f.g_lat, f.g_lon]); if (gTrail.length > 40) gTrail.shift();
+    gTrail.forEach(([x, y], i) => {
+      ctx.fillStyle = "rgba(255,138,0," + (i / gTrail.length) * 0.6 + ")";
+      ctx.beginPath(); ctx.arc(r + (x / 3) * (r - 4), r - (y / 3) * (r - 4), 2, 0, 7); ctx.fill();
+    });
+    ctx.fillStyle = "#ff8a00";
+    ctx.beginPath(); ctx.arc(r + (f.g_lat / 3) * (r - 4), r - (f.g_lon / 3) * (r - 4), 6, 0, 7); ctx.fill();
+  }
+
+  function drawMap(f) {
+    const c = $("map"), ctx = c.getContext("2d");
+    const pts = outline.filter(Boolean);
+    ctx.clearRect(0, 0, c.width, c.height);
+    if (pts.length < 3) return;
+    let minX = Infinity, maxX = -Infinity, minZ = Infinity, maxZ = -Infinity;
+    for (const [x, z] of pts) { minX = Math.min(minX, x); maxX = Math.max(maxX, x); minZ = Math.min(minZ, z); maxZ = Math.max(maxZ, z); }
+    const pad = 14, s = Math.min((c.width - 2 * pad) / (maxX - minX || 1), (c.height - 2 * pad) / (maxZ - minZ || 1));
+    const px = (x) => pad + (x - minX) * s, pz = (z) => c.height - pad - (z - minZ) * s;
+    ctx.lineWidth = 4; ctx.lineCap = "round";
+    for (let i = 1; i < outline.length; i++) {
+      const a = outline[i - 1], b = outline[i];
+      if (!a || !b) continue;
+      ctx.strokeStyle = "hsl(" + Math.max(0, Math.min(120, (b[2] - 60) * 0.6)) + ",85%,50%)";
+      ctx.beginPath(); ctx.moveTo(px(a[0]), pz(a[1])); ctx.lineTo(px(b[0]), pz(b[1])); ctx.stroke();
+    }
+    if (f.pos_x != null) {
+      ctx.fillStyle = "#fff"; ctx.strokeStyle = "#e10600"; ctx.lineWidth = 3;
+      ctx.beginPath(); ctx.arc(px(f.pos_x), pz(f.pos_z), 7, 0, 7); ctx.fill(); ctx.stroke();
+    }
+  }
+
+  connect();
+  requestAnimationFrame(render);
+})();
