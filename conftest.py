@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings: settings) -> None:  # type: ignore[valid-type]
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def _fast_passwords(request: pytest.FixtureRequest) -> None:
+    # Agent tests run without pytest-django (-p no:django); only Django runs need this.
+    if request.config.pluginmanager.hasplugin("django"):
+        request.getfixturevalue("settings").PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -31,3 +32,31 @@ def rig_and_token(driver):  # type: ignore[no-untyped-def]
     from apps.accounts.services import rig_create
 
     return rig_create(owner=driver, name="Sim rig")
+
+
+@pytest.fixture(scope="session")
+def influxd():  # type: ignore[no-untyped-def]
+    """A real InfluxDB for the whole run (Debian's influxd on a free port)."""
+    from tests.influxd import influxd_available, start_influxd
+
+    if not influxd_available():
+        pytest.fail("influxd is not installed: apt-get install -y influxdb (.ci/run does this)")
+    server = start_influxd()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def influx_store(influxd, settings):  # type: ignore[no-untyped-def]
+    """Point the trace store at the test InfluxDB, in a fresh database per test."""
+    import uuid
+
+    from apps.telemetry.influx import InfluxClient
+    from apps.telemetry.tracestore import get_trace_store
+
+    settings.TRACE_STORE, settings.INFLUX_URL = "influx", influxd.url
+    settings.INFLUX_DB = f"t_{uuid.uuid4().hex[:12]}"
+    InfluxClient(url=influxd.url, database=settings.INFLUX_DB).create_database()
+    get_trace_store.cache_clear()
+    yield get_trace_store()
+    get_trace_store.cache_clear()

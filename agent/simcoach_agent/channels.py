@@ -73,7 +73,9 @@ CHANNELS: Final[tuple[Channel, ...]] = (
     Channel("oil_temp", "°C", "f", 0.1, -50.0, 300.0, "Oil temperature"),
     Channel("abs_active", "", "b", 1, 0, 1, "ABS intervening"),
     Channel("tc_active", "", "b", 1, 0, 1, "TC intervening"),
-    Channel("flag", "", "i", 1, 0, 9, "Flag (0 none, 1 blue, 2 yellow, 3 black, 4 white, 5 chequered, 7 green)"),
+    Channel(
+        "flag", "", "i", 1, 0, 9, "Flag (0 none, 1 blue, 2 yellow, 3 black, 4 white, 5 chequered, 7 green)"
+    ),
 )
 
 BY_NAME: Final[dict[str, Channel]] = {c.name: c for c in CHANNELS}

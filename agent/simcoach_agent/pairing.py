@@ -78,7 +78,9 @@ def _json(raw: bytes) -> Any:
 
 def request_device_code(server: str, client_name: str) -> DeviceCode:
     """Step 1: ask the server for a device code and a user code."""
-    status, body = _request(api_url(server, "device/"), {"client_name": client_name, "agent_version": __version__})
+    status, body = _request(
+        api_url(server, "device/"), {"client_name": client_name, "agent_version": __version__}
+    )
     if status != 200 or not isinstance(body, dict):
         raise PairingError(f"the server refused to start pairing (HTTP {status}){_detail(body)}")
     try:
@@ -91,7 +93,9 @@ def request_device_code(server: str, client_name: str) -> DeviceCode:
             interval=float(body.get("interval", 5)),
         )
     except (KeyError, TypeError, ValueError):
-        raise PairingError("the server's device-code answer is missing fields; is this a SimCoach server?") from None
+        raise PairingError(
+            "the server's device-code answer is missing fields; is this a SimCoach server?"
+        ) from None
 
 
 def _detail(body: Any) -> str:
@@ -171,7 +175,9 @@ def rig_status(server: str, token: str) -> dict[str, Any]:
     """GET /api/rig/me/: {rig_id, rig_name, user}; TokenRejected on 401/403."""
     status, body = _request(api_url(server, "me/"), token=token)
     if status in (401, 403):
-        raise TokenRejected("the server does not accept this rig's token (revoked?): run 'simcoach-agent pair' again")
+        raise TokenRejected(
+            "the server does not accept this rig's token (revoked?): run 'simcoach-agent pair' again"
+        )
     if status != 200 or not isinstance(body, dict):
         raise PairingError(f"status check failed (HTTP {status}){_detail(body)}")
     return body

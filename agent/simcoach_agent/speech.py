@@ -19,6 +19,8 @@ QUEUE_DEPTH: Final = 2  # messages waiting to be spoken; more are dropped
 SPEAK_TIMEOUT: Final = 30.0  # seconds; a hung speech engine must not hold the queue forever
 
 _SAPI: Final = (
+    # stdin arrives in the console's OEM code page unless told otherwise
+    "[Console]::InputEncoding = [System.Text.Encoding]::UTF8; "
     "Add-Type -AssemblyName System.Speech; "
     "(New-Object System.Speech.Synthesis.SpeechSynthesizer).Speak([Console]::In.ReadToEnd())"
 )

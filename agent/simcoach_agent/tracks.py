@@ -194,17 +194,17 @@ _SPA_ELEVATION: Final = (
 )
 
 _SPA_CORNERS: Final = (
-    Corner("La Source", 190.0, 396.0, 470.0),
-    Corner("Eau Rouge", 960.0, 1030.0, 1075.0),
-    Corner("Raidillon", 1075.0, 1165.0, 1345.0),
-    Corner("Kemmel", 1345.0, 1608.0, 2250.0),
-    Corner("Les Combes", 2250.0, 2424.0, 2560.0),
-    Corner("Bruxelles", 2880.0, 3074.0, 3170.0),
-    Corner("Pouhon", 3700.0, 4053.0, 4170.0),
-    Corner("Campus", 4850.0, 4954.0, 5030.0),
+    Corner("La Source", 230.0, 396.0, 450.0),
+    Corner("Eau Rouge", 960.0, 1030.0, 1070.0),
+    Corner("Raidillon", 1070.0, 1160.0, 1345.0),
+    Corner("Kemmel", 1345.0, 1608.0, 2235.0),  # the straight, with its flat-out kink
+    Corner("Les Combes", 2235.0, 2424.0, 2560.0),
+    Corner("Bruxelles", 2895.0, 3074.0, 3155.0),  # the Rivage hairpin
+    Corner("Pouhon", 3680.0, 4053.0, 4150.0),
+    Corner("Campus", 4820.0, 4954.0, 5040.0),
     Corner("Stavelot", 5060.0, 5175.0, 5270.0),
-    Corner("Blanchimont", 6100.0, 6198.0, 6300.0),
-    Corner("Bus Stop", 6580.0, 6745.0, 6850.0),
+    Corner("Blanchimont", 6080.0, 6198.0, 6300.0),
+    Corner("Bus Stop", 6555.0, 6745.0, 6840.0),
 )
 
 

@@ -228,7 +228,9 @@ UDP_GAME_STATE = {"mBuildVersionNumber": (12, "H"), "mGameState": (14, "B")}
 UDP_STATS = {"sFastestLapTime": (0, "f"), "sLastLapTime": (4, "f")}
 
 
-def udp_header(buf: bytearray, number: int, kind: int, part: int = 1, parts: int = 1, category: int = 0) -> None:
+def udp_header(
+    buf: bytearray, number: int, kind: int, part: int = 1, parts: int = 1, category: int = 0
+) -> None:
     struct.pack_into("<IIBBBB", buf, 0, number, category or number, part, parts, kind, 1)
 
 
@@ -260,7 +262,9 @@ def udp_timings(number: int, participants: Sequence[Mapping[str, Any]], wide: bo
 def udp_game_state(number: int, game_state: int, session_state: int) -> bytes:
     buf = bytearray(24)
     udp_header(buf, number, 4)
-    pack_fields(buf, UDP_GAME_STATE, {"mBuildVersionNumber": 1234, "mGameState": game_state | session_state << 4})
+    pack_fields(
+        buf, UDP_GAME_STATE, {"mBuildVersionNumber": 1234, "mGameState": game_state | session_state << 4}
+    )
     return bytes(buf)
 
 

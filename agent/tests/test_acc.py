@@ -4,7 +4,13 @@ from gamebytes import acc_pages
 from simcoach_agent.channels import PSI_TO_KPA
 from simcoach_agent.sources.acc import AccDecoder
 
-STATIC = {"smVersion": "1.9", "carModel": "porsche_991ii_gt3_r", "track": "imola", "maxRpm": 9250, "maxFuel": 120.0}
+STATIC = {
+    "smVersion": "1.9",
+    "carModel": "porsche_991ii_gt3_r",
+    "track": "imola",
+    "maxRpm": 9250,
+    "maxFuel": 120.0,
+}
 
 
 def physics(packet: int = 1, **over: object) -> dict[str, object]:
@@ -84,9 +90,18 @@ def test_it_returns_none_for_zeroed_pages() -> None:
     assert dec.info() is None
 
 
+def test_it_takes_the_track_length_from_the_track_table() -> None:
+    dec = AccDecoder()
+    f = dec.feed(acc_pages(physics(), graphics(normalizedCarPosition=0.5), {**STATIC, "track": "spa"}), 1.0)
+    assert f is not None and f["lap_dist"] == pytest.approx(3502.0)  # Spa is 7 004 m in tracks.py
+
+
 def test_it_learns_the_track_length_from_distance_travelled() -> None:
     dec = AccDecoder()
-    dec.feed(acc_pages(physics(1), graphics(normalizedCarPosition=0.10, distanceTraveled=1000.0), STATIC), 1.0)
+    static = {**STATIC, "track": "nowhere_ring"}  # not in the track table
+    dec.feed(
+        acc_pages(physics(1), graphics(normalizedCarPosition=0.10, distanceTraveled=1000.0), static), 1.0
+    )
     f = dec.feed(acc_pages(physics(2), graphics(normalizedCarPosition=0.20, distanceTraveled=1490.0)), 2.0)
     assert f is not None
     assert f["lap_dist"] == pytest.approx(0.20 * 4900.0, rel=1e-4)  # 490 m per 10 % of the lap

@@ -50,7 +50,7 @@ class DeviceAuthorization(models.Model):
     expires_at = models.DateTimeField()
     interval_s = models.PositiveSmallIntegerField(default=5)
     last_polled_at = models.DateTimeField(null=True, blank=True)
-    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    rig_name = models.CharField(max_length=80, blank=True)
 
     def __str__(self) -> str:
         return f"{self.user_code} ({self.status})"

@@ -8,6 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from simcoach_site.lib.ratelimit import count, limited
+
+from .pairing import device_authorization_decide, device_authorization_get_pending
 from .selectors import rig_get_for_user, rig_list
 from .services import rig_rename, rig_revoke
 
@@ -49,3 +52,32 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("live")
     return render(request, "home.html")
+
+
+PAIR_FAILS_PER_USER = 5  # wrong codes per user per 15 minutes (RFC 8628 §5.1 brute force)
+PAIR_FAILS_PER_IP = 20
+PAIR_WINDOW_S = 900
+
+
+@login_required
+def pair(request: HttpRequest) -> HttpResponse:
+    """Pair a rig: enter the agent's code, see which agent asks, approve or deny."""
+    code = (request.POST.get("code") or request.GET.get("code") or "").strip()
+    keys = (f"pair-user:{request.user.pk}", f"pair-ip:{request.META.get('REMOTE_ADDR')}")
+    if limited(keys[0], limit=PAIR_FAILS_PER_USER) or limited(keys[1], limit=PAIR_FAILS_PER_IP):
+        return render(request, "accounts/pair.html", {"error": "Too many wrong codes. Wait 15 minutes."}, status=429)
+    if not code:
+        return render(request, "accounts/pair.html", {})
+    auth = device_authorization_get_pending(user_code=code)
+    if auth is None:
+        for key in keys:
+            count(key, window_s=PAIR_WINDOW_S)
+        error = "That code is wrong, expired or already used. Run `simcoach-agent pair` again for a new one."
+        return render(request, "accounts/pair.html", {"error": error, "code": code}, status=400)
+    decision = request.POST.get("decision")
+    if request.method != "POST" or decision not in ("approve", "deny"):
+        return render(request, "accounts/pair.html", {"auth": auth})
+    approve = decision == "approve"
+    device_authorization_decide(auth=auth, user=request.user, approve=approve, rig_name=request.POST.get("name", ""))
+    messages.success(request, "Rig approved: the agent is collecting its token." if approve else "Pairing denied.")
+    return redirect("rigs")

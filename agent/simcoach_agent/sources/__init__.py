@@ -47,7 +47,7 @@ def open_source(game: str, **opts: Any) -> Source:
     if name == "demo":
         from .demo import DemoCar  # written alongside; imported only when asked for
 
-        return DemoCar(**opts)  # type: ignore[no-any-return]
+        return DemoCar(**opts)
     if name == "replay":
         from .recording import ReplaySource
 

@@ -26,7 +26,15 @@ PAGE_NAMES: Final = {
 STATUS_LIVE: Final = 2
 NO_TIME_MS: Final = 2_147_483_647  # ACC writes INT_MAX for "no best lap yet"
 # ACC_SESSION_TYPE -> our kind; drift/drag fall back to practice.
-SESSION_KIND: Final = {0: "practice", 1: "qualifying", 2: "race", 3: "hotlap", 4: "hotlap", 7: "hotlap", 8: "hotlap"}
+SESSION_KIND: Final = {
+    0: "practice",
+    1: "qualifying",
+    2: "race",
+    3: "hotlap",
+    4: "hotlap",
+    7: "hotlap",
+    8: "hotlap",
+}
 # ACC_FLAG_TYPE -> channel flag code (6 penalty is not a flag on track; 8 orange ~ black/orange).
 FLAG: Final = {0: 0, 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 0, 7: 7, 8: 3}
 
@@ -34,7 +42,7 @@ FLAG: Final = {0: 0, 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 0, 7: 7, 8: 3}
 def track_length_for(track: str) -> float | None:
     """Length in metres from the track table if the agent has one (tracks.track_lookup)."""
     try:
-        from .. import tracks  # type: ignore[attr-defined]
+        from .. import tracks
     except ImportError:
         return None
     lookup = getattr(tracks, "track_lookup", None)

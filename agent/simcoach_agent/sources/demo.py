@@ -48,7 +48,7 @@ MAX_RPM: Final = 7800.0
 IDLE_RPM: Final = 1300.0
 FUEL_START_L: Final = 60.0
 FUEL_CAPACITY_L: Final = 120.0
-FUEL_PER_THROTTLE_M: Final = 3.6 / 4250.0  # litres per metre at full throttle: ~3.6 l a lap
+FUEL_PER_THROTTLE_M: Final = 3.6 / 5220.0  # litres per metre at full throttle: ~3.6 l a lap
 
 # --- the out-lap
 PIT_EXIT_M: Final = 300.0
@@ -103,9 +103,9 @@ class LapPlan:
         return min(self.speed[int(c.start_m) : int(c.end_m) + 1]) * 3.6
 
     def brake_point_m(self, corner: str, threshold: float = 0.1) -> float | None:
-        """First distance before the corner's apex where the brake passes `threshold`."""
+        """First distance from the corner's start to its apex where the brake passes `threshold`."""
         c = _corner(corner)
-        for i in range(max(0, int(c.start_m) - 200), int(c.apex_m) + 1):
+        for i in range(int(c.start_m), int(c.apex_m) + 1):
             if self.brake[i] > threshold:
                 return float(i)
         return None
@@ -116,10 +116,19 @@ class _Driver:
     """How one lap is driven: per bend, braking margin (m) and apex speed change (m/s)."""
 
     brake_margin_m: list[float]
-    speed_delta_ms: list[float]
-    extra_brake_m: list[float]  # injected on purpose: converted to an exact brake-point shift
+    speed_delta_ms: list[float]  # scales the bend's grip-limited speed (lap-to-lap noise)
     abs_bends: list[bool]
+    # Variations asked for by the caller, made exact against the same lap without them:
+    asked_brake_m: list[float]  # brake point this much earlier
+    asked_speed_ms: list[float]  # minimum speed changed by this much
+    shift_m: list[float] = field(default_factory=list)  # sliding-minimum length moving the brake point
+    speed_cap_ms: list[float] = field(default_factory=list)
     invalid_from_m: float = math.inf
+
+    def __post_init__(self) -> None:
+        n = len(self.brake_margin_m)
+        self.shift_m = self.shift_m or [0.0] * n
+        self.speed_cap_ms = self.speed_cap_ms or [math.inf] * n
 
 
 def _corner(name: str) -> Any:
@@ -172,8 +181,9 @@ def _speed_limits(driver: _Driver, grip: float, out_lap: bool) -> list[float]:
     lim = [_corner_limit(k, grip) for k in _PATH.curvature]
     for b, bend in enumerate(_TRACK.bends):
         _scale_bend(lim, bend, driver.speed_delta_ms[b])
+        _cap_bend(lim, bend, driver.speed_cap_ms[b])
     for b, bend in enumerate(_TRACK.bends):
-        _extend_entry(lim, bend, driver.brake_margin_m[b] + driver.extra_brake_m[b])
+        _extend_entry(lim, bend, driver.brake_margin_m[b] + driver.shift_m[b])
     if out_lap:
         for i in range(int(PIT_EXIT_M / STEP_M) + 1):
             lim[i] = min(lim[i], PIT_LIMIT_MS)
@@ -183,7 +193,7 @@ def _speed_limits(driver: _Driver, grip: float, out_lap: bool) -> list[float]:
 def _bend_range(bend: Bend) -> tuple[int, int, int]:
     """Grid indices of a bend's start, its full-curvature start and its end."""
     start, full, ramp = bend_extent(bend)
-    return max(0, int(start)), int(start + ramp), min(_N, int(start + full + 2 * ramp) + 1)
+    return max(0, int(start)), math.ceil(start + ramp), min(_N, int(start + full + 2 * ramp) + 1)
 
 
 def _scale_bend(lim: list[float], bend: Bend, delta_ms: float) -> None:
@@ -194,6 +204,16 @@ def _scale_bend(lim: list[float], bend: Bend, delta_ms: float) -> None:
     factor = max(0.2, (slowest + delta_ms) / slowest)
     for i in range(lo, hi + 1):
         lim[i] *= factor
+
+
+def _cap_bend(lim: list[float], bend: Bend, cap_ms: float) -> None:
+    if math.isinf(cap_ms):
+        return
+    lo, _, hi = _bend_range(bend)
+    slowest = min(lim[lo : hi + 1])
+    for i in range(lo, hi + 1):
+        # Keep the shape of a grip-limited bend, and flatten a bend taken below its limit.
+        lim[i] = min(lim[i] * cap_ms / slowest, cap_ms) if not math.isinf(slowest) else cap_ms
 
 
 def _extend_entry(lim: list[float], bend: Bend, margin_m: float) -> None:
@@ -242,37 +262,48 @@ def _profile(driver: _Driver, v0: float, out_lap: bool) -> list[float]:
     return _backward(_forward(_speed_limits(driver, grip, out_lap), v0, grip), grip)
 
 
-def _brake_onsets(speed: list[float]) -> list[tuple[int, float, float]]:
-    """(index, accel slope, braking slope) of each point where the car goes from gaining to losing speed."""
-    out = []
-    for i in range(1, _N - 1):
-        if speed[i] > speed[i - 1] and speed[i + 1] < speed[i]:
-            gain = (speed[i] - speed[max(0, i - 10)]) / 10
-            loss = (speed[i] - speed[min(_N, i + 10)]) / 10
-            out.append((i, gain, loss))
-    return out
+def _brake_onset(speed: list[float], bend: Bend) -> int:
+    """Where the car starts slowing for a bend: walk back from its full curvature."""
+    i = _bend_range(bend)[1]
+    while i > 0 and speed[i - 1] > speed[i] + 1e-9:
+        i -= 1
+    return i
 
 
-def _exact_shift(driver: _Driver, v0: float, out_lap: bool) -> None:
-    # Moving the braking curve d metres earlier moves the brake point by less than d, since
-    # the car was still gaining speed there; scale each injected shift so the brake point
-    # itself moves by the asked distance.
-    if not any(driver.extra_brake_m):
+def _slowest(speed: list[float], bend: Bend) -> float:
+    lo, _, hi = _bend_range(bend)
+    return min(speed[lo : hi + 1])
+
+
+def _apply_asked(driver: _Driver, v0: float, out_lap: bool) -> None:
+    # Speed changes first: a cap relative to the same lap's own minimum speed there.
+    bends = _TRACK.bends
+    if any(driver.asked_speed_ms):
+        plain = _profile(driver, v0, out_lap)
+        for b, delta in enumerate(driver.asked_speed_ms):
+            if delta:
+                driver.speed_cap_ms[b] = max(1.0, _slowest(plain, bends[b]) + delta)
+    if not any(driver.asked_brake_m):
         return
-    asked = driver.extra_brake_m[:]
-    driver.extra_brake_m = [0.0] * len(asked)
-    onsets = _brake_onsets(_profile(driver, v0, out_lap))
-    for b, d in enumerate(asked):
-        if d > 0:
-            lo, _, _ = _bend_range(_TRACK.bends[b])
-            before = [o for o in onsets if o[0] <= lo + 5]
-            _, gain, loss = before[-1] if before else (0, 0.0, 1.0)
-            driver.extra_brake_m[b] = d * (gain + loss) / loss if loss > 0 else d
+    plain = _profile(driver, v0, out_lap)
+    wanted = {b: _brake_onset(plain, bends[b]) - d for b, d in enumerate(driver.asked_brake_m) if d > 0}
+    for b in wanted:
+        driver.shift_m[b] = driver.asked_brake_m[b]
+    # Grip left over at the start of a bend steepens a shifted braking curve, so the brake
+    # point moves less than the shift: correct the shift until the brake point lands (±1 m).
+    for _ in range(4):
+        speed = _profile(driver, v0, out_lap)
+        misses = {b: _brake_onset(speed, bends[b]) - target for b, target in wanted.items()}
+        if all(abs(m) <= 1 for m in misses.values()):
+            return
+        for b, miss in misses.items():
+            driver.shift_m[b] = max(0.0, driver.shift_m[b] + miss)
 
 
 def _plan_lap(lap: int, driver: _Driver, v0: float) -> LapPlan:
     out_lap = lap == 1
-    _exact_shift(driver, v0, out_lap)
+    if any(driver.asked_brake_m) or any(driver.asked_speed_ms):
+        _apply_asked(driver, v0, out_lap)
     speed = _profile(driver, v0, out_lap)
     t = [0.0]
     for i in range(_N):
@@ -298,6 +329,10 @@ def _controls(speed: list[float], out_lap: bool) -> tuple[list[float], ...]:
         brake.append(min(1.0, braking / (MASS_KG * _brake_grip(v, grip))))
         road_wheel = WHEELBASE_M * kappa + UNDERSTEER * lat
         steer.append(max(-1.0, min(1.0, -road_wheel * STEER_RATIO / STEER_LOCK_RAD)))
+    for i in range(1, _N + 1):
+        # Feet come off the brake progressively, at most 0.1 of its travel per metre.
+        if speed[i] <= speed[i - 1] and brake[i] < brake[i - 1] - 0.1:
+            brake[i], throttle[i] = brake[i - 1] - 0.1, 0.0
     gear, rpm = _gears(speed)
     return a_lon, a_lat, throttle, brake, gear, rpm, steer  # type: ignore[return-value]
 
@@ -336,6 +371,28 @@ def _abs(plan: LapPlan, driver: _Driver) -> list[bool]:
 # --------------------------------------------------------------------------- slow states
 
 
+AIR_C: Final = 22.0
+TRACK_C: Final = 30.0
+TYRE_LAT_HEAT: Final = 0.62  # °C/s per g of lateral load on the tyre, at 0 m/s
+TYRE_LON_HEAT: Final = 0.38  # °C/s per g braking or driving, at 0 m/s
+TYRE_ROLL_HEAT: Final = 0.005  # °C/s per m/s: carcass flexing
+TYRE_COOL: Final = (0.004, 0.00035)  # 1/s, still air + per m/s of airflow
+WEAR_PER_HEAT: Final = 0.0012  # % of tread per °C of heat put in
+DISC_J_PER_K: Final = (3000.0, 2400.0)  # front, rear disc and pad heat capacity
+DISC_COOL: Final = (0.004, 0.00045)  # 1/s, still air + per m/s of airflow
+
+
+def _tyre_heat(w: int, v: float, g_lat: float, g_lon: float) -> float:
+    """Heat into tyre w, °C/s: grows with the load it carries and with sliding speed."""
+    left, front = w % 2 == 0, w < 2
+    load = max(0.2, 1 + (0.45 if left else -0.45) * g_lat)  # a right turn loads the left side
+    speed = 1.0 + v / 100.0
+    lateral = TYRE_LAT_HEAT * abs(g_lat) * load * (1.15 if front else 0.95)
+    braking = max(0.0, -g_lon) * (1.3 if front else 0.7)
+    driving = max(0.0, g_lon) * (0.2 if front else 1.3)
+    return (lateral + TYRE_LON_HEAT * (braking + driving)) * speed + TYRE_ROLL_HEAT * v
+
+
 @dataclass
 class _Thermal:
     """Tyre, brake, engine and fuel states, integrated frame by frame (dt in s)."""
@@ -352,18 +409,14 @@ class _Thermal:
     def step(self, dt: float, v: float, g_lat: float, g_lon: float, brake_w: float, throttle: float) -> None:
         self.g_lat_slow += (g_lat - self.g_lat_slow) * min(1.0, dt / 0.8)
         for w in range(4):
-            left, front = w % 2 == 0, w < 2
-            load = max(0.2, 1 + (0.45 if left else -0.45) * g_lat)  # a right turn loads the left side
-            heat = 0.011 * v * abs(g_lat) * load + 0.004 * v
-            heat += 0.010 * v * max(0.0, -g_lon) * (1.2 if front else 0.8)
-            heat += 0.012 * v * max(0.0, g_lon) * (0.3 if front else 1.7)
-            cool = (self.tyre[w] - 28.0) * (0.004 + 0.00035 * v)
+            heat = _tyre_heat(w, v, g_lat, g_lon)
+            cool = (self.tyre[w] - TRACK_C) * (TYRE_COOL[0] + TYRE_COOL[1] * v)
             self.tyre[w] += (heat - cool) * dt
             self.gas[w] += (self.tyre[w] - self.gas[w]) * dt / 20.0
-            self.wear[w] = min(100.0, self.wear[w] + heat * dt * 0.0012)
-            share = 0.31 if front else 0.19
-            disc_heat = brake_w * share / (4200.0 if front else 3000.0)
-            self.disc[w] += (disc_heat - (self.disc[w] - 25.0) * (0.012 + 0.0013 * v)) * dt
+            self.wear[w] = min(100.0, self.wear[w] + heat * dt * WEAR_PER_HEAT)
+            front = w < 2
+            disc_heat = brake_w * (0.31 if front else 0.19) / (DISC_J_PER_K[0] if front else DISC_J_PER_K[1])
+            self.disc[w] += (disc_heat - (self.disc[w] - AIR_C) * (DISC_COOL[0] + DISC_COOL[1] * v)) * dt
         self.water += (84.0 + 9.0 * throttle - self.water) * dt / 60.0
         self.oil += (96.0 + 14.0 * throttle - self.oil) * dt / 120.0
 
@@ -517,9 +570,10 @@ class DemoCar:
         firsts = {b.name: k for k, b in reversed(list(enumerate(bends))) if b.name}
         driver = _Driver(
             brake_margin_m=[BASE_BRAKE_MARGIN_M] * len(bends),
-            speed_delta_ms=[delta.get(b.name, 0.0) / 3.6 for b in bends],
-            extra_brake_m=[brake.get(b.name, 0.0) if firsts.get(b.name) == k else 0.0 for k, b in enumerate(bends)],
+            speed_delta_ms=[0.0] * len(bends),
             abs_bends=[b.name in ("Les Combes", "Bus Stop") for b in bends],
+            asked_brake_m=[brake.get(b.name, 0.0) if firsts.get(b.name) == k else 0.0 for k, b in enumerate(bends)],
+            asked_speed_ms=[delta.get(b.name, 0.0) / 3.6 for b in bends],
         )
         if self.noise:
             _add_noise(driver, rng, out_lap=lap == 1)
@@ -615,8 +669,8 @@ def _wheels(frame: Frame, thermal: _Thermal, brake: float, throttle: float, gear
         frame[f"tyre_temp_in_{name}"] = inner
         frame[f"tyre_temp_mid_{name}"] = mid
         frame[f"tyre_temp_out_{name}"] = outer
-        # Ideal gas at constant volume: 162 kPa set cold at 40 °C.
-        frame[f"tyre_press_{name}"] = 162.0 * (thermal.gas[w] + 273.15) / (40.0 + 273.15)
+        # Ideal gas at constant volume: 165 kPa set cold at 40 °C.
+        frame[f"tyre_press_{name}"] = 165.0 * (thermal.gas[w] + 273.15) / (40.0 + 273.15)
         frame[f"tyre_wear_{name}"] = thermal.wear[w]
         frame[f"brake_temp_{name}"] = thermal.disc[w]
         spin = 0.0 if front else 0.06 * throttle / gear

@@ -71,31 +71,31 @@ def u8(buf: bytes, off: int) -> int:
 
 
 def i8(buf: bytes, off: int) -> int:
-    return struct.unpack_from("<b", buf, off)[0]
+    return int(struct.unpack_from("<b", buf, off)[0])
 
 
 def u16(buf: bytes, off: int) -> int:
-    return struct.unpack_from("<H", buf, off)[0]
+    return int(struct.unpack_from("<H", buf, off)[0])
 
 
 def i16(buf: bytes, off: int) -> int:
-    return struct.unpack_from("<h", buf, off)[0]
+    return int(struct.unpack_from("<h", buf, off)[0])
 
 
 def i32(buf: bytes, off: int) -> int:
-    return struct.unpack_from("<i", buf, off)[0]
+    return int(struct.unpack_from("<i", buf, off)[0])
 
 
 def u32(buf: bytes, off: int) -> int:
-    return struct.unpack_from("<I", buf, off)[0]
+    return int(struct.unpack_from("<I", buf, off)[0])
 
 
 def f32(buf: bytes, off: int) -> float:
-    return struct.unpack_from("<f", buf, off)[0]
+    return float(struct.unpack_from("<f", buf, off)[0])
 
 
 def f64(buf: bytes, off: int) -> float:
-    return struct.unpack_from("<d", buf, off)[0]
+    return float(struct.unpack_from("<d", buf, off)[0])
 
 
 def f32s(buf: bytes, off: int, n: int) -> tuple[float, ...]:
@@ -129,7 +129,9 @@ def clamp(v: float, lo: float, hi: float) -> float:
     return lo if v < lo else hi if v > hi else v
 
 
-def sided_temps(wheel: int, left: float, centre: float, right: float, frame: Frame, unit_offset: float) -> None:
+def sided_temps(
+    wheel: int, left: float, centre: float, right: float, frame: Frame, unit_offset: float
+) -> None:
     """Store a tyre's three tread temperatures as inner/middle/outer.
 
     Games give them left/centre/right across the tread as seen from behind the car, so the

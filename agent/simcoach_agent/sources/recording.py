@@ -12,7 +12,7 @@ import gzip
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final
 
 import msgpack
 
@@ -48,7 +48,7 @@ def make_decoder(kind: str) -> Decoder:
 
 class RecordingWriter:
     def __init__(self, path: str | Path, game: str, decoder: str | None = None) -> None:
-        self._file: IO[bytes] = gzip.open(path, "wb", compresslevel=6)
+        self._file = gzip.GzipFile(path, "wb", compresslevel=6)
         self._write({"format": FORMAT, "version": VERSION, "game": game, "decoder": decoder or game})
         self.records = 0
 
@@ -102,7 +102,7 @@ def record(
 
 def read_recording(path: str | Path) -> tuple[dict[str, Any], Iterator[Poll]]:
     """The header and an iterator over polls (chunks regrouped by their shared timestamp)."""
-    f = gzip.open(path, "rb")
+    f = gzip.GzipFile(path, "rb")
     unpacker = msgpack.Unpacker(f, raw=False, max_buffer_size=64 * 1024 * 1024)
     header = next(unpacker, None)
     if not isinstance(header, dict) or header.get("format") != FORMAT:
@@ -114,7 +114,7 @@ def read_recording(path: str | Path) -> tuple[dict[str, Any], Iterator[Poll]]:
     return header, _polls(unpacker, f)
 
 
-def _polls(unpacker: msgpack.Unpacker, f: IO[bytes]) -> Iterator[Poll]:
+def _polls(unpacker: msgpack.Unpacker, f: gzip.GzipFile) -> Iterator[Poll]:
     current: Poll | None = None
     try:
         for rec in unpacker:
@@ -162,8 +162,8 @@ class ReplaySource:
 
     def _next(self) -> Poll | None:
         if self._pending is not None:
-            poll, self._pending = self._pending, None
-            return poll
+            pending, self._pending = self._pending, None
+            return pending
         poll = next(self._polls, None)
         if poll is None:
             self.finished = True

@@ -25,6 +25,7 @@ SPIKE_M: Final = 100.0  # a lone lap_dist sample this far off both neighbours is
 BRAKE_ON: Final = 0.1  # brake pedal fraction that counts as braking
 BRAKE_LOOKBACK_M: Final = 600.0  # how far before an apex a braking point may lie
 FULL_THROTTLE: Final = 0.98
+SPEED_MATCH_KMH: Final = 1.0  # after a corner, laps this close in speed have stopped losing time
 
 
 # --------------------------------------------------------------------------- resampling
@@ -247,12 +248,21 @@ def detect_corners(
     peaks, mins = _zigzag(speed, hysteresis_kmh)
     table = list(track.corners) if track is not None else []
     found: dict[str, DetectedCorner] = {}
+    raw = np.asarray(resampled["speed"], dtype=np.float64)
     for k, apex in enumerate(mins):
-        corner = _corner_at(grid, speed, (peaks[k], apex, peaks[k + 1]), table, k + 1)
+        apex = _sharpen(raw, apex, round(smooth_m / step))
+        corner = _corner_at(grid, raw, (peaks[k], apex, peaks[k + 1]), table, k + 1)
         known = found.get(corner.name)
         if known is None or corner.min_speed_kmh < known.min_speed_kmh:
             found[corner.name] = corner
     return sorted(found.values(), key=lambda c: c.apex_m)
+
+
+def _sharpen(raw: np.ndarray, apex: int, reach: int) -> int:
+    # Smoothing finds the dip but lifts and blurs its bottom; the apex is the slowest raw
+    # sample near the smoothed minimum.
+    lo = max(0, apex - reach)
+    return lo + int(np.argmin(raw[lo : apex + reach + 1]))
 
 
 def _corner_at(
@@ -274,16 +284,20 @@ def _corner_at(
 class CornerRow:
     """One corner compared between a reference lap and another lap.
 
-    Distances in m, speeds in km/h, times in s. `start_m` is where the corner's time account
-    opens: the corner's start or the earlier of the two braking points, whichever comes
-    first, so braking too early is charged to the corner, not to the straight before it.
-    `time_delta_s` > 0 means the other lap lost time here.
+    Distances in m, speeds in km/h, times in s; time deltas > 0 mean the other lap lost
+    time. `start_m`/`apex_m`/`end_m` are the corner itself. Its time account runs wider,
+    `from_m`..`to_m`: from the earlier of the two braking points (braking too early is the
+    corner's fault, not the straight's) to where the two laps' speeds meet again after the
+    exit (a slow exit costs time all the way down the next straight). `exit_delta_s` is the
+    part of `time_delta_s` lost after `end_m`.
     """
 
     name: str
     start_m: float
     apex_m: float
     end_m: float
+    from_m: float
+    to_m: float
     ref_brake_m: float | None
     other_brake_m: float | None
     ref_min_kmh: float
@@ -291,6 +305,7 @@ class CornerRow:
     ref_exit_kmh: float
     other_exit_kmh: float
     time_delta_s: float
+    exit_delta_s: float
 
     @property
     def brake_delta_m(self) -> float | None:
@@ -305,7 +320,7 @@ class CornerRow:
 
 @dataclass(frozen=True)
 class SegmentRow:
-    """A straight between two corners (or between the line and a corner)."""
+    """A straight between two corners' time accounts (or between the line and a corner)."""
 
     name: str
     start_m: float
@@ -316,6 +331,43 @@ class SegmentRow:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Account:
+    corner: DetectedCorner
+    from_m: float
+    to_m: float
+    ref_brake_m: float | None
+    other_brake_m: float | None
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """Two resampled laps on the reference grid, with the delta between them."""
+
+    grid: np.ndarray
+    ref: Trace
+    other: Trace
+    ref_speed: np.ndarray
+    other_speed: np.ndarray
+    delta: np.ndarray
+
+    @classmethod
+    def of(cls, ref: Trace, other: Trace) -> _Pair:
+        grid = ref["lap_dist"]
+        other_speed = np.interp(grid, other["lap_dist"], other["speed"])
+        return cls(
+            grid,
+            ref,
+            other,
+            np.asarray(ref["speed"], dtype=np.float64),
+            other_speed,
+            cumulative_delta(ref, other),
+        )
+
+    def delta_between(self, lo_m: float, hi_m: float) -> float:
+        return _at(self.grid, self.delta, hi_m) - _at(self.grid, self.delta, lo_m)
 
 
 def _at(grid: np.ndarray, values: np.ndarray, where_m: float) -> float:
@@ -329,7 +381,7 @@ def _span(grid: np.ndarray, lo_m: float, hi_m: float) -> slice:
 
 
 def braking_point(resampled: Trace, *, from_m: float, apex_m: float) -> float | None:
-    """Distance in m where the brake first rises past 10% between from_m and apex_m.
+    """Distance in m where the brake first passes 10% between from_m and apex_m.
 
     None when the lap has no brake channel or did not brake there. If the brake is already
     on at from_m the braking started earlier than the window, and from_m is returned.
@@ -339,84 +391,91 @@ def braking_point(resampled: Trace, *, from_m: float, apex_m: float) -> float | 
         return None
     grid = resampled["lap_dist"]
     window = _span(grid, from_m, apex_m)
-    on = np.asarray(brake[window], dtype=np.float64) > BRAKE_ON
-    hits = np.flatnonzero(on)
-    if hits.size == 0:
-        return None
-    return float(grid[window][hits[0]])
+    hits = np.flatnonzero(np.asarray(brake[window], dtype=np.float64) > BRAKE_ON)
+    return float(grid[window][hits[0]]) if hits.size else None
 
 
-def _segments(
-    ref: Trace, other: Trace, corners: Sequence[DetectedCorner]
-) -> list[tuple[DetectedCorner, float, float | None, float | None]]:
-    """Corners with their accounting start and both braking points, clipped not to overlap."""
-    out: list[tuple[DetectedCorner, float, float | None, float | None]] = []
+def _opening(
+    pair: _Pair, corner: DetectedCorner, prev_end: float
+) -> tuple[float, float | None, float | None]:
+    lo = max(prev_end, corner.apex_m - BRAKE_LOOKBACK_M)
+    ref_brake, other_brake = (
+        braking_point(lap, from_m=lo, apex_m=corner.apex_m) for lap in (pair.ref, pair.other)
+    )
+    start = min([corner.start_m, *[b for b in (ref_brake, other_brake) if b is not None]])
+    return min(max(start, prev_end), corner.apex_m), ref_brake, other_brake
+
+
+def _speeds_meet(pair: _Pair, after_m: float, limit_m: float) -> float:
+    """First distance after after_m where both laps run within SPEED_MATCH_KMH, capped."""
+    window = _span(pair.grid, after_m, limit_m)
+    gap = np.abs(pair.other_speed[window] - pair.ref_speed[window])
+    close = np.flatnonzero(gap <= SPEED_MATCH_KMH)
+    meet = float(pair.grid[window][close[0]]) if close.size else limit_m
+    return min(max(meet, after_m), limit_m)
+
+
+def _accounts(pair: _Pair, corners: Sequence[DetectedCorner]) -> list[_Account]:
+    """Time accounts of the corners, in order, never overlapping one another."""
+    openings = []
     prev_end = 0.0
     for corner in corners:
-        lo = max(prev_end, corner.apex_m - BRAKE_LOOKBACK_M)
-        brakes = [braking_point(lap, from_m=lo, apex_m=corner.apex_m) for lap in (ref, other)]
-        start = min([corner.start_m, *[b for b in brakes if b is not None]])
-        start = min(max(start, prev_end), corner.apex_m)
-        out.append((corner, start, brakes[0], brakes[1]))
+        openings.append(_opening(pair, corner, prev_end))
         prev_end = max(prev_end, corner.end_m)
+    out = []
+    for k, corner in enumerate(corners):
+        from_m, ref_brake, other_brake = openings[k]
+        limit = openings[k + 1][0] if k + 1 < len(corners) else float(pair.grid[-1])
+        to_m = min(_speeds_meet(pair, corner.end_m, limit), limit) if corner.end_m < limit else limit
+        out.append(_Account(corner, from_m, max(to_m, from_m), ref_brake, other_brake))
     return out
 
 
-def _corner_row(
-    ref: Trace, other: Trace, delta: np.ndarray, seg: tuple[DetectedCorner, float, float | None, float | None]
-) -> CornerRow:
-    corner, start, ref_brake, other_brake = seg
-    grid = ref["lap_dist"]
-    inside = _span(grid, start, corner.end_m)
-    other_speed = np.interp(grid, other["lap_dist"], other["speed"])
+def _corner_row(pair: _Pair, acc: _Account) -> CornerRow:
+    corner, grid = acc.corner, pair.grid
+    inside = _span(grid, corner.start_m, corner.end_m)
+    exit_from = min(max(corner.end_m, acc.from_m), acc.to_m)
     return CornerRow(
         name=corner.name,
-        start_m=start,
+        start_m=corner.start_m,
         apex_m=corner.apex_m,
         end_m=corner.end_m,
-        ref_brake_m=ref_brake,
-        other_brake_m=other_brake,
-        ref_min_kmh=float(np.min(ref["speed"][inside])),
-        other_min_kmh=float(np.min(other_speed[inside])),
-        ref_exit_kmh=_at(grid, ref["speed"], corner.end_m),
-        other_exit_kmh=_at(grid, other_speed, corner.end_m),
-        time_delta_s=_at(grid, delta, corner.end_m) - _at(grid, delta, start),
+        from_m=acc.from_m,
+        to_m=acc.to_m,
+        ref_brake_m=acc.ref_brake_m,
+        other_brake_m=acc.other_brake_m,
+        ref_min_kmh=float(np.min(pair.ref_speed[inside])),
+        other_min_kmh=float(np.min(pair.other_speed[inside])),
+        ref_exit_kmh=_at(grid, pair.ref_speed, corner.end_m),
+        other_exit_kmh=_at(grid, pair.other_speed, corner.end_m),
+        time_delta_s=pair.delta_between(acc.from_m, acc.to_m),
+        exit_delta_s=pair.delta_between(exit_from, acc.to_m),
     )
 
 
 def corner_table(ref: Trace, other: Trace, *, track: TrackInfo | None = None) -> list[CornerRow]:
     """Compare two resampled laps corner by corner (corners found on the reference lap)."""
-    delta = cumulative_delta(ref, other)
-    corners = detect_corners(ref, track=track)
-    return [_corner_row(ref, other, delta, seg) for seg in _segments(ref, other, corners)]
+    pair = _Pair.of(ref, other)
+    return [_corner_row(pair, acc) for acc in _accounts(pair, detect_corners(ref, track=track))]
 
 
 def segment_table(ref: Trace, other: Trace, *, track: TrackInfo | None = None) -> list[SegmentRow]:
-    """Compare two resampled laps on the straights between the corners of `corner_table`.
+    """Compare two resampled laps on the straights between the corners' time accounts.
 
-    Corners and straights tile the lap, so all their time deltas add up to the lap delta.
+    Corner accounts and straights tile the lap, so their time deltas add up to the lap delta.
     """
+    pair = _Pair.of(ref, other)
     rows = corner_table(ref, other, track=track)
-    grid = ref["lap_dist"]
-    delta = cumulative_delta(ref, other)
-    other_speed = np.interp(grid, other["lap_dist"], other["speed"])
-    bounds = [("Start", 0.0), *[(r.name, r.end_m) for r in rows]]
-    starts = [*[(r.name, r.start_m) for r in rows], ("Finish", float(grid[-1]))]
+    ends = [("Start", 0.0), *[(r.name, r.to_m) for r in rows]]
+    starts = [*[(r.name, r.from_m) for r in rows], ("Finish", float(pair.grid[-1]))]
     out = []
-    for (after, lo), (before, hi) in zip(bounds, starts, strict=True):
-        if hi <= lo:
+    for (after, lo), (before, hi) in zip(ends, starts, strict=True):
+        if hi - lo < 1e-9:
             continue
-        span = _span(grid, lo, hi)
-        out.append(
-            SegmentRow(
-                name=f"{after} → {before}",
-                start_m=lo,
-                end_m=hi,
-                ref_max_kmh=float(np.max(ref["speed"][span])),
-                other_max_kmh=float(np.max(other_speed[span])),
-                time_delta_s=_at(grid, delta, hi) - _at(grid, delta, lo),
-            )
-        )
+        span = _span(pair.grid, lo, hi)
+        name = f"{after} \u2192 {before}"
+        maxima = float(np.max(pair.ref_speed[span])), float(np.max(pair.other_speed[span]))
+        out.append(SegmentRow(name, lo, hi, *maxima, pair.delta_between(lo, hi)))
     return out
 
 

@@ -69,8 +69,18 @@ def _put(buf: bytearray, offset: int, text: str, size: int) -> None:
     buf[offset : offset + len(raw)] = raw
 
 
-def _header(*, n_channels: int, meta_ptr: int, data_ptr: int, event_ptr: int, driver: str, vehicle: str,
-            venue: str, started_at: datetime, comment: str) -> bytearray:  # fmt: skip
+def _header(
+    *,
+    n_channels: int,
+    meta_ptr: int,
+    data_ptr: int,
+    event_ptr: int,
+    driver: str,
+    vehicle: str,
+    venue: str,
+    started_at: datetime,
+    comment: str,
+) -> bytearray:
     head = bytearray(ld.HEADER_SIZE)
     struct.pack_into("<I", head, 0, ld.MARKER)
     struct.pack_into("<II", head, ld.OFF_META_PTR, meta_ptr, data_ptr)
@@ -104,15 +114,31 @@ def _blocks(base: int, *, vehicle: str, venue: str, event: str, session: str) ->
     return bytes(vehicle_block + venue_block + event_block), event_ptr
 
 
-def _descriptor(i: int, n: int, meta_ptr: int, data_ptr: int, count: int, rate: int, name: str,
-                unit: str) -> bytes:  # fmt: skip
+def _descriptor(
+    i: int, n: int, meta_ptr: int, data_ptr: int, count: int, rate: int, name: str, unit: str
+) -> bytes:
     here = meta_ptr + i * ld.DESCRIPTOR_SIZE
     prev = here - ld.DESCRIPTOR_SIZE if i else 0
     nxt = here + ld.DESCRIPTOR_SIZE if i < n - 1 else 0
     raw = bytearray(ld.DESCRIPTOR_SIZE)
     # float32 samples (class 7, 4 bytes), stored as is: shift 0, mul 1, scale 1, 0 decimals
-    struct.pack_into(ld.DESCRIPTOR_FMT, raw, 0, prev, nxt, data_ptr, count, DESCRIPTOR_COUNTER_BASE + i,
-                     0x07, 4, rate, 0, 1, 1, 0)  # fmt: skip
+    struct.pack_into(
+        ld.DESCRIPTOR_FMT,
+        raw,
+        0,
+        prev,
+        nxt,
+        data_ptr,
+        count,
+        DESCRIPTOR_COUNTER_BASE + i,
+        0x07,
+        4,
+        rate,
+        0,
+        1,
+        1,
+        0,
+    )
     _put(raw, 32, name, 32)
     _put(raw, 64, name[:7], 8)
     _put(raw, 72, unit, 12)
@@ -149,8 +175,17 @@ def lap_motec_ld(
         for i, c in enumerate(names)
     )
     data = b"".join(np.asarray(columns[c], dtype="<f4").tobytes() for c in names)
-    header = _header(n_channels=len(names), meta_ptr=meta_ptr, data_ptr=data_ptr, event_ptr=event_ptr,
-                     driver=driver, vehicle=vehicle, venue=venue, started_at=started_at, comment=event)  # fmt: skip
+    header = _header(
+        n_channels=len(names),
+        meta_ptr=meta_ptr,
+        data_ptr=data_ptr,
+        event_ptr=event_ptr,
+        driver=driver,
+        vehicle=vehicle,
+        venue=venue,
+        started_at=started_at,
+        comment=event,
+    )
     return bytes(header) + blocks + descriptors + data
 
 
@@ -179,7 +214,7 @@ def lap_motec_ldx(lap_times_s: Sequence[float], *, start_s: float = 0.0) -> str:
         fastest = best + (1 if start_s > 0 else 0)
         details = (
             f'   <String Id="Total Laps" Value="{len(crossings) + 1}"/>\n'
-            f"   <String Id=\"Fastest Time\" Value={quoteattr(_lap_clock(lap_times_s[best]))}/>\n"
+            f'   <String Id="Fastest Time" Value={quoteattr(_lap_clock(lap_times_s[best]))}/>\n'
             f'   <String Id="Fastest Lap" Value="{fastest}"/>\n'
         )
     return (

@@ -7,7 +7,9 @@ import numpy as np
 HZ = 60.0
 
 
-def batch(seconds: float = 1.5, *, t0: float = 1000.0, **channels: float | np.ndarray) -> dict[str, np.ndarray]:
+def batch(
+    seconds: float = 1.5, *, t0: float = 1000.0, **channels: float | np.ndarray
+) -> dict[str, np.ndarray]:
     """A columnar batch of `seconds` of frames at 150 km/h mid-lap, plus `channels`.
 
     Scalars are held for the whole batch; arrays must have one value per frame.

@@ -39,11 +39,17 @@ NEAR_MISSES: dict[str, list[dict[str, float | np.ndarray]]] = {
     "tyre_critical": [{"tyre_temp_fl": 108.0}],
     "tyre_camber": [{"tyre_temp_in_fl": 92.0, "tyre_temp_out_fl": 84.0}],
     "tyre_pressure_high": [{"tyre_press_fl": 188.0, "tyre_temp_fl": 90.0}],
-    "tyre_pressure_low": [{"tyre_press_fl": 181.0, "tyre_temp_fl": 90.0}, {"tyre_press_fl": 160.0, "tyre_temp_fl": 50.0}],
+    "tyre_pressure_low": [
+        {"tyre_press_fl": 181.0, "tyre_temp_fl": 90.0},
+        {"tyre_press_fl": 160.0, "tyre_temp_fl": 50.0},
+    ],
     "brake_fade": [{"brake_temp_fl": 700.0}],
     "brake_cold": [{"brake_temp_fl": 120.0, "brake": 0.0}, {"brake_temp_fl": 400.0, "brake": 0.8}],
     "overlap": [{"throttle": 0.5, "brake": 0.05}],
-    "coasting": [{"throttle": 0.0, "brake": 0.0, "speed": 30.0}, {"throttle": 0.0, "brake": 0.0, "in_pit": 1.0}],
+    "coasting": [
+        {"throttle": 0.0, "brake": 0.0, "speed": 30.0},
+        {"throttle": 0.0, "brake": 0.0, "in_pit": 1.0},
+    ],
     "over_rev": [{"rpm": 7700.0, "max_rpm": 8000.0}, {"rpm": 7950.0}],
     "early_shift": [{**UPSHIFTS, "rpm": 7700.0}, {**UPSHIFTS, "rpm": 6000.0, "throttle": 0.5}],
     "lock_up": [{"brake": 0.0, "wheel_slip_fl": -0.5}, {"brake": 0.8, "wheel_slip_fl": -0.1}],
@@ -177,7 +183,7 @@ def test_it_ignores_a_batch_without_time() -> None:
 def test_it_pickles_its_state_with_the_cooldowns() -> None:
     coach = LiveCoach()
     coach.feed(batch(t0=1000.0, tyre_temp_fl=104.0))
-    clone = pickle.loads(pickle.dumps(coach))
+    clone = pickle.loads(pickle.dumps(coach))  # noqa: S301 - our own bytes, just made
     assert clone.feed(batch(t0=1010.0, tyre_temp_fl=104.0)) == []
     assert rules_of(clone.feed(batch(t0=1031.0, tyre_temp_fl=104.0))) == ["tyre_hot"]
     assert len(pickle.dumps(clone.state)) < 2_000
@@ -186,7 +192,9 @@ def test_it_pickles_its_state_with_the_cooldowns() -> None:
 def test_it_reports_peak_combined_g_at_the_end_of_the_lap() -> None:
     coach = LiveCoach()
     coach.feed(batch(g_lat=steps(N, 0.5, 1.6, 0.2), g_lon=steps(N, -1.2, -1.2, 0.3)))
-    lap = coach.lap_completed(lap_number=3, time_s=140.0, valid=True, fuel_used_l=None, in_or_out=False, trace=None)
+    lap = coach.lap_completed(
+        lap_number=3, time_s=140.0, valid=True, fuel_used_l=None, in_or_out=False, trace=None
+    )
     assert rules_of(lap) == ["g_peak"]
     assert lap[0].data["peak_g"] == pytest.approx(2.0)
     assert coach.state.lap_peak_g == 0.0

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from .crewchief import import_crewchief
-from .detect import CREWCHIEF_CSV, GARAGE61_CSV, GZIP_MAGIC, MOTEC_LD, MOTEC_LDX, detect_format
+from .detect import CREWCHIEF_CSV, GZIP_MAGIC, MOTEC_LD, MOTEC_LDX, detect_format
 from .garage61 import import_garage61
 from .motec import import_ld, parse_ldx
 from .result import ImportedLap, ImportedSession, ImportFormatError
@@ -69,6 +69,3 @@ def _import_ld(f: BinaryIO, zipped: bool, ldx: bytes | str | None) -> ImportedSe
 def _text_lines(f: BinaryIO, zipped: bool) -> Iterator[str]:
     raw: BinaryIO = gzip.GzipFile(fileobj=f) if zipped else f  # type: ignore[assignment]
     return iter(io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=""))
-
-
-KNOWN_FORMATS = (MOTEC_LD, GARAGE61_CSV, CREWCHIEF_CSV)

@@ -47,7 +47,20 @@ from .result import (
 NAME = "Crew Chief CSV"
 MAX_ROWS = 2_000_000  # ≈ 10 h at 60 Hz; beyond that it is not one session
 _TEXT = ("GameName", "TrackCode", "CarModel", "SessionTypeName", "SessionId")
-_SKIP = {"", "result", "table", "_start", "_stop", "_time", "_measurement", "host", "topic", "user", "id", *_TEXT}
+_SKIP = {
+    "",
+    "result",
+    "table",
+    "_start",
+    "_stop",
+    "_time",
+    "_measurement",
+    "host",
+    "topic",
+    "user",
+    "id",
+    *_TEXT,
+}
 _OURS = {  # field → (our name, factor)
     "SpeedMs": ("speed", MS_TO_KMH),
     "Throttle": ("throttle", 1.0),
@@ -73,10 +86,21 @@ _GAMES = {
     "Assetto Corsa (64 bit)": "ac",
     "Assetto Corsa": "ac",
 }
-_KINDS = {"practice": "practice", "qualify": "qualifying", "qualifying": "qualifying", "race": "race",
-          "hotlap": "hotlap"}  # fmt: skip
-_EXTRA_UNITS = {"currentlaptime": "s", "steeringangle": "", "handbrake": "", "x": "m", "y": "m",
-                "previouslapwasvalid": ""}  # fmt: skip
+_KINDS = {
+    "practice": "practice",
+    "qualify": "qualifying",
+    "qualifying": "qualifying",
+    "race": "race",
+    "hotlap": "hotlap",
+}
+_EXTRA_UNITS = {
+    "currentlaptime": "s",
+    "steeringangle": "",
+    "handbrake": "",
+    "x": "m",
+    "y": "m",
+    "previouslapwasvalid": "",
+}
 
 
 @dataclass
@@ -84,7 +108,7 @@ class _Columns:
     """Numeric fields as growing float arrays, all of the same length."""
 
     n: int = 0
-    data: dict[str, array] = field(default_factory=dict)
+    data: dict[str, array[float]] = field(default_factory=dict)
     text: dict[str, str] = field(default_factory=dict)
     session_ids: set[str] = field(default_factory=set)
 
@@ -126,7 +150,7 @@ def _is_header(cells: list[str]) -> bool:
     return "_time" in cells and ("CurrentLap" in cells or "SpeedMs" in cells)
 
 
-def _read(lines: Iterable[str]) -> tuple[array, _Columns]:
+def _read(lines: Iterable[str]) -> tuple[array[float], _Columns]:
     times = array("d")
     cols = _Columns()
     header: list[str] | None = None
@@ -137,9 +161,13 @@ def _read(lines: Iterable[str]) -> tuple[array, _Columns]:
             header = cells
             continue
         if header is None:
-            raise ImportFormatError(f"{NAME}: line {line_no} has data before any header row (header removed?)")
+            raise ImportFormatError(
+                f"{NAME}: line {line_no} has data before any header row (header removed?)"
+            )
         if len(cells) != len(header):
-            raise ImportFormatError(f"{NAME}: line {line_no} has {len(cells)} cells, its header {len(header)}")
+            raise ImportFormatError(
+                f"{NAME}: line {line_no} has {len(cells)} cells, its header {len(header)}"
+            )
         if cols.n >= MAX_ROWS:
             raise ImportFormatError(f"{NAME}: more than {MAX_ROWS} rows; not one session")
         row = dict(zip(header, cells, strict=True))
@@ -218,7 +246,7 @@ def _laps(t: FloatArray, raw: dict[str, FloatArray]) -> list[ImportedLap]:
     changes = np.flatnonzero(lap_no[1:] != lap_no[:-1]) + 1
     edges = [0.0, *(_crossing(t, raw, int(i)) for i in changes), float(t[-1])]
     starts = [0, *changes.tolist()]
-    laps = []
+    laps: list[ImportedLap] = []
     for j in range(len(edges) - 1):
         game_time, valid = _game_time(raw, changes, j)
         complete = 0 < j < len(edges) - 2

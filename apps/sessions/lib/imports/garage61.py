@@ -37,6 +37,7 @@ ROW_RATE_HZ = 60.0
 EARTH_RADIUS_M = 6_371_008.8  # mean radius
 G = 9.80665  # m/s² per g
 REQUIRED = ("Speed", "LapDistPct")
+MAX_ROWS = 60 * 3600  # an hour at 60 Hz; no lap is longer
 _OURS = {  # column → (our name, factor)
     "Speed": ("speed", MS_TO_KMH),
     "Throttle": ("throttle", 1.0),
@@ -74,10 +75,17 @@ def _read_columns(lines: Iterable[str]) -> dict[str, FloatArray]:
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise ImportFormatError(f"Garage 61 CSV: header lacks {', '.join(missing)} (no header row?)")
-    rows = [[_cell(x) for x in row] for row in reader if row]
+    rows: list[list[float]] = []
+    for row in reader:
+        if len(rows) >= MAX_ROWS:
+            raise ImportFormatError(f"Garage 61 CSV: more than {MAX_ROWS} rows; not one lap")
+        if row:
+            rows.append([_cell(x) for x in row])
     bad = next((i for i, row in enumerate(rows) if len(row) != len(header)), None)
     if bad is not None:
-        raise ImportFormatError(f"Garage 61 CSV: row {bad + 2} has {len(rows[bad])} cells, the header {len(header)}")
+        raise ImportFormatError(
+            f"Garage 61 CSV: row {bad + 2} has {len(rows[bad])} cells, the header {len(header)}"
+        )
     if len(rows) < 2:
         raise ImportFormatError("Garage 61 CSV: fewer than two samples")
     table = np.array(rows, dtype=np.float64)

@@ -67,7 +67,11 @@ MAX_CHANNELS = 4096  # more than any logger has; a longer list is a loop or garb
 G = 9.80665  # m/s² per g
 ENCODING = "latin-1"  # i2 runs on Windows; bytes outside ASCII are Windows-1252-ish
 
-_DTYPES = {(0x07, 2): "<f2", (0x07, 4): "<f4"} | {(c, 2): "<i2" for c in (0, 3, 5)} | {(c, 4): "<i4" for c in (0, 3, 5)}
+_DTYPES = (
+    {(0x07, 2): "<f2", (0x07, 4): "<f4"}
+    | {(c, 2): "<i2" for c in (0, 3, 5)}
+    | {(c, 4): "<i4" for c in (0, 3, 5)}
+)
 
 
 @dataclass(frozen=True)
@@ -207,7 +211,9 @@ def _decode_descriptor(raw: bytes, index: int, size: int) -> tuple[LdChannel, in
     name = _text(raw[32:64]) or f"channel_{index}"
     dtype = _DTYPES.get((cls, width))
     if dtype is None:
-        raise ImportFormatError(f"MoTeC .ld: channel {index} '{name}' has unknown sample type {cls:#x}/{width}")
+        raise ImportFormatError(
+            f"MoTeC .ld: channel {index} '{name}' has unknown sample type {cls:#x}/{width}"
+        )
     if rate == 0:
         raise ImportFormatError(f"MoTeC .ld: channel {index} '{name}' has a sample rate of 0 Hz")
     if data_ptr + count * width > size:
@@ -215,8 +221,20 @@ def _decode_descriptor(raw: bytes, index: int, size: int) -> tuple[LdChannel, in
             f"MoTeC .ld: data of channel {index} '{name}' ({count} samples at offset {data_ptr}) "
             f"runs past the end of the file ({size} bytes; truncated?)"
         )
-    channel = LdChannel(index, name, _text(raw[64:72]), _text(raw[72:84]), rate, count, data_ptr, dtype,
-                        shift, mul, scale, dec)  # fmt: skip
+    channel = LdChannel(
+        index,
+        name,
+        _text(raw[64:72]),
+        _text(raw[72:84]),
+        rate,
+        count,
+        data_ptr,
+        dtype,
+        shift,
+        mul,
+        scale,
+        dec,
+    )
     return channel, nxt
 
 
@@ -229,7 +247,9 @@ def read_ld_channels(f: BinaryIO, header: LdHeader) -> list[LdChannel]:
     while ptr:
         index = len(channels)
         if ptr in seen or index >= MAX_CHANNELS:
-            raise ImportFormatError(f"MoTeC .ld: channel descriptor {index} loops back in the list (damaged?)")
+            raise ImportFormatError(
+                f"MoTeC .ld: channel descriptor {index} loops back in the list (damaged?)"
+            )
         if ptr + DESCRIPTOR_SIZE > size:
             raise ImportFormatError(
                 f"MoTeC .ld: channel descriptor {index} points past the end of the file (truncated?)"
@@ -307,7 +327,12 @@ _ACC: dict[str, tuple[str, float]] = {
     for acc, w in (("LF", "fl"), ("RF", "fr"), ("LR", "rl"), ("RR", "rr"))
 }
 # ACC's labels that lie or are missing (see module docstring)
-_ACC_UNITS = {"G_LAT": "g", "G_LON": "g", "GEAR": "", **{f"TYRE_PRESS_{w}": "psi" for w in ("LF", "RF", "LR", "RR")}}
+_ACC_UNITS = {
+    "G_LAT": "g",
+    "G_LON": "g",
+    "GEAR": "",
+    **{f"TYRE_PRESS_{w}": "psi" for w in ("LF", "RF", "LR", "RR")},
+}
 # (source unit in lower case, our unit) → factor
 _FACTORS = {
     ("m/s", "km/h"): 3.6,
@@ -364,7 +389,12 @@ def _started_at(header: LdHeader, tz: tzinfo) -> datetime | None:
 
 def _kind(session: str) -> str | None:
     low = session.lower()
-    for word, kind in (("qual", "qualifying"), ("race", "race"), ("hotlap", "hotlap"), ("practice", "practice")):
+    for word, kind in (
+        ("qual", "qualifying"),
+        ("race", "race"),
+        ("hotlap", "hotlap"),
+        ("practice", "practice"),
+    ):
         if word in low:
             return kind
     return None
@@ -444,11 +474,18 @@ def import_ld(f: BinaryIO, *, ldx: bytes | str | None = None, local_tz: tzinfo =
 
 
 def _laps(
-    t: FloatArray, ours: dict[str, FloatArray], extra: dict[str, FloatArray], ldx: bytes | str | None, end: float
+    t: FloatArray,
+    ours: dict[str, FloatArray],
+    extra: dict[str, FloatArray],
+    ldx: bytes | str | None,
+    end: float,
 ) -> tuple[list[ImportedLap], list[str], dict[str, str]]:
     if ldx is not None:
         info = parse_ldx(ldx)
-        details = {"ldx_total_laps": str(info.total_laps or ""), "ldx_fastest_time_s": str(info.fastest_time_s or "")}
+        details = {
+            "ldx_total_laps": str(info.total_laps or ""),
+            "ldx_fastest_time_s": str(info.fastest_time_s or ""),
+        }
         return laps_from_crossings(info.beacons_s, end), [], details
     crossings = _debounce(_beacon_crossings(t, extra["lap_beacon"])) if "lap_beacon" in extra else []
     if crossings:

@@ -31,7 +31,8 @@ class ImportFormatError(ValueError):
 class ImportedLap:
     """One lap as found in the file. Times are seconds on the session's `t` base.
 
-    `number` counts from 1 for the first (possibly partial) lap in the file. `time_s` is the
+    `number` is the game's lap number when the file has one (Crew Chief), else it counts
+    from 1 for the first (possibly partial) stretch of the log. `time_s` is the
     game's lap time when the file carries one, else `end_t - start_t`. `complete` is true
     when the lap starts and ends on a line crossing the file records, so that its distance
     is a whole lap; out-laps and the lap the log stops in are not complete.
@@ -94,7 +95,7 @@ def laps_from_crossings(
     `lap_times[i]`/`valid[i]`, when given, belong to the lap that ends at crossing i.
     """
     edges = [0.0, *[c for c in crossings if 0.0 < c < t_end], t_end]
-    laps = []
+    laps: list[ImportedLap] = []
     for i in range(len(edges) - 1):
         start, end = edges[i], edges[i + 1]
         if end - start <= 0:

@@ -45,7 +45,11 @@ def test_it_counts_complete_laps_between_two_lap_changes(session) -> None:
 
 def test_it_times_laps_like_the_game(session) -> None:
     name, s = session
-    timed = [lap for lap in s.laps if lap.complete and lap.time_s != pytest.approx(lap.end_t - lap.start_t, abs=1e-9)]
+    timed = [
+        lap
+        for lap in s.laps
+        if lap.complete and lap.time_s != pytest.approx(lap.end_t - lap.start_t, abs=1e-9)
+    ]
     errors = np.array([lap.end_t - lap.start_t - lap.time_s for lap in timed])
     assert len(timed) == SESSIONS[name][4]
     # valid laps: our line crossings agree with the game's LapTimePrevious
@@ -70,7 +74,9 @@ def test_it_maps_channels_into_our_units(session) -> None:
         assert np.nanmin(ch[pedal]) >= 0 and np.nanmax(ch[pedal]) <= 1
     assert set(np.unique(ch["gear"][np.isfinite(ch["gear"])])) <= set(range(-1, 9))
     lap = ch["lap"]
-    assert all(np.nanmax(ch["lap_dist"][lap == n.number]) < 1.02 * s.track_length_m for n in s.laps if n.complete)
+    assert all(
+        np.nanmax(ch["lap_dist"][lap == n.number]) < 1.02 * s.track_length_m for n in s.laps if n.complete
+    )
     assert "currentlaptime" in s.extra and s.extra_units["currentlaptime"] == "s"
 
 
@@ -119,5 +125,7 @@ def test_it_names_a_csv_without_header(fixtures_dir: Path) -> None:
 
 def test_it_names_a_truncated_gzip(fixtures_dir: Path) -> None:
     raw = (fixtures_dir / "crewchief" / "session_1673613558_df.csv.gz").read_bytes()
-    with pytest.raises(ImportFormatError, match="(gzip: .*cut short|Crew Chief CSV: line \\d+ has \\d+ cells)"):
+    with pytest.raises(
+        ImportFormatError, match="(gzip: .*cut short|Crew Chief CSV: line \\d+ has \\d+ cells)"
+    ):
         import_session(io.BytesIO(raw[: len(raw) // 2]))

@@ -6,10 +6,14 @@ import pytest
 from apps.sessions.lib.imports import ImportFormatError, detect_format
 
 
-def test_it_detects_every_real_fixture_by_content(fixtures_dir: Path, imola_ld: Path, kyalami_ldx: Path) -> None:
+def test_it_detects_every_real_fixture_by_content(
+    fixtures_dir: Path, imola_ld: Path, kyalami_ldx: Path
+) -> None:
     assert detect_format(imola_ld.read_bytes()[:4096]) == "motec_ld"
     assert detect_format(kyalami_ldx.read_bytes()[:4096]) == "motec_ldx"
-    assert detect_format((fixtures_dir / "garage61" / "sample_lap.csv.gz").read_bytes()[:4096]) == "garage61_csv"
+    assert (
+        detect_format((fixtures_dir / "garage61" / "sample_lap.csv.gz").read_bytes()[:4096]) == "garage61_csv"
+    )
     for path in (fixtures_dir / "crewchief").glob("*.csv.gz"):
         assert detect_format(path.read_bytes()[:4096]) == "crewchief_csv", path.name
 

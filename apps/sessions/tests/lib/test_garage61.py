@@ -15,8 +15,12 @@ def lap(fixtures_dir: Path):
 
 def test_it_imports_the_road_atlanta_lap(lap) -> None:
     assert (lap.source_format, lap.game, lap.track, lap.kind, lap.started_at) == (
-        "garage61_csv", "iracing", None, None, None
-    )  # fmt: skip
+        "garage61_csv",
+        "iracing",
+        None,
+        None,
+        None,
+    )
     assert lap.track_length_m == pytest.approx(4090, rel=0.02)
     assert len(lap.laps) == 1 and lap.laps[0].complete
     assert lap.laps[0].time_s == pytest.approx(4727 / 60, abs=0.1)  # 60 Hz rows, ≈ 1:18.8

@@ -99,8 +99,9 @@ def test_it_finds_laps_from_lap_beacon_when_there_is_no_ldx() -> None:
     beacon[60 * 20 : 60 * 20 + 6] = 1  # pulses at 20 s and 70 s
     beacon[60 * 70 : 60 * 70 + 6] = 1
     columns = {"speed": np.full(n, 180.0), "LAP_BEACON": beacon}
-    raw = lap_motec_ld(columns, driver="", vehicle="", venue="", event="", started_at=datetime(2024, 1, 1),
-                       rate_hz=60)  # fmt: skip
+    raw = lap_motec_ld(
+        columns, driver="", vehicle="", venue="", event="", started_at=datetime(2024, 1, 1), rate_hz=60
+    )
     session = import_ld(io.BytesIO(raw))
     assert [lap.complete for lap in session.laps] == [False, True, False]
     assert session.laps[1].time_s == pytest.approx(50.0)
@@ -123,11 +124,17 @@ def _patch_u32(offset: int, value: int):
         (lambda d: d[: len(d) // 2], "data of channel .* runs past the end of the file .*truncated"),
         (lambda d: d[:1000], "shorter than the 1762-byte header"),
         (lambda d: bytearray(), "the file is empty"),
-        (lambda d: d.__setitem__(slice(0, 4), bytes(b ^ 0xFF for b in d[0:4])), "header marker is 0xffffffbf"),
+        (
+            lambda d: d.__setitem__(slice(0, 4), bytes(b ^ 0xFF for b in d[0:4])),
+            "header marker is 0xffffffbf",
+        ),
         (_patch_u32(0x08, 0x7FFFFFFF), "channel list pointer .* outside the file"),
         (_patch_u32(META_PTR + 11 * 124 + 4, 10**8), "channel descriptor 12 points past the end of the file"),
         (_patch_u32(META_PTR + 124 + 4, META_PTR), "channel descriptor 2 loops back"),
-        (lambda d: struct.pack_into("<H", d, META_PTR + 18, 0x42), "channel 0 'LAP_BEACON' has unknown sample type"),
+        (
+            lambda d: struct.pack_into("<H", d, META_PTR + 18, 0x42),
+            "channel 0 'LAP_BEACON' has unknown sample type",
+        ),
     ],
 )
 def test_it_names_what_is_wrong_with_a_damaged_ld(imola_ld: Path, change, message: str) -> None:

@@ -1,0 +1,46 @@
+# SimCoach: `make demo` runs everything on a laptop, `make test` runs the whole suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo run test test-fast lint style types migrate static clean
+
+$(STAMP): requirements.txt requirements-dev.txt agent/pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "SimCoach needs Python 3.11+"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt -e ./agent
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+static: $(STAMP)
+	$(PY) -m simcoach_site.vendor
+
+migrate: venv static
+	$(PY) manage.py migrate --noinput
+
+demo: migrate  ## the whole system on embedded defaults, with a demo car streaming
+	$(PY) manage.py demo
+
+run: migrate  ## the server alone
+	$(VENV)/bin/daphne -b 127.0.0.1 -p 8000 simcoach_site.asgi:application
+
+test: venv static
+	$(VENV)/bin/pytest -q
+
+test-fast: venv
+	$(VENV)/bin/pytest -q -m "not browser"
+
+style: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+types: venv
+	$(VENV)/bin/mypy apps agent/simcoach_agent simcoach_site
+
+lint: style types
+
+clean:
+	rm -rf $(VENV) var staticfiles static/vendor

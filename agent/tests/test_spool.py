@@ -1,0 +1,168 @@
+"""The on-disk spool: bounds, acks, sessions, and surviving a kill -9 mid-write."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from simcoach_agent.spool import Spool
+
+HELLO = {"game": "demo", "track": "Spa", "car": "GT3", "kind": "practice"}
+
+
+def frame(i: int) -> dict[str, float]:
+    return {"t": 1_700_000_000 + i / 60, "lap": 1, "lap_dist": i * 0.5, "lap_time": i / 60, "speed": 150.0}
+
+
+@pytest.fixture
+def spool(tmp_path: Path) -> Spool:
+    with Spool(tmp_path / "spool.sqlite3") as s:
+        s.session_open("s1", HELLO)
+        yield s
+
+
+def test_it_returns_unacked_frames_in_seq_order_after_a_cursor(spool: Spool) -> None:
+    for i in range(10):
+        assert spool.append("s1", i, frame(i))
+    rows = spool.unacked("s1", after_seq=3, limit=4)
+    assert [seq for seq, _ in rows] == [4, 5, 6, 7]
+    assert rows[0][1] == frame(4)
+
+
+def test_it_keeps_only_known_channels(spool: Spool) -> None:
+    spool.append("s1", 0, {**frame(0), "not_a_channel": 1.0})
+    assert spool.unacked("s1")[0][1] == frame(0)
+
+
+def test_it_deletes_acked_frames_and_counts_what_is_left(spool: Spool) -> None:
+    for i in range(10):
+        spool.append("s1", i, frame(i))
+    full = spool.bytes()
+    assert spool.ack("s1", 6) == 7
+    assert spool.size() == 3 and spool.size("s1") == 3
+    assert 0 < spool.bytes() < full
+    assert spool.ack("s1", 6) == 0  # acks are idempotent
+    spool.ack("s1", 9)
+    assert spool.size() == 0 and spool.bytes() == 0
+
+
+def test_it_insists_on_consecutive_sequence_numbers(spool: Spool) -> None:
+    spool.append("s1", 0, frame(0))
+    with pytest.raises(ValueError, match="expects seq 1"):
+        spool.append("s1", 2, frame(2))
+    with pytest.raises(KeyError):
+        spool.append("nope", 0, frame(0))
+
+
+def test_it_refuses_new_frames_when_full_and_says_so_loudly(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Spool(tmp_path / "s.sqlite3", max_frames=5) as spool:
+        spool.session_open("s1", HELLO)
+        accepted = [spool.append("s1", spool.session_get("s1").next_seq, frame(i)) for i in range(8)]
+        assert accepted == [True] * 5 + [False] * 3
+        assert spool.refused == 3
+        assert [s for s, _ in spool.unacked("s1")] == [0, 1, 2, 3, 4]  # the oldest are kept
+        assert caplog.text.count("SPOOL FULL") == 1  # once per episode, not per frame
+        spool.ack("s1", 1)
+        assert spool.append("s1", 5, frame(5))  # numbering continues without a hole
+        assert "room again" in caplog.text
+
+
+def test_it_bounds_by_bytes_too(tmp_path: Path) -> None:
+    with Spool(tmp_path / "s.sqlite3", max_bytes=200) as spool:
+        spool.session_open("s1", HELLO)
+        n = 0
+        while spool.append("s1", n, frame(n)):
+            n += 1
+        assert 0 < n < 10 and spool.bytes() <= 200
+
+
+def test_it_remembers_sessions_across_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with Spool(path) as spool:
+        spool.session_open("s1", HELLO)
+        for i in range(3):
+            spool.append("s1", i, frame(i))
+        spool.session_open("s2", {**HELLO, "kind": "race"})
+        spool.session_end("s1")
+    with Spool(path) as again:
+        s1, s2 = again.sessions()
+        assert (s1.uid, s1.next_seq, s1.ended, s1.hello) == ("s1", 3, True, HELLO)
+        assert (s2.uid, s2.ended) == ("s2", False)
+        assert again.size("s1") == 3
+        again.session_forget("s1")
+        assert [s.uid for s in again.sessions()] == ["s2"] and again.size() == 0
+
+
+def test_it_offers_only_a_fresh_unfinished_session_with_the_same_facts(tmp_path: Path) -> None:
+    now = [1000.0]
+    with Spool(tmp_path / "s.sqlite3", clock=lambda: now[0]) as spool:
+        spool.session_open("s1", HELLO)
+        assert spool.resumable(HELLO, max_age=60).uid == "s1"
+        assert spool.resumable({**HELLO, "car": "LMP2"}, max_age=60) is None
+        now[0] += 120
+        assert spool.resumable(HELLO, max_age=60) is None  # too old
+        now[0] -= 120
+        spool.session_end("s1")
+        assert spool.resumable(HELLO, max_age=60) is None  # finished
+
+
+def test_it_ends_every_other_session(spool: Spool) -> None:
+    spool.session_open("s2", HELLO)
+    spool.session_open("s3", HELLO)
+    spool.session_end_all(keep="s3")
+    assert [(s.uid, s.ended) for s in spool.sessions()] == [("s1", True), ("s2", True), ("s3", False)]
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from simcoach_agent.spool import Spool
+    spool = Spool(sys.argv[1])
+    spool.session_open("crash", {"game": "demo"})
+    i = 0
+    while True:
+        spool.append("crash", i, {"t": 1.7e9 + i, "lap": 1, "lap_dist": float(i), "lap_time": 0.0, "speed": 1.0})
+        i += 1
+        if i == 300:
+            print("ready", flush=True)
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_it_survives_a_kill_9_in_the_middle_of_appending(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+    proc.send_signal(signal.SIGKILL)  # while it is still appending, one transaction per frame
+    proc.wait()
+    with Spool(path) as spool:
+        (session,) = spool.sessions()
+        seqs = [s for s, _ in spool.unacked("crash", limit=10**6)]
+        assert len(seqs) >= 300
+        assert seqs == list(range(session.next_seq))  # no hole, no torn row, counter agrees
+        assert spool.size() == len(seqs)
+        assert spool.unacked("crash", after_seq=seqs[-2])[0][1]["lap_dist"] == float(seqs[-1])
+        assert spool.append(
+            "crash", session.next_seq, {"t": 1.0, "lap": 1, "lap_dist": 0, "lap_time": 0, "speed": 0}
+        )
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    db.close()
+
+
+def test_it_logs_nothing_when_there_is_room(spool: Spool, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    spool.append("s1", 0, frame(0))
+    assert caplog.text == ""

@@ -1,0 +1,131 @@
+import csv
+import io
+import struct
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from apps.sessions.lib.exports import lap_csv, lap_motec_ld, lap_motec_ldx
+from apps.sessions.lib.imports import import_ld, parse_ldx
+from apps.sessions.lib.imports.motec import read_ld_channels, read_ld_header
+
+N = 600  # 10 s at 60 Hz
+
+
+def _columns() -> dict[str, np.ndarray]:
+    t = np.arange(N) / 60
+    return {
+        "t": t,
+        "speed": 100 + 50 * np.sin(t),
+        "throttle": np.clip(np.cos(t), 0, 1),
+        "gear": np.repeat(np.arange(1, 7), N // 6).astype(float),
+        "tyre_temp_fl": np.linspace(60, 90, N),
+        "lap_dist": np.linspace(0, 400, N),
+        "oil_pressure": np.full(N, 4.5),
+    }
+
+
+def _ld() -> bytes:
+    return lap_motec_ld(
+        _columns(),
+        driver="Ana Lima",
+        vehicle="Porsche 992 GT3 R",
+        venue="Spa",
+        event="Practice 1",
+        started_at=datetime(2024, 5, 17, 14, 3, 9),
+        rate_hz=60,
+        units={"oil_pressure": "bar"},
+    )
+
+
+def test_it_writes_csv_with_units_in_the_header() -> None:
+    lines = list(
+        lap_csv(
+            {"t": np.array([0.0, 0.5]), "speed": np.array([1.5, np.nan]), "lap": np.array([3, 3])},
+            {"t": "s", "speed": "km/h", "lap": ""},
+        )
+    )
+    rows = list(csv.reader(io.StringIO("".join(lines))))
+    assert rows == [["t [s]", "speed [km/h]", "lap"], ["0", "1.5", "3"], ["0.5", "", "3"]]
+
+
+def test_it_refuses_ragged_columns() -> None:
+    with pytest.raises(ValueError, match="differ in length"):
+        list(lap_csv({"a": np.zeros(2), "b": np.zeros(3)}, {}))
+
+
+def test_it_puts_the_documented_constants_at_their_offsets() -> None:
+    raw = _ld()
+    assert struct.unpack_from("<I", raw, 0x000)[0] == 0x40
+    meta_ptr, data_ptr = struct.unpack_from("<II", raw, 0x008)
+    assert struct.unpack_from("<HHH", raw, 0x040) == (1, 0x4240, 0x000F)
+    assert raw[0x04A:0x052].rstrip(b"\0") == b"ADL"
+    assert struct.unpack_from("<HHI", raw, 0x052) == (420, 0xADB0, 6)  # version, magic, channels (t left out)
+    assert raw[0x05E:0x068] == b"17/05/2024" and raw[0x07E:0x086] == b"14:03:09"
+    assert raw[0x09E:0x0A6] == b"Ana Lima" and raw[0x15E:0x161] == b"Spa"
+    assert struct.unpack_from("<I", raw, 0x5DE)[0] == 0x000C81A4
+    assert data_ptr == meta_ptr + 6 * 124 and len(raw) == data_ptr + 6 * N * 4
+
+
+def test_it_links_descriptors_both_ways() -> None:
+    raw = _ld()
+    (meta_ptr,) = struct.unpack_from("<I", raw, 0x008)
+    ptrs = [meta_ptr + i * 124 for i in range(6)]
+    links = [struct.unpack_from("<II", raw, p) for p in ptrs]
+    assert links == [(0 if i == 0 else ptrs[i - 1], 0 if i == 5 else ptrs[i + 1]) for i in range(6)]
+
+
+def test_it_round_trips_through_our_reader() -> None:
+    f = io.BytesIO(_ld())
+    header = read_ld_header(f)
+    channels = read_ld_channels(f, header)
+    assert (header.driver, header.vehicle_id, header.venue, header.event) == (
+        "Ana Lima",
+        "Porsche 992 GT3 R",
+        "Spa",
+        "Practice 1",
+    )
+    assert [(c.name, c.unit, c.rate_hz, c.count) for c in channels] == [
+        ("speed", "km/h", 60, N),
+        ("throttle", "", 60, N),
+        ("gear", "", 60, N),
+        ("tyre_temp_fl", "°C", 60, N),
+        ("lap_dist", "m", 60, N),
+        ("oil_pressure", "bar", 60, N),
+    ]
+    session = import_ld(f)
+    original = _columns()
+    for name in ("t", "speed", "throttle", "gear", "tyre_temp_fl", "lap_dist"):
+        assert np.allclose(session.channels[name], original[name], rtol=1e-6, atol=1e-4), name
+    assert np.allclose(session.extra["oil_pressure"], 4.5) and session.extra_units["oil_pressure"] == "bar"
+    assert session.started_at is not None and session.started_at.replace(tzinfo=None) == datetime(
+        2024, 5, 17, 14, 3, 9
+    )
+    assert (session.track, session.car) == ("Spa", "Porsche 992 GT3 R")
+
+
+def test_it_refuses_a_fractional_rate() -> None:
+    with pytest.raises(ValueError, match="whole number of Hz"):
+        lap_motec_ld(
+            _columns(),
+            driver="",
+            vehicle="",
+            venue="",
+            event="",
+            started_at=datetime(2024, 1, 1),
+            rate_hz=59.94,
+        )  # type: ignore[arg-type]
+
+
+def test_it_writes_an_ldx_that_reads_back_like_acc_does() -> None:
+    text = lap_motec_ldx([112.904, 53.619, 111.929], start_s=169.152)
+    info = parse_ldx(text)
+    assert info.beacons_s == pytest.approx([169.152, 282.056, 335.675, 447.604])
+    assert (info.total_laps, info.fastest_time_s, info.fastest_lap) == (5, pytest.approx(53.619), 2)
+
+
+def test_it_marks_a_single_lap_that_starts_on_the_line() -> None:
+    info = parse_ldx(lap_motec_ldx([95.25]))
+    assert info.beacons_s == [95.25] and info.fastest_lap == 0 and info.fastest_time_s == pytest.approx(95.25)
+    assert 'Value="1:35.250"' in lap_motec_ldx([95.25])

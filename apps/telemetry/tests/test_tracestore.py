@@ -1,0 +1,79 @@
+"""Both trace-store backends, for real: the SQL chunks and a running influxd."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from apps.sessions.services import session_open
+from apps.telemetry.influx import InfluxClient, InfluxError
+from apps.telemetry.tracestore import DbTraceStore, InfluxTraceStore, TraceStore
+
+from .frames import loop_frames
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def columns(n: int, start: int = 0) -> dict[str, np.ndarray]:
+    frames = loop_frames(start_seq=start, n=n)
+    return {k: np.array([f[k] for f in frames], dtype=np.float64) for k in frames[0]}
+
+
+@pytest.fixture(params=["db", "influx"])
+def store(request, settings) -> TraceStore:  # type: ignore[no-untyped-def]
+    if request.param == "db":
+        return DbTraceStore()
+    return request.getfixturevalue("influx_store")
+
+
+def make_session(driver):  # type: ignore[no-untyped-def]
+    return session_open(owner=driver, rig_id=None, agent_uid="u", game="demo", track="Loop", car="Car")
+
+
+def test_it_round_trips_frames_in_time_order(store: TraceStore, driver) -> None:
+    session = make_session(driver)
+    cols = columns(120)
+    store.write(session_id=session.pk, user_id=driver.pk, seq_start=60, cols={k: v[60:] for k, v in cols.items()})
+    store.write(session_id=session.pk, user_id=driver.pk, seq_start=0, cols={k: v[:60] for k, v in cols.items()})
+    got = store.read(session_id=session.pk, t0=cols["t"][0], t1=cols["t"][-1])
+    assert len(got["t"]) == 120
+    assert np.all(np.diff(got["t"]) > 0)
+    np.testing.assert_allclose(got["t"], cols["t"], atol=1e-3)
+    np.testing.assert_allclose(got["speed"], cols["speed"], rtol=1e-6)
+    np.testing.assert_allclose(got["pos_x"], cols["pos_x"], atol=1e-3)
+
+
+def test_it_reads_a_time_window_and_chosen_channels(store: TraceStore, driver) -> None:
+    session = make_session(driver)
+    cols = columns(180)
+    store.write(session_id=session.pk, user_id=driver.pk, seq_start=0, cols=cols)
+    t0, t1 = cols["t"][30], cols["t"][89]
+    got = store.read(session_id=session.pk, t0=t0, t1=t1, channels=["speed", "rpm"])
+    assert len(got["t"]) == 60
+    assert {"t", "speed", "rpm"} <= set(got) and "pos_x" not in got
+
+
+def test_it_ignores_a_rewrite_of_the_same_frames(store: TraceStore, driver) -> None:
+    session = make_session(driver)
+    cols = columns(60)
+    for _ in range(2):
+        store.write(session_id=session.pk, user_id=driver.pk, seq_start=0, cols=cols)
+    got = store.read(session_id=session.pk, t0=cols["t"][0], t1=cols["t"][-1])
+    assert len(got["t"]) == 60
+
+
+def test_it_keeps_sessions_apart(store: TraceStore, driver) -> None:
+    a = make_session(driver)
+    b = session_open(owner=driver, rig_id=None, agent_uid="v", game="demo", track="Loop", car="Car")
+    cols = columns(30)
+    store.write(session_id=a.pk, user_id=driver.pk, seq_start=0, cols=cols)
+    assert len(store.read(session_id=b.pk, t0=cols["t"][0], t1=cols["t"][-1])["t"]) == 0
+
+
+def test_it_reports_an_unreachable_influx_as_transient() -> None:
+    from tests.influxd import free_port
+
+    client = InfluxClient(url=f"http://127.0.0.1:{free_port()}", database="x", timeout_s=1)
+    with pytest.raises(InfluxError) as err:
+        InfluxTraceStore(client).write(session_id=1, user_id=1, seq_start=0, cols=columns(3))
+    assert err.value.transient
