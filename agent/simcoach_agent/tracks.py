@@ -146,12 +146,12 @@ def trace_path(track: TrackInfo, step_m: float = 1.0) -> Path:
 _SPA_BENDS: Final = (
     Bend(396, -148, 24.0, "La Source"),
     Bend(660, -20, 700.0),  # the gentle right on the descent to Eau Rouge
-    Bend(1030, 18, 207.2, "Eau Rouge"),
+    Bend(1027, 18, 207.2, "Eau Rouge"),
     Bend(1160, -46, 188.6, "Raidillon"),
     Bend(1300, 20, 196.0, "Raidillon"),  # the crest
     Bend(1608, -14, 700.0, "Kemmel"),  # the kink: flat out
-    Bend(2424, -61, 72.8, "Les Combes"),
-    Bend(2507, 59, 76.9, "Les Combes"),
+    Bend(2415, -61, 72.8, "Les Combes"),
+    Bend(2520, 59, 76.9, "Les Combes"),
     Bend(2655, -71, 82.1),  # Malmedy
     Bend(3074, -185, 38.3, "Bruxelles"),  # the Rivage hairpin
     Bend(3306, 78, 64.7),  # the left after Rivage
@@ -195,10 +195,10 @@ _SPA_ELEVATION: Final = (
 
 _SPA_CORNERS: Final = (
     Corner("La Source", 230.0, 396.0, 450.0),
-    Corner("Eau Rouge", 960.0, 1030.0, 1070.0),
+    Corner("Eau Rouge", 960.0, 1027.0, 1070.0),
     Corner("Raidillon", 1070.0, 1160.0, 1345.0),
-    Corner("Kemmel", 1345.0, 1608.0, 2235.0),  # the straight, with its flat-out kink
-    Corner("Les Combes", 2235.0, 2424.0, 2560.0),
+    Corner("Kemmel", 1345.0, 1608.0, 2220.0),  # the straight, with its flat-out kink
+    Corner("Les Combes", 2220.0, 2415.0, 2575.0),
     Corner("Bruxelles", 2895.0, 3074.0, 3155.0),  # the Rivage hairpin
     Corner("Pouhon", 3680.0, 4053.0, 4150.0),
     Corner("Campus", 4820.0, 4954.0, 5040.0),

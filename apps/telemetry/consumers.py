@@ -11,6 +11,8 @@ import logging
 import time
 from typing import Any
 
+import numpy as np
+
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
@@ -18,6 +20,8 @@ from django.conf import settings
 from django.http import Http404
 from simcoach_agent import wire
 
+from apps.coaching.lib.rules import LiveCoach, Message
+from apps.coaching.services import live_coach_for_session, live_coach_lap_completed
 from apps.sessions.models import Session
 from apps.sessions.selectors import lap_dict, session_get_for_user, session_live_for_user, session_live_snapshot
 
@@ -32,6 +36,7 @@ CLOSE_TRY_AGAIN = 1013  # RFC 6455: "try again later"
 class RigTelemetryConsumer(AsyncWebsocketConsumer):
     session_id: int | None = None
     user_id: int | None = None
+    coach: LiveCoach | None = None
     _last_push = 0.0
 
     async def connect(self) -> None:
@@ -80,12 +85,16 @@ class RigTelemetryConsumer(AsyncWebsocketConsumer):
         session = await database_sync_to_async(telemetry_session_open)(rig=self.rig, hello=msg)
         self.session_id, self.user_id = session.pk, session.owner_id
         self.session_group = f"session.{session.pk}"
+        self.coach = await database_sync_to_async(live_coach_for_session)(session_id=session.pk)
         await self.send_msgpack({"type": "welcome", "session_id": session.pk, "last_seq": session.last_seq})
 
     async def _frames(self, msg: dict[str, Any]) -> None:
         if self.session_id is None:
             raise wire.WireError("send hello before frames")
-        seq, n, cols = wire.decode_batch(msg)
+        seq, n, lists = wire.decode_batch(msg)
+        cols = {k: np.asarray(v, dtype=np.float64) for k, v in lists.items()}
+        assert self.coach is not None
+        await self._coach(self.coach.feed(cols))
         await self._push_live(cols)
         try:
             # Off the event loop and off the shared ORM thread: InfluxDB is an HTTP call.
@@ -99,14 +108,26 @@ class RigTelemetryConsumer(AsyncWebsocketConsumer):
         await self.send_msgpack({"type": "ack", "seq": result.acked_seq})
         for lap in result.laps:
             await self.channel_layer.group_send(self.session_group, {"type": "live.lap", "lap": lap_dict(lap)})
+            closing = sync_to_async(live_coach_lap_completed, thread_sensitive=False)
+            await self._coach(await closing(coach=self.coach, lap_id=lap.pk))
 
-    async def _push_live(self, cols: dict[str, list[float]]) -> None:
+    async def _coach(self, messages: list[Message]) -> None:
+        """Coaching goes to the driver (agent) and to everyone watching."""
+        for m in messages:
+            await self.send_msgpack({"type": "coaching", "rule": m.rule, "severity": m.severity, "text": m.text})
+            event = {"type": "live.coaching", "message": {"rule": m.rule, "severity": m.severity, "text": m.text}}
+            await self.channel_layer.group_send(self.session_group, event)
+
+    async def _push_live(self, cols: dict[str, np.ndarray]) -> None:
         # Latest wins: viewers get at most LIVE_VIEWER_HZ frames, never a queue of them.
         now = time.monotonic()
         if now - self._last_push < 1.0 / settings.LIVE_VIEWER_HZ:
             return
         self._last_push = now
-        event = {"type": "live.frame", "frame": frame_for_viewers(cols)}
+        frame = frame_for_viewers(cols)
+        if self.coach is not None and self.coach.state.delta_s is not None:
+            frame["delta"] = round(self.coach.state.delta_s, 3)
+        event = {"type": "live.frame", "frame": frame}
         await self.channel_layer.group_send(self.session_group, event)
 
     async def _end(self, msg: dict[str, Any]) -> None:

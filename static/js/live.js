@@ -139,8 +139,11 @@
   function delta(f) {
     const el = $("delta");
     const b = Math.floor(f.lap_dist / BUCKET_M);
-    if (!refProfile || refProfile[b] == null) { el.textContent = "–"; el.className = "delta"; return; }
-    const d = f.lap_time - refProfile[b];
+    // The server's live coach knows the session's best lap even across reconnects; the
+    // profile recorded in this page is the fallback.
+    let d = f.delta;
+    if (d == null && refProfile && refProfile[b] != null) d = f.lap_time - refProfile[b];
+    if (d == null) { el.textContent = "–"; el.className = "delta"; return; }
     el.textContent = (d >= 0 ? "+" : "−") + Math.abs(d).toFixed(2);
     el.className = "delta " + (d <= 0 ? "gain" : "loss");
   }

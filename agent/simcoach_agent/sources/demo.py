@@ -103,9 +103,14 @@ class LapPlan:
         return min(self.speed[int(c.start_m) : int(c.end_m) + 1]) * 3.6
 
     def brake_point_m(self, corner: str, threshold: float = 0.1) -> float | None:
-        """First distance from the corner's start to its apex where the brake passes `threshold`."""
+        """First distance before the corner's apex where the brake passes `threshold`.
+
+        The search starts 60 m before the corner's table start (not before the previous
+        corner's end), so a brake point moved earlier is still found.
+        """
         c = _corner(corner)
-        for i in range(int(c.start_m), int(c.apex_m) + 1):
+        before = [k.end_m for k in _TRACK.corners if k.end_m <= c.start_m]
+        for i in range(int(max([c.start_m - 60, *before])), int(c.apex_m) + 1):
             if self.brake[i] > threshold:
                 return float(i)
         return None
@@ -210,10 +215,9 @@ def _cap_bend(lim: list[float], bend: Bend, cap_ms: float) -> None:
     if math.isinf(cap_ms):
         return
     lo, _, hi = _bend_range(bend)
-    slowest = min(lim[lo : hi + 1])
     for i in range(lo, hi + 1):
-        # Keep the shape of a grip-limited bend, and flatten a bend taken below its limit.
-        lim[i] = min(lim[i] * cap_ms / slowest, cap_ms) if not math.isinf(slowest) else cap_ms
+        # The car is below the bend's grip limit here: the driver simply goes slower.
+        lim[i] = min(lim[i], cap_ms)
 
 
 def _extend_entry(lim: list[float], bend: Bend, margin_m: float) -> None:
@@ -264,7 +268,9 @@ def _profile(driver: _Driver, v0: float, out_lap: bool) -> list[float]:
 
 def _brake_onset(speed: list[float], bend: Bend) -> int:
     """Where the car starts slowing for a bend: walk back from its full curvature."""
-    i = _bend_range(bend)[1]
+    lo, i, _ = _bend_range(bend)
+    while i > lo - 60 and abs(speed[i - 1] - speed[i]) < 1e-9:
+        i -= 1  # the stretch taken at corner speed before turning in
     while i > 0 and speed[i - 1] > speed[i] + 1e-9:
         i -= 1
     return i
@@ -280,9 +286,13 @@ def _apply_asked(driver: _Driver, v0: float, out_lap: bool) -> None:
     bends = _TRACK.bends
     if any(driver.asked_speed_ms):
         plain = _profile(driver, v0, out_lap)
+        limits = _speed_limits(driver, COLD_GRIP if out_lap else 1.0, out_lap)
         for b, delta in enumerate(driver.asked_speed_ms):
-            if delta:
-                driver.speed_cap_ms[b] = max(1.0, _slowest(plain, bends[b]) + delta)
+            slowest = _slowest(plain, bends[b])
+            if delta and slowest >= 0.995 * _slowest(limits, bends[b]):
+                driver.speed_delta_ms[b] += delta  # at the grip limit: move the limit itself
+            elif delta:
+                driver.speed_cap_ms[b] = max(1.0, slowest + delta)
     if not any(driver.asked_brake_m):
         return
     plain = _profile(driver, v0, out_lap)
@@ -290,11 +300,11 @@ def _apply_asked(driver: _Driver, v0: float, out_lap: bool) -> None:
     for b in wanted:
         driver.shift_m[b] = driver.asked_brake_m[b]
     # Grip left over at the start of a bend steepens a shifted braking curve, so the brake
-    # point moves less than the shift: correct the shift until the brake point lands (±1 m).
-    for _ in range(4):
+    # point moves less than the shift: correct the shift until the brake point lands on the metre.
+    for _ in range(5):
         speed = _profile(driver, v0, out_lap)
         misses = {b: _brake_onset(speed, bends[b]) - target for b, target in wanted.items()}
-        if all(abs(m) <= 1 for m in misses.values()):
+        if not any(misses.values()):
             return
         for b, miss in misses.items():
             driver.shift_m[b] = max(0.0, driver.shift_m[b] + miss)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
 from simcoach_agent.channels import BY_NAME, WHEELS
 
 if TYPE_CHECKING:
-    from simcoach_agent.tracks import TrackInfo
+    from simcoach_agent.tracks import Corner, TrackInfo
 
 Trace = dict[str, np.ndarray]
 
@@ -43,7 +43,7 @@ def _unwrap(dist: np.ndarray, length_m: float) -> np.ndarray:
     shift = np.where(step < -length_m / 2, length_m, 0.0) - np.where(step > length_m / 2, length_m, 0.0)
     out = dist + np.concatenate(([0.0], np.cumsum(shift)))
     # Put the bulk of the lap (its median frame) inside [0, length_m).
-    return out - length_m * np.floor(np.median(out) / length_m)
+    return np.asarray(out - length_m * np.floor(np.median(out) / length_m), dtype=np.float64)
 
 
 def _despike(dist: np.ndarray) -> np.ndarray:
@@ -75,7 +75,7 @@ def _interp_time(grid: np.ndarray, dist: np.ndarray, t: np.ndarray) -> np.ndarra
     A trace rarely has a frame exactly at 0 m; holding the first time constant would shave up
     to a frame (17 ms at 60 Hz) off the lap, so the end slopes carry on instead.
     """
-    out = np.interp(grid, dist, t)
+    out: np.ndarray = np.interp(grid, dist, t)
     if dist.size >= 2:
         lo, hi = grid < dist[0], grid > dist[-1]
         slope_lo = (t[1] - t[0]) / (dist[1] - dist[0])
@@ -129,7 +129,7 @@ def _resample_channel(name: str, grid: np.ndarray, dist: np.ndarray, values: np.
     channel = BY_NAME.get(name)
     if (channel is not None and channel.kind != "f") or values.dtype.kind in "biu":
         return _hold(grid, dist, values)
-    return np.interp(grid, dist, values.astype(np.float64))
+    return np.asarray(np.interp(grid, dist, values.astype(np.float64)), dtype=np.float64)
 
 
 def cumulative_delta(ref: Trace, other: Trace) -> np.ndarray:
@@ -146,13 +146,6 @@ def cumulative_delta(ref: Trace, other: Trace) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- corners
-
-
-class _CornerLike(Protocol):
-    name: str
-    start_m: float
-    apex_m: float
-    end_m: float
 
 
 @dataclass(frozen=True)
@@ -222,7 +215,7 @@ def _extent(
     return float(grid[start]), float(grid[end])
 
 
-def _table_match(corners: Sequence[_CornerLike], apex_m: float, near_m: float) -> _CornerLike | None:
+def _table_match(corners: Sequence[Corner], apex_m: float, near_m: float) -> Corner | None:
     inside = [c for c in corners if c.start_m <= apex_m <= c.end_m]
     pool = inside or [c for c in corners if abs(c.apex_m - apex_m) <= near_m]
     return min(pool, key=lambda c: abs(c.apex_m - apex_m)) if pool else None
@@ -266,7 +259,7 @@ def _sharpen(raw: np.ndarray, apex: int, reach: int) -> int:
 
 
 def _corner_at(
-    grid: np.ndarray, speed: np.ndarray, idx: tuple[int, int, int], table: Sequence[_CornerLike], number: int
+    grid: np.ndarray, speed: np.ndarray, idx: tuple[int, int, int], table: Sequence[Corner], number: int
 ) -> DetectedCorner:
     peak_in, apex, peak_out = idx
     apex_m, v_min = float(grid[apex]), float(speed[apex])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
@@ -69,6 +70,7 @@ def test_it_fires_each_rule_once_with_its_severity(rule: str) -> None:
     assert fired[0].severity == RULES[rule][0]
     assert fired[0].text
     assert 1000.0 <= fired[0].t <= 1001.5
+    assert json.loads(json.dumps(fired[0].to_dict()))["rule"] == rule
 
 
 @pytest.mark.parametrize(("rule", "channels"), [(r, c) for r, cases in NEAR_MISSES.items() for c in cases])

@@ -1,0 +1,133 @@
+"""The real command line, run as a subprocess (python -m simcoach_agent)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pairserver import GRANT, PairServer
+from rigserver import RigServer
+
+AGENT_DIR = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+def agent(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "simcoach_agent", *args],
+        env=env(home),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def env(home: Path) -> dict[str, str]:
+    return {**os.environ, "SIMCOACH_AGENT_HOME": str(home), "PYTHONPATH": str(AGENT_DIR)}
+
+
+def write_config(home: Path, server: str, token: str) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.json").write_text(
+        json.dumps({"server": server, "token": token, "rig_id": 12, "rig_name": "Cockpit"})
+    )
+
+
+@pytest.fixture
+def rig_server() -> Iterator[RigServer]:
+    """The fake uplink server on its own event loop thread, so a subprocess can reach it."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = asyncio.run_coroutine_threadsafe(RigServer().start(), loop).result(10)
+    yield server
+    asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+
+
+def test_it_reports_an_unpaired_rig(home: Path) -> None:
+    result = agent(home, "status")
+    assert result.returncode == 3
+    assert "not paired" in result.stdout
+
+
+@pytest.mark.parametrize("order", [("--json", "status"), ("status", "--json")])
+def test_it_prints_status_as_json(home: Path, order: tuple[str, str]) -> None:
+    result = agent(home, *order)
+    status = json.loads(result.stdout)
+    assert status["event"] == "status" and status["paired"] is False and status["spool_frames"] == 0
+
+
+def test_it_checks_the_token_with_the_server(home: Path) -> None:
+    with PairServer([]) as srv:
+        write_config(home, srv.url, "sc_rig_new")
+        ok = agent(home, "--json", "status")
+        write_config(home, srv.url, "sc_rig_revoked")
+        bad = agent(home, "status")
+    assert ok.returncode == 0
+    facts = json.loads(ok.stdout)
+    assert (facts["auth"], facts["user"], facts["rig_name"]) == ("ok", "driver", "Cockpit")
+    assert bad.returncode == 3 and "REJECTED" in bad.stdout
+
+
+def test_it_pairs_and_saves_a_private_config(home: Path) -> None:
+    with PairServer([(400, {"error": "authorization_pending"}), (200, GRANT)]) as srv:
+        result = agent(home, "pair", "--server", srv.url, "--name", "Cockpit", "--no-browser")
+    assert result.returncode == 0, result.stderr
+    assert "WDJB-MJHT" in result.stdout and "http://example.invalid/pair/" in result.stdout
+    saved = json.loads((home / "config.json").read_text())
+    assert saved == {"server": srv.url, "token": "sc_rig_new", "rig_id": 12, "rig_name": "Cockpit"}
+    if sys.platform != "win32":
+        assert stat.S_IMODE((home / "config.json").stat().st_mode) == 0o600
+
+
+def test_it_unpairs(home: Path) -> None:
+    write_config(home, "http://x", "sc_rig_new")
+    assert agent(home, "unpair").returncode == 0
+    assert not (home / "config.json").exists()
+
+
+def test_it_reports_errors_in_one_line(home: Path) -> None:
+    result = agent(home, "replay", str(home / "missing.rec"), "--server", "http://x", "--token", "t")
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and "no such file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_it_stops_run_on_a_rejected_token(home: Path, rig_server: RigServer) -> None:
+    result = agent(home, "run", "--game", "demo", "--server", rig_server.url, "--token", "sc_rig_wrong")
+    assert result.returncode == 3
+    assert "simcoach-agent pair" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_it_streams_json_status_and_stops_cleanly_on_sigterm(home: Path, rig_server: RigServer) -> None:
+    args = ["--json", "run", "--game", "demo", "--server", rig_server.url, "--token", "sc_rig_good"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simcoach_agent", *args], env=env(home), stdout=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 30
+    while sum(len(v) for v in rig_server.store.arrivals.values()) < 120 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    events = [json.loads(line) for line in out.splitlines()]
+    assert {"info", "status"} <= {e["event"] for e in events}
+    (uid,) = rig_server.store.arrivals
+    assert rig_server.store.arrivals[uid][:120] == list(range(120))
+    assert rig_server.store.hellos[0]["track"] and rig_server.store.hellos[0]["game"] == "demo"

@@ -1,0 +1,140 @@
+"""The producer: spooling frames off-network, session lifecycle and crash resume."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from pathlib import Path
+
+import pytest
+from rigserver import RigServer
+
+from simcoach_agent.sources.base import SessionInfo
+from simcoach_agent.spool import Spool
+from simcoach_agent.stream import Uplink
+from simcoach_agent.telemetry import Producer, clean_frame, hello_fields
+
+INFO = SessionInfo(
+    game="demo", track="Spa", car="GT3", kind="practice", car_class="GT3", track_length_m=7004.0
+)
+
+
+def frame(i: int) -> dict[str, float]:
+    return {
+        "t": 1_700_000_000 + i / 60,
+        "lap": 1 + i // 100,
+        "lap_dist": (i % 100) * 70.0,
+        "lap_time": (i % 100) / 60,
+        "speed": 200.0,
+    }
+
+
+class ListFeed:
+    """A minimal Source: hands out given frames, then reports finished."""
+
+    game = "demo"
+
+    def __init__(
+        self, frames: list[dict[str, float]], infos: list[SessionInfo] | None = None, *, endless: bool = False
+    ) -> None:
+        self.frames = list(frames)
+        self.infos = infos  # per-frame session facts, to simulate a session change
+        self.endless = endless  # a live game: never finishes, just has nothing new
+        self.finished = False
+        self.closed = False
+
+    def info(self) -> SessionInfo | None:
+        if self.infos:
+            return self.infos[min(len(self.infos) - len(self.frames), len(self.infos) - 1)]
+        return INFO
+
+    def read(self) -> dict[str, float] | None:
+        if not self.frames:
+            self.finished = not self.endless
+            return None
+        return self.frames.pop(0)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def produce(path: Path, feed: ListFeed, **kw: float) -> Producer:
+    producer = Producer(feed, path, rate=10_000, **kw).start()
+    assert producer.done.wait(10)
+    return producer
+
+
+def test_it_spools_every_frame_with_consecutive_seqs(tmp_path: Path) -> None:
+    path = tmp_path / "spool.sqlite3"
+    p = produce(path, ListFeed([frame(i) for i in range(250)]))
+    assert (p.stats.frames, p.stats.lap, p.stats.state) == (250, 3, "finished")
+    with Spool(path) as spool:
+        (session,) = spool.sessions()
+        assert session.hello == hello_fields(INFO) and session.ended
+        assert [s for s, _ in spool.unacked(session.uid, limit=1000)] == list(range(250))
+        assert session.uid == p.stats.session_uid and len(session.uid) <= 64
+
+
+def test_it_resumes_the_same_session_after_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "spool.sqlite3"
+    first = Producer(ListFeed([frame(i) for i in range(40)], endless=True), path, rate=10_000).start()
+    while first.stats.frames < 40:
+        first.done.wait(0.01)
+    first.stop()  # a crash: the session is left open
+    second = Producer(ListFeed([frame(i) for i in range(40, 60)]), path, rate=10_000).start()
+    second.done.wait(10)
+    assert second.stats.session_uid == first.stats.session_uid
+    with Spool(path) as spool:
+        (session,) = spool.sessions()
+        assert session.next_seq == 60
+        assert spool.unacked(session.uid, after_seq=39)[0][1]["t"] == frame(40)["t"]
+
+
+def test_it_does_not_resume_a_stale_session(tmp_path: Path) -> None:
+    path = tmp_path / "spool.sqlite3"
+    first = produce(path, ListFeed([frame(0)]), resume_window=0.0)
+    second = produce(path, ListFeed([frame(1)]), resume_window=0.0)
+    assert second.stats.session_uid != first.stats.session_uid
+
+
+def test_it_starts_a_new_session_when_the_facts_change(tmp_path: Path) -> None:
+    path = tmp_path / "spool.sqlite3"
+    race = SessionInfo(game="demo", track="Spa", car="GT3", kind="race")
+    produce(path, ListFeed([frame(i) for i in range(6)], infos=[INFO] * 3 + [race] * 3))
+    with Spool(path) as spool:
+        practice_s, race_s = spool.sessions()
+        assert (practice_s.hello["kind"], practice_s.next_seq, practice_s.ended) == ("practice", 3, True)
+        assert (race_s.hello["kind"], race_s.next_seq) == ("race", 3)  # numbering restarts at 0
+
+
+def test_it_cleans_frames_the_server_would_reject() -> None:
+    raw = {**frame(0), "throttle": 1.7, "brake": math.nan, "gear": 3, "in_pit": True, "nonsense": 1.0}
+    assert clean_frame(raw) == {**frame(0), "gear": 3, "in_pit": 1.0}
+    assert clean_frame({**frame(0), "speed": math.inf}) is None  # a required channel is unusable
+    assert clean_frame({"t": 1.0, "lap": 1}) is None
+
+
+def test_it_counts_unusable_frames_as_dropped(tmp_path: Path) -> None:
+    p = produce(tmp_path / "s.sqlite3", ListFeed([frame(0), {"t": 1.0}, frame(1)]))
+    assert (p.stats.frames, p.stats.dropped) == (2, 1)
+
+
+@pytest.mark.parametrize("cuts", [set(), {2, 5}])
+async def test_it_streams_a_finite_feed_end_to_end(tmp_path: Path, cuts: set[int]) -> None:
+    server = await RigServer().start()
+    server.behaviour.drop_after_batches = cuts
+    path = tmp_path / "spool.sqlite3"
+    producer = Producer(ListFeed([frame(i) for i in range(300)]), path, rate=2000).start()
+    with Spool(path) as spool:
+        up = Uplink(
+            server.url, "sc_rig_good", spool, batch_interval=0.005, backoff_min=0.01, backoff_max=0.02
+        )
+        task = asyncio.create_task(up.run())
+        while not (producer.done.is_set() and not spool.sessions()):
+            await asyncio.sleep(0.01)
+        up.stop()
+        await task
+    await server.stop()
+    (uid,) = server.store.arrivals
+    assert server.store.arrivals[uid] == list(range(300))
+    assert server.store.ended == [uid] and server.store.gaps == []

@@ -1,0 +1,99 @@
+"""`make demo`: the whole system on embedded defaults with a demo car streaming into it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+
+from apps.accounts.models import Rig
+from apps.accounts.services import rig_create, rig_revoke
+
+DEMO_USER = "demo"
+
+
+class Command(BaseCommand):
+    help = "Run Daphne and a demo agent streaming a simulated GT3 at Spa into the demo account."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--seed", type=int, default=0)
+
+    def handle(self, *args: Any, host: str, port: int, seed: int, **options: Any) -> None:
+        password = secrets.token_urlsafe(9)
+        token = self._demo_account(password)
+        url = f"http://{host}:{port}{settings.URL_PREFIX}/"
+        procs = [self._daphne(host, port)]
+        _wait_port(host, port, procs[0])
+        procs.append(self._agent(url, token, seed))
+        self.stdout.write(self.style.SUCCESS(_banner(url, password)))
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        try:
+            while all(p.poll() is None for p in procs):
+                time.sleep(0.5)
+            self.stderr.write("a demo process stopped; shutting down")
+        except KeyboardInterrupt:
+            self.stdout.write("\nstopping…")
+        finally:
+            _stop(procs)
+
+    def _demo_account(self, password: str) -> str:
+        user, _ = get_user_model().objects.get_or_create(username=DEMO_USER)
+        user.set_password(password)
+        user.save()
+        for rig in Rig.objects.filter(owner=user, name="Demo rig", revoked_at__isnull=True):
+            rig_revoke(rig=rig)
+        _, token = rig_create(owner=user, name="Demo rig")
+        return token
+
+    def _daphne(self, host: str, port: int) -> subprocess.Popen[bytes]:
+        cmd = [sys.executable, "-m", "daphne", "-v", "0", "-b", host, "-p", str(port), "simcoach_site.asgi:application"]
+        return subprocess.Popen(cmd, cwd=settings.BASE_DIR)
+
+    def _agent(self, url: str, token: str, seed: int) -> subprocess.Popen[bytes]:
+        home = Path(settings.VAR_DIR) / "demo-agent"
+        env = {**os.environ, "SIMCOACH_AGENT_HOME": str(home), "PYTHONPATH": str(Path(settings.BASE_DIR) / "agent")}
+        cmd = [sys.executable, "-m", "simcoach_agent", "--quiet", "run", "--game", "demo", "--seed", str(seed)]
+        return subprocess.Popen([*cmd, "--server", url, "--token", token], env=env)
+
+
+def _wait_port(host: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"the server did not start on {host}:{port}")
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def _banner(url: str, password: str) -> str:
+    return (
+        "\n  SimCoach demo is running\n"
+        f"  open     {url}live/\n"
+        f"  log in   {DEMO_USER} / {password}\n"
+        "  a simulated Mercedes-AMG GT3 is lapping Spa-Francorchamps; Ctrl-C stops everything\n"
+    )
