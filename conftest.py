@@ -60,3 +60,12 @@ def influx_store(influxd, settings):  # type: ignore[no-untyped-def]
     get_trace_store.cache_clear()
     yield get_trace_store()
     get_trace_store.cache_clear()
+
+
+@pytest.fixture
+def daphne_url(transactional_db):  # type: ignore[no-untyped-def]
+    """A real Daphne serving this test's database on a free port (HTTP and WebSockets)."""
+    from tests.servers import run_daphne
+
+    with run_daphne() as url:
+        yield url

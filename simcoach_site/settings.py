@@ -158,6 +158,13 @@ SESSION_SILENCE_TIMEOUT_S = env.int("SESSION_SILENCE_TIMEOUT_S", default=600)
 # Origins allowed to open browser sockets (viewer pages); empty = same host as ALLOWED_HOSTS.
 WEBSOCKET_ALLOWED_ORIGINS = env.list("WEBSOCKET_ALLOWED_ORIGINS", default=[])
 
+# --- Uploads (lap file imports) -----------------------------------------------------------------
+# Uploads above 1 MB go to a temp file on disk, never whole into memory (a one-hour .ld is tens
+# of MB); the importer then reads that file. Form fields other than files stay capped at 2.5 MB.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)  # one upload request
+
 # --- Auth, i18n, static --------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

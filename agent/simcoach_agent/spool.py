@@ -194,14 +194,24 @@ class Spool:
 
         ``seq`` must be the session's ``next_seq``: the protocol needs consecutive numbers.
         """
-        blob = _pack(frame)
+        return self.append_many(session_uid, seq, [frame]) == 1
+
+    def append_many(self, session_uid: str, first_seq: int, frames: list[Frame]) -> int:
+        """Store frames as ``first_seq``, ``first_seq + 1``... in one transaction; return how many
+        fit (the rest were refused because the spool is full)."""
+        stored = 0
         with self._txn() as db:
-            if self._is_full(db, len(blob)):
-                self._note_refused()
-                return False
-            self._insert(db, session_uid, seq, blob)
-        self._note_accepted()
-        return True
+            for frame in frames:
+                blob = _pack(frame)
+                if self._is_full(db, len(blob)):
+                    break
+                self._insert(db, session_uid, first_seq + stored, blob)
+                stored += 1
+        if stored < len(frames):
+            self._note_refused(len(frames) - stored)
+        elif stored:
+            self._note_accepted()
+        return stored
 
     def _insert(self, db: sqlite3.Connection, uid: str, seq: int, blob: bytes) -> None:
         row = db.execute("SELECT next_seq FROM sessions WHERE uid = ?", (uid,)).fetchone()
@@ -220,8 +230,8 @@ class Spool:
         too_many = self.max_frames is not None and frames + 1 > self.max_frames
         return too_many or size + incoming > self.max_bytes
 
-    def _note_refused(self) -> None:
-        self.refused += 1
+    def _note_refused(self, n: int) -> None:
+        self.refused += n
         if not self._full:
             self._full = True
             log.warning(

@@ -24,6 +24,7 @@ from .spool import DEFAULT_MAX_BYTES, Spool
 
 log = logging.getLogger(__name__)
 
+FLUSH_EVERY: Final = 0.05  # seconds of frames committed per spool transaction
 RESUME_WINDOW: Final = 600.0  # seconds: a restart within 10 min continues the same session
 MAX_UID: Final = 64  # protocol limit on session_uid
 
@@ -110,6 +111,8 @@ class Producer:
         self._uid: str | None = None
         self._seq = 0
         self._first_session = True
+        self._pending: list[Frame] = []  # cleaned frames not yet committed to the spool
+        self._flush_at = 0.0  # monotonic seconds
 
     def start(self) -> Producer:
         self._thread.start()
@@ -129,6 +132,7 @@ class Producer:
             self.stats.error = f"{type(exc).__name__}: {exc}"
             self.stats.state = "failed"
         finally:
+            self._flush(spool)
             spool.close()
             self.done.set()
 
@@ -136,6 +140,8 @@ class Producer:
         next_tick = time.monotonic()
         while not self._stop.is_set():
             self._tick(spool)
+            if time.monotonic() >= self._flush_at:
+                self._flush(spool)
             if _finished(self.source):
                 self._finish(spool)
                 return
@@ -159,6 +165,7 @@ class Producer:
             self._append(spool, frame)
 
     def _switch(self, spool: Spool, hello: dict[str, Any]) -> None:
+        self._flush(spool)
         if self._uid is not None:
             spool.session_end(self._uid)
         resumed = spool.resumable(hello, max_age=self._resume_window) if self._first_session else None
@@ -175,17 +182,28 @@ class Producer:
         self.stats.session_uid = self._uid
 
     def _append(self, spool: Spool, frame: Frame) -> None:
-        assert self._uid is not None
         cleaned = clean_frame(frame)
-        if cleaned is None or not spool.append(self._uid, self._seq, cleaned):
+        if cleaned is None:
             self.stats.dropped += 1
             return
-        self._seq += 1
-        self.stats.frames += 1
+        self._pending.append(cleaned)
         self.stats.lap = int(cleaned["lap"])
         self.stats.state = "driving"
 
+    def _flush(self, spool: Spool) -> None:
+        # One transaction per FLUSH_EVERY instead of per frame: a third of the commits at
+        # 60 Hz; a kill -9 loses at most the frames of the last 50 ms.
+        self._flush_at = time.monotonic() + FLUSH_EVERY
+        if not self._pending or self._uid is None:
+            return
+        stored = spool.append_many(self._uid, self._seq, self._pending)
+        self._seq += stored
+        self.stats.frames += stored
+        self.stats.dropped += len(self._pending) - stored
+        self._pending = []
+
     def _finish(self, spool: Spool) -> None:
+        self._flush(spool)
         if self._uid is not None:
             spool.session_end(self._uid)
         self.stats.state = "finished"

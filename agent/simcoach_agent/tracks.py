@@ -9,7 +9,7 @@ Nothing here imports Django.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Final
 
@@ -215,14 +215,16 @@ def _spa() -> TrackInfo:
         length_m=7004.0,
         corners=_SPA_CORNERS,
         sectors=(2230.0, 5300.0, 7004.0),
-        aliases=("spa", "spa-francorchamps", "spa_francorchamps", "spa francorchamps", "circuit de spa-francorchamps"),
+        aliases=("spa", "circuit de spa-francorchamps"),  # "_", "-" and case do not matter
         bends=_SPA_BENDS,
         elevation=_SPA_ELEVATION,
         start_heading_deg=122.0,  # the pit straight runs north-west towards La Source
     )
     path = trace_path(base, step_m=base.centreline_step_m)
-    points = tuple((round(x, 2), round(y, 2), round(z, 2)) for x, y, z in zip(path.x, path.y, path.z, strict=True))
-    return TrackInfo(**{**base.__dict__, "centreline": points})
+    points = tuple(
+        (round(x, 2), round(y, 2), round(z, 2)) for x, y, z in zip(path.x, path.y, path.z, strict=True)
+    )
+    return replace(base, centreline=points)
 
 
 SPA: Final = _spa()

@@ -131,9 +131,9 @@ def test_it_brakes_earlier_into_la_source_when_asked(steady: tuple[DemoCar, list
     by_lap = _laps(frames)
     moved = brake_point(by_lap[2]) - brake_point(by_lap[3])
     assert 13.0 <= moved <= 17.0
-    assert car.lap_plan(2).brake_point_m("La Source") - car.lap_plan(3).brake_point_m(
-        "La Source"
-    ) == pytest.approx(15, abs=1)
+    planned = [car.lap_plan(k).brake_point_m("La Source") for k in (2, 3)]
+    assert planned[0] is not None and planned[1] is not None
+    assert planned[0] - planned[1] == pytest.approx(15, abs=1)
 
 
 def test_it_carries_less_speed_through_pouhon_when_asked() -> None:
@@ -172,7 +172,7 @@ def test_it_looks_like_a_gt3_at_spa(noisy: tuple[DemoCar, list[Frame]]) -> None:
     assert 60 <= plan.min_speed_kmh("La Source") <= 75
     assert 60 <= plan.min_speed_kmh("Bus Stop") <= 80
     assert 160 <= plan.min_speed_kmh("Pouhon") <= 185
-    assert max(f["gear"] for f in frames) == 6 and max(f["rpm"] for f in frames) < f["max_rpm"]
+    assert max(f["gear"] for f in frames) == 6 and max(f["rpm"] for f in frames) < frames[0]["max_rpm"]
     assert any(0.2 < f["throttle"] < 0.8 for f in frames)  # corner exits are not on/off
     assert any(f["abs_active"] for f in frames)
     assert max(f["brake_temp_fl"] for f in frames) >= 500
@@ -233,7 +233,7 @@ def test_it_paces_read_by_the_wall_clock() -> None:
             break
         got.append(frame)
     assert len(got) >= 25  # the half second already due, handed out one frame per call
-    assert all(b["t"] - a["t"] == pytest.approx(1 / HZ) for a, b in zip(got, got[1:], strict=False))
+    assert all(b["t"] - a["t"] == pytest.approx(1 / HZ, abs=1e-5) for a, b in zip(got, got[1:], strict=False))
 
 
 def test_it_reads_without_waiting_when_not_realtime_and_stops_after_its_laps() -> None:

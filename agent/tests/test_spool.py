@@ -166,3 +166,11 @@ def test_it_logs_nothing_when_there_is_room(spool: Spool, caplog: pytest.LogCapt
     caplog.set_level(logging.INFO)
     spool.append("s1", 0, frame(0))
     assert caplog.text == ""
+
+
+def test_it_stores_what_fits_of_a_group_in_one_go(tmp_path: Path) -> None:
+    with Spool(tmp_path / "s.sqlite3", max_frames=4) as spool:
+        spool.session_open("s1", HELLO)
+        assert spool.append_many("s1", 0, [frame(i) for i in range(3)]) == 3
+        assert spool.append_many("s1", 3, [frame(i) for i in range(3, 6)]) == 1
+        assert spool.session_get("s1").next_seq == 4 and spool.refused == 2

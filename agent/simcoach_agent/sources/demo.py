@@ -17,8 +17,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ..channels import WHEELS, Frame
-from ..tracks import SPA, Bend, Path, bend_extent, trace_path
+from ..channels import SESSION_KINDS, WHEELS, Frame
+from ..tracks import SPA, Bend, Corner, Path, bend_extent, trace_path
 from .base import SessionInfo
 
 HZ: Final = 60
@@ -54,7 +54,8 @@ FUEL_PER_THROTTLE_M: Final = 3.6 / 5220.0  # litres per metre at full throttle: 
 PIT_EXIT_M: Final = 300.0
 PIT_LIMIT_MS: Final = 60.0 / 3.6
 PIT_OFFSET_M: Final = 14.0  # the pit lane runs beside the straight, on its right
-COLD_GRIP: Final = 0.94  # cold tyres on the out-lap
+COLD_GRIP: Final = 0.94  # cold tyres leaving the pits
+WARM_BY_M: Final = 6000.0  # out-lap distance by which the tyres give full grip
 
 # --- the driver
 BASE_BRAKE_MARGIN_M: Final = 4.0  # braking this much before the last possible point
@@ -136,7 +137,7 @@ class _Driver:
         self.speed_cap_ms = self.speed_cap_ms or [math.inf] * n
 
 
-def _corner(name: str) -> Any:
+def _corner(name: str) -> Corner:
     c = _TRACK.corner(name)
     if c is None:
         raise KeyError(f"no corner {name!r} at {_TRACK.name}")
@@ -182,8 +183,8 @@ def _corner_limit(kappa: float, grip: float) -> float:
 # --------------------------------------------------------------------------- lap planning
 
 
-def _speed_limits(driver: _Driver, grip: float, out_lap: bool) -> list[float]:
-    lim = [_corner_limit(k, grip) for k in _PATH.curvature]
+def _speed_limits(driver: _Driver, grip: list[float], out_lap: bool) -> list[float]:
+    lim = [_corner_limit(k, g) for k, g in zip(_PATH.curvature, grip, strict=True)]
     for b, bend in enumerate(_TRACK.bends):
         _scale_bend(lim, bend, driver.speed_delta_ms[b])
         _cap_bend(lim, bend, driver.speed_cap_ms[b])
@@ -238,11 +239,11 @@ def _slope(i: int) -> float:
     return (_PATH.y[min(i + 1, _N)] - _PATH.y[i]) / STEP_M
 
 
-def _forward(lim: list[float], v0: float, grip: float) -> list[float]:
+def _forward(lim: list[float], v0: float, grip: list[float]) -> list[float]:
     v = [min(v0, lim[0])]
     for i in range(_N):
         u, kappa = v[-1], _PATH.curvature[i]
-        force = _drive_force(u, kappa, grip) - _resist(u, u * u * abs(kappa))
+        force = _drive_force(u, kappa, grip[i]) - _resist(u, u * u * abs(kappa))
         a = force / MASS_KG - G * _slope(i)
         nxt = math.sqrt(max(0.25, u * u + 2 * a * STEP_M))
         if u >= lim[i] * 0.999:
@@ -251,18 +252,25 @@ def _forward(lim: list[float], v0: float, grip: float) -> list[float]:
     return v
 
 
-def _backward(v: list[float], grip: float) -> list[float]:
+def _backward(v: list[float], grip: list[float]) -> list[float]:
     out = v[:]
     for i in range(_N - 1, -1, -1):
         u, kappa = out[i + 1], _PATH.curvature[i]
-        brake = _brake_grip(u, grip) * _grip_left(u, kappa, grip)
+        brake = _brake_grip(u, grip[i]) * _grip_left(u, kappa, grip[i])
         decel = brake + _resist(u, u * u * abs(kappa)) / MASS_KG + G * _slope(i)
         out[i] = min(out[i], math.sqrt(max(0.0, u * u + 2 * decel * STEP_M)))
     return out
 
 
+def _grip(out_lap: bool) -> list[float]:
+    """Grip factor along the lap: cold tyres on the out-lap are up to temperature by Blanchimont."""
+    if not out_lap:
+        return [1.0] * (_N + 1)
+    return [COLD_GRIP + (1 - COLD_GRIP) * min(1.0, i * STEP_M / WARM_BY_M) for i in range(_N + 1)]
+
+
 def _profile(driver: _Driver, v0: float, out_lap: bool) -> list[float]:
-    grip = COLD_GRIP if out_lap else 1.0
+    grip = _grip(out_lap)
     return _backward(_forward(_speed_limits(driver, grip, out_lap), v0, grip), grip)
 
 
@@ -286,7 +294,7 @@ def _apply_asked(driver: _Driver, v0: float, out_lap: bool) -> None:
     bends = _TRACK.bends
     if any(driver.asked_speed_ms):
         plain = _profile(driver, v0, out_lap)
-        limits = _speed_limits(driver, COLD_GRIP if out_lap else 1.0, out_lap)
+        limits = _speed_limits(driver, _grip(out_lap), out_lap)
         for b, delta in enumerate(driver.asked_speed_ms):
             slowest = _slowest(plain, bends[b])
             if delta and slowest >= 0.995 * _slowest(limits, bends[b]):
@@ -318,13 +326,30 @@ def _plan_lap(lap: int, driver: _Driver, v0: float) -> LapPlan:
     t = [0.0]
     for i in range(_N):
         t.append(t[-1] + 2 * STEP_M / (speed[i] + speed[i + 1]))
-    plan = LapPlan(lap, out_lap, driver.invalid_from_m, t, speed, *_controls(speed, out_lap), abs_active=[])
-    plan.abs_active = _abs(plan, driver)
-    return plan
+    a_lon, a_lat, throttle, brake, steering = _controls(speed, out_lap)
+    gear, rpm = _gears(speed)
+    abs_active = _abs(speed, brake, driver)
+    return LapPlan(
+        lap,
+        out_lap,
+        driver.invalid_from_m,
+        t,
+        speed,
+        a_lon,
+        a_lat,
+        throttle,
+        brake,
+        gear,
+        rpm,
+        steering,
+        abs_active,
+    )
 
 
-def _controls(speed: list[float], out_lap: bool) -> tuple[list[float], ...]:
-    grip = COLD_GRIP if out_lap else 1.0
+def _controls(
+    speed: list[float], out_lap: bool
+) -> tuple[list[float], list[float], list[float], list[float], list[float]]:
+    grip = _grip(out_lap)
     a_lon, a_lat, throttle, brake, steer = [], [], [], [], []
     for i in range(_N + 1):
         v, kappa = speed[i], _PATH.curvature[i]
@@ -336,15 +361,14 @@ def _controls(speed: list[float], out_lap: bool) -> tuple[list[float], ...]:
         a_lat.append(-lat)  # + towards the right; curvature is + to the left
         throttle.append(min(1.0, max(0.0, need / (POWER_W / max(v, 1.0)))))
         braking = -need if -need > ENGINE_BRAKE_N else 0.0
-        brake.append(min(1.0, braking / (MASS_KG * _brake_grip(v, grip))))
+        brake.append(min(1.0, braking / (MASS_KG * _brake_grip(v, grip[i]))))
         road_wheel = WHEELBASE_M * kappa + UNDERSTEER * lat
         steer.append(max(-1.0, min(1.0, -road_wheel * STEER_RATIO / STEER_LOCK_RAD)))
     for i in range(1, _N + 1):
         # Feet come off the brake progressively, at most 0.1 of its travel per metre.
         if speed[i] <= speed[i - 1] and brake[i] < brake[i - 1] - 0.1:
             brake[i], throttle[i] = brake[i - 1] - 0.1, 0.0
-    gear, rpm = _gears(speed)
-    return a_lon, a_lat, throttle, brake, gear, rpm, steer  # type: ignore[return-value]
+    return a_lon, a_lat, throttle, brake, steer
 
 
 def _rpm(v: float, gear: int) -> float:
@@ -366,7 +390,7 @@ def _gears(speed: list[float]) -> tuple[list[int], list[float]]:
     return gears, rpms
 
 
-def _abs(plan: LapPlan, driver: _Driver) -> list[bool]:
+def _abs(speed: list[float], brake: list[float], driver: _Driver) -> list[bool]:
     out = [False] * (_N + 1)
     for b, bend in enumerate(_TRACK.bends):
         if not driver.abs_bends[b]:
@@ -374,7 +398,7 @@ def _abs(plan: LapPlan, driver: _Driver) -> list[bool]:
         lo, full_start, _ = _bend_range(bend)
         for i in range(max(0, lo - 300), full_start):
             # ABS cuts in where the pedal is hard down at speed.
-            out[i] = plan.brake[i] > 0.9 and plan.speed[i] > 33.0
+            out[i] = brake[i] > 0.9 and speed[i] > 33.0
     return out
 
 
@@ -465,6 +489,8 @@ class DemoCar:
         per_lap: dict[int, dict[str, Any]] | None = None,
         noise: bool = True,
     ) -> None:
+        if kind not in SESSION_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(SESSION_KINDS)}, not {kind!r}")
         self.seed = seed
         self.start_t = time.time() if start_t is None else start_t
         self.realtime = realtime
@@ -582,7 +608,9 @@ class DemoCar:
             brake_margin_m=[BASE_BRAKE_MARGIN_M] * len(bends),
             speed_delta_ms=[0.0] * len(bends),
             abs_bends=[b.name in ("Les Combes", "Bus Stop") for b in bends],
-            asked_brake_m=[brake.get(b.name, 0.0) if firsts.get(b.name) == k else 0.0 for k, b in enumerate(bends)],
+            asked_brake_m=[
+                brake.get(b.name, 0.0) if firsts.get(b.name) == k else 0.0 for k, b in enumerate(bends)
+            ],
             asked_speed_ms=[delta.get(b.name, 0.0) / 3.6 for b in bends],
         )
         if self.noise:
@@ -609,7 +637,12 @@ def _merged(base: Mapping[str, float], more: Mapping[str, float]) -> dict[str, f
 
 
 def _names_in(per_lap: dict[int, dict[str, Any]]) -> list[str]:
-    return [n for v in per_lap.values() for key in ("brake_earlier_m", "corner_speed_delta_kmh") for n in v.get(key, {})]
+    return [
+        n
+        for v in per_lap.values()
+        for key in ("brake_earlier_m", "corner_speed_delta_kmh")
+        for n in v.get(key, {})
+    ]
 
 
 def _lerp(values: list[float], j: int, f: float) -> float:

@@ -446,19 +446,36 @@ def _corner_row(pair: _Pair, acc: _Account) -> CornerRow:
     )
 
 
-def corner_table(ref: Trace, other: Trace, *, track: TrackInfo | None = None) -> list[CornerRow]:
-    """Compare two resampled laps corner by corner (corners found on the reference lap)."""
+def corner_table(
+    ref: Trace,
+    other: Trace,
+    *,
+    track: TrackInfo | None = None,
+    corners: Sequence[DetectedCorner] | None = None,
+) -> list[CornerRow]:
+    """Compare two resampled laps corner by corner (corners found on the reference lap).
+
+    `corners` are the reference lap's corners when already known (stored after the lap's
+    analysis); without them they are detected here.
+    """
     pair = _Pair.of(ref, other)
-    return [_corner_row(pair, acc) for acc in _accounts(pair, detect_corners(ref, track=track))]
+    found = detect_corners(ref, track=track) if corners is None else corners
+    return [_corner_row(pair, acc) for acc in _accounts(pair, found)]
 
 
-def segment_table(ref: Trace, other: Trace, *, track: TrackInfo | None = None) -> list[SegmentRow]:
+def segment_table(
+    ref: Trace,
+    other: Trace,
+    *,
+    track: TrackInfo | None = None,
+    corners: Sequence[DetectedCorner] | None = None,
+) -> list[SegmentRow]:
     """Compare two resampled laps on the straights between the corners' time accounts.
 
     Corner accounts and straights tile the lap, so their time deltas add up to the lap delta.
     """
     pair = _Pair.of(ref, other)
-    rows = corner_table(ref, other, track=track)
+    rows = corner_table(ref, other, track=track, corners=corners)
     ends = [("Start", 0.0), *[(r.name, r.to_m) for r in rows]]
     starts = [*[(r.name, r.from_m) for r in rows], ("Finish", float(pair.grid[-1]))]
     out = []

@@ -1,0 +1,258 @@
+"""The facts document of a session: every number a report may cite, computed, never generated.
+
+Pure: lap rows and raw lap traces in, a JSON-ready dict out. Numbers are rounded here to the
+precision a report shows (times 0.01 s, lap times 0.001 s, metres 1, km/h and °C 0.1), so the
+text can quote them exactly and the grounding check can compare against them.
+Units: s, m, km/h, °C, kPa, l. Time deltas > 0 mean time lost against the best lap.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from simcoach_agent.channels import WHEELS
+
+from .analysis import CornerRow, LapSummary, Trace, corner_table, lap_summary, resample_by_distance
+from .tyres import window_for
+
+if TYPE_CHECKING:
+    from simcoach_agent.tracks import TrackInfo
+
+MIN_LOSS_S: Final = 0.02  # a corner losing less than this per lap is noise, not an opportunity
+BRAKE_SHIFT_M: Final = 3.0  # braking points closer than this are the same point
+SPEED_SHIFT_KMH: Final = 1.5
+
+
+@dataclass(frozen=True)
+class LapRow:
+    """What the facts need of a stored lap."""
+
+    number: int
+    time_s: float | None
+    valid: bool
+    in_or_out: bool
+    sectors_s: Sequence[float] = ()
+    fuel_used_l: float | None = None
+
+    @property
+    def green(self) -> bool:
+        return self.valid and not self.in_or_out and self.time_s is not None
+
+
+@dataclass(frozen=True)
+class SessionInput:
+    track: str
+    car: str
+    car_class: str
+    kind: str
+    game: str
+    date: str
+    laps: Sequence[LapRow]
+    traces: dict[int, Trace] = field(default_factory=dict)  # raw traces of green laps, by number
+    track_info: TrackInfo | None = None
+    length_m: float | None = None
+
+
+def lap_time(seconds: float) -> str:
+    """2:17.456 — the way drivers read lap times."""
+    minutes, rest = divmod(round(seconds * 1000), 60_000)
+    return f"{minutes}:{rest / 1000:06.3f}"
+
+
+def session_facts(data: SessionInput) -> dict[str, Any]:
+    """The facts document: session, laps, best, consistency, corners, tyres, brakes, fuel."""
+    green = [lap for lap in data.laps if lap.green]
+    best = min(green, key=lambda lap: lap.time_s or 0.0, default=None)
+    summaries = {n: lap_summary(t) for n, t in data.traces.items() if len(t.get("t", ())) > 1}
+    corners = _corner_losses(data, best)
+    return {
+        "session": {k: getattr(data, k) for k in ("track", "car", "car_class", "kind", "game", "date")},
+        "laps": _laps(data.laps, green),
+        "best_lap": {"lap": best.number, "time": lap_time(best.time_s or 0.0)} if best else None,
+        "theoretical_best": _theoretical_best(green, best),
+        "consistency": _consistency(green),
+        "corners": corners,
+        "opportunities": [_opportunity(c) for c in corners if c["time_lost_s"] >= MIN_LOSS_S][:3],
+        "tyres": _tyres(summaries, data),
+        "brakes": _brakes(summaries, data.car_class),
+        "fuel": _fuel(data, green),
+    }
+
+
+def _laps(laps: Sequence[LapRow], green: list[LapRow]) -> dict[str, Any]:
+    rows = [
+        {"lap": lap.number, "time": lap_time(lap.time_s) if lap.time_s else None, "green": lap.green}
+        for lap in laps
+    ]
+    return {"total": len(laps), "green": len(green), "invalid": sum(not lap.valid for lap in laps), "list": rows}
+
+
+def _theoretical_best(green: list[LapRow], best: LapRow | None) -> dict[str, Any] | None:
+    # Best sectors only add up to a lap when every green lap was split the same way.
+    counts = {len(lap.sectors_s) for lap in green}
+    if best is None or len(counts) != 1 or counts == {0} or counts == {1}:
+        return None
+    sectors = [min(lap.sectors_s[k] for lap in green) for k in range(counts.pop())]
+    total = sum(sectors)
+    return {
+        "time": lap_time(total),
+        "gain_s": round((best.time_s or 0.0) - total, 2),
+        "best_sectors": [lap_time(s) for s in sectors],
+    }
+
+
+def _consistency(green: list[LapRow]) -> dict[str, Any] | None:
+    times = [lap.time_s or 0.0 for lap in green]
+    if len(times) < 2:
+        return None
+    best = min(times)
+    return {
+        "laps": len(times),
+        "std_dev_s": round(statistics.stdev(times), 2),
+        "spread_s": round(max(times) - best, 2),
+        "average": lap_time(statistics.fmean(times)),
+        "within_half_second_of_best": sum(t - best <= 0.5 for t in times),
+    }
+
+
+def _corner_losses(data: SessionInput, best: LapRow | None) -> list[dict[str, Any]]:
+    """Per corner, the mean time lost against the best lap over the other green laps."""
+    length = data.length_m or (data.track_info.length_m if data.track_info else None)
+    if best is None or length is None or best.number not in data.traces:
+        return []
+    ref = resample_by_distance(data.traces[best.number], length_m=length)
+    rows: dict[str, list[CornerRow]] = {}
+    for number, trace in data.traces.items():
+        if number == best.number or len(trace.get("t", ())) < 2:
+            continue
+        other = resample_by_distance(trace, length_m=length)
+        for row in corner_table(ref, other, track=data.track_info):
+            rows.setdefault(row.name, []).append(row)
+    table = [_corner_fact(name, group) for name, group in rows.items()]
+    return sorted(table, key=lambda c: -c["time_lost_s"])
+
+
+def _mean(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.fmean(known) if known else None
+
+
+def _corner_fact(name: str, rows: list[CornerRow]) -> dict[str, Any]:
+    brake = _mean([r.brake_delta_m for r in rows])
+    return {
+        "corner": name,
+        "laps_compared": len(rows),
+        "time_lost_s": round(statistics.fmean(r.time_delta_s for r in rows), 2),
+        "worst_lost_s": round(max(r.time_delta_s for r in rows), 2),
+        # < 0: braked earlier than on the best lap
+        "brake_point_vs_best_m": round(brake) if brake is not None else None,
+        "min_speed_vs_best_kmh": round(statistics.fmean(r.other_min_kmh - r.ref_min_kmh for r in rows), 1),
+        "exit_speed_vs_best_kmh": round(statistics.fmean(r.other_exit_kmh - r.ref_exit_kmh for r in rows), 1),
+        "best_lap_min_speed_kmh": round(rows[0].ref_min_kmh, 1),
+    }
+
+
+def _opportunity(corner: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "corner": corner["corner"],
+        "time_s": corner["time_lost_s"],
+        "change": _change(corner),
+        "brake_point_vs_best_m": corner["brake_point_vs_best_m"],
+        "min_speed_vs_best_kmh": corner["min_speed_vs_best_kmh"],
+        "exit_speed_vs_best_kmh": corner["exit_speed_vs_best_kmh"],
+    }
+
+
+def _change(corner: dict[str, Any]) -> str:
+    """The deterministic advice: the biggest difference from the best lap, as an action."""
+    brake, v_min, v_exit = (
+        corner["brake_point_vs_best_m"],
+        corner["min_speed_vs_best_kmh"],
+        corner["exit_speed_vs_best_kmh"],
+    )
+    if brake is not None and brake <= -BRAKE_SHIFT_M:
+        return f"brake ~{abs(brake)} m later, as on your best lap"
+    if brake is not None and brake >= BRAKE_SHIFT_M:
+        return f"brake ~{brake} m earlier to make the apex, as on your best lap"
+    if v_min <= -SPEED_SHIFT_KMH:
+        return f"carry {abs(v_min)} km/h more minimum speed, as on your best lap"
+    if v_exit <= -SPEED_SHIFT_KMH:
+        return f"get on the throttle earlier: exit {abs(v_exit)} km/h faster, as on your best lap"
+    return "copy your best lap's line through here"
+
+
+def _per_wheel(summaries: dict[int, LapSummary], attr: str, reduce: Any) -> dict[str, float]:
+    out = {}
+    for wheel in WHEELS:
+        values = [getattr(s, attr)[wheel] for s in summaries.values() if wheel in getattr(s, attr)]
+        if values:
+            out[wheel] = round(float(reduce(values)), 1)
+    return out
+
+
+def _band(value: float, lo: float, hi: float) -> str:
+    return "low" if value < lo else "high" if value > hi else "in window"
+
+
+def _tyres(summaries: dict[int, LapSummary], data: SessionInput) -> dict[str, Any] | None:
+    temps = _per_wheel(summaries, "tyre_temp_avg", statistics.fmean)
+    if not temps:
+        return None
+    window = window_for(data.car_class)
+    lo, hi = window.tyre_optimal_lo, window.tyre_optimal_hi
+    out: dict[str, Any] = {
+        "avg_temp_c": temps,
+        "window_c": [lo, hi],
+        "state": {w: _band(v, lo, hi) for w, v in temps.items()},
+    }
+    press = _pressures(data)
+    if press:
+        out["avg_pressure_kpa"] = press
+        out["pressure_window_kpa"] = [window.press_lo_kpa, window.press_hi_kpa]
+    return out
+
+
+def _pressures(data: SessionInput) -> dict[str, float]:
+    out = {}
+    for wheel in WHEELS:
+        values = [float(v) for t in data.traces.values() for v in t.get(f"tyre_press_{wheel}", ()) if v == v]
+        if values:
+            out[wheel] = round(statistics.fmean(values), 1)
+    return out
+
+
+def _brakes(summaries: dict[int, LapSummary], car_class: str) -> dict[str, Any] | None:
+    peaks = _per_wheel(summaries, "brake_temp_max", max)
+    if not peaks:
+        return None
+    window = window_for(car_class)
+    cold, fade = window.brake_cold_below, window.brake_fade_above
+    return {
+        "max_temp_c": peaks,
+        "fade_above_c": fade,
+        "cold_below_c": cold,
+        "state": {w: "fading" if v > fade else "cold" if v < cold else "in window" for w, v in peaks.items()},
+    }
+
+
+def _fuel(data: SessionInput, green: list[LapRow]) -> dict[str, Any] | None:
+    used = [lap.fuel_used_l for lap in green if lap.fuel_used_l]
+    if not used:
+        return None
+    per_lap = statistics.fmean(used)
+    out: dict[str, Any] = {"per_lap_l": round(per_lap, 2)}
+    left = _fuel_left(data)
+    if left is not None:
+        out["left_l"] = round(left, 1)
+        out["laps_left"] = round(left / per_lap, 1)
+    return out
+
+
+def _fuel_left(data: SessionInput) -> float | None:
+    if not data.traces:
+        return None
+    last = data.traces[max(data.traces)].get("fuel")
+    return float(last[-1]) if last is not None and len(last) else None

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+# A run that has held a report for this long died with its worker (a hard time limit, a
+# killed process): the report may be claimed again. Longer than CELERY_TASK_TIME_LIMIT.
+STALE_AFTER = dt.timedelta(minutes=6)
+
+
+class Report(models.Model):
+    """A post-session report: the facts it was written from, the text, and what it cost."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        READY = "ready"
+        FAILED = "failed"
+
+    class Trigger(models.TextChoices):
+        AUTO = "auto"  # written when the session ended; at most one per session
+        MANUAL = "manual"  # asked for on the session page
+
+    class Source(models.TextChoices):
+        OPENAI = "openai"
+        FACTS_ONLY = "facts-only"
+
+    session = models.ForeignKey("racing_sessions.Session", on_delete=models.CASCADE, related_name="reports")
+    # One request, one report: a double-submitted form or a redelivered task finds this row.
+    request_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    trigger = models.CharField(max_length=8, choices=Trigger.choices, default=Trigger.MANUAL)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    source = models.CharField(max_length=12, choices=Source.choices, blank=True)
+    model = models.CharField(max_length=100, blank=True)
+    prompt_version = models.CharField(max_length=20, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="runs that claimed this report")
+    llm_calls = models.PositiveSmallIntegerField(default=0)
+    tokens_in = models.PositiveIntegerField(default=0)
+    tokens_out = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=10, decimal_places=6, null=True, blank=True)
+    facts = models.JSONField(default=dict, blank=True, help_text="the facts document the text was written from")
+    sections = models.JSONField(
+        default=dict, blank=True, help_text="summary, opportunities, tyres, brakes, fuel, consistency, plan"
+    )
+    flagged = models.JSONField(default=list, blank=True, help_text="numbers removed: not found in the facts")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session"], condition=models.Q(trigger="auto"), name="report_one_auto_per_session"
+            ),
+        ]
+        indexes = [models.Index(fields=["session", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Report {self.pk} of session {self.session_id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        """Pending or running, and not abandoned by a dead worker."""
+        in_flight = self.status in (self.Status.PENDING, self.Status.RUNNING)
+        return in_flight and timezone.now() - self.updated_at < STALE_AFTER

@@ -1,0 +1,271 @@
+"""Importing lap files (MoTeC .ld/.ldx, Garage 61 CSV, Crew Chief CSV) into sessions.
+
+`session_import` is the one way in, from the import page, the API and the agent's upload:
+hash, parse (apps/sessions/lib/imports), then store the session, its laps and its trace so
+that nothing half-imported remains, and queue the same lap analysis a streamed session gets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import numpy as np
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from apps.telemetry.tracestore import Columns, get_trace_store
+from simcoach_site.jobs import enqueue
+
+from .lib.imports import ImportedLap, ImportedSession, ImportFormatError, detect_format, import_session
+from .lib.imports.detect import MOTEC_LD
+from .models import Lap, Session
+from .services import car_get_or_create, track_get_or_create
+
+log = logging.getLogger(__name__)
+
+HASH_CHUNK = 1024 * 1024  # bytes read at a time while hashing
+TRACE_CHUNK = 6000  # samples per trace-store write: bounds the line-protocol text held at once
+GAME_RE = re.compile(r"[a-z0-9_]{1,16}")
+# Names the trace store uses for itself (and InfluxDB tags); an extra channel never takes them.
+RESERVED = {"t", "lap", "seq", "time", "session", "user"}
+KINDS = [k.value for k in Session.Kind]
+
+
+class ImportRejected(Exception):
+    """The file cannot be imported; the message names what is wrong. Nothing was stored."""
+
+    def __init__(self, message: str, *, missing: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.missing = missing or []
+
+
+class ImportStoreFailed(Exception):
+    """The trace store failed mid-import; everything written for the import was removed."""
+
+
+@dataclass
+class ImportOutcome:
+    session: Session
+    created: bool  # False: the same file was imported before and `session` is that import
+    laps: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def session_import(
+    *,
+    owner: AbstractBaseUser,
+    fileobj: IO[bytes],
+    filename: str,
+    ldx: bytes | None = None,
+    game: str | None = None,
+    track: str | None = None,
+    car: str | None = None,
+    kind: str | None = None,
+    rig_id: int | None = None,
+) -> ImportOutcome:
+    """Import one seekable binary file as an ended Session with its Laps and trace.
+
+    Game/track/car/kind come from the file where it says so, else from the arguments;
+    missing ones raise ImportRejected with `missing` set. Re-importing the same content
+    returns the earlier session with created=False.
+    """
+    content_hash = _content_hash(fileobj, ldx)
+    existing = Session.objects.filter(owner_id=owner.pk, content_hash=content_hash).first()
+    if existing is not None:
+        return ImportOutcome(existing, False, existing.laps.count(), ["this file was already imported"])
+    parsed = _parse(fileobj, filename, ldx)
+    facts = _facts(parsed, filename, game=game, track=track, car=car, kind=kind)
+    session = _store(owner, parsed, facts, content_hash, rig_id)
+    return ImportOutcome(session, True, len(parsed.laps), list(parsed.warnings))
+
+
+# ---- reading
+
+
+def _content_hash(fileobj: IO[bytes], ldx: bytes | None) -> str:
+    digest = hashlib.sha256()
+    fileobj.seek(0)
+    head = fileobj.read(HASH_CHUNK)
+    while head:
+        digest.update(head)
+        head = fileobj.read(HASH_CHUNK)
+    fileobj.seek(0)
+    # The .ldx decides where an .ld's laps are cut, so it is part of what was imported.
+    if ldx and _sniff(fileobj) == MOTEC_LD:
+        digest.update(b"\0ldx\0" + ldx)
+    return digest.hexdigest()
+
+
+def _sniff(fileobj: IO[bytes]) -> str | None:
+    head = fileobj.read(8192)
+    fileobj.seek(0)
+    try:
+        return detect_format(head)
+    except ImportFormatError:
+        return None
+
+
+def _parse(fileobj: IO[bytes], filename: str, ldx: bytes | None) -> ImportedSession:
+    fileobj.seek(0)
+    try:
+        return import_session(fileobj, ldx=ldx)  # type: ignore[arg-type]
+    except ImportFormatError as exc:
+        raise ImportRejected(f"{filename}: {exc}") from None
+    except (ValueError, IndexError, KeyError, struct.error, EOFError, OSError, zlib.error) as exc:
+        # A reader bug or a damage the readers did not foresee: still the user's file at fault.
+        log.warning("import of %s failed unexpectedly", filename, exc_info=True)
+        raise ImportRejected(f"{filename}: the file is damaged or not in a format we read ({exc})") from None
+
+
+@dataclass(frozen=True)
+class _Facts:
+    game: str
+    track: str
+    car: str
+    kind: str
+
+
+def _facts(parsed: ImportedSession, filename: str, **given: str | None) -> _Facts:
+    # The file's own words win; the form only fills what the file does not say.
+    values = {name: (getattr(parsed, name) or given.get(name) or "").strip() for name in ("game", "track", "car", "kind")}
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        raise ImportRejected(f"{filename}: the file does not say its {', '.join(missing)}; please give them", missing=missing)
+    values["game"] = values["game"].lower()
+    if not GAME_RE.fullmatch(values["game"]):
+        raise ImportRejected(f"{filename}: game must be a short name like acc or iracing, not {values['game']!r}")
+    values["kind"] = values["kind"].lower()
+    if values["kind"] not in KINDS:
+        raise ImportRejected(f"{filename}: kind must be one of {', '.join(KINDS)}, not {values['kind']!r}")
+    return _Facts(**values)
+
+
+# ---- storing
+
+
+def _store(owner: AbstractBaseUser, parsed: ImportedSession, facts: _Facts, content_hash: str, rig_id: int | None) -> Session:
+    t = parsed.channels["t"]
+    # Files without a date (Garage 61) are placed at import time; traces need epoch seconds.
+    started_at = parsed.started_at or timezone.now()
+    base = started_at.timestamp()
+    store = get_trace_store()
+    with transaction.atomic():
+        session = _session_create(owner, parsed, facts, content_hash, rig_id, started_at)
+        laps = [_lap_create(session, lap, base, is_first=i == 0) for i, lap in enumerate(parsed.laps)]
+        try:
+            _trace_write(store, session, owner, _trace_columns(parsed), base)
+        except Exception as exc:
+            # The db store rolls back with the transaction; influx needs an explicit delete.
+            _trace_forget(store, session.pk)
+            raise ImportStoreFailed(f"storing the trace failed ({type(exc).__name__}: {exc}); nothing was imported") from exc
+        from apps.coaching.tasks import lap_analyse_task
+
+        for lap in laps:
+            enqueue(lap_analyse_task, lap.pk)
+    log.info("imported %s as session %s: %d laps, %d samples", parsed.source_format, session.pk, len(laps), len(t))
+    return session
+
+
+def _session_create(
+    owner: AbstractBaseUser,
+    parsed: ImportedSession,
+    facts: _Facts,
+    content_hash: str,
+    rig_id: int | None,
+    started_at: dt.datetime,
+) -> Session:
+    t = parsed.channels["t"]
+    duration = float(t[-1]) if len(t) else 0.0
+    return Session.objects.create(
+        owner=owner,
+        rig_id=rig_id,
+        game=facts.game,
+        track=track_get_or_create(game=facts.game, name=facts.track, length_m=parsed.track_length_m),
+        car=car_get_or_create(game=facts.game, name=facts.car, car_class=""),
+        kind=facts.kind,
+        started_at=started_at,
+        ended_at=started_at + dt.timedelta(seconds=duration),
+        state=Session.State.ENDED,
+        source=parsed.source_format[:16],
+        content_hash=content_hash,
+        last_seq=len(t) - 1,
+        frame_count=len(t),
+        last_frame_at=started_at + dt.timedelta(seconds=duration),
+    )
+
+
+def _lap_create(session: Session, lap: ImportedLap, base: float, *, is_first: bool) -> Lap:
+    t_start, t_end = base + lap.start_t, base + lap.end_t
+    measured = lap.end_t - lap.start_t
+    return Lap.objects.create(
+        session=session,
+        number=max(lap.number, 0),
+        # An incomplete lap (out-lap, the lap the log stops in) has no lap time to compare.
+        time_ms=round(lap.time_s * 1000) if lap.complete else None,
+        sector_ms=[round(s * 1000) for s in lap.sectors_s or []],
+        valid=lap.valid is not False,
+        is_out_lap=not lap.complete and is_first,
+        started_at=dt.datetime.fromtimestamp(t_start, tz=dt.UTC),
+        ended_at=dt.datetime.fromtimestamp(t_end, tz=dt.UTC),
+        t_start=t_start,
+        t_end=t_end,
+        stats={
+            "timing": "game" if abs(lap.time_s - measured) > 1e-6 else "measured",
+            "partial": not lap.complete,
+            "complete": lap.complete,
+            "duration_s": round(measured, 3),
+            "valid_known": lap.valid is not None,
+            "imported": True,
+        },
+    )
+
+
+def _trace_columns(parsed: ImportedSession) -> Columns:
+    cols: Columns = dict(parsed.channels)
+    for name, values in parsed.extra.items():
+        safe = safe_channel_name(name)
+        if safe and safe not in cols:
+            cols[safe] = values
+    return cols
+
+
+def safe_channel_name(name: str) -> str:
+    """A name both stores accept: lower-case letters, digits and '_', starting with a letter.
+
+    InfluxDB field keys need escaping for spaces, commas and '='; we avoid them instead, and
+    keep the store's own names (t, lap, seq, ...) free by prefixing a clash with `x_`.
+    """
+    safe = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")[:60]
+    if not safe:
+        return ""
+    if not safe[0].isalpha() or safe in RESERVED:
+        safe = f"x_{safe}"
+    return safe
+
+
+def _trace_write(store: Any, session: Session, owner: AbstractBaseUser, cols: Columns, base: float) -> None:
+    for seq_start, chunk in _chunks(cols):
+        chunk["t"] = chunk["t"] + base
+        store.write(session_id=session.pk, user_id=owner.pk, seq_start=seq_start, cols=chunk)
+
+
+def _chunks(cols: Columns) -> Iterator[tuple[int, Columns]]:
+    n = len(cols["t"])
+    for start in range(0, n, TRACE_CHUNK):
+        yield start, {name: np.asarray(v[start : start + TRACE_CHUNK], dtype=np.float64) for name, v in cols.items()}
+
+
+def _trace_forget(store: Any, session_id: int) -> None:
+    try:
+        store.delete_session(session_id=session_id)
+    except Exception:
+        log.exception("could not delete the partial trace of session %s", session_id)

@@ -1,0 +1,145 @@
+"""Agent uplink benchmark: bytes on the wire per second, and the agent's CPU and memory.
+
+1. Encoding: the demo car's 60 Hz frames packed by wire.encode_batch at batch intervals of
+   50/100/200 ms, against one JSON text message per frame. Counted: WebSocket payload +
+   client frame header (2-4 bytes + 4 mask bytes); also shown with TCP/IPv4 headers (52 bytes
+   per batch, assuming one segment each; TLS adds ~22-29 bytes per record on top).
+2. Streaming: the real CLI (`python -m simcoach_agent run --game demo`) streams to an
+   in-process test server (agent/tests/rigserver.py) for --seconds; CPU % of one core and
+   RSS are read from /proc (Linux), bytes/s from the agent's own --json status lines.
+
+Usage: .venv/bin/python bench/agent.py [--seconds 60] [--encode-seconds 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "agent"), str(ROOT / "agent" / "tests")]
+
+from rigserver import RigServer  # noqa: E402
+
+from simcoach_agent import wire  # noqa: E402
+from simcoach_agent.sources.demo import DemoCar  # noqa: E402
+from simcoach_agent.telemetry import clean_frame  # noqa: E402
+
+HZ = 60
+TCP_IP_HEADERS = 52  # IPv4 20 + TCP 20 + timestamps option 12
+
+
+def ws_overhead(payload: int) -> int:
+    """Client-to-server frame header: 2 bytes, +2 or +8 for the length, +4 mask."""
+    extra = 0 if payload < 126 else 2 if payload < 65536 else 8
+    return 2 + extra + 4
+
+
+def demo_frames(seconds: float) -> list[dict[str, float]]:
+    car = DemoCar(seed=0, start_t=1_700_000_000.0, realtime=False)
+    out = []
+    for frame in car.frames():
+        cleaned = clean_frame(frame)
+        if cleaned is not None:
+            out.append(cleaned)
+        if len(out) >= seconds * HZ:
+            return out
+    return out
+
+
+def encoding(seconds: float) -> list[dict[str, object]]:
+    frames = demo_frames(seconds)
+    rows = []
+    for interval_ms in (50, 100, 200):
+        k = round(HZ * interval_ms / 1000)
+        sizes = [len(wire.encode_batch(i, frames[i : i + k])) for i in range(0, len(frames), k)]
+        rows.append(_row(f"msgpack batch {interval_ms} ms ({k} frames)", sizes, seconds))
+    as_json = [len(json.dumps(f, separators=(",", ":")).encode()) for f in frames]
+    rows.append(_row("JSON, one message per frame", as_json, seconds))
+    return rows
+
+
+def _row(name: str, sizes: list[int], seconds: float) -> dict[str, object]:
+    ws = sum(s + ws_overhead(s) for s in sizes)
+    return {
+        "encoding": name,
+        "payload_B_per_s": round(sum(sizes) / seconds),
+        "ws_B_per_s": round(ws / seconds),
+        "ws_tcp_B_per_s": round((ws + TCP_IP_HEADERS * len(sizes)) / seconds),
+        "mean_message_B": round(sum(sizes) / len(sizes), 1),
+    }
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _rss_mb(pid: int, key: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def streaming(seconds: float, batch_interval: float) -> dict[str, object]:
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    server = asyncio.run_coroutine_threadsafe(RigServer().start(), loop).result(10)
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "SIMCOACH_AGENT_HOME": home, "PYTHONPATH": str(ROOT / "agent")}
+        args = ["--json", "run", "--game", "demo", "--server", server.url, "--token", "sc_rig_good"]
+        args += ["--batch-interval", str(batch_interval)]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "simcoach_agent", *args], env=env, stdout=subprocess.PIPE, text=True
+        )
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
+        reader.start()
+        time.sleep(3.0)  # warm-up: imports, demo lap planning, first connection
+        cpu0, t0, skip = _cpu_seconds(proc.pid), time.monotonic(), len(lines)
+        time.sleep(seconds)
+        cpu1, t1 = _cpu_seconds(proc.pid), time.monotonic()
+        rss, peak = _rss_mb(proc.pid), _rss_mb(proc.pid, "VmHWM")
+        proc.terminate()
+        proc.wait(30)
+        reader.join(5)
+    asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
+    statuses = [json.loads(x) for x in lines[skip:] if '"status"' in x]
+    statuses = [s for s in statuses if s.get("event") == "status"]
+    received = sum(len(v) for v in server.store.arrivals.values())
+    return {
+        "batch_interval_s": batch_interval,
+        "seconds": round(t1 - t0, 1),
+        "cpu_pct_of_one_core": round(100 * (cpu1 - cpu0) / (t1 - t0), 2),
+        "rss_mb": round(rss, 1),
+        "peak_rss_mb": round(peak, 1),
+        "agent_B_per_s": round(sum(s["bytes_per_s"] for s in statuses) / max(1, len(statuses))),
+        "agent_frames_per_s": round(sum(s["fps"] for s in statuses) / max(1, len(statuses)), 1),
+        "frames_received": received,
+        "duplicates": server.store.duplicates,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=60.0, help="streaming run length")
+    ap.add_argument("--encode-seconds", type=float, default=300.0, help="demo seconds to encode")
+    ap.add_argument("--skip-stream", action="store_true")
+    opts = ap.parse_args()
+    for row in encoding(opts.encode_seconds):
+        print(json.dumps(row))
+    if not opts.skip_stream:
+        print(json.dumps(streaming(opts.seconds, 0.05)))
+
+
+if __name__ == "__main__":
+    main()

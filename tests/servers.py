@@ -1,0 +1,88 @@
+"""Real server processes for end-to-end tests: Daphne on the test database, the agent CLI."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def db_url_for_subprocess() -> str:
+    """The URL of the database pytest-django created, for a server in another process."""
+    cfg = connection.settings_dict
+    if cfg["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{cfg['NAME']}"
+    user, host, port = cfg["USER"] or "postgres", cfg["HOST"] or "127.0.0.1", cfg["PORT"] or 5432
+    return f"postgres://{user}@{host}:{port}/{cfg['NAME']}"
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "DATABASE_URL": db_url_for_subprocess(), "PYTHONPATH": f"{ROOT}:{ROOT / 'agent'}"}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    return {**env, **extra}
+
+
+@contextmanager
+def run_daphne(port: int | None = None, **env: str) -> Iterator[str]:
+    port = port or free_port()
+    cmd = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), "simcoach_site.asgi:application"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env(**env))
+    try:
+        wait_port(port, proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on {port} after {timeout} s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def agent(args: list[str], home: Path, **popen: object) -> subprocess.Popen[bytes]:
+    """Start the real agent CLI (`python -m simcoach_agent ...`) with its own config dir."""
+    env = {**os.environ, "SIMCOACH_AGENT_HOME": str(home), "PYTHONPATH": str(ROOT / "agent")}
+    return subprocess.Popen([sys.executable, "-m", "simcoach_agent", *args], env=env, cwd=ROOT, **popen)  # type: ignore[call-overload]
+
+
+def set_server_password(user: object, password: str) -> None:
+    """Hash with a hasher the server process knows (tests use MD5, a server does not)."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    hasher = PBKDF2PasswordHasher()
+    user.password = hasher.encode(password, hasher.salt(), iterations=1000)  # type: ignore[attr-defined]
+    user.save(update_fields=["password"])  # type: ignore[attr-defined]
