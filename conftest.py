@@ -9,7 +9,9 @@ import pytest
 def _fast_passwords(request: pytest.FixtureRequest) -> None:
     # Agent tests run without pytest-django (-p no:django); only Django runs need this.
     if request.config.pluginmanager.hasplugin("django"):
-        request.getfixturevalue("settings").PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+        request.getfixturevalue("settings").PASSWORD_HASHERS = [
+            "django.contrib.auth.hashers.MD5PasswordHasher"
+        ]
 
 
 @pytest.fixture
@@ -69,3 +71,23 @@ def daphne_url(transactional_db):  # type: ignore[no-untyped-def]
 
     with run_daphne() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir():  # type: ignore[no-untyped-def]
+    """The real recordings (SIMCOACH_FIXTURES, default ../shared/fixtures beside the repo).
+
+    Absent in a user's clone: the tests that need them skip, saying why. CI sets
+    SIMCOACH_REQUIRE_FIXTURES=1, and there a missing folder fails the run instead.
+    """
+    import os
+    from pathlib import Path
+
+    default = Path(__file__).resolve().parent.parent / "shared" / "fixtures"
+    path = Path(os.environ.get("SIMCOACH_FIXTURES") or default)
+    if not path.is_dir():
+        reason = f"real recordings not found at {path} (set SIMCOACH_FIXTURES)"
+        if os.environ.get("SIMCOACH_REQUIRE_FIXTURES") == "1":
+            pytest.fail(f"{reason}; SIMCOACH_REQUIRE_FIXTURES=1 requires them")
+        pytest.skip(reason)
+    return path

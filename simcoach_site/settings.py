@@ -133,6 +133,11 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is redelivered; tasks are idempotent
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A rig that vanishes without saying `end` has its session closed after the silence timeout.
+CELERY_BEAT_SCHEDULE = {
+    "sessions-close-idle": {"task": "apps.sessions.tasks.sessions_close_idle_task", "schedule": 60.0},
+}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the worker logs through LOGGING below (JSON in production)
 
 # --- Trace store -----------------------------------------------------------------------------
 INFLUX_URL = env.str("INFLUX_URL", default="")
@@ -151,6 +156,8 @@ OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
 OPENAI_TIMEOUT_S = env.float("OPENAI_TIMEOUT_S", default=60.0)
+# Reports: first retry delay after a timeout, 429 or 5xx; doubles on each retry.
+REPORT_RETRY_BASE_S = env.float("REPORT_RETRY_BASE_S", default=5.0)
 
 # --- Live behaviour -------------------------------------------------------------------------------
 LIVE_VIEWER_HZ = env.float("LIVE_VIEWER_HZ", default=20.0)  # frames pushed to each viewer
@@ -179,7 +186,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = f"{URL_PREFIX}/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic writes here (the Docker image builds it; tests point it at a temp dir).
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True  # serve straight from static/ in the embedded run, no collectstatic
 SESSION_COOKIE_PATH = URL_PREFIX or "/"
@@ -209,7 +217,13 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
         "json": {"()": "simcoach_site.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain" if DEBUG else "json"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",  # containers: one JSON object per line on stdout
+            "formatter": "plain" if DEBUG else "json",
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
@@ -220,7 +234,9 @@ if not DEBUG:
     if SECRET_KEY == _PLACEHOLDER_KEY or len(SECRET_KEY) < 40:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set (40+ characters) when DJANGO_DEBUG is off")
     if "*" in ALLOWED_HOSTS or "DJANGO_ALLOWED_HOSTS" not in os.environ:
-        raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the real host names when DJANGO_DEBUG is off")
+        raise ImproperlyConfigured(
+            "DJANGO_ALLOWED_HOSTS must list the real host names when DJANGO_DEBUG is off"
+        )
     if not env.bool("SIMCOACH_ALLOW_EMBEDDED", default=False):
         if not REDIS_URL:
             raise ImproperlyConfigured("REDIS_URL is required when DJANGO_DEBUG is off (in-memory layer)")
@@ -230,6 +246,8 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Container probes and monitors may call the status endpoint over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"(^|/)api/status/?$"]
     SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
     SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
     STORAGES = {

@@ -80,16 +80,17 @@ def broker_check() -> Check:
         return {"backend": "eager"}
     from simcoach_site.celery import app
 
-    with app.connection_for_write(connect_timeout=TIMEOUT_S) as conn:
+    with app.connection_for_write(url=settings.CELERY_BROKER_URL, connect_timeout=TIMEOUT_S) as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=TIMEOUT_S)
         return {"backend": conn.transport_cls}
 
 
 CHECKS: dict[str, Callable[[], Awaitable[Check]]] = {
-    # Blocking I/O (ORM, urllib, kombu) runs in threads, never on the event loop.
-    "database": sync_to_async(database_check, thread_sensitive=False),
+    # Blocking I/O (ORM, urllib, kombu) runs in threads, never on the event loop; ORM work in
+    # the one thread Django keeps connections for (closed at the end of the request).
+    "database": sync_to_async(database_check),
     "channel_layer": channel_layer_check,
-    "trace_store": sync_to_async(trace_store_check, thread_sensitive=False),
+    "trace_store": sync_to_async(trace_store_check),
     "broker": sync_to_async(broker_check, thread_sensitive=False),
 }
 
@@ -112,4 +113,6 @@ async def status_checks() -> dict[str, Check]:
 async def status_view(request: HttpRequest) -> JsonResponse:
     checks = await status_checks()
     healthy = all(c["ok"] for c in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "fail", "checks": checks}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "fail", "checks": checks}, status=200 if healthy else 503
+    )

@@ -29,7 +29,9 @@ def fetch(spec: str, files: list[str]) -> None:
         sys.exit("npm is needed once to fetch front-end libraries (apt-get install -y npm)")
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run(["npm", "pack", spec, "--silent"], cwd=tmp, check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            ["npm", "pack", spec, "--silent"], cwd=tmp, check=True, capture_output=True, text=True
+        )
         with tarfile.open(Path(tmp) / out.stdout.strip().splitlines()[-1]) as tar:
             for member in files:
                 src = tar.extractfile(member)

@@ -14,7 +14,12 @@ from pathlib import Path
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 
 
 def free_port() -> int:
@@ -41,7 +46,18 @@ def server_env(**extra: str) -> dict[str, str]:
 @contextmanager
 def run_daphne(port: int | None = None, **env: str) -> Iterator[str]:
     port = port or free_port()
-    cmd = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), "simcoach_site.asgi:application"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "daphne",
+        "-v",
+        "0",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "simcoach_site.asgi:application",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env(**env))
     try:
         wait_port(port, proc)

@@ -2,7 +2,8 @@
 
 import sys
 
-from .cli import main
+# absolute, not relative: PyInstaller runs this file as a plain script (docs/agent.md)
+from simcoach_agent.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

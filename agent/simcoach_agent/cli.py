@@ -1,4 +1,4 @@
-"""The ``simcoach-agent`` command line: pair, run, status, record, replay, unpair.
+"""The ``simcoach-agent`` command line: pair, run, status, record, replay, unpair, import.
 
 Exit codes: 0 done, 1 error, 2 usage, 3 not paired or token rejected (pair again),
 4 the server needs a newer agent, 130 interrupted.
@@ -28,6 +28,7 @@ from .speech import Speaker
 from .spool import Spool
 from .stream import Uplink, UplinkStats, UplinkStopped
 from .telemetry import Producer
+from .upload import add_import_parser
 
 log = logging.getLogger("simcoach_agent")
 
@@ -471,6 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_record(sub, common)
     _add_replay(sub, common)
     sub.add_parser("unpair", parents=[common], help="forget this rig's token").set_defaults(fn=cmd_unpair)
+    add_import_parser(sub, common)
     return parser
 
 

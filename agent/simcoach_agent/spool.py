@@ -227,8 +227,8 @@ class Spool:
 
     def _is_full(self, db: sqlite3.Connection, incoming: int) -> bool:
         frames, size = db.execute("SELECT frames, bytes FROM totals").fetchone()
-        too_many = self.max_frames is not None and frames + 1 > self.max_frames
-        return too_many or size + incoming > self.max_bytes
+        too_many = self.max_frames is not None and int(frames) + 1 > self.max_frames
+        return too_many or int(size) + incoming > self.max_bytes
 
     def _note_refused(self, n: int) -> None:
         self.refused += n
@@ -289,7 +289,8 @@ def _session(row: tuple[Any, ...]) -> SpoolSession:
 
 def _pack(frame: Frame) -> bytes:
     # channel ids as keys: a one-byte key instead of a name keeps ~40 % off every stored frame
-    return msgpack.packb({CHANNEL_ID[k]: v for k, v in frame.items() if k in CHANNEL_ID})
+    blob: bytes = msgpack.packb({CHANNEL_ID[k]: v for k, v in frame.items() if k in CHANNEL_ID})
+    return blob
 
 
 def _unpack(blob: bytes) -> Frame:

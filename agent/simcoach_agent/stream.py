@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
-import msgpack
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
@@ -312,13 +311,10 @@ class Uplink:
 
 
 def _parse(raw: bytes) -> dict[str, Any] | None:
-    # Server messages are small control maps; parsed here rather than with wire.decode_message,
-    # whose unpackb(max_buffer_size=...) raises TypeError with msgpack 1.2 (see the report).
     try:
-        msg = msgpack.unpackb(raw, raw=False, strict_map_key=False)
-    except Exception:  # msgpack raises many types for garbage
+        return wire.decode_message(raw)
+    except wire.WireError:
         return None
-    return msg if isinstance(msg, dict) and isinstance(msg.get("type"), str) else None
 
 
 def _runs(rows: list[tuple[int, Frame]]) -> list[tuple[int, list[Frame]]]:

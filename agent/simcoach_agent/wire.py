@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import msgpack
 
-from .channels import BY_NAME, CHANNELS, CHANNEL_ID, REQUIRED, Frame
+from .channels import BY_NAME, CHANNEL_ID, CHANNELS, REQUIRED, Frame
 
 PROTOCOL_VERSION: Final = 1
 MAX_MESSAGE_BYTES: Final = 256 * 1024  # compressed, on the wire
@@ -75,9 +75,9 @@ def decode_message(data: bytes) -> dict[str, Any]:
 def decode_batch(msg: dict[str, Any]) -> tuple[int, int, dict[str, list[float]]]:
     """Validate a frames message; return (first_seq, n, {channel: values in its unit})."""
     seq, n, blob = msg.get("seq"), msg.get("n"), msg.get("z")
-    if not _is_int(seq) or not 0 <= seq < 2**53:
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 2**53:
         raise WireError("'seq' must be an integer in [0, 2**53)")
-    if not _is_int(n) or not 1 <= n <= MAX_FRAMES_PER_BATCH:
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_FRAMES_PER_BATCH:
         raise WireError(f"'n' must be an integer in [1, {MAX_FRAMES_PER_BATCH}]")
     if not isinstance(blob, bytes):
         raise WireError("'z' must be bytes")

@@ -11,7 +11,6 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgpack
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
@@ -100,7 +99,7 @@ class RigServer:
             return
         uid: str | None = None
         async for raw in ws:
-            msg = msgpack.unpackb(raw, raw=False)  # wire.decode_message trips on msgpack 1.2
+            msg = wire.decode_message(raw)  # type: ignore[arg-type]
             if msg["type"] == "hello":
                 uid = await self._hello(ws, msg)
                 if uid is None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -27,10 +29,12 @@ class RigDeviceStartApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 
+    @extend_schema_serializer(component_name="RigDeviceStartInput")
     class InputSerializer(serializers.Serializer):
         client_name = serializers.CharField(max_length=80, required=False, default="rig")
         agent_version = serializers.CharField(max_length=32, required=False, default="")
 
+    @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT, 429: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         ip = client_ip(request) or "unknown"
         if limited(f"device-start:{ip}", limit=STARTS_PER_IP_PER_HOUR):
@@ -56,10 +60,12 @@ class RigDeviceTokenApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 
+    @extend_schema_serializer(component_name="RigDeviceTokenInput")
     class InputSerializer(serializers.Serializer):
         grant_type = serializers.CharField()
         device_code = serializers.CharField(max_length=100)
 
+    @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         if not data.is_valid():
@@ -79,6 +85,7 @@ class RigMeApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 401: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         kind, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
         rig = rig_get_by_token(token=token.strip()) if kind.lower() == "bearer" else None

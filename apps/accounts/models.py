@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -55,7 +57,7 @@ class DeviceAuthorization(models.Model):
     def __str__(self) -> str:
         return f"{self.user_code} ({self.status})"
 
-    def is_expired(self, now: timezone.datetime | None = None) -> bool:
+    def is_expired(self, now: dt.datetime | None = None) -> bool:
         return (now or timezone.now()) >= self.expires_at
 
 
@@ -102,7 +104,7 @@ class ShareLink(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.label or 'anyone'} ({self.owner})"
 
-    def is_expired(self, now: timezone.datetime | None = None) -> bool:
+    def is_expired(self, now: dt.datetime | None = None) -> bool:
         return self.expires_at is not None and (now or timezone.now()) >= self.expires_at
 
     @property

@@ -5,7 +5,7 @@ from . import apis, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", views.RateLimitedLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
@@ -17,4 +17,15 @@ urlpatterns = [
     path("api/rig/me/", apis.RigMeApi.as_view(), name="api-rig-me"),
     path("rigs/<int:rig_id>/rename/", views.rig_rename_view, name="rig-rename"),
     path("rigs/<int:rig_id>/revoke/", views.rig_revoke_view, name="rig-revoke"),
+    path("sharing/", views.sharing, name="sharing"),
+    path("sharing/<int:link_id>/revoke/", views.share_revoke_view, name="share-revoke"),
+    path("s/<str:token>/", views.share_view, name="share"),
+    path("s/<str:token>/live/", views.share_live_view, name="share-live"),
+    path("coaching/drivers/", views.coached_drivers, name="coached-drivers"),
+    path("coaching/drivers/<int:coached_driver_id>/", views.coached_driver_live, name="coached-driver-live"),
+    path(
+        "coaching/drivers/<int:coached_driver_id>/remove/",
+        views.coached_driver_remove_view,
+        name="coached-driver-remove",
+    ),
 ]

@@ -5,7 +5,17 @@ from .models import Report
 
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
-    list_display = ("id", "session", "trigger", "status", "source", "model", "tokens_in", "tokens_out", "created_at")
+    list_display = (
+        "id",
+        "session",
+        "trigger",
+        "status",
+        "source",
+        "model",
+        "tokens_in",
+        "tokens_out",
+        "created_at",
+    )
     list_filter = ("status", "source", "trigger")
     readonly_fields = ("request_id", "created_at", "updated_at")
     raw_id_fields = ("session", "requested_by")

@@ -33,7 +33,9 @@ class Report(models.Model):
     # One request, one report: a double-submitted form or a redelivered task finds this row.
     request_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     trigger = models.CharField(max_length=8, choices=Trigger.choices, default=Trigger.MANUAL)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     source = models.CharField(max_length=12, choices=Source.choices, blank=True)
     model = models.CharField(max_length=100, blank=True)
@@ -43,7 +45,9 @@ class Report(models.Model):
     tokens_in = models.PositiveIntegerField(default=0)
     tokens_out = models.PositiveIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=10, decimal_places=6, null=True, blank=True)
-    facts = models.JSONField(default=dict, blank=True, help_text="the facts document the text was written from")
+    facts = models.JSONField(
+        default=dict, blank=True, help_text="the facts document the text was written from"
+    )
     sections = models.JSONField(
         default=dict, blank=True, help_text="summary, opportunities, tyres, brakes, fuel, consistency, plan"
     )

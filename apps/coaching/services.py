@@ -1,26 +1,67 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from django.db import transaction
 
 from apps.sessions.models import Lap, Session
 from apps.telemetry.tracestore import get_trace_store
 
+from .lib.analysis import detect_corners, lap_summary, resample_by_distance
 from .lib.rules import LiveCoach, Message
 
 
 def lap_analyse(*, lap_id: int) -> None:
-    """Compute a lap's summary from its trace once; a second run finds it done and stops."""
-    lap = Lap.objects.select_related("session").get(pk=lap_id)
-    if lap.stats.get("analysed"):
+    """Compute a lap's summary and corners from its trace once; a second run finds it done.
+
+    Stored in `Lap.stats`: tyre/brake averages at the top level, and under "analysis" the
+    lap summary and the corners detected with the track's table, so pages never recompute
+    single-lap facts.
+    """
+    lap = Lap.objects.select_related("session", "session__track").get(pk=lap_id)
+    if _analysed(lap.stats):
         return
-    summary = _summary(_trace(lap))
+    trace = _trace(lap)
+    summary = {**_summary(trace), "analysis": _analysis(lap, trace)}
     with transaction.atomic():
         locked = Lap.objects.select_for_update().get(pk=lap_id)
-        if locked.stats.get("analysed"):
+        if _analysed(locked.stats):
             return
         locked.stats = {**locked.stats, **summary, "analysed": True}
         locked.save(update_fields=["stats"])
+
+
+def _analysed(stats: dict[str, object]) -> bool:
+    # Laps analysed before corners were stored lack "analysis" and are done again.
+    return bool(stats.get("analysed")) and "analysis" in stats
+
+
+def _analysis(lap: Lap, trace: dict[str, np.ndarray]) -> dict[str, object]:
+    from apps.sessions.traces import TraceUnavailable, lap_length_m, track_info
+
+    out: dict[str, object] = {"summary": _rounded(lap_summary(trace).to_dict()), "corners": []}
+    if len(trace["t"]) < 2 or "lap_dist" not in trace or "speed" not in trace:
+        return out
+    try:
+        length = lap_length_m(lap, trace)
+    except TraceUnavailable:
+        return out
+    resampled = resample_by_distance(trace, length_m=length)
+    corners = detect_corners(resampled, track=track_info(lap.session.track))
+    out["length_m"] = length
+    out["corners"] = [_rounded(c.to_dict()) for c in corners]
+    return out
+
+
+def _rounded(values: dict[str, Any]) -> dict[str, Any]:
+    # Compact JSON: a millimetre, a millisecond or a thousandth of a km/h is plenty.
+    def one(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: one(x) for k, x in v.items()}
+        return round(v, 3) if isinstance(v, float) else v
+
+    return {k: one(v) for k, v in values.items()}
 
 
 def _summary(trace: dict[str, np.ndarray]) -> dict[str, object]:

@@ -10,3 +10,30 @@ def lap_analyse_task(self, lap_id: int) -> None:  # type: ignore[no-untyped-def]
     from .services import lap_analyse
 
     lap_analyse(lap_id=lap_id)
+
+
+@shared_task(acks_late=True)
+def session_report_create_task(session_id: int) -> None:
+    """Create the automatic report of a session that just ended (once) and queue its writing."""
+    from .reports import session_report_create
+
+    session_report_create(session_id=session_id)
+
+
+@shared_task(bind=True, max_retries=4, acks_late=True, soft_time_limit=240, time_limit=300)
+def report_generate_task(self, report_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Write a report; transient model errors are retried with exponential backoff, then fail."""
+    from django.conf import settings
+
+    from .reports import ReportTransientError, report_fail, report_generate
+
+    try:
+        report_generate(report_id=report_id)
+    except ReportTransientError as exc:
+        tries = self.request.retries + 1
+        if self.request.retries >= self.max_retries:
+            report_fail(report_id=report_id, error=f"The model could not write the report: {exc} ({tries} tries).")
+            return
+        # 1, 2, 4, 8 x the base: a rate limit usually clears within a minute.
+        countdown = settings.REPORT_RETRY_BASE_S * 2**self.request.retries
+        raise self.retry(exc=exc, countdown=countdown) from exc

@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from simcoach_agent.tracks import track_lookup
 
@@ -81,6 +81,9 @@ def session_end(*, session: Session, at: dt.datetime | None = None) -> bool:
         return False
     session.state, session.ended_at = Session.State.ENDED, ended_at
     broadcast_on_commit(f"session.{session.pk}", {"type": "session.ended", "session_id": session.pk})
+    from apps.coaching.tasks import session_report_create_task
+
+    enqueue(session_report_create_task, session.pk)
     return True
 
 
@@ -107,3 +110,31 @@ def lap_create(*, session: Session, lap: dict[str, Any]) -> Lap | None:
 
     enqueue(lap_analyse_task, obj.pk)
     return obj
+
+
+def lap_reference_set(*, lap: Lap, is_reference: bool = True) -> Lap:
+    """Make `lap` the driver's reference for its track and car (or stop it being one).
+
+    At most one reference per (owner, track, car): setting one clears the others, under a
+    lock on the owner's laps of that combination so two requests cannot both win.
+    """
+    session = lap.session
+    with transaction.atomic():
+        same = Lap.objects.filter(
+            session__owner_id=session.owner_id, session__track_id=session.track_id, session__car_id=session.car_id
+        )
+        list(same.select_for_update(of=("self",)).values_list("pk", flat=True))  # take the lock
+        if is_reference:
+            same.filter(is_reference=True).exclude(pk=lap.pk).update(is_reference=False)
+        same.filter(pk=lap.pk).update(is_reference=is_reference)
+    lap.is_reference = is_reference
+    return lap
+
+
+def sessions_close_idle(*, silence_s: int) -> int:
+    """End live sessions whose agent has sent nothing for `silence_s` seconds; returns how many."""
+    cutoff = timezone.now() - dt.timedelta(seconds=silence_s)
+    idle = Session.objects.filter(state=Session.State.LIVE, source="live").filter(
+        models.Q(last_frame_at__lt=cutoff) | models.Q(last_frame_at__isnull=True, started_at__lt=cutoff)
+    )
+    return sum(session_end(session=s) for s in idle)

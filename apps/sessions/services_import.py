@@ -136,13 +136,20 @@ class _Facts:
 
 def _facts(parsed: ImportedSession, filename: str, **given: str | None) -> _Facts:
     # The file's own words win; the form only fills what the file does not say.
-    values = {name: (getattr(parsed, name) or given.get(name) or "").strip() for name in ("game", "track", "car", "kind")}
+    values = {
+        name: (getattr(parsed, name) or given.get(name) or "").strip()
+        for name in ("game", "track", "car", "kind")
+    }
     missing = [name for name, value in values.items() if not value]
     if missing:
-        raise ImportRejected(f"{filename}: the file does not say its {', '.join(missing)}; please give them", missing=missing)
+        raise ImportRejected(
+            f"{filename}: the file does not say its {', '.join(missing)}; please give them", missing=missing
+        )
     values["game"] = values["game"].lower()
     if not GAME_RE.fullmatch(values["game"]):
-        raise ImportRejected(f"{filename}: game must be a short name like acc or iracing, not {values['game']!r}")
+        raise ImportRejected(
+            f"{filename}: game must be a short name like acc or iracing, not {values['game']!r}"
+        )
     values["kind"] = values["kind"].lower()
     if values["kind"] not in KINDS:
         raise ImportRejected(f"{filename}: kind must be one of {', '.join(KINDS)}, not {values['kind']!r}")
@@ -152,7 +159,9 @@ def _facts(parsed: ImportedSession, filename: str, **given: str | None) -> _Fact
 # ---- storing
 
 
-def _store(owner: AbstractBaseUser, parsed: ImportedSession, facts: _Facts, content_hash: str, rig_id: int | None) -> Session:
+def _store(
+    owner: AbstractBaseUser, parsed: ImportedSession, facts: _Facts, content_hash: str, rig_id: int | None
+) -> Session:
     t = parsed.channels["t"]
     # Files without a date (Garage 61) are placed at import time; traces need epoch seconds.
     started_at = parsed.started_at or timezone.now()
@@ -166,12 +175,16 @@ def _store(owner: AbstractBaseUser, parsed: ImportedSession, facts: _Facts, cont
         except Exception as exc:
             # The db store rolls back with the transaction; influx needs an explicit delete.
             _trace_forget(store, session.pk)
-            raise ImportStoreFailed(f"storing the trace failed ({type(exc).__name__}: {exc}); nothing was imported") from exc
+            raise ImportStoreFailed(
+                f"storing the trace failed ({type(exc).__name__}: {exc}); nothing was imported"
+            ) from exc
         from apps.coaching.tasks import lap_analyse_task
 
         for lap in laps:
             enqueue(lap_analyse_task, lap.pk)
-    log.info("imported %s as session %s: %d laps, %d samples", parsed.source_format, session.pk, len(laps), len(t))
+    log.info(
+        "imported %s as session %s: %d laps, %d samples", parsed.source_format, session.pk, len(laps), len(t)
+    )
     return session
 
 
@@ -261,7 +274,10 @@ def _trace_write(store: Any, session: Session, owner: AbstractBaseUser, cols: Co
 def _chunks(cols: Columns) -> Iterator[tuple[int, Columns]]:
     n = len(cols["t"])
     for start in range(0, n, TRACE_CHUNK):
-        yield start, {name: np.asarray(v[start : start + TRACE_CHUNK], dtype=np.float64) for name, v in cols.items()}
+        yield (
+            start,
+            {name: np.asarray(v[start : start + TRACE_CHUNK], dtype=np.float64) for name, v in cols.items()},
+        )
 
 
 def _trace_forget(store: Any, session_id: int) -> None:

@@ -1,7 +1,21 @@
 from django.urls import path
 
-from . import views
+from . import apis, views, views_import
 
 urlpatterns = [
     path("sessions/", views.session_list, name="sessions"),
+    path("sessions/<int:session_id>/", views.session_detail, name="session-detail"),
+    path("laps/<int:lap_id>/", views.lap_detail, name="lap-detail"),
+    path("laps/<int:lap_id>/export.csv", views.lap_export_csv, name="lap-export-csv"),
+    path("laps/<int:lap_id>/export.ld", views.lap_export_ld, name="lap-export-ld"),
+    path("laps/<int:lap_id>/export.ldx", views.lap_export_ldx, name="lap-export-ldx"),
+    path("laps/<int:lap_id>/reference/", views.lap_reference_toggle, name="lap-reference"),
+    path("compare/", views.lap_compare_page, name="compare"),
+    path("api/sessions/", apis.SessionListApi.as_view(), name="api-sessions"),
+    path("api/sessions/<int:session_id>/", apis.SessionDetailApi.as_view(), name="api-session"),
+    path("api/laps/<int:lap_id>/", apis.LapDetailApi.as_view(), name="api-lap"),
+    path("api/laps/<int:lap_id>/channels/", apis.LapChannelsApi.as_view(), name="api-lap-channels"),
+    path("api/compare/", apis.LapCompareApi.as_view(), name="api-compare"),
+    path("import/", views_import.import_page, name="import"),
+    path("api/imports/", views_import.ImportCreateApi.as_view(), name="api-imports"),
 ]

@@ -7,27 +7,43 @@ with. ORM work happens only inside the services, called off the event loop.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import time
 from typing import Any
 
 import numpy as np
-
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
 from django.http import Http404
-from simcoach_agent import wire
+from django.utils import timezone
 
+from apps.accounts.models import ShareLink
+from apps.accounts.selectors import ShareAccess, share_link_resolve, share_link_session
+from apps.accounts.services import NoteRefused, coach_note_send, share_link_touch
 from apps.coaching.lib.rules import LiveCoach, Message
 from apps.coaching.services import live_coach_for_session, live_coach_lap_completed
 from apps.sessions.models import Session
-from apps.sessions.selectors import lap_dict, session_get_for_user, session_live_for_user, session_live_snapshot
+from apps.sessions.selectors import (
+    lap_dict,
+    session_get_for_user,
+    session_live_for_user,
+    session_live_snapshot,
+)
+from simcoach_agent import wire
 
 from .influx import InfluxError
 from .lib.live import frame_for_viewers
-from .services import IngestError, IngestResult, telemetry_frames_ingest, telemetry_session_end, telemetry_session_open
+from .services import (
+    IngestError,
+    IngestResult,
+    telemetry_frames_ingest,
+    telemetry_session_end,
+    telemetry_session_open,
+)
 
 log = logging.getLogger(__name__)
 CLOSE_TRY_AGAIN = 1013  # RFC 6455: "try again later"
@@ -102,20 +118,29 @@ class RigTelemetryConsumer(AsyncWebsocketConsumer):
             result: IngestResult = await ingest(session_id=self.session_id, seq=seq, cols=cols)
         except InfluxError as exc:
             # Nothing was acked; the agent keeps the frames and resends them on reconnect.
-            log.warning("session %s: trace store failed (%s); asking the agent to resend", self.session_id, exc)
+            log.warning(
+                "session %s: trace store failed (%s); asking the agent to resend", self.session_id, exc
+            )
             await self.close(CLOSE_TRY_AGAIN, "trace store unavailable; resend unacked frames later")
             return
         await self.send_msgpack({"type": "ack", "seq": result.acked_seq})
         for lap in result.laps:
-            await self.channel_layer.group_send(self.session_group, {"type": "live.lap", "lap": lap_dict(lap)})
+            await self.channel_layer.group_send(
+                self.session_group, {"type": "live.lap", "lap": lap_dict(lap)}
+            )
             closing = sync_to_async(live_coach_lap_completed, thread_sensitive=False)
             await self._coach(await closing(coach=self.coach, lap_id=lap.pk))
 
     async def _coach(self, messages: list[Message]) -> None:
         """Coaching goes to the driver (agent) and to everyone watching."""
         for m in messages:
-            await self.send_msgpack({"type": "coaching", "rule": m.rule, "severity": m.severity, "text": m.text})
-            event = {"type": "live.coaching", "message": {"rule": m.rule, "severity": m.severity, "text": m.text}}
+            await self.send_msgpack(
+                {"type": "coaching", "rule": m.rule, "severity": m.severity, "text": m.text}
+            )
+            event = {
+                "type": "live.coaching",
+                "message": {"rule": m.rule, "severity": m.severity, "text": m.text},
+            }
             await self.channel_layer.group_send(self.session_group, event)
 
     async def _push_live(self, cols: dict[str, np.ndarray]) -> None:
@@ -149,10 +174,53 @@ class RigTelemetryConsumer(AsyncWebsocketConsumer):
         await self.send_msgpack({"type": "note", "author": event["author"], "text": event["text"]})
 
 
-class SessionLiveConsumer(AsyncJsonWebsocketConsumer):
-    """A logged-in owner watching one session (/ws/live/<id>/) or following their rigs (/ws/live/)."""
+class LiveViewerConsumer(AsyncJsonWebsocketConsumer):
+    """What every viewer of a live session shares: joining one session group and relaying it."""
 
     session_group: str | None = None
+    session_id: int | None = None
+    follow_group: str | None = None
+
+    async def _watch(self, session: Session | None) -> None:
+        if self.session_group:
+            await self.channel_layer.group_discard(self.session_group, self.channel_name)
+            self.session_group = self.session_id = None
+        if session is None:
+            await self.send_json({"type": "waiting"})
+            return
+        self.session_id, self.session_group = session.pk, f"session.{session.pk}"
+        await self.channel_layer.group_add(self.session_group, self.channel_name)
+        snapshot = await database_sync_to_async(session_live_snapshot)(session=session)
+        await self.send_json({"type": "session", **snapshot})
+
+    async def _leave_groups(self, *groups: str | None) -> None:
+        for group in (self.session_group, self.follow_group, *groups):
+            if group:
+                await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def disconnect(self, code: int) -> None:
+        await self._leave_groups()
+
+    async def live_frame(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "frame", "frame": event["frame"]})
+
+    async def live_lap(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "lap", "lap": event["lap"]})
+
+    async def live_coaching(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "coaching", "message": event["message"]})
+
+    async def coaching_note(self, event: dict[str, Any]) -> None:
+        # Share viewers also hear the rig group; its copy of a note is for the agent only.
+        if "rig_id" not in event:
+            await self.send_json({"type": "note", "author": event["author"], "text": event["text"]})
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "ended", "session_id": event["session_id"]})
+
+
+class SessionLiveConsumer(LiveViewerConsumer):
+    """A logged-in owner watching one session (/ws/live/<id>/) or following their rigs (/ws/live/)."""
 
     async def connect(self) -> None:
         await self.accept()
@@ -177,41 +245,119 @@ class SessionLiveConsumer(AsyncJsonWebsocketConsumer):
             return session_live_for_user(user=user)
         return session_get_for_user(user=user, session_id=session_id)
 
-    async def _watch(self, session: Session | None) -> None:
-        if self.session_group:
-            await self.channel_layer.group_discard(self.session_group, self.channel_name)
-        if session is None:
-            await self.send_json({"type": "waiting"})
-            return
-        self.session_group = f"session.{session.pk}"
-        await self.channel_layer.group_add(self.session_group, self.channel_name)
-        snapshot = await database_sync_to_async(session_live_snapshot)(session=session)
-        await self.send_json({"type": "session", **snapshot})
-
-    async def disconnect(self, code: int) -> None:
-        for group in (self.session_group, getattr(self, "follow_group", None)):
-            if group:
-                await self.channel_layer.group_discard(group, self.channel_name)
-
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         pass  # owners only watch; coach notes arrive through share viewers
-
-    async def live_frame(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "frame", "frame": event["frame"]})
-
-    async def live_lap(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "lap", "lap": event["lap"]})
-
-    async def live_coaching(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "coaching", "message": event["message"]})
-
-    async def coaching_note(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "note", "author": event["author"], "text": event["text"]})
-
-    async def session_ended(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "ended", "session_id": event["session_id"]})
 
     async def session_started(self, event: dict[str, Any]) -> None:
         user = self.scope["user"]
         session = await database_sync_to_async(self._session)(user, event["session_id"])
         await self._watch(session)
+
+
+SHARE_CLOSE = {
+    "unknown": (4404, "unknown share link"),
+    "expired": (4410, "share link expired"),
+    "revoked": (4410, "share link revoked"),
+}
+CLOSE_BAD_MESSAGE = 4400
+
+
+class ShareViewerConsumer(LiveViewerConsumer):
+    """A share-link holder (/ws/share/<token>/) or a coach's saved driver (/ws/coached/<id>/).
+
+    Read-only: the one thing it may send is a short note to the driver.
+    """
+
+    RECHECK_S = 10.0  # seconds between re-checks of the link in the database
+    link: ShareLink | None = None
+    share_group: str | None = None
+    _guard: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        await self.accept()
+        access = await database_sync_to_async(self._resolve)()
+        if access.link is None or not access.ok:
+            await self._cut_off(access.refusal or "unknown")
+            return
+        self.link = link = access.link
+        await database_sync_to_async(share_link_touch)(link=link)
+        self.share_group = f"share.{link.pk}"
+        await self.channel_layer.group_add(self.share_group, self.channel_name)
+        if link.rig_id is not None:
+            # The rig's group announces each new session it starts: a live-rig link follows it.
+            self.follow_group = f"rig.{link.rig_id}"
+            await self.channel_layer.group_add(self.follow_group, self.channel_name)
+        await self._watch(await database_sync_to_async(share_link_session)(link=link))
+        self._guard = asyncio.create_task(self._guard_link())
+
+    def _resolve(self) -> ShareAccess:
+        kwargs = self.scope["url_route"]["kwargs"]
+        if "token" in kwargs:
+            return share_link_resolve(token=kwargs["token"])
+        return share_link_resolve(coach=self.scope.get("user"), coached_driver_id=kwargs["coached_driver_id"])
+
+    async def _guard_link(self) -> None:
+        # Expiry sends no event, and a layer may drop a revoke event (Redis is at-most-once),
+        # so the link is re-checked at its expiry time and every RECHECK_S seconds anyway.
+        while True:
+            await asyncio.sleep(self._until_next_check())
+            access = await database_sync_to_async(self._resolve)()
+            if not access.ok:
+                await self._cut_off(access.refusal or "unknown")
+                return
+
+    def _until_next_check(self) -> float:
+        wait = self.RECHECK_S
+        if self.link is not None and self.link.expires_at is not None:
+            left = (self.link.expires_at - timezone.now()).total_seconds()
+            wait = min(wait, max(left, 0.0) + 0.05)
+        return wait
+
+    async def _cut_off(self, refusal: str) -> None:
+        code, reason = SHARE_CLOSE[refusal]
+        await self.close(code, reason)
+        await self._leave_groups(self.share_group)
+        if self._guard is not None and self._guard is not asyncio.current_task():
+            self._guard.cancel()
+
+    async def disconnect(self, code: int) -> None:
+        if self._guard is not None:
+            self._guard.cancel()
+        await self._leave_groups(self.share_group)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            content = json.loads(text_data) if text_data is not None else None
+        except ValueError:
+            content = None
+        if not isinstance(content, dict) or content.get("type") != "note" or set(content) != {"type", "text"}:
+            await self.close(CLOSE_BAD_MESSAGE, 'share viewers may only send {"type": "note", "text": ...}')
+            return
+        try:
+            await database_sync_to_async(self._send_note)(content["text"])
+        except NoteRefused as exc:
+            await self.send_json({"type": "note_refused", "reason": str(exc)})
+
+    def _send_note(self, text: object) -> None:
+        # Re-resolved on every note: a link revoked a moment ago must not speak to the rig.
+        access = self._resolve()
+        if access.link is None or not access.ok or self.session_id is None:
+            raise NoteRefused("there is no live session to send a note to")
+        session = share_link_session(link=access.link, session_id=self.session_id)
+        if session is None:
+            raise NoteRefused("there is no live session to send a note to")
+        coach_note_send(link=access.link, session=session, text=text)
+
+    async def session_started(self, event: dict[str, Any]) -> None:
+        if self.link is None:
+            return
+        find = database_sync_to_async(share_link_session)
+        session = await find(link=self.link, session_id=event["session_id"])
+        if session is not None:
+            await self._watch(session)
+
+    async def share_revoked(self, event: dict[str, Any]) -> None:
+        await self._cut_off("revoked")
+
+    async def rig_revoked(self, event: dict[str, Any]) -> None:
+        await self._cut_off("revoked")  # an unpaired rig shares nothing any more

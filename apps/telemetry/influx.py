@@ -68,7 +68,9 @@ class InfluxClient:
                 return bytes(resp.read())
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:300].decode(errors="replace")
-            raise InfluxError(f"InfluxDB {exc.code}: {detail}", transient=exc.code >= 500 or exc.code == 429) from None
+            raise InfluxError(
+                f"InfluxDB {exc.code}: {detail}", transient=exc.code >= 500 or exc.code == 429
+            ) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             raise InfluxError(f"InfluxDB unreachable: {exc}", transient=True) from None
 

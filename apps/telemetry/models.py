@@ -18,3 +18,6 @@ class TraceChunk(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["session", "seq_start"], name="chunk_unique_seq")]
         indexes = [models.Index(fields=["session", "t_start"])]
+
+    def __str__(self) -> str:
+        return f"session {self.session_id} frames {self.seq_start}..{self.seq_start + self.n - 1}"

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from django.db import transaction
 from django.db.models import F
-from simcoach_agent.channels import GAMES, SESSION_KINDS
 
 from apps.accounts.models import Rig
 from apps.accounts.services import rig_seen
 from apps.sessions.models import Lap, Session
 from apps.sessions.services import lap_create, session_end, session_open
+from simcoach_agent.channels import GAMES, SESSION_KINDS
 
 from .lib.laps import CompletedLap, LapTracker
 from .tracestore import get_trace_store
@@ -46,6 +47,7 @@ def telemetry_session_open(*, rig: Rig, hello: dict[str, Any]) -> Session:
     for label, value in (("session_uid", uid), ("track", track), ("car", car)):
         if not isinstance(value, str) or not value.strip() or len(value) > 120:
             raise IngestError(f"hello needs a non-empty string '{label}' (at most 120 characters)")
+    assert isinstance(uid, str) and isinstance(track, str) and isinstance(car, str)
     length = hello.get("track_length_m")
     if length is not None and (not isinstance(length, int | float) or not 100 <= length <= 50_000):
         raise IngestError("track_length_m must be a number of metres between 100 and 50000")
@@ -63,7 +65,7 @@ def telemetry_session_open(*, rig: Rig, hello: dict[str, Any]) -> Session:
     )
 
 
-def telemetry_frames_ingest(*, session_id: int, seq: int, cols: dict[str, list[float]]) -> IngestResult:
+def telemetry_frames_ingest(*, session_id: int, seq: int, cols: Mapping[str, Sequence[float]]) -> IngestResult:
     """Store frames seq.. of a session exactly once, then record the laps they complete.
 
     Frames at or below the stored sequence are duplicates (a spool replay) and are dropped;

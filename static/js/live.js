@@ -27,11 +27,29 @@
     ws.onopen = () => { retry = 0; setConn(true); };
     ws.onclose = (ev) => {
       setConn(false, ev.reason);
-      if (ev.code === 4401 || ev.code === 4404 || ev.code === 4403) return; // not coming back
+      // 4410: the share link was revoked or expired; 4400: we sent something not allowed.
+      if ([4400, 4401, 4403, 4404, 4410].includes(ev.code)) return closed(ev.reason); // not coming back
       const delay = Math.min(10000, 500 * 2 ** retry++) * (0.5 + Math.random() / 2);
       setTimeout(connect, delay);
     };
     ws.onmessage = (ev) => handle(JSON.parse(ev.data));
+  }
+
+  function closed(reason) {
+    root.classList.add("closed");
+    const el = $("share-closed");
+    if (el) { el.hidden = false; el.textContent = "Disconnected: " + (reason || "this view is closed"); }
+    const form = $("note-form");
+    if (form) [...form.elements].forEach((e) => { e.disabled = true; });
+  }
+
+  function sendNote(ev) {
+    ev.preventDefault();
+    const input = $("note-text"), text = input.value.trim();
+    if (!text || !ws || ws.readyState !== WebSocket.OPEN) return;
+    ws.send(JSON.stringify({ type: "note", text: text }));
+    input.value = "";
+    $("note-status").textContent = "sent";
   }
 
   function setConn(on, reason) {
@@ -48,12 +66,15 @@
       case "coaching": return addMessage(msg.message.severity, msg.message.text);
       case "note": return addMessage("note", msg.author + ": " + msg.text);
       case "ended": $("title").textContent += " (ended)"; return;
-      case "waiting": $("title").textContent = "Waiting for your rig…"; return;
+      case "waiting": $("title").textContent = root.dataset.share ? "Waiting for the driver…" : "Waiting for your rig…"; return;
+      case "note_refused": if ($("note-status")) $("note-status").textContent = "not sent: " + msg.reason; return;
     }
   }
 
   function onSession(s) {
-    session = s; laps = []; bestSectors = []; outline = []; refProfile = null; curProfile = [];
+    session = s; laps = []; bestSectors = []; refProfile = null; curProfile = [];
+    // The server sends the last full lap's line; the car's own positions then paint over it.
+    outline = (s.outline || []).slice();
     $("title").textContent = s.track + " · " + s.car + " · " + s.kind;
     $("laps").innerHTML = "";
     (s.laps || []).forEach(onLap);
@@ -232,6 +253,7 @@
     }
   }
 
+  if ($("note-form")) $("note-form").addEventListener("submit", sendNote);
   connect();
   requestAnimationFrame(render);
 })();

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import websockets
 from playwright.sync_api import Page, sync_playwright
-from simcoach_agent import wire
-from simcoach_agent.sources.demo import DemoCar
 
 from apps.accounts.services import rig_create
+from simcoach_agent import wire
+from simcoach_agent.sources.demo import DemoCar
 from tests.servers import BROWSER_ARGS, agent, set_server_password, stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,8 +22,26 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync 
 
 # Widgets and how to read them; each must change while the car drives.
 WIDGETS = [
-    "speed", "rpm", "gear", "throttle", "brake", "steering", "current", "position", "tyres",
-    "fuel", "lap", "last", "best", "delta", "sectors", "laps", "map", "gforce", "shift", "coaching",
+    "speed",
+    "rpm",
+    "gear",
+    "throttle",
+    "brake",
+    "steering",
+    "current",
+    "position",
+    "tyres",
+    "fuel",
+    "lap",
+    "last",
+    "best",
+    "delta",
+    "sectors",
+    "laps",
+    "map",
+    "gforce",
+    "shift",
+    "coaching",
 ]
 
 
@@ -70,9 +88,18 @@ def stream_fast(url: str, token: str, laps: int, speedup: float, done: threading
         car = DemoCar(seed=3, realtime=False, laps=laps, start_t=time.time())
         info = car.info()
         assert info is not None
-        hello = {"type": "hello", "protocol": wire.PROTOCOL_VERSION, "agent": "test", "game": "demo",
-                 "track": info.track, "car": info.car, "car_class": info.car_class, "kind": "practice",
-                 "session_uid": "fast-1", "track_length_m": info.track_length_m}
+        hello = {
+            "type": "hello",
+            "protocol": wire.PROTOCOL_VERSION,
+            "agent": "test",
+            "game": "demo",
+            "track": info.track,
+            "car": info.car,
+            "car_class": info.car_class,
+            "kind": "practice",
+            "session_uid": "fast-1",
+            "track_length_m": info.track_length_m,
+        }
         ws_url = url.replace("http", "ws") + "/ws/rig/"
         async with websockets.connect(ws_url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
             await ws.send(wire.encode_control(hello))

@@ -87,7 +87,12 @@ def _laps(laps: Sequence[LapRow], green: list[LapRow]) -> dict[str, Any]:
         {"lap": lap.number, "time": lap_time(lap.time_s) if lap.time_s else None, "green": lap.green}
         for lap in laps
     ]
-    return {"total": len(laps), "green": len(green), "invalid": sum(not lap.valid for lap in laps), "list": rows}
+    return {
+        "total": len(laps),
+        "green": len(green),
+        "invalid": sum(not lap.valid for lap in laps),
+        "list": rows,
+    }
 
 
 def _theoretical_best(green: list[LapRow], best: LapRow | None) -> dict[str, Any] | None:
@@ -135,6 +140,11 @@ def _corner_losses(data: SessionInput, best: LapRow | None) -> list[dict[str, An
     return sorted(table, key=lambda c: -c["time_lost_s"])
 
 
+def _r(value: float, digits: int) -> float:
+    # + 0.0 turns -0.0 into 0.0: "-0.0 s" reads like a loss that is not there.
+    return round(value, digits) + 0.0
+
+
 def _mean(values: list[float | None]) -> float | None:
     known = [v for v in values if v is not None]
     return statistics.fmean(known) if known else None
@@ -145,12 +155,12 @@ def _corner_fact(name: str, rows: list[CornerRow]) -> dict[str, Any]:
     return {
         "corner": name,
         "laps_compared": len(rows),
-        "time_lost_s": round(statistics.fmean(r.time_delta_s for r in rows), 2),
-        "worst_lost_s": round(max(r.time_delta_s for r in rows), 2),
+        "time_lost_s": _r(statistics.fmean(r.time_delta_s for r in rows), 2),
+        "worst_lost_s": _r(max(r.time_delta_s for r in rows), 2),
         # < 0: braked earlier than on the best lap
-        "brake_point_vs_best_m": round(brake) if brake is not None else None,
-        "min_speed_vs_best_kmh": round(statistics.fmean(r.other_min_kmh - r.ref_min_kmh for r in rows), 1),
-        "exit_speed_vs_best_kmh": round(statistics.fmean(r.other_exit_kmh - r.ref_exit_kmh for r in rows), 1),
+        "brake_point_vs_best_m": round(brake) + 0 if brake is not None else None,
+        "min_speed_vs_best_kmh": _r(statistics.fmean(r.other_min_kmh - r.ref_min_kmh for r in rows), 1),
+        "exit_speed_vs_best_kmh": _r(statistics.fmean(r.other_exit_kmh - r.ref_exit_kmh for r in rows), 1),
         "best_lap_min_speed_kmh": round(rows[0].ref_min_kmh, 1),
     }
 
@@ -210,8 +220,10 @@ def _tyres(summaries: dict[int, LapSummary], data: SessionInput) -> dict[str, An
     }
     press = _pressures(data)
     if press:
+        plo, phi = window.press_lo_kpa, window.press_hi_kpa
         out["avg_pressure_kpa"] = press
-        out["pressure_window_kpa"] = [window.press_lo_kpa, window.press_hi_kpa]
+        out["pressure_window_kpa"] = [plo, phi]
+        out["pressure_state"] = {w: _band(v, plo, phi) for w, v in press.items()}
     return out
 
 

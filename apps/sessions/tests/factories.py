@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from simcoach_agent.channels import Frame
-from simcoach_agent.sources.demo import DemoCar
 
 from apps.sessions.models import Session
 from apps.sessions.services import session_end, session_open
 from apps.telemetry.lib.laps import GAME_TIME_GRACE_S
 from apps.telemetry.services import telemetry_frames_ingest
+from simcoach_agent.channels import Frame
+from simcoach_agent.sources.demo import DemoCar
 
 BATCH = 600  # frames per ingest call: 10 s of the demo car's 60 Hz
 

@@ -65,7 +65,8 @@ class LapTracker:
         if self.s.lap is None:
             self._begin(cols, 0, first=True)
         # Indices where the lap counter moves on: each closes the lap before it.
-        for i in np.flatnonzero(lap != np.concatenate(([self.s.lap], lap[:-1]))):
+        previous = np.concatenate((np.array([self.s.lap], dtype=np.int64), lap[:-1]))
+        for i in np.flatnonzero(lap != previous):
             self._scan(cols, start, int(i))
             done += self._resolve_pending(cols, start, int(i))
             if lap[i] > (self.s.lap or 0):
@@ -84,7 +85,7 @@ class LapTracker:
         # Joined mid-lap: a lap we did not see from the line has no full trace.
         s.partial = first and not s.started_in_pit and float(cols["lap_dist"][i]) > 200.0
         s.fuel_start = _at(cols, "fuel", i, None)
-        s.sector, s.splits, s.invalid, s.in_pit_seen_late = int(_at(cols, "sector", i, 0.0)), [], False, False
+        s.sector, s.splits, s.invalid, s.in_pit_seen_late = int(_at(cols, "sector", i, 0.0) or 0), [], False, False
         if first:
             s.prev_game_last = float(_at(cols, "last_lap_time", i, -1.0) or -1.0)
 
@@ -95,7 +96,11 @@ class LapTracker:
         s = self.s
         if "lap_valid" in cols and not bool(np.all(cols["lap_valid"][a:b] > 0.5)):
             s.invalid = True
-        if "in_pit" in cols and bool(np.any(cols["in_pit"][a:b] > 0.5)) and float(cols["lap_dist"][b - 1]) > 0:
+        if (
+            "in_pit" in cols
+            and bool(np.any(cols["in_pit"][a:b] > 0.5))
+            and float(cols["lap_dist"][b - 1]) > 0
+        ):
             s.in_pit_seen_late = bool(cols["in_pit"][b - 1] > 0.5)
         if "sector" in cols:
             sec = cols["sector"][a:b].astype(np.int64)
@@ -117,7 +122,9 @@ class LapTracker:
             "is_out_lap": s.started_in_pit,
             "is_in_lap": s.in_pit_seen_late or bool(_at(cols, "in_pit", i, 0.0)),
             "partial": s.partial,
-            "fuel_used_l": (s.fuel_start - fuel_end) if s.fuel_start is not None and fuel_end is not None else None,
+            "fuel_used_l": (s.fuel_start - fuel_end)
+            if s.fuel_start is not None and fuel_end is not None
+            else None,
         }
 
     def _resolve_pending(self, cols: Columns, a: int, b: int) -> list[CompletedLap]:

@@ -9,7 +9,9 @@ from simcoach_agent.channels import Frame
 LOOP_M = 1000.0
 
 
-def loop_frames(*, start_seq: int = 0, n: int, t0: float = 1_700_000_000.0, lap_s: float = 20.0) -> list[Frame]:
+def loop_frames(
+    *, start_seq: int = 0, n: int, t0: float = 1_700_000_000.0, lap_s: float = 20.0
+) -> list[Frame]:
     """Frames seq start_seq.. of a car lapping LOOP_M in lap_s seconds, three sectors a lap."""
     frames = []
     for i in range(start_seq, start_seq + n):

@@ -9,10 +9,10 @@ import msgpack
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from simcoach_agent import wire
 
 from apps.sessions.models import Lap, Session
 from apps.telemetry.models import TraceChunk
+from simcoach_agent import wire
 from simcoach_site.asgi import application
 
 from .frames import loop_frames
@@ -57,7 +57,9 @@ async def send_hello(token: str, hello: dict[str, Any] = HELLO) -> WebsocketComm
     return comm
 
 
-async def open_session(token: str, hello: dict[str, Any] = HELLO) -> tuple[WebsocketCommunicator, dict[str, Any]]:
+async def open_session(
+    token: str, hello: dict[str, Any] = HELLO
+) -> tuple[WebsocketCommunicator, dict[str, Any]]:
     comm = await send_hello(token, hello)
     return comm, await receive_msg(comm)
 

@@ -33,8 +33,12 @@ def make_session(driver):  # type: ignore[no-untyped-def]
 def test_it_round_trips_frames_in_time_order(store: TraceStore, driver) -> None:
     session = make_session(driver)
     cols = columns(120)
-    store.write(session_id=session.pk, user_id=driver.pk, seq_start=60, cols={k: v[60:] for k, v in cols.items()})
-    store.write(session_id=session.pk, user_id=driver.pk, seq_start=0, cols={k: v[:60] for k, v in cols.items()})
+    store.write(
+        session_id=session.pk, user_id=driver.pk, seq_start=60, cols={k: v[60:] for k, v in cols.items()}
+    )
+    store.write(
+        session_id=session.pk, user_id=driver.pk, seq_start=0, cols={k: v[:60] for k, v in cols.items()}
+    )
     got = store.read(session_id=session.pk, t0=cols["t"][0], t1=cols["t"][-1])
     assert len(got["t"]) == 120
     assert np.all(np.diff(got["t"]) > 0)

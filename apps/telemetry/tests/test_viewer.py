@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AbstractBaseUser
-from simcoach_agent import wire
 
+from simcoach_agent import wire
 from simcoach_site.asgi import application
 
 from .frames import loop_frames
@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://localhost")
 
 
-async def viewer(user: AbstractBaseUser | None, path: str, origin: tuple[bytes, bytes] | None = ORIGIN) -> Any:
+async def viewer(
+    user: AbstractBaseUser | None, path: str, origin: tuple[bytes, bytes] | None = ORIGIN
+) -> Any:
     from channels.auth import AuthMiddlewareStack  # noqa: F401 - the real stack reads the session cookie
 
     headers = [origin] if origin else []

@@ -1,18 +1,8 @@
-import os
 from pathlib import Path
 
 import pytest
 
-# repo root is four levels up (apps/sessions/tests/lib); the fixtures sit beside the repo
-DEFAULT_FIXTURES = Path(__file__).resolve().parents[4] / ".." / "shared" / "fixtures"
-
-
-@pytest.fixture(scope="session")
-def fixtures_dir() -> Path:
-    path = Path(os.environ.get("SIMCOACH_FIXTURES", DEFAULT_FIXTURES))
-    if not path.is_dir():
-        pytest.skip(f"SIMCOACH_FIXTURES {path} not found")
-    return path
+# `fixtures_dir` (the real recordings; skip or fail when absent) is in the root conftest.py
 
 
 @pytest.fixture(scope="session")

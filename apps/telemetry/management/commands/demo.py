@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from apps.accounts.models import Rig
 from apps.accounts.services import rig_create, rig_revoke
+from apps.sessions.services import sessions_close_idle
 
 DEMO_USER = "demo"
 
@@ -40,8 +41,12 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(_banner(url, password)))
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         try:
+            next_sweep = time.monotonic() + 60
             while all(p.poll() is None for p in procs):
                 time.sleep(0.5)
+                if time.monotonic() > next_sweep:  # no Celery beat here: close silent sessions
+                    sessions_close_idle(silence_s=settings.SESSION_SILENCE_TIMEOUT_S)
+                    next_sweep += 60
             self.stderr.write("a demo process stopped; shutting down")
         except KeyboardInterrupt:
             self.stdout.write("\nstopping…")
@@ -58,13 +63,38 @@ class Command(BaseCommand):
         return token
 
     def _daphne(self, host: str, port: int) -> subprocess.Popen[bytes]:
-        cmd = [sys.executable, "-m", "daphne", "-v", "0", "-b", host, "-p", str(port), "simcoach_site.asgi:application"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-v",
+            "0",
+            "-b",
+            host,
+            "-p",
+            str(port),
+            "simcoach_site.asgi:application",
+        ]
         return subprocess.Popen(cmd, cwd=settings.BASE_DIR)
 
     def _agent(self, url: str, token: str, seed: int) -> subprocess.Popen[bytes]:
         home = Path(settings.VAR_DIR) / "demo-agent"
-        env = {**os.environ, "SIMCOACH_AGENT_HOME": str(home), "PYTHONPATH": str(Path(settings.BASE_DIR) / "agent")}
-        cmd = [sys.executable, "-m", "simcoach_agent", "--quiet", "run", "--game", "demo", "--seed", str(seed)]
+        env = {
+            **os.environ,
+            "SIMCOACH_AGENT_HOME": str(home),
+            "PYTHONPATH": str(Path(settings.BASE_DIR) / "agent"),
+        }
+        cmd = [
+            sys.executable,
+            "-m",
+            "simcoach_agent",
+            "--quiet",
+            "run",
+            "--game",
+            "demo",
+            "--seed",
+            str(seed),
+        ]
         return subprocess.Popen([*cmd, "--server", url, "--token", token], env=env)
 
 

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from apps.sessions.selectors import session_get_for_user
+
+from .reports import ReportRequestError, report_request
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_report_view(request: HttpRequest, session_id: int) -> HttpResponse:
+    """GET: the report panel (a page of its own, or the bare panel with ?partial=1).
+    POST: ask for a new report, then go back to where the form was."""
+    session = session_get_for_user(user=request.user, session_id=session_id)
+    if request.method == "GET":
+        template = "coaching/report_panel.html" if request.GET.get("partial") else "coaching/report_page.html"
+        return render(request, template, {"session": session})
+    try:
+        report_request(session=session, user=request.user, request_id=_request_id(request))  # type: ignore[arg-type]
+    except (ValueError, ReportRequestError) as exc:
+        return HttpResponseBadRequest(str(exc))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = request.path
+    return redirect(back or request.path)
+
+
+def _request_id(request: HttpRequest) -> uuid.UUID | None:
+    raw = request.POST.get("request_id")
+    return uuid.UUID(raw) if raw else None

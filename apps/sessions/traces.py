@@ -1,0 +1,309 @@
+"""Reads that need a lap's trace: channels by distance, export columns, lap comparison.
+
+Selectors only (nothing here writes). The single-lap facts (summary, corners) are stored in
+`Lap.stats["analysis"]` once by coaching's `lap_analyse`; comparing laps is pairwise, so it
+is computed per request from the trace store, reading only the channels it needs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+
+from apps.coaching.lib.analysis import (
+    CornerRow,
+    DetectedCorner,
+    SegmentRow,
+    Trace,
+    biggest_losses,
+    corner_table,
+    cumulative_delta,
+    resample_by_distance,
+    segment_table,
+)
+from apps.telemetry.tracestore import get_trace_store
+from simcoach_agent.channels import BY_NAME, CHANNELS
+from simcoach_agent.tracks import Corner, TrackInfo, track_lookup
+
+from .models import Lap, Track
+
+COMPARE_CHANNELS: Final = ("speed", "throttle", "brake", "gear", "pos_x", "pos_z")
+MAX_COMPARE: Final = 4
+MAX_POINTS: Final = 20_000
+# Charting precision per channel: enough for a plot, a third of the JSON of full floats.
+DIGITS: Final = {
+    "lap_dist": 1,
+    "t": 3,
+    "speed": 1,
+    "rpm": 0,
+    "pos_x": 1,
+    "pos_z": 1,
+    "pos_y": 1,
+    "loss_rate": 5,
+}
+
+
+class TraceUnavailable(ValueError):
+    """The lap has no usable trace (no frames stored, or no lap distance)."""
+
+
+class CompareError(ValueError):
+    """The laps asked for cannot be compared; the message says why (shown with a 400)."""
+
+
+def track_info(track: Track) -> TrackInfo | None:
+    """The corner table for analysis: the track row's own corners, else the agent's table."""
+    if track.corners and track.length_m:
+        corners = tuple(
+            Corner(**{k: c[k] for k in ("name", "start_m", "apex_m", "end_m")}) for c in track.corners
+        )
+        return TrackInfo(
+            key=f"track-{track.pk}",
+            name=track.name,
+            length_m=track.length_m,
+            corners=corners,
+            sectors=(track.length_m,),
+        )
+    return track_lookup(track.name)
+
+
+def lap_trace(*, lap: Lap, channels: Sequence[str] | None = None) -> Trace:
+    """The lap's frames from the trace store (all channels when `channels` is None)."""
+    wanted = None if channels is None else sorted({"lap_dist", *channels})
+    return get_trace_store().read(session_id=lap.session_id, t0=lap.t_start, t1=lap.t_end, channels=wanted)
+
+
+def lap_length_m(lap: Lap, trace: Trace) -> float:
+    if lap.session.track.length_m:
+        return float(lap.session.track.length_m)
+    dist = trace.get("lap_dist")
+    if dist is None or not np.isfinite(dist).any():
+        raise TraceUnavailable(f"lap {lap.number} has no lap distance")
+    return float(np.nanmax(dist))
+
+
+def lap_resampled(*, lap: Lap, channels: Sequence[str], step_m: float = 1.0) -> Trace:
+    """The lap on a lap-distance grid every `step_m` metres (`t`: seconds since the line)."""
+    trace = lap_trace(lap=lap, channels=channels)
+    if len(trace["t"]) < 2 or "lap_dist" not in trace:
+        raise TraceUnavailable(f"lap {lap.number} has no stored trace")
+    return resample_by_distance(trace, length_m=lap_length_m(lap, trace), step_m=step_m)
+
+
+def lap_channels(*, lap: Lap, channels: Sequence[str], points: int) -> dict[str, Any]:
+    """Channels of a lap against lap distance, at most `points` samples each, JSON-ready."""
+    trace = lap_trace(lap=lap, channels=channels)
+    if len(trace["t"]) < 2 or "lap_dist" not in trace:
+        raise TraceUnavailable(f"lap {lap.number} has no stored trace")
+    length = lap_length_m(lap, trace)
+    step = max(length / max(points - 1, 1), 0.05)
+    res = resample_by_distance(trace, length_m=length, step_m=step)
+    names = ["lap_dist", "t", *[c for c in channels if c not in ("lap_dist", "t")]]
+    return {
+        "lap_id": lap.pk,
+        "length_m": length,
+        "points": len(res["lap_dist"]),
+        "units": {n: BY_NAME[n].unit for n in names if n in BY_NAME} | {"t": "s"},
+        "channels": {n: json_floats(res[n][:points], n) if n in res else None for n in names},
+    }
+
+
+def json_floats(values: np.ndarray, name: str = "") -> list[float | None]:
+    """A column as a JSON list: rounded for charts, NaN/inf as null."""
+    arr = np.round(np.asarray(values, dtype=np.float64), DIGITS.get(name, 3))
+    out: list[float | None] = arr.tolist()
+    if not np.isfinite(arr).all():
+        out = [v if math.isfinite(v) else None for v in out]  # type: ignore[arg-type]
+    return out
+
+
+def stored_corners(lap: Lap) -> list[DetectedCorner] | None:
+    """The lap's corners as its analysis stored them, or None if it has not run yet."""
+    analysis = lap.stats.get("analysis")
+    if not analysis or "corners" not in analysis:
+        return None
+    return [DetectedCorner(**c) for c in analysis["corners"]]
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def lap_export_columns(*, lap: Lap) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Every stored channel of a lap for export: `t` in s from the lap start, table order."""
+    trace = lap_trace(lap=lap)
+    if len(trace["t"]) == 0:
+        raise TraceUnavailable(f"lap {lap.number} has no stored trace")
+    order = [c.name for c in CHANNELS if c.name in trace]
+    columns: dict[str, np.ndarray] = {}
+    for name in order:
+        values = trace[name] - lap.t_start if name == "t" else trace[name]
+        # Counters and flags print as integers when every sample is present.
+        if BY_NAME[name].kind != "f" and np.isfinite(values).all():
+            values = values.astype(np.int64)
+        columns[name] = values
+    units = {name: BY_NAME[name].unit for name in order}
+    return columns, units
+
+
+def lap_export_uniform(*, lap: Lap) -> tuple[dict[str, np.ndarray], int]:
+    """The lap's channels sampled at one whole rate in Hz from the lap start (for MoTeC)."""
+    columns, _ = lap_export_columns(lap=lap)
+    t = np.asarray(columns["t"], dtype=np.float64)
+    if t.size < 2:
+        raise TraceUnavailable(f"lap {lap.number} has too few samples to export")
+    rate = int(min(max(round(1.0 / float(np.median(np.diff(t)))), 1), 1000))
+    grid = np.arange(0.0, float(t[-1]) + 0.5 / rate, 1.0 / rate)
+    out: dict[str, np.ndarray] = {}
+    for name, values in columns.items():
+        if name == "t":
+            continue
+        v = np.asarray(values, dtype=np.float64)
+        if BY_NAME[name].kind != "f":  # never blend gears: hold the last sample
+            out[name] = v[np.clip(np.searchsorted(t, grid, side="right") - 1, 0, t.size - 1)]
+        else:
+            out[name] = np.interp(grid, t, v)
+    return out, rate
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+@dataclass(frozen=True)
+class LapVersus:
+    """One lap against the reference: its delta along the reference grid and its tables."""
+
+    lap: Lap
+    delta: np.ndarray
+    corners: list[CornerRow]
+    segments: list[SegmentRow]
+
+    @property
+    def time_delta_s(self) -> float:
+        return float(self.delta[-1])
+
+    @property
+    def losses(self) -> list[tuple[CornerRow, str]]:
+        """The three corners that cost most, each with what differed there."""
+        return [(row, loss_hint(row)) for row in biggest_losses(self.corners, 3)]
+
+
+def loss_hint(row: CornerRow) -> str:
+    # Name the first difference a driver can act on: braking point, then apex speed, exit.
+    brake = row.brake_delta_m
+    if brake is not None and brake <= -3.0:
+        return f"braked {-brake:.0f} m earlier"
+    if row.other_min_kmh <= row.ref_min_kmh - 2.0:
+        return f"{row.other_min_kmh:.0f} vs {row.ref_min_kmh:.0f} km/h at the apex"
+    if row.other_exit_kmh <= row.ref_exit_kmh - 2.0:
+        return f"exit {row.other_exit_kmh:.0f} vs {row.ref_exit_kmh:.0f} km/h"
+    return ""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Laps resampled on one 1 m grid; the first lap is the reference."""
+
+    laps: list[Lap]
+    traces: list[Trace]
+    versus: list[LapVersus]
+
+    @property
+    def reference(self) -> Lap:
+        return self.laps[0]
+
+
+def compare_check(laps: Sequence[Lap]) -> None:
+    """Refuse comparisons that make no sense, with a message for the driver."""
+    if not 2 <= len(laps) <= MAX_COMPARE:
+        raise CompareError(f"choose 2 to {MAX_COMPARE} laps to compare, not {len(laps)}")
+    if len({lap.pk for lap in laps}) != len(laps):
+        raise CompareError("a lap is listed twice")
+    tracks = {lap.session.track_id: lap.session.track.name for lap in laps}
+    if len(tracks) > 1:
+        raise CompareError(
+            f"laps on different tracks cannot be compared ({', '.join(sorted(tracks.values()))})"
+        )
+
+
+def lap_compare(*, laps: Sequence[Lap]) -> Comparison:
+    """Compare laps of one track, the first as reference, on a common 1 m distance grid."""
+    compare_check(laps)
+    try:
+        traces = [lap_resampled(lap=lap, channels=COMPARE_CHANNELS) for lap in laps]
+    except TraceUnavailable as exc:
+        raise CompareError(str(exc)) from None
+    ref, track = traces[0], track_info(laps[0].session.track)
+    corners = stored_corners(laps[0])
+    versus = [
+        LapVersus(
+            lap,
+            cumulative_delta(ref, trace),
+            corner_table(ref, trace, track=track, corners=corners),
+            segment_table(ref, trace, track=track, corners=corners),
+        )
+        for lap, trace in zip(laps[1:], traces[1:], strict=True)
+    ]
+    return Comparison(list(laps), traces, versus)
+
+
+def comparison_json(comp: Comparison, *, points: int) -> dict[str, Any]:
+    """What the compare charts draw, every series cut to at most `points` samples."""
+    grid = comp.traces[0]["lap_dist"]
+    pick = np.unique(np.linspace(0, grid.size - 1, min(points, grid.size)).round().astype(np.int64))
+    ref = comp.traces[0]
+    return {
+        "reference_lap_id": comp.reference.pk,
+        "track": comp.reference.session.track.name,
+        "length_m": float(grid[-1]),
+        "distance": json_floats(grid[pick], "lap_dist"),
+        "map": {"x": json_floats(ref["pos_x"][pick], "pos_x"), "z": json_floats(ref["pos_z"][pick], "pos_z")}
+        if "pos_x" in ref and "pos_z" in ref
+        else None,
+        "laps": [
+            {
+                **lap_label(lap),
+                "channels": {c: json_floats(tr[c][pick], c) for c in COMPARE_CHANNELS if c in tr},
+            }
+            for lap, tr in zip(comp.laps, comp.traces, strict=True)
+        ],
+        "versus": [_versus_json(v, pick) for v in comp.versus],
+    }
+
+
+def _versus_json(v: LapVersus, pick: np.ndarray) -> dict[str, Any]:
+    # Loss rate: seconds lost per metre between picked points, for colouring the map.
+    rate = np.diff(v.delta[pick], prepend=v.delta[pick][0])
+    return {
+        "lap_id": v.lap.pk,
+        "time_delta_s": round(v.time_delta_s, 3),
+        "delta": json_floats(v.delta[pick], "t"),
+        "loss_rate": json_floats(rate, "loss_rate"),
+        "corners": [corner_json(r) for r in v.corners],
+        "segments": [{k: _round(x) for k, x in s.to_dict().items()} for s in v.segments],
+        "biggest_losses": [
+            {"name": r.name, "time_delta_s": round(r.time_delta_s, 3), "hint": h} for r, h in v.losses
+        ],
+    }
+
+
+def corner_json(row: CornerRow) -> dict[str, Any]:
+    return {k: _round(x) for k, x in row.to_dict().items()}
+
+
+def _round(x: Any) -> Any:
+    return round(x, 3) if isinstance(x, float) else x
+
+
+def lap_label(lap: Lap) -> dict[str, Any]:
+    return {
+        "id": lap.pk,
+        "number": lap.number,
+        "session_id": lap.session_id,
+        "time_ms": lap.time_ms,
+        "started_at": lap.started_at.isoformat(),
+        "label": f"Lap {lap.number} · {lap.started_at:%Y-%m-%d}",
+    }
