@@ -134,11 +134,15 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0, help="streaming run length")
     ap.add_argument("--encode-seconds", type=float, default=300.0, help="demo seconds to encode")
     ap.add_argument("--skip-stream", action="store_true")
+    ap.add_argument(
+        "--intervals", type=float, nargs="+", default=[0.1, 0.05], help="batch intervals to stream at (s)"
+    )
     opts = ap.parse_args()
     for row in encoding(opts.encode_seconds):
         print(json.dumps(row))
     if not opts.skip_stream:
-        print(json.dumps(streaming(opts.seconds, 0.05)))
+        for interval in opts.intervals:
+            print(json.dumps(streaming(opts.seconds, interval)))
 
 
 if __name__ == "__main__":

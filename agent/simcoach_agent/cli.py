@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import signal
 import sys
 import threading
@@ -26,7 +27,7 @@ from .pairing import PairingError, TokenRejected, pair, rig_status
 from .sources.base import Source
 from .speech import Speaker
 from .spool import Spool
-from .stream import Uplink, UplinkStats, UplinkStopped
+from .stream import BATCH_INTERVAL, Uplink, UplinkStats, UplinkStopped
 from .telemetry import Producer
 from .upload import add_import_parser
 
@@ -34,6 +35,8 @@ log = logging.getLogger("simcoach_agent")
 
 EXIT_OK, EXIT_ERROR, EXIT_PAIR, EXIT_UPGRADE, EXIT_INTERRUPTED = 0, 1, 3, 4, 130
 DETECT_EVERY: Final = 2.0  # seconds between looks for a running game
+WATCH_EVERY: Final = 0.5  # seconds between checks for a finished source or a failed reader
+IDLE_POLL: Final = 1.0  # seconds between spool looks when the producer has not woken the uplink
 STATUS_EVERY: Final = {"tty": 0.5, "plain": 10.0, "json": 2.0}  # seconds between status lines
 
 
@@ -145,6 +148,9 @@ class Pipeline:
             cfg.token,
             self.spool,
             batch_interval=args.batch_interval,
+            poll_interval=IDLE_POLL,
+            backoff_max=args.backoff_max,
+            ping_interval=args.ping_interval,
             on_message=self._on_message,
             on_status=self._on_status,
         )
@@ -163,7 +169,12 @@ class Pipeline:
     def start_source(self, source: Source, *, resume: bool = True) -> None:
         window = 600.0 if resume else 0.0
         self.producer = Producer(
-            source, config.spool_path(), rate=self.args.rate, resume_window=window
+            source,
+            config.spool_path(),
+            rate=getattr(self.args, "read_rate", self.args.rate),
+            resume_window=window,
+            flush_every=self.args.batch_interval,
+            on_flush=self.uplink.wake,
         ).start()
 
     async def run(self, *, open_source: Callable[[], Source | None], finite: bool) -> None:
@@ -199,8 +210,11 @@ class Pipeline:
                 return
             if now >= next_status:
                 next_status = now + every
-                self.reporter.status(self.snapshot())
-            await asyncio.sleep(0.1)
+                if self.reporter.as_json or not self.reporter.quiet:
+                    self.reporter.status(self.snapshot())
+            # one timer: sleep until the next status line or the next check, no fixed tick
+            wake = min(next_status, now + WATCH_EVERY, next_detect if self.producer is None else math.inf)
+            await asyncio.sleep(max(0.0, wake - time.monotonic()))
 
     def _finished(self, finite: bool) -> bool:
         p = self.producer
@@ -288,6 +302,8 @@ def _credentials(args: argparse.Namespace) -> Config:
 
 
 def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
+    # a faster demo clock needs as many more reads a second to keep every 60 Hz frame
+    args.read_rate = args.rate * (args.speed if args.game == "demo" else 1.0)
     return _stream(args, reporter, _source_opener(args, reporter), finite=False)
 
 
@@ -321,7 +337,8 @@ def _udp_opts(args: argparse.Namespace) -> dict[str, Any]:
 
 def _source_opts(args: argparse.Namespace, game: str) -> dict[str, Any]:
     if game == "demo":
-        return {"seed": args.seed}
+        start = getattr(args, "demo_start", None)
+        return {"seed": args.seed, "speed": args.speed, "laps": args.laps, "start_t": start}
     if game == "ams2":
         return {"transport": "udp", **_udp_opts(args)} if args.udp_port else {}
     return {}
@@ -487,8 +504,19 @@ def _add_pair(sub: Any, common: argparse.ArgumentParser) -> None:
 def _add_uplink_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server", help="override the paired server URL")
     p.add_argument("--token", help="override the paired rig token")
-    p.add_argument("--batch-interval", type=_positive, default=0.05, help="seconds between batches (0.05)")
+    p.add_argument(
+        "--batch-interval",
+        type=_positive,
+        default=BATCH_INTERVAL,
+        help=f"seconds between batches ({BATCH_INTERVAL:g}); shorter: lower latency, more bytes",
+    )
     p.add_argument("--rate", type=_positive, default=60.0, help="frames per second to read (60)")
+    p.add_argument(
+        "--backoff-max", type=_positive, default=60.0, help="longest wait between reconnects, s (60)"
+    )
+    p.add_argument(
+        "--ping-interval", type=_positive, default=15.0, help="keepalive ping every N s; dead after 2N (15)"
+    )
 
 
 def _add_run(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -497,6 +525,11 @@ def _add_run(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--udp-port", type=int, help="UDP port for games that send UDP (AMS2)")
     p.add_argument("--speak", action="store_true", help="speak coaching messages aloud")
     p.add_argument("--seed", type=int, default=0, help="demo car seed")
+    p.add_argument("--speed", type=_positive, default=1.0, help="demo car: simulated time factor (1)")
+    p.add_argument("--laps", type=int, help="demo car: stop after this many laps (default: never)")
+    # A restarted agent given the same start finds the car where a game that kept running
+    # would be: how the fault tests kill and restart an agent mid-session.
+    p.add_argument("--demo-start", type=float, help=argparse.SUPPRESS)
     _add_uplink_opts(p)
     p.set_defaults(fn=cmd_run)
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 WINDOW_FRAMES: Final = 3600  # frames in flight without an ack (60 s at 60 Hz) before we wait
 WELCOME_TIMEOUT: Final = 15.0  # seconds; the server answers hello once it has opened the session
 RIG_PATH: Final = "ws/rig/"
+BATCH_INTERVAL: Final = 0.1  # seconds; 6 frames a batch at 60 Hz keeps the uplink under 5 KB/s
+ACK_FLUSH_EVERY: Final = 1.0  # seconds between spool deletes of acked frames (one transaction)
 
 MessageCallback = Callable[[dict[str, Any]], None]
 StatusCallback = Callable[["UplinkStats"], None]
@@ -90,7 +93,8 @@ class Uplink:
         token: str,
         spool: Spool,
         *,
-        batch_interval: float = 0.05,
+        batch_interval: float = BATCH_INTERVAL,
+        poll_interval: float | None = None,
         backoff_min: float = 1.0,
         backoff_max: float = 60.0,
         on_message: MessageCallback | None = None,
@@ -98,29 +102,52 @@ class Uplink:
         window: int = WINDOW_FRAMES,
         welcome_timeout: float = WELCOME_TIMEOUT,
         open_timeout: float = 10.0,
+        ping_interval: float = 15.0,
     ) -> None:
         self.url = rig_ws_url(server_url)
         self.spool = spool
         self.stats = UplinkStats()
         self._token = token
-        self._batch_interval = batch_interval  # seconds between batches when caught up
+        # seconds between looks at the spool when nobody calls wake(); a producer that wakes
+        # the uplink after each commit lets the caller make this long
+        self._poll_interval = poll_interval or batch_interval
         self._backoff = (backoff_min, backoff_max)  # seconds
         self._on_message = on_message
         self._on_status = on_status
         self._window = window
         self._welcome_timeout = welcome_timeout
         self._open_timeout = open_timeout
+        # seconds between pings, and to wait for the pong: a socket that stops reading
+        # without closing (a stalled link) is given up after at most twice this
+        self._ping = ping_interval
         self._stop = asyncio.Event()
         self._welcomes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._current: str | None = None  # session the server's acks refer to
+        self._acked = -1  # highest seq of ``_current`` the server acked
+        self._deleted = -1  # highest seq of ``_current`` already deleted from the spool
+        self._ack_flush_at = 0.0  # monotonic seconds
+        self._wake = asyncio.Event()  # new frames spooled, or an ack freed room in the window
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def stop(self) -> None:
         """Ask ``run`` to close the socket cleanly and return (call from the event loop)."""
         self._stop.set()
 
+    def wake(self) -> None:
+        """Say that new frames are in the spool; safe to call from the producer's thread.
+
+        The send loop sleeps until woken (or until ``batch_interval`` passes, for spools filled
+        by someone who never calls this), so a batch leaves as soon as the producer commits it
+        and the event loop does not poll an idle spool.
+        """
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
+
     async def run(self, *, until_drained: bool = False) -> None:
         """Connect, stream and reconnect until ``stop()``; with ``until_drained``, return once
         every spooled session is acked and ended. Raises UplinkStopped on a fatal refusal."""
+        self._loop = asyncio.get_running_loop()
         failures = 0
         while not self._stop.is_set():
             try:
@@ -170,8 +197,8 @@ class Uplink:
                 # and ~300 KB of zlib state per socket
                 compression=None,
                 max_size=wire.MAX_MESSAGE_BYTES,
-                ping_interval=15,
-                ping_timeout=15,
+                ping_interval=self._ping,
+                ping_timeout=self._ping,
                 close_timeout=3,
             ) as ws:
                 self.stats.connects += 1
@@ -197,6 +224,7 @@ class Uplink:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            self._flush_acks()
         errors = [t.exception() for t in done if not t.cancelled() and t.exception()]
         if errors or not any(t.result() for t in done):
             raise _closed(ws, errors[0] if errors else None)
@@ -230,30 +258,55 @@ class Uplink:
     def _on_ack(self, seq: Any) -> None:
         if self._current is None or not isinstance(seq, int) or isinstance(seq, bool):
             return
-        self.spool.ack(self._current, seq)
+        # Deleting from the spool waits for _flush_acks: one transaction a second instead of
+        # one per batch. A crash before it only means a few acked frames are sent again,
+        # which the server drops as duplicates.
+        self._acked = max(self._acked, seq)
         self.stats.acked_seq = max(self.stats.acked_seq, seq)
+        self._wake.set()  # room in the window again
+
+    def _flush_acks(self) -> None:
+        if self._current is not None and self._acked > self._deleted:
+            self.spool.ack(self._current, self._acked)
+            self._deleted = self._acked
 
     # agent -> server
 
     async def _send_loop(self, ws: ClientConnection, until_drained: bool) -> bool:
-        greeted: str | None = None
-        cursor = -1  # highest seq sent on this socket for the greeted session
+        session: SpoolSession | None = None
+        cursor = -1  # highest seq sent on this socket for ``session``
         while True:
-            session = self._next_session()
             if session is None:
-                if until_drained:
-                    return True
-                await asyncio.sleep(self._batch_interval)
-                continue
-            if greeted != session.uid:
+                session = self._next_session()
+                if session is None:
+                    if until_drained:
+                        return True
+                    await self._idle()
+                    continue
                 cursor = await self._greet(ws, session)
-                greeted = session.uid
-            cursor, more = await self._pump(ws, session.uid, cursor)
-            if session.ended and self.spool.size(session.uid) == 0 and cursor >= session.next_seq - 1:
-                await self._finish(ws, session)
-                greeted = None
-            elif not more:
-                await asyncio.sleep(self._batch_interval)
+            self._wake.clear()  # a wake from here on means news after this read
+            cursor, sent, more = await self._pump(ws, session.uid, cursor)
+            if time.monotonic() >= self._ack_flush_at:
+                self._ack_flush_at = time.monotonic() + ACK_FLUSH_EVERY
+                self._flush_acks()
+            if more:
+                continue
+            if sent == 0:
+                # Nothing new: only now re-read the session row, to see whether it has ended.
+                session = self.spool.session_get(session.uid)
+                if session is not None and self._drained(session, cursor):
+                    await self._finish(ws, session)
+                    session = None
+                    continue
+            await self._idle()
+
+    def _drained(self, session: SpoolSession, cursor: int) -> bool:
+        last = session.next_seq - 1
+        return session.ended and cursor >= last and self._acked >= last
+
+    async def _idle(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self._poll_interval)
 
     def _next_session(self) -> SpoolSession | None:
         sessions = self.spool.sessions()
@@ -271,24 +324,26 @@ class Uplink:
         if last >= 0:
             self.spool.ack(session.uid, last)
         self._current = session.uid
+        self._acked = self._deleted = last
         self.stats.session_uid = session.uid
         self.stats.acked_seq = last
         self.stats.sent_seq = last
         self._set_state("streaming")
         return last
 
-    async def _pump(self, ws: ClientConnection, uid: str, cursor: int) -> tuple[int, bool]:
-        """Send the next spooled frames after ``cursor``; return (new cursor, more waiting)."""
-        room = self._window - (cursor - self.stats.acked_seq)
+    async def _pump(self, ws: ClientConnection, uid: str, cursor: int) -> tuple[int, int, bool]:
+        """Send the next spooled frames after ``cursor``; return (new cursor, frames sent,
+        more waiting)."""
+        room = self._window - (cursor - self._acked)
         if room <= 0:
-            return cursor, False  # too much in flight: wait for acks
+            return cursor, 0, False  # too much in flight: wait for acks
         limit = min(room, wire.MAX_FRAMES_PER_BATCH)
         rows = self.spool.unacked(uid, cursor, limit)
         for first, frames in _runs(rows):
             await self._send_frames(ws, first, frames)
             cursor = first + len(frames) - 1
         self.stats.sent_seq = cursor
-        return cursor, len(rows) == limit
+        return cursor, len(rows), len(rows) == limit
 
     async def _send_frames(self, ws: ClientConnection, first: int, frames: list[Frame]) -> None:
         data = wire.encode_batch(first, frames)

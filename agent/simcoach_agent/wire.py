@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Container
 from typing import Any, Final
 
 import msgpack
@@ -74,6 +75,21 @@ def decode_message(data: bytes) -> dict[str, Any]:
 
 def decode_batch(msg: dict[str, Any]) -> tuple[int, int, dict[str, list[float]]]:
     """Validate a frames message; return (first_seq, n, {channel: values in its unit})."""
+    seq, n, cols = batch_columns(msg)
+    out: dict[str, list[float]] = {}
+    for cid, column in cols.items():
+        name, values = _decode_column(cid, column, n)
+        out[name] = values
+    check_required(out)
+    return seq, n, out
+
+
+def batch_columns(msg: dict[str, Any]) -> tuple[int, int, dict[Any, Any]]:
+    """Check a frames message's header and inflate its body; the columns are still unchecked.
+
+    The server decodes the columns itself, vectorised (apps/telemetry/lib/uplink.py), with the
+    same rules as `_decode_column`: the agent must not depend on numpy.
+    """
     seq, n, blob = msg.get("seq"), msg.get("n"), msg.get("z")
     if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 2**53:
         raise WireError("'seq' must be an integer in [0, 2**53)")
@@ -81,15 +97,13 @@ def decode_batch(msg: dict[str, Any]) -> tuple[int, int, dict[str, list[float]]]
         raise WireError(f"'n' must be an integer in [1, {MAX_FRAMES_PER_BATCH}]")
     if not isinstance(blob, bytes):
         raise WireError("'z' must be bytes")
-    cols = _inflate(blob)
-    out: dict[str, list[float]] = {}
-    for cid, column in cols.items():
-        name, values = _decode_column(cid, column, n)
-        out[name] = values
-    missing = [r for r in REQUIRED if r not in out]
+    return seq, n, _inflate(blob)
+
+
+def check_required(names: Container[str]) -> None:
+    missing = [r for r in REQUIRED if r not in names]
     if missing:
         raise WireError(f"batch lacks required channels: {', '.join(missing)}")
-    return seq, n, out
 
 
 def _inflate(blob: bytes) -> dict[Any, Any]:

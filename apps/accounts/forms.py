@@ -34,7 +34,9 @@ class ShareLinkCreateForm(forms.Form):
         ]
         recent = Session.objects.filter(owner_id=user.pk).select_related("track", "car")[:RECENT_SESSIONS]
         sessions = [(f"session:{s.pk}", f"Session: {s}") for s in recent]
-        self.fields["target"].choices = [("Rigs", rigs), ("Sessions", sessions)]
+        target = self.fields["target"]
+        assert isinstance(target, forms.ChoiceField)
+        target.choices = [("Rigs", rigs), ("Sessions", sessions)]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

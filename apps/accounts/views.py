@@ -189,7 +189,7 @@ def _share_session_page(request: HttpRequest, link: ShareLink, token: str) -> Ht
 @login_required
 def coached_drivers(request: HttpRequest) -> HttpResponse:
     """Drivers I coach: share links this user saved, with whether each is live now."""
-    form = CoachedDriverSaveForm(request.POST or None)
+    form: CoachedDriverSaveForm = CoachedDriverSaveForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         access = share_link_resolve(token=form.cleaned_data["link"])
         if access.link is not None and access.ok:

@@ -62,9 +62,9 @@ def chat_json(*, messages: list[dict[str, str]], schema: dict[str, Any], schema_
         raise LlmPermanentError("no OpenAI key is configured")
     try:
         with _client() as client:
-            response = client.chat.completions.create(
+            response = client.chat.completions.create(  # type: ignore[call-overload]
                 model=llm_model(),
-                messages=messages,  # type: ignore[arg-type]
+                messages=messages,
                 response_format={
                     "type": "json_schema",
                     "json_schema": {"name": schema_name, "strict": True, "schema": schema},

@@ -67,22 +67,19 @@ def report_request(
     While another report of the session is still being written, that one is returned
     instead of paying for a second.
     """
-    if request_id is not None:
-        same = Report.objects.filter(request_id=request_id).first()
-        if same is not None:
-            if same.session_id != session.pk:
-                raise ReportRequestError("that request id belongs to another session")
-            return same
+    request_id = request_id or uuid.uuid4()
+    same = Report.objects.filter(request_id=request_id).first()
+    if same is not None:
+        if same.session_id != session.pk:
+            raise ReportRequestError("that request id belongs to another session")
+        return same
     active = next((r for r in Report.objects.filter(session=session)[:1] if r.is_active), None)
     if active is not None:
         return active
     try:
         with transaction.atomic():
             report = Report.objects.create(
-                session=session,
-                requested_by=user,
-                trigger=Report.Trigger.MANUAL,
-                request_id=request_id or uuid.uuid4(),
+                session=session, requested_by_id=user.pk, trigger=Report.Trigger.MANUAL, request_id=request_id
             )
     except IntegrityError:  # the same request, submitted twice at once
         return Report.objects.get(request_id=request_id, session=session)

@@ -84,7 +84,9 @@ def live_coach_for_session(*, session_id: int) -> LiveCoach:
     session = Session.objects.select_related("car", "track").get(pk=session_id)
     coach = LiveCoach(car_class=session.car.car_class or "GT3", track_length_m=session.track.length_m)
     laps = _green_laps(session)
-    best = min(laps, key=lambda lap: lap.time_ms or 0, default=None)
+    reference = _reference_lap(session)
+    # The driver's chosen reference lap, when there is one, beats the session best as the delta's target.
+    best = min(laps, key=lambda lap: lap.time_ms or 0, default=None) if reference is None else None
     for lap in laps:
         trace = _trace(lap) if lap == best else None
         coach.lap_completed(
@@ -95,7 +97,24 @@ def live_coach_for_session(*, session_id: int) -> LiveCoach:
             in_or_out=False,
             trace=trace,
         )
+    if reference is not None:
+        coach.use_reference(time_s=(reference.time_ms or 0) / 1000, trace=_trace(reference))
     return coach
+
+
+def _reference_lap(session: Session) -> Lap | None:
+    # At most one per owner, track and car (lap_reference_set keeps it so); imported or streamed.
+    return (
+        Lap.objects.filter(
+            is_reference=True,
+            time_ms__isnull=False,
+            session__owner_id=session.owner_id,
+            session__track_id=session.track_id,
+            session__car_id=session.car_id,
+        )
+        .order_by("-pk")
+        .first()
+    )
 
 
 def live_coach_lap_completed(*, coach: LiveCoach, lap_id: int) -> list[Message]:

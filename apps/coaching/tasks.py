@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from celery import shared_task
 
 
@@ -32,8 +34,16 @@ def report_generate_task(self, report_id: int) -> None:  # type: ignore[no-untyp
     except ReportTransientError as exc:
         tries = self.request.retries + 1
         if self.request.retries >= self.max_retries:
-            report_fail(report_id=report_id, error=f"The model could not write the report: {exc} ({tries} tries).")
+            report_fail(
+                report_id=report_id, error=f"The model could not write the report: {exc} ({tries} tries)."
+            )
             return
         # 1, 2, 4, 8 x the base: a rate limit usually clears within a minute.
         countdown = settings.REPORT_RETRY_BASE_S * 2**self.request.retries
+        if self.request.is_eager:
+            # Embedded mode (no broker, simcoach_site.jobs): apply() cannot schedule a retry
+            # and would raise it, so wait on the jobs thread and run the next try here.
+            time.sleep(countdown)
+            report_generate_task.apply(args=[report_id], retries=self.request.retries + 1, throw=True)
+            return
         raise self.retry(exc=exc, countdown=countdown) from exc

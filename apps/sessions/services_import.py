@@ -199,7 +199,7 @@ def _session_create(
     t = parsed.channels["t"]
     duration = float(t[-1]) if len(t) else 0.0
     return Session.objects.create(
-        owner=owner,
+        owner_id=owner.pk,
         rig_id=rig_id,
         game=facts.game,
         track=track_get_or_create(game=facts.game, name=facts.track, length_m=parsed.track_length_m),

@@ -63,6 +63,8 @@ def import_one(
             "error": f"{name}: larger than the {settings.IMPORT_MAX_BYTES / 1e6:.0f} MB limit",
             "status": 413,
         }
+    if upload.file is None:
+        return {"file": name, "error": f"{name}: the upload arrived empty", "status": 400}
     try:
         outcome = session_import(
             owner=user, fileobj=upload.file, filename=name, ldx=ldx, rig_id=rig_id, **_given(meta)

@@ -315,6 +315,8 @@ class ShareViewerConsumer(LiveViewerConsumer):
 
     async def _cut_off(self, refusal: str) -> None:
         code, reason = SHARE_CLOSE[refusal]
+        # Said in a message too: Daphne drops close reasons, and the page must tell why.
+        await self.send_json({"type": "closed", "code": code, "reason": reason})
         await self.close(code, reason)
         await self._leave_groups(self.share_group)
         if self._guard is not None and self._guard is not asyncio.current_task():

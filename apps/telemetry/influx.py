@@ -1,17 +1,18 @@
 """The one gateway to InfluxDB: line-protocol /write and InfluxQL /query over HTTP.
 
 These two v1 endpoints are served by InfluxDB 1.x, by 2.x (v1 compatibility, token auth) and by
-3.x, so one client serves every generation. Stdlib only: the calls are two POSTs and a GET.
+3.x, so one client serves every generation. Stdlib only: the calls are two POSTs and a GET, on
+a kept-alive connection per thread.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import math
-import urllib.error
+import threading
 import urllib.parse
-import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,27 +60,83 @@ class InfluxClient:
     def _request(self, method: str, path: str, params: Mapping[str, str], body: bytes | None) -> bytes:
         if self.username:
             params = {**params, "u": self.username, "p": self.password}
-        url = f"{self.url.rstrip('/')}{path}?{urllib.parse.urlencode(params)}"
-        req = urllib.request.Request(url, data=body, method=method)  # noqa: S310 - URL from settings
-        if self.token:
-            req.add_header("Authorization", f"Token {self.token}")
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:  # noqa: S310
-                return bytes(resp.read())
-        except urllib.error.HTTPError as exc:
-            detail = exc.read()[:300].decode(errors="replace")
-            raise InfluxError(
-                f"InfluxDB {exc.code}: {detail}", transient=exc.code >= 500 or exc.code == 429
-            ) from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            raise InfluxError(f"InfluxDB unreachable: {exc}", transient=True) from None
+        base = urllib.parse.urlsplit(self.url)
+        target = f"{base.path.rstrip('/')}{path}?{urllib.parse.urlencode(params)}"
+        headers = {"Authorization": f"Token {self.token}"} if self.token else {}
+        for attempt in range(2):
+            conn, reused = _connection(base, self.timeout_s)
+            try:
+                conn.request(method, target, body=body, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+            except (OSError, http.client.HTTPException) as exc:
+                _drop_connection(base, self.timeout_s)
+                # A kept-alive connection the server closed while idle: one fresh try.
+                if reused and attempt == 0:
+                    continue
+                raise InfluxError(f"InfluxDB unreachable: {exc}", transient=True) from None
+            if resp.status >= 300:
+                detail = data[:300].decode(errors="replace")
+                transient = resp.status >= 500 or resp.status == 429
+                raise InfluxError(f"InfluxDB {resp.status}: {detail}", transient=transient)
+            return data
+        raise AssertionError("unreachable")
+
+
+# One kept-alive HTTP connection per thread and server: a new TCP connection per batch cost
+# more than the write itself. Threads never share one (http.client is not thread-safe).
+_local = threading.local()
+
+
+def _connection(base: urllib.parse.SplitResult, timeout_s: float) -> tuple[http.client.HTTPConnection, bool]:
+    pool: dict[tuple[str, str, float], http.client.HTTPConnection] = _local.__dict__.setdefault("pool", {})
+    key = (base.scheme, base.netloc, timeout_s)
+    conn = pool.get(key)
+    if conn is not None:
+        return conn, True
+    cls = http.client.HTTPSConnection if base.scheme == "https" else http.client.HTTPConnection
+    conn = pool[key] = cls(base.netloc, timeout=timeout_s)
+    return conn, False
+
+
+def _drop_connection(base: urllib.parse.SplitResult, timeout_s: float) -> None:
+    conn = _local.__dict__.get("pool", {}).pop((base.scheme, base.netloc, timeout_s), None)
+    if conn is not None:
+        conn.close()
 
 
 def escape_tag(value: str) -> str:
     return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 
-def line(measurement: str, tags: Mapping[str, str], fields: Mapping[str, float], t_ms: int) -> str:
-    tag_part = ",".join(f"{k}={escape_tag(v)}" for k, v in tags.items())
-    field_part = ",".join(f"{k}={v!r}" for k, v in fields.items() if math.isfinite(v))
-    return f"{measurement},{tag_part} {field_part} {t_ms}"
+def lines(
+    measurement: str,
+    tags: Mapping[str, str],
+    t_ms: Sequence[int],
+    fields: Mapping[str, Sequence[float]],
+    row_tags: Mapping[str, Sequence[str]] | None = None,
+) -> list[str]:
+    """One line per row of columnar fields, formatted a column at a time, not a value at a time.
+
+    Values are written as `repr` of the float (exact); non-finite ones are left out of their row.
+    """
+    head = measurement + "".join(f",{k}={escape_tag(v)}" for k, v in tags.items())
+    heads = [head] * len(t_ms)
+    for k, values in (row_tags or {}).items():
+        heads = [f"{h},{k}={escape_tag(v)}" for h, v in zip(heads, values, strict=True)]
+    columns, finite = zip(*(_field_column(k, v) for k, v in fields.items()), strict=True)
+    join = ",".join if all(finite) else _join_present
+    rows = zip(*columns, strict=True)
+    return [f"{h} {join(parts)} {t}" for h, parts, t in zip(heads, rows, t_ms, strict=True)]
+
+
+def _field_column(name: str, values: Sequence[float]) -> tuple[list[str], bool]:
+    """`name=value` for every row ("" where the value is not finite), and whether all were."""
+    floats: list[float] = values.tolist() if hasattr(values, "tolist") else [float(v) for v in values]
+    if all(map(math.isfinite, floats)):
+        return [f"{name}={r}" for r in map(repr, floats)], True
+    return [f"{name}={v!r}" if math.isfinite(v) else "" for v in floats], False
+
+
+def _join_present(parts: Sequence[str]) -> str:
+    return ",".join(p for p in parts if p)

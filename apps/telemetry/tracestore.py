@@ -15,7 +15,7 @@ import msgpack
 import numpy as np
 from django.conf import settings
 
-from .influx import InfluxClient, line
+from .influx import InfluxClient, lines
 from .models import TraceChunk
 
 Columns = dict[str, np.ndarray]
@@ -73,20 +73,18 @@ class InfluxTraceStore:
 
     def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Columns) -> None:
         t_ms = np.round(cols["t"] * 1000).astype(np.int64)
-        names = [k for k in cols if k not in ("t", "lap")]
-        tags_base = {"user": str(user_id), "session": str(session_id)}
-        lines = []
-        for i in range(len(t_ms)):
-            tags = {**tags_base, "lap": str(int(cols["lap"][i]))}
-            fields = {k: float(cols[k][i]) for k in names}
-            fields["seq"] = float(seq_start + i)
-            lines.append(line(MEASUREMENT, tags, fields, int(t_ms[i])))
-        self.client.write(lines)
+        fields = {k: v for k, v in cols.items() if k not in ("t", "lap")}
+        fields["seq"] = np.arange(seq_start, seq_start + len(t_ms), dtype=np.float64)
+        laps = [str(lap) for lap in cols["lap"].astype(np.int64).tolist()]
+        tags = {"user": str(user_id), "session": str(session_id)}
+        self.client.write(lines(MEASUREMENT, tags, t_ms.tolist(), fields, {"lap": laps}))
 
     def read(self, *, session_id: int, t0: float, t1: float, channels: list[str] | None = None) -> Columns:
         select = "*" if not channels else ", ".join(f'"{c}"' for c in channels if c.isidentifier())
         # InfluxQL, not SQL: the only inputs are an int id, integers and checked identifiers.
-        where = f"\"session\" = '{int(session_id)}' AND time >= {int(t0 * 1000)}ms AND time <= {int(t1 * 1000)}ms"
+        where = (
+            f"\"session\" = '{int(session_id)}' AND time >= {int(t0 * 1000)}ms AND time <= {int(t1 * 1000)}ms"
+        )
         q = f"SELECT {select} FROM {MEASUREMENT} WHERE {where}"  # noqa: S608
         series = self.client.query(q)
         if not series:

@@ -9,7 +9,7 @@
   const WHEELS = ["fl", "fr", "rl", "rr"];
   const BUCKET_M = 10; // track map and delta reference resolution, metres
 
-  let session = null, latest = null, drawn = true, ws = null, retry = 0;
+  let session = null, latest = null, drawn = true, ws = null, retry = 0, closedReason = "";
   let best = null, laps = [], bestSectors = [];
   let outline = [], curProfile = [], refProfile = null, lastLapSeen = null;
   const gTrail = [];
@@ -26,9 +26,9 @@
     ws = new WebSocket(scheme + "://" + location.host + prefix + "/" + root.dataset.wsPath);
     ws.onopen = () => { retry = 0; setConn(true); };
     ws.onclose = (ev) => {
-      setConn(false, ev.reason);
+      setConn(false, ev.reason || closedReason);
       // 4410: the share link was revoked or expired; 4400: we sent something not allowed.
-      if ([4400, 4401, 4403, 4404, 4410].includes(ev.code)) return closed(ev.reason); // not coming back
+      if ([4400, 4401, 4403, 4404, 4410].includes(ev.code)) return closed(ev.reason || closedReason); // not coming back
       const delay = Math.min(10000, 500 * 2 ** retry++) * (0.5 + Math.random() / 2);
       setTimeout(connect, delay);
     };
@@ -67,6 +67,7 @@
       case "note": return addMessage("note", msg.author + ": " + msg.text);
       case "ended": $("title").textContent += " (ended)"; return;
       case "waiting": $("title").textContent = root.dataset.share ? "Waiting for the driver…" : "Waiting for your rig…"; return;
+      case "closed": closedReason = msg.reason; return; // the server says why before it closes
       case "note_refused": if ($("note-status")) $("note-status").textContent = "not sent: " + msg.reason; return;
     }
   }

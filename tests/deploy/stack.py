@@ -103,16 +103,15 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!@#%^&*(-_=+)"
-    return clean_env(
-        tmp_path,
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY="".join(secrets.choice(alphabet) for _ in range(50)),
-        DJANGO_ALLOWED_HOSTS="sim.example.com",
-        DJANGO_HSTS_SECONDS="31536000",
-        REDIS_URL="redis://127.0.0.1:6379/0",
-        CELERY_BROKER_URL="redis://127.0.0.1:6379/1",
-        **extra,
-    )
+    production = {
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "".join(secrets.choice(alphabet) for _ in range(50)),
+        "DJANGO_ALLOWED_HOSTS": "sim.example.com",
+        "DJANGO_HSTS_SECONDS": "31536000",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/1",
+    }
+    return clean_env(tmp_path, **{**production, **extra})
 
 
 def run_python(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -125,7 +125,9 @@ class TestComposeProductionEnvironment:
 
     def test_it_passes_check_deploy(self, tmp_path) -> None:
         env = stack.service_environment("web", stack.filled_env_example())
-        result = stack.manage(stack.clean_env(tmp_path, **env), "check", "--deploy", "--fail-level", "WARNING")
+        result = stack.manage(
+            stack.clean_env(tmp_path, **env), "check", "--deploy", "--fail-level", "WARNING"
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         assert "no issues" in result.stdout
 
@@ -149,7 +151,10 @@ class TestComposeProductionEnvironment:
         variables = stack.filled_env_example()
         grafana = stack.service_environment("grafana", variables)
         web = stack.service_environment("web", variables)
-        assert grafana["GF_SERVER_ROOT_URL"] == f"https://{variables['SIMCOACH_HOST']}{web['URL_PREFIX']}/grafana/"
+        assert (
+            grafana["GF_SERVER_ROOT_URL"]
+            == f"https://{variables['SIMCOACH_HOST']}{web['URL_PREFIX']}/grafana/"
+        )
         assert grafana["GF_SERVER_SERVE_FROM_SUB_PATH"] == "true"
 
     def test_the_proxy_routes_the_prefix_and_upgrades_sockets(self) -> None:

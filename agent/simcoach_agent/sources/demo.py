@@ -488,12 +488,14 @@ class DemoCar:
         corner_speed_delta_kmh: dict[str, float] | None = None,
         per_lap: dict[int, dict[str, Any]] | None = None,
         noise: bool = True,
+        speed: float = 1.0,
     ) -> None:
         if kind not in SESSION_KINDS:
             raise ValueError(f"kind must be one of {', '.join(SESSION_KINDS)}, not {kind!r}")
         self.seed = seed
         self.start_t = time.time() if start_t is None else start_t
         self.realtime = realtime
+        self.speed = speed  # > 1: realtime, but the simulated clock runs this much faster
         self.kind = kind
         self.laps = laps
         self.noise = noise
@@ -530,16 +532,20 @@ class DemoCar:
                 return None
         if self.realtime:
             now = time.time()
-            if self._pending["t"] > now:
+            if self._due(self._pending) > now:
                 return None
             # After a long stall (a sleeping laptop) drop the backlog, as a game would.
-            while self._pending is not None and now - self._pending["t"] > 1.0:
+            while self._pending is not None and now - self._due(self._pending) > 1.0:
                 self._pending = next(self._live, None)
             if self._pending is None:
                 self._finished = True
                 return None
         frame, self._pending = self._pending, None
         return frame
+
+    def _due(self, frame: Frame) -> float:
+        # wall-clock second a frame is due: simulated time runs `speed` times faster
+        return self.start_t + (frame["t"] - self.start_t) / self.speed
 
     def close(self) -> None:
         self._live = None

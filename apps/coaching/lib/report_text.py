@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from .grounding import PLACEHOLDER, fact_numbers, strip_ungrounded, ungrounded_in
+from .grounding import fact_numbers, strip_ungrounded, ungrounded_in
 
 PROMPT_VERSION: Final = "report-v1"
 TEXT_FIELDS: Final = ("summary", "tyres", "brakes", "fuel", "consistency", "plan")
@@ -75,7 +75,7 @@ def parse_report(content: str) -> dict[str, Any]:
     """The model's JSON reply as sections, or ReportFormatError saying what is wrong."""
     try:
         data = json.loads(content)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ReportFormatError(f"the reply is not JSON ({exc.msg})") from exc
     if not isinstance(data, dict):
         raise ReportFormatError("the reply is not a JSON object")
@@ -190,7 +190,9 @@ def _tyres(tyres: dict[str, Any] | None) -> str:
         plo, phi = tyres["pressure_window_kpa"]
         off_p = [w.upper() for w, state in tyres["pressure_state"].items() if state != "in window"]
         verdict_p = f"outside the window: {', '.join(off_p)}" if off_p else "all in the window"
-        text += f" Pressures {_wheels(tyres['avg_pressure_kpa'], 'kPa')} (window {plo}–{phi} kPa), {verdict_p}."
+        text += (
+            f" Pressures {_wheels(tyres['avg_pressure_kpa'], 'kPa')} (window {plo}–{phi} kPa), {verdict_p}."
+        )
     return text
 
 

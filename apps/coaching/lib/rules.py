@@ -110,6 +110,7 @@ class CoachState:
     green_fuel_l: list[float] = field(default_factory=list)
     lap_peak_g: float = 0.0
     best_lap_s: float | None = None
+    ref_pinned: bool = False  # a chosen reference lap: the session's own laps never replace it
     ref_dist: np.ndarray | None = None  # m
     ref_time: np.ndarray | None = None  # s since the line at ref_dist
     delta_s: float | None = None  # latest live delta to the best lap, > 0 slower
@@ -262,9 +263,16 @@ class LiveCoach:
                 "g_peak", f"Peak combined g: {self.state.lap_peak_g:.2f} g", t, peak_g=self.state.lap_peak_g
             )
         self.state.lap_peak_g = 0.0
-        if green and trace is not None and (self.state.best_lap_s is None or time_s < self.state.best_lap_s):
+        faster = self.state.best_lap_s is None or time_s < self.state.best_lap_s
+        if green and trace is not None and faster and not self.state.ref_pinned:
             self._set_reference(time_s, trace)
         return self._drain()
+
+    def use_reference(self, *, time_s: float, trace: dict[str, np.ndarray]) -> None:
+        """Measure the live delta against this lap (the driver's reference for the track and
+        car, perhaps imported from a faster driver) instead of the session's best lap."""
+        self._set_reference(time_s, trace)
+        self.state.ref_pinned = self.state.ref_dist is not None
 
     # ----------------------------------------------------------------- tyres
 

@@ -66,13 +66,18 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-            reply = fake.next_reply({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+            reply = fake.next_reply(
+                {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+            )
             if reply.stall:
                 fake.release.wait(30)
             if reply.status != 200:
                 error = {"error": {"message": str(reply.content), "type": "test", "code": None}}
                 return self._send(reply.status, error)
-            self._send(200, completion(reply, MODEL_SNAPSHOT if body.get("model") == "gpt-4o-mini" else body["model"]))
+            self._send(
+                200,
+                completion(reply, MODEL_SNAPSHOT if body.get("model") == "gpt-4o-mini" else body["model"]),
+            )
 
         def _send(self, status: int, payload: dict[str, Any]) -> None:
             data = json.dumps(payload).encode()
@@ -99,5 +104,5 @@ class _Server(ThreadingHTTPServer):
 def start(fake: FakeOpenAI) -> _Server:
     server = _Server(("127.0.0.1", 0), _handler(fake))
     fake.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return server

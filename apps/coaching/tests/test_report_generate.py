@@ -66,8 +66,16 @@ class TestReportGenerate:
         assert "0.73" not in report.sections["summary"] and "[?]" in report.sections["summary"]
         assert "2:18.412" in report.sections["summary"]
 
-    def test_it_drops_an_opportunity_at_a_corner_not_in_the_facts(self, driver, openai_server: FakeOpenAI) -> None:
-        made_up = {**GOOD, "opportunities": [*GOOD["opportunities"][:2], {"corner": "Eau Rouge", "change": "Lift less.", "time_s": 0.05}]}
+    def test_it_drops_an_opportunity_at_a_corner_not_in_the_facts(
+        self, driver, openai_server: FakeOpenAI
+    ) -> None:
+        made_up = {
+            **GOOD,
+            "opportunities": [
+                *GOOD["opportunities"][:2],
+                {"corner": "Eau Rouge", "change": "Lift less.", "time_s": 0.05},
+            ],
+        }
         openai_server.answer(made_up, made_up)
         report = report_with_facts(driver)
         report_generate(report_id=report.pk)
@@ -88,10 +96,16 @@ class TestReportGenerate:
         report_generate(report_id=report.pk)
         report.refresh_from_db()
         assert report.status == "failed"
-        assert "not a usable report" in report.error and "'opportunities'" in report.error or "'tyres'" in report.error
+        assert (
+            "not a usable report" in report.error
+            and "'opportunities'" in report.error
+            or "'tyres'" in report.error
+        )
         assert report.tokens_in == 2400  # what the failed attempt cost is still shown
 
-    def test_it_puts_the_report_back_to_pending_on_a_rate_limit(self, driver, openai_server: FakeOpenAI) -> None:
+    def test_it_puts_the_report_back_to_pending_on_a_rate_limit(
+        self, driver, openai_server: FakeOpenAI
+    ) -> None:
         openai_server.answer(Reply(status=429, content="slow down"))
         report = report_with_facts(driver)
         with pytest.raises(ReportTransientError):
@@ -113,7 +127,9 @@ class TestReportGenerate:
         report.refresh_from_db()
         assert report.status == "running" and openai_server.requests == []
 
-    def test_it_writes_from_the_facts_without_a_key(self, driver, no_openai_key, openai_server: FakeOpenAI) -> None:
+    def test_it_writes_from_the_facts_without_a_key(
+        self, driver, no_openai_key, openai_server: FakeOpenAI
+    ) -> None:
         from django.conf import settings
 
         settings.OPENAI_API_KEY = ""
@@ -140,11 +156,16 @@ class TestReportGenerateTask:
         report = run_task(report_with_facts(driver))
         assert report.status == "ready" and report.attempts == 2
 
-    def test_it_fails_with_a_message_when_the_server_keeps_failing(self, driver, openai_server: FakeOpenAI) -> None:
+    def test_it_fails_with_a_message_when_the_server_keeps_failing(
+        self, driver, openai_server: FakeOpenAI
+    ) -> None:
         openai_server.answer(*[Reply(status=500, content="boom")] * 5)
         report = run_task(report_with_facts(driver))
         assert report.status == "failed"
-        assert report.error == "The model could not write the report: the model's server answered server error 500 (5 tries)."
+        assert (
+            report.error
+            == "The model could not write the report: the model's server answered server error 500 (5 tries)."
+        )
         assert len(openai_server.requests) == 5
 
     def test_it_does_not_retry_a_refused_key(self, driver, openai_server: FakeOpenAI) -> None:
@@ -153,7 +174,9 @@ class TestReportGenerateTask:
         assert report.status == "failed" and "key was refused" in report.error
         assert len(openai_server.requests) == 1
 
-    def test_it_calls_the_model_once_when_the_task_runs_twice(self, driver, openai_server: FakeOpenAI) -> None:
+    def test_it_calls_the_model_once_when_the_task_runs_twice(
+        self, driver, openai_server: FakeOpenAI
+    ) -> None:
         openai_server.answer(GOOD, GOOD)
         report = report_with_facts(driver)
         run_task(report)

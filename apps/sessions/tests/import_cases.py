@@ -82,7 +82,8 @@ def _assert_lap_times(complete: list[Lap], trace: dict[str, np.ndarray], case: C
 
 
 def _assert_sane_channels(trace: dict[str, np.ndarray], session: Session) -> None:
-    assert len(trace["t"]) == session.frame_count
+    # InfluxDB keeps one point per millisecond: Crew Chief's irregular MQTT clock repeats a few
+    assert session.frame_count >= len(trace["t"]) >= 0.99 * session.frame_count
     assert np.all(np.diff(trace["t"]) >= 0)
     assert trace["t"][0] >= session.started_at.timestamp() - 1  # epoch seconds, like streamed laps
     assert 0 <= np.nanmin(trace["speed"]) and 50 < np.nanmax(trace["speed"]) < 400  # km/h

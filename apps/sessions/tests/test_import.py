@@ -87,12 +87,19 @@ class TestSessionImport:
         assert laps[0].is_out_lap and laps[1].time_ms == pytest.approx(100_000, abs=50)  # markers 100 s apart
         assert laps[1].t_end - laps[1].t_start == pytest.approx(100.0, abs=0.05)
 
-    def test_it_keeps_channels_we_lack_under_their_own_names(self, driver, fixtures_dir: Path) -> None:
+    def test_it_keeps_channels_we_lack_under_their_own_names(
+        self, driver, fixtures_dir: Path, monkeypatch
+    ) -> None:
+        store, chunks = get_trace_store(), []
+        real_write = store.write
+        monkeypatch.setattr(
+            store, "write", lambda **kw: chunks.append(len(kw["cols"]["t"])) or real_write(**kw)
+        )
         session = _import(driver, fixtures_dir / IMOLA, kind="race").session
         trace = session_trace(session)
         assert {"steerangle", "sus_travel_rr", "wheel_speed_lf", "lap_beacon"} <= set(trace)
         assert 100 < np.nanmax(np.abs(trace["steerangle"])) < 120  # degrees, as ACC logged them
-        assert TraceChunk.objects.filter(session=session).count() == 3  # 14 706 samples, 6 000 a chunk
+        assert chunks == [6000, 6000, 2706]  # bounded writes: 14 706 samples, 6 000 a chunk
 
     def test_it_asks_for_what_the_file_does_not_say(self, driver, fixtures_dir: Path) -> None:
         with pytest.raises(ImportRejected, match="does not say its track, car, kind") as err:
@@ -157,14 +164,15 @@ class TestDamagedFile:
         def failing_write(**kw):  # type: ignore[no-untyped-def]
             if written:
                 raise OSError("disk full")
-            written.append(kw["seq_start"])
+            written.append(kw["session_id"])
             real_write(**kw)
 
         monkeypatch.setattr(store, "write", failing_write)
         with pytest.raises(ImportStoreFailed, match="disk full"):
             _import(driver, fixtures_dir / IMOLA, kind="practice")
-        assert written == [0]  # the first chunk was stored, then rolled back
+        assert len(written) == 1  # the first chunk was stored, then removed
         _nothing_stored()
+        assert len(store.read(session_id=written[0], t0=0, t1=4e9)["t"]) == 0
 
 
 @pytest.mark.influx

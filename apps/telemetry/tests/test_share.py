@@ -180,8 +180,12 @@ async def test_it_cuts_off_open_viewers_when_the_link_expires(rig_and_token, dri
     watch, hello = await watch_share(share_token)
     assert hello["type"] == "waiting"
     # No event announces an expiry: the consumer's own timer must notice it.
-    out = await watch.receive_output(timeout=15)
-    assert (out["type"], out["code"], out["reason"]) == ("websocket.close", 4410, "share link expired")
+    assert await watch.receive_json_from(timeout=15) == {
+        "type": "closed",
+        "code": 4410,
+        "reason": "share link expired",
+    }
+    assert await closed_with(watch) == (4410, "share link expired")
 
 
 async def test_it_closes_when_the_shared_rig_is_unpaired(rig_and_token, driver) -> None:
