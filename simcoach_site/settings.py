@@ -97,7 +97,13 @@ else:
             "NAME": VAR_DIR / "simcoach.sqlite3",
             # A file test database so live-server and socket tests share it across threads.
             "TEST": {"NAME": VAR_DIR / "test-simcoach.sqlite3"},
-            "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+            # IMMEDIATE: writers take the lock up front instead of failing mid-transaction
+            # with "database is locked" when the rig socket and a page write at once.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
+from django.core.cache import cache
 
 from apps.coaching.lib.analysis import (
     CornerRow,
@@ -34,6 +35,7 @@ from .models import Lap, Track
 COMPARE_CHANNELS: Final = ("speed", "throttle", "brake", "gear", "pos_x", "pos_z")
 MAX_COMPARE: Final = 4
 MAX_POINTS: Final = 20_000
+COMPARE_CACHE_S: Final = 300
 # Charting precision per channel: enough for a plot, a third of the JSON of full floats.
 DIGITS: Final = {
     "lap_dist": 1,
@@ -233,7 +235,7 @@ def lap_compare(*, laps: Sequence[Lap]) -> Comparison:
     """Compare laps of one track, the first as reference, on a common 1 m distance grid."""
     compare_check(laps)
     try:
-        traces = [lap_resampled(lap=lap, channels=COMPARE_CHANNELS) for lap in laps]
+        traces = [_compare_trace(lap) for lap in laps]
     except TraceUnavailable as exc:
         raise CompareError(str(exc)) from None
     ref, track = traces[0], track_info(laps[0].session.track)
@@ -248,6 +250,19 @@ def lap_compare(*, laps: Sequence[Lap]) -> Comparison:
         for lap, trace in zip(laps[1:], traces[1:], strict=True)
     ]
     return Comparison(list(laps), traces, versus)
+
+
+def _compare_trace(lap: Lap) -> Trace:
+    # A completed lap's trace never changes, and one compare page asks twice (the page's
+    # tables, then its charts' API call), as does a driver trying lap pairs: keep each
+    # lap's resampled channels (~0.4 MB) in the cache for a few minutes. The key carries
+    # the store, so switching backends never serves the other's data.
+    key = f"compare-trace:{get_trace_store().name}:{lap.pk}:{lap.t_start}:{lap.t_end}"
+    trace: Trace | None = cache.get(key)
+    if trace is None:
+        trace = lap_resampled(lap=lap, channels=COMPARE_CHANNELS)
+        cache.set(key, trace, COMPARE_CACHE_S)
+    return trace
 
 
 def comparison_json(comp: Comparison, *, points: int) -> dict[str, Any]:
