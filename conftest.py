@@ -91,3 +91,32 @@ def fixtures_dir():  # type: ignore[no-untyped-def]
             pytest.fail(f"{reason}; SIMCOACH_REQUIRE_FIXTURES=1 requires them")
         pytest.skip(reason)
     return path
+
+
+@pytest.fixture
+def isolated_trace_store(settings):  # type: ignore[no-untyped-def]
+    """On the influx store, a fresh InfluxDB database for this test.
+
+    Session ids come back after a test's rollback, but InfluxDB keeps what was written, so a
+    later test would read an earlier test's frames under the same id. The db store needs
+    nothing: its chunks roll back with the test.
+    """
+    import uuid
+
+    from apps.telemetry.influx import InfluxClient
+    from apps.telemetry.tracestore import get_trace_store
+
+    if settings.TRACE_STORE != "influx":
+        yield get_trace_store()
+        return
+    settings.INFLUX_DB = f"t_{uuid.uuid4().hex[:12]}"
+    InfluxClient(
+        url=settings.INFLUX_URL,
+        database=settings.INFLUX_DB,
+        token=settings.INFLUX_TOKEN,
+        username=settings.INFLUX_USERNAME,
+        password=settings.INFLUX_PASSWORD,
+    ).create_database()
+    get_trace_store.cache_clear()
+    yield get_trace_store()
+    get_trace_store.cache_clear()

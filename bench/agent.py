@@ -129,17 +129,52 @@ def streaming(seconds: float, batch_interval: float) -> dict[str, object]:
     }
 
 
+FLOOR = """
+import sys, time
+sys.path.insert(0, {agent!r})
+from simcoach_agent.sources.demo import DemoCar
+car = DemoCar(seed=0) if {demo} else None
+if car is not None:
+    car.lap_plan(3)  # plan the laps first: planning is a one-off cost per lap, not per frame
+next_tick = time.monotonic()
+end = next_tick + {seconds}
+while next_tick < end:
+    if car is not None:
+        car.info(); car.read()
+    next_tick += 1 / 60
+    time.sleep(max(0.0, next_tick - time.monotonic()))
+"""
+
+
+def floor(seconds: float, demo: bool) -> dict[str, object]:
+    """CPU of what any 60 Hz agent pays before doing its own work: a bare 60 Hz sleep loop
+    in Python, and that loop reading the demo car (its own simulation)."""
+    code = FLOOR.format(agent=str(ROOT / "agent"), demo=demo, seconds=seconds)
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    time.sleep(2.0)  # imports and lap planning
+    cpu0, t0 = _cpu_seconds(proc.pid), time.monotonic()
+    time.sleep(seconds - 4.0)
+    cpu1, t1 = _cpu_seconds(proc.pid), time.monotonic()
+    proc.wait(30)
+    name = "60 Hz loop reading the demo car" if demo else "bare 60 Hz sleep loop"
+    return {"floor": name, "cpu_pct_of_one_core": round(100 * (cpu1 - cpu0) / (t1 - t0), 2)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0, help="streaming run length")
     ap.add_argument("--encode-seconds", type=float, default=300.0, help="demo seconds to encode")
     ap.add_argument("--skip-stream", action="store_true")
+    ap.add_argument("--floor", action="store_true", help="also measure the 60 Hz loop and demo-car floor")
     ap.add_argument(
         "--intervals", type=float, nargs="+", default=[0.1, 0.05], help="batch intervals to stream at (s)"
     )
     opts = ap.parse_args()
     for row in encoding(opts.encode_seconds):
         print(json.dumps(row))
+    if opts.floor:
+        for demo in (False, True):
+            print(json.dumps(floor(opts.seconds, demo)))
     if not opts.skip_stream:
         for interval in opts.intervals:
             print(json.dumps(streaming(opts.seconds, interval)))

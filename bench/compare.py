@@ -128,7 +128,9 @@ def main() -> None:
         if influxd is not None:
             influxd.stop()
     print(f"\nTwo-lap compare (Spa, 7 km, 60 Hz demo laps), {args.runs} runs each, ms:\n")
-    print("| store | API cold p50 | API cold p95 | selector cold p50 | selector cold p95 | API warm p50 | API warm p95 | bytes |")
+    print(
+        "| store | API cold p50 | API cold p95 | selector cold p50 | selector cold p95 | API warm p50 | API warm p95 | bytes |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         cells = []

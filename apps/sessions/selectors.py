@@ -107,7 +107,9 @@ def lap_dict(lap: Lap) -> dict[str, object]:
 # --------------------------------------------------------------------------- archive
 
 
-def session_list(*, user: AbstractBaseUser | AnonymousUser, filters: Mapping[str, Any] | None = None) -> QuerySet[Session]:
+def session_list(
+    *, user: AbstractBaseUser | AnonymousUser, filters: Mapping[str, Any] | None = None
+) -> QuerySet[Session]:
     """The user's sessions, newest first, with lap count and best green lap, filtered.
 
     `filters` (all optional): game, track (id), car (id), kind, date_from/date_to (dates,

@@ -121,7 +121,9 @@ def lap_reference_set(*, lap: Lap, is_reference: bool = True) -> Lap:
     session = lap.session
     with transaction.atomic():
         same = Lap.objects.filter(
-            session__owner_id=session.owner_id, session__track_id=session.track_id, session__car_id=session.car_id
+            session__owner_id=session.owner_id,
+            session__track_id=session.track_id,
+            session__car_id=session.car_id,
         )
         list(same.select_for_update(of=("self",)).values_list("pk", flat=True))  # take the lock
         if is_reference:

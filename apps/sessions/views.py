@@ -34,7 +34,9 @@ T = TypeVar("T")
 def session_list(request: HttpRequest) -> HttpResponse:
     form = SessionFilterForm(request.GET or None, user=request.user)
     filters = form.filters() if request.GET else {}
-    page = Paginator(session_list_for(user=request.user, filters=filters), 25).get_page(request.GET.get("page"))
+    page = Paginator(session_list_for(user=request.user, filters=filters), 25).get_page(
+        request.GET.get("page")
+    )
     ready = session_report_ready_ids(session_ids=[s.pk for s in page])
     query = request.GET.copy()
     query.pop("page", None)

@@ -37,16 +37,19 @@ from simcoach_agent import wire
 
 from .influx import InfluxError
 from .lib.live import frame_for_viewers
+from .lib.uplink import decode_frames
 from .services import (
+    IngestCursor,
     IngestError,
     IngestResult,
-    telemetry_frames_ingest,
     telemetry_session_end,
     telemetry_session_open,
 )
+from .writer import BatchWriter
 
 log = logging.getLogger(__name__)
 CLOSE_TRY_AGAIN = 1013  # RFC 6455: "try again later"
+CLOSE_SERVER_ERROR = 1011  # RFC 6455: "unexpected condition"
 
 
 class RigTelemetryConsumer(AsyncWebsocketConsumer):
@@ -54,6 +57,9 @@ class RigTelemetryConsumer(AsyncWebsocketConsumer):
     user_id: int | None = None
     coach: LiveCoach | None = None
     _last_push = 0.0
+    writer: BatchWriter | None = None  # None: no session, or it has ended
+    next_seq = 0  # the first frame not yet accepted on this socket
+    closing = False
 
     async def connect(self) -> None:
         await self.accept()
@@ -67,10 +73,19 @@ class RigTelemetryConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(self.rig_group, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
+        # Frames still queued were never acked: the agent resends them after reconnecting.
+        self._stop_writer()
         if getattr(self, "rig_group", None):
             await self.channel_layer.group_discard(self.rig_group, self.channel_name)
 
+    def _stop_writer(self) -> None:
+        if self.writer is not None:
+            self.writer.cancel()
+            self.writer = None
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closing:
+            return  # the close is on its way; nothing more from this socket is taken
         if bytes_data is None:
             await self._refuse(wire.WireError("send msgpack in binary messages, not text"))
             return
@@ -87,7 +102,12 @@ class RigTelemetryConsumer(AsyncWebsocketConsumer):
         text = str(exc)
         code = wire.CLOSE_TOO_BIG if "exceeds" in text else wire.CLOSE_PROTOCOL_ERROR
         log.info("rig %s: closing, %s", getattr(self, "rig", None), text)
-        await self.close(code, text[:120])
+        await self._close(code, text[:120])
+
+    async def _close(self, code: int, reason: str) -> None:
+        self.closing = True
+        self._stop_writer()
+        await self.close(code, reason)
 
     async def _hello(self, msg: dict[str, Any]) -> None:
         theirs = msg.get("protocol")
@@ -98,31 +118,37 @@ class RigTelemetryConsumer(AsyncWebsocketConsumer):
                 f"agent speaks protocol {theirs}, server speaks {wire.PROTOCOL_VERSION}: upgrade the {side}",
             )
             return
+        if self.writer is not None:
+            await self.writer.drain()  # the previous session's frames first
+            self._stop_writer()
         session = await database_sync_to_async(telemetry_session_open)(rig=self.rig, hello=msg)
         self.session_id, self.user_id = session.pk, session.owner_id
         self.session_group = f"session.{session.pk}"
         self.coach = await database_sync_to_async(live_coach_for_session)(session_id=session.pk)
+        self.next_seq = session.last_seq + 1
+        if session.state == Session.State.LIVE:
+            self.writer = BatchWriter(IngestCursor.of(session), self._stored, self._store_failed)
         await self.send_msgpack({"type": "welcome", "session_id": session.pk, "last_seq": session.last_seq})
 
     async def _frames(self, msg: dict[str, Any]) -> None:
         if self.session_id is None:
             raise wire.WireError("send hello before frames")
-        seq, n, lists = wire.decode_batch(msg)
-        cols = {k: np.asarray(v, dtype=np.float64) for k, v in lists.items()}
-        assert self.coach is not None
-        await self._coach(self.coach.feed(cols))
-        await self._push_live(cols)
-        try:
-            # Off the event loop and off the shared ORM thread: InfluxDB is an HTTP call.
-            ingest = sync_to_async(telemetry_frames_ingest, thread_sensitive=False)
-            result: IngestResult = await ingest(session_id=self.session_id, seq=seq, cols=cols)
-        except InfluxError as exc:
-            # Nothing was acked; the agent keeps the frames and resends them on reconnect.
-            log.warning(
-                "session %s: trace store failed (%s); asking the agent to resend", self.session_id, exc
-            )
-            await self.close(CLOSE_TRY_AGAIN, "trace store unavailable; resend unacked frames later")
-            return
+        seq, n, cols = decode_frames(msg)
+        if self.writer is None:
+            raise IngestError("session has ended; start a new session")
+        if seq > self.next_seq:
+            raise IngestError(f"sequence gap: expected {self.next_seq}, got {seq}")
+        # Live rules and viewers see each frame once, however often a spool replay sends it;
+        # the store hears everything (it drops what it holds, and acks it again).
+        fresh = {k: v[self.next_seq - seq :] for k, v in cols.items()} if seq < self.next_seq else cols
+        if seq + n > self.next_seq:
+            self.next_seq = seq + n
+            assert self.coach is not None
+            await self._coach(self.coach.feed(fresh))
+            await self._push_live(fresh)
+        await self.writer.put(seq, cols)
+
+    async def _stored(self, result: IngestResult) -> None:
         await self.send_msgpack({"type": "ack", "seq": result.acked_seq})
         for lap in result.laps:
             await self.channel_layer.group_send(
@@ -155,7 +181,23 @@ class RigTelemetryConsumer(AsyncWebsocketConsumer):
         event = {"type": "live.frame", "frame": frame}
         await self.channel_layer.group_send(self.session_group, event)
 
+    async def _store_failed(self, exc: Exception) -> None:
+        if isinstance(exc, InfluxError):
+            # Nothing was acked; the agent keeps the frames and resends them on reconnect.
+            log.warning(
+                "session %s: trace store failed (%s); asking the agent to resend", self.session_id, exc
+            )
+            await self._close(CLOSE_TRY_AGAIN, "trace store unavailable; resend unacked frames later")
+        elif isinstance(exc, IngestError):
+            await self._refuse(exc)
+        else:
+            log.exception("session %s: storing frames failed", self.session_id, exc_info=exc)
+            await self._close(CLOSE_SERVER_ERROR, "server error while storing frames; resend them later")
+
     async def _end(self, msg: dict[str, Any]) -> None:
+        if self.writer is not None:
+            await self.writer.drain()  # everything sent before `end` belongs to the session
+            self._stop_writer()
         if self.session_id is not None:
             await database_sync_to_async(telemetry_session_end)(session_id=self.session_id)
             self.session_id = None

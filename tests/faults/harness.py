@@ -272,13 +272,16 @@ class Outcome:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def session_outcome(fault: str, demo_start: float, recover_s: float | None, **extra: Any) -> Outcome:
-    """Read the one streamed session back from the trace store and check it frame by frame."""
+def session_outcome(
+    fault: str, demo_start: float, recover_s: float | None, rig_id: int | None = None, **extra: Any
+) -> Outcome:
+    """Read a rig's one streamed session back from the trace store, frame by frame."""
     from apps.sessions.models import Lap, Session
     from apps.telemetry.tracestore import get_trace_store
 
-    (session,) = Session.objects.all()
-    trace = get_trace_store().read(session_id=session.pk, t0=0, t1=4e9, channels=["lap"])
+    mine = Session.objects.filter(rig_id=rig_id) if rig_id else Session.objects.all()
+    (session,) = mine
+    trace = get_trace_store().read(session_id=session.pk, t0=0, t1=4e9, channels=["speed"])
     t_ms = [round(x * 1000) for x in trace["t"]]
     laps = list(Lap.objects.filter(session=session).order_by("number").values_list("time_ms", flat=True))
     return Outcome(
@@ -286,7 +289,7 @@ def session_outcome(fault: str, demo_start: float, recover_s: float | None, **ex
         frames_sent=session.last_seq + 1,
         frames_stored=len(t_ms),
         duplicates=len(t_ms) - len(set(t_ms)),
-        sessions=Session.objects.count(),
+        sessions=mine.count(),
         laps=[int(x) for x in laps],
         recover_s=None if recover_s is None else round(recover_s, 1),
         extra={"t_ms": t_ms, "offset_ms": round(demo_start * 1000), **extra},
@@ -327,8 +330,61 @@ def record(out: Outcome) -> None:
     RESULTS.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def last_seq(session_filter: dict[str, Any] | None = None) -> int:
+def last_seq(**where: Any) -> int:
+    """The highest sequence the server stored (-1: no session yet), e.g. ``last_seq(rig_id=3)``."""
     from apps.sessions.models import Session
 
-    row = Session.objects.filter(**(session_filter or {})).values_list("last_seq", flat=True).first()
+    row = Session.objects.filter(**where).values_list("last_seq", flat=True).first()
     return -1 if row is None else int(row)
+
+
+# ---- a live viewer: the owner's browser socket, reconnecting the way static/js/live.js does
+
+
+class Viewer:
+    """Watches ``/ws/live/`` as the logged-in owner; counts frames, reconnects when closed."""
+
+    def __init__(self, base: str, user: object) -> None:
+        from django.test import Client
+
+        client = Client()
+        client.force_login(user)  # a session row in the database the server reads
+        self.cookie = f"sessionid={client.cookies['sessionid'].value}"
+        self.base = base
+        self.frames: list[float] = []  # monotonic arrival time of each frame
+        self.connects = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    def start(self) -> Viewer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def frames_between(self, t0: float, t1: float) -> int:
+        return sum(1 for t in self.frames if t0 <= t < t1)
+
+    async def _run(self) -> None:
+        import websockets
+
+        url = self.base.replace("http", "ws", 1) + "/ws/live/"
+        headers = {"Cookie": self.cookie, "Origin": self.base}
+        while not self._stop.is_set():
+            try:
+                async with websockets.connect(url, additional_headers=headers, open_timeout=5) as ws:
+                    self.connects += 1
+                    await self._listen(ws)
+            except (OSError, TimeoutError, websockets.WebSocketException):
+                await asyncio.sleep(0.5)  # live.js waits, then reconnects
+
+    async def _listen(self, ws: Any) -> None:
+        while not self._stop.is_set():
+            try:
+                raw = await asyncio.wait_for(ws.recv(), 0.5)
+            except TimeoutError:
+                continue
+            if json.loads(raw).get("type") == "frame":
+                self.frames.append(time.monotonic())

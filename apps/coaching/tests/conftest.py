@@ -32,3 +32,18 @@ def openai_server(settings: Any) -> Iterator[FakeOpenAI]:
 @pytest.fixture
 def no_openai_key(settings: Any) -> None:
     settings.OPENAI_API_KEY = ""
+
+
+@pytest.fixture
+def embedded_jobs(settings: Any) -> Iterator[None]:
+    """The embedded default: tasks run on this process's jobs thread instead of a broker."""
+    from django.db import connections
+
+    from simcoach_site import jobs
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+    jobs.wait_idle(timeout=60)
+    # The jobs thread keeps its own connection (CONN_MAX_AGE on Postgres); close it so the
+    # test database can be dropped at the end of the run.
+    jobs._pool().submit(connections.close_all).result(timeout=30)

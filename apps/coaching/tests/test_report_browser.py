@@ -39,8 +39,7 @@ def end_outside_the_browser_loop(session: Session) -> None:
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_it_shows_the_report_when_the_session_ends(live_server, driver, settings, no_openai_key) -> None:
-    settings.CELERY_TASK_ALWAYS_EAGER = True  # the embedded default: tasks on this process's jobs thread
+def test_it_shows_the_report_when_the_session_ends(live_server, driver, embedded_jobs, no_openai_key) -> None:
     session = session_with_demo_laps(driver, laps=2, noise=False, end=False)
     client = Client()
     client.force_login(driver)

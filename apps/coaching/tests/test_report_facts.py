@@ -68,8 +68,7 @@ class TestSessionReportCreate:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_writes_a_report_when_a_session_ends(driver, settings, no_openai_key) -> None:
-    settings.CELERY_TASK_ALWAYS_EAGER = True  # the embedded default: tasks on the jobs thread
+def test_it_writes_a_report_when_a_session_ends(driver, embedded_jobs, no_openai_key) -> None:
     session = session_with_demo_laps(driver, laps=2, noise=False)  # ends it: session_end
     for _ in range(3):  # the create task queues the generate task: wait for the chain
         jobs.wait_idle(timeout=60)

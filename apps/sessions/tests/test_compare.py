@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from simcoach_agent.sources.demo import DemoCar
 
 from apps.coaching.services import lap_analyse
 from apps.sessions.models import Lap, Session
 from apps.sessions.traces import lap_compare
+from simcoach_agent.sources.demo import DemoCar
 
 from .factories import session_with_demo_laps
 

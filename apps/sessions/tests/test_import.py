@@ -21,7 +21,7 @@ from apps.sessions.tests.import_cases import CASES, IMOLA, assert_imported_like_
 from apps.telemetry.models import TraceChunk
 from apps.telemetry.tracestore import get_trace_store
 
-pytestmark = [pytest.mark.django_db, pytest.mark.fixtures]
+pytestmark = [pytest.mark.django_db, pytest.mark.fixtures, pytest.mark.usefixtures("isolated_trace_store")]
 
 # Two markers 100 s apart in the .ldx format ACC writes (Time in microseconds from the log start)
 LDX = (

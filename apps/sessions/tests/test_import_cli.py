@@ -13,7 +13,11 @@ import pytest
 from apps.sessions.models import Session
 from apps.sessions.tests.import_cases import CASES, IMOLA
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fixtures]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.fixtures,
+    pytest.mark.usefixtures("isolated_trace_store"),
+]
 AGENT_DIR = Path(__file__).resolve().parents[3] / "agent"
 
 

@@ -12,7 +12,7 @@ from apps.sessions.services import lap_reference_set
 from apps.sessions.services_import import session_import
 from apps.sessions.tests.import_cases import CASES
 
-pytestmark = [pytest.mark.django_db, pytest.mark.fixtures]
+pytestmark = [pytest.mark.django_db, pytest.mark.fixtures, pytest.mark.usefixtures("isolated_trace_store")]
 
 
 @pytest.fixture

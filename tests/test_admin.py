@@ -1,0 +1,29 @@
+"""Every model of ours is in the Django admin, and its list page renders."""
+
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+OUR_APPS = ("accounts", "racing_sessions", "telemetry", "coaching")
+
+
+def our_models() -> list[type]:
+    return [m for label in OUR_APPS for m in apps.get_app_config(label).get_models()]
+
+
+def test_it_registers_every_model() -> None:
+    missing = [m.__name__ for m in our_models() if not admin.site.is_registered(m)]
+    assert not missing, f"models without an admin: {missing}"
+
+
+def test_it_renders_every_changelist(django_user_model) -> None:
+    boss = django_user_model.objects.create_superuser("boss", "boss@example.com", "boss-pass-1")
+    client = Client()
+    client.force_login(boss)
+    for model in our_models():
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        assert client.get(url).status_code == 200, url
