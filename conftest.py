@@ -9,9 +9,9 @@ import pytest
 def _fast_passwords(request: pytest.FixtureRequest) -> None:
     # Agent tests run without pytest-django (-p no:django); only Django runs need this.
     if request.config.pluginmanager.hasplugin("django"):
-        request.getfixturevalue("settings").PASSWORD_HASHERS = [
-            "django.contrib.auth.hashers.MD5PasswordHasher"
-        ]
+        settings = request.getfixturevalue("settings")
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+        settings.JOBS_INLINE = True
 
 
 @pytest.fixture

@@ -527,6 +527,8 @@ def profile_start(pid: int, step: Step) -> subprocess.Popen[bytes]:
         "-o",
         str(out),
         "--nonblocking",
+        # --gil: only the thread holding the GIL, i.e. where the Python CPU goes.
+        *os.environ.get("BENCH_PYSPY_ARGS", "").split(),
     ]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

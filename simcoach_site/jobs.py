@@ -29,6 +29,10 @@ def _dispatch(task: Any, args: tuple[Any, ...]) -> None:
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         task.delay(*args)
         return
+    if settings.JOBS_INLINE:
+        # Tests: run right here, after commit, so a task never outlives the test that caused it.
+        task.apply(args=args, throw=True)
+        return
     future = _pool().submit(_run_inline, task, args)
     with _lock:
         _pending.add(future)

@@ -132,6 +132,9 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# Without a broker, tasks run on a background thread of the process; JOBS_INLINE runs them
+# in the committing thread instead (the test suite sets it).
+JOBS_INLINE = env.bool("SIMCOACH_JOBS_INLINE", default=False)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SOFT_TIME_LIMIT = 240

@@ -1,8 +1,10 @@
 """The uplink: streams spooled frames to the server over one WebSocket, reconnecting forever.
 
 The producer (telemetry.py) writes frames to the spool and never waits for the network; this
-module reads the spool in sequence order, sends batches every ``batch_interval`` seconds and
-deletes frames from the spool only when the server acks them. After any reconnect it says
+module reads the spool in sequence order and sends what is new each time the producer wakes
+it after a commit (or every ``poll_interval`` seconds), so one producer commit becomes one
+batch. Frames leave the spool only once the server acks them (deleted in one transaction a
+second). After any reconnect it says
 ``hello`` again, learns the server's ``last_seq`` from ``welcome`` and resends what follows.
 See docs/protocol.md for the messages.
 """
@@ -32,6 +34,7 @@ WINDOW_FRAMES: Final = 3600  # frames in flight without an ack (60 s at 60 Hz) b
 WELCOME_TIMEOUT: Final = 15.0  # seconds; the server answers hello once it has opened the session
 RIG_PATH: Final = "ws/rig/"
 BATCH_INTERVAL: Final = 0.1  # seconds; 6 frames a batch at 60 Hz keeps the uplink under 5 KB/s
+ACK_TIMEOUT: Final = 30.0  # seconds with frames in flight and no ack: the server is stuck, reconnect
 ACK_FLUSH_EVERY: Final = 1.0  # seconds between spool deletes of acked frames (one transaction)
 
 MessageCallback = Callable[[dict[str, Any]], None]
@@ -126,6 +129,8 @@ class Uplink:
         self._acked = -1  # highest seq of ``_current`` the server acked
         self._deleted = -1  # highest seq of ``_current`` already deleted from the spool
         self._ack_flush_at = 0.0  # monotonic seconds
+        self._ack_seen_at = 0.0  # monotonic seconds of the last ack, or of sending into an empty window
+        self._ack_timeout = ACK_TIMEOUT
         self._wake = asyncio.Event()  # new frames spooled, or an ack freed room in the window
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -261,6 +266,8 @@ class Uplink:
         # Deleting from the spool waits for _flush_acks: one transaction a second instead of
         # one per batch. A crash before it only means a few acked frames are sent again,
         # which the server drops as duplicates.
+        if seq > self._acked:
+            self._ack_seen_at = time.monotonic()
         self._acked = max(self._acked, seq)
         self.stats.acked_seq = max(self.stats.acked_seq, seq)
         self._wake.set()  # room in the window again
@@ -289,6 +296,7 @@ class Uplink:
             if time.monotonic() >= self._ack_flush_at:
                 self._ack_flush_at = time.monotonic() + ACK_FLUSH_EVERY
                 self._flush_acks()
+            self._check_acks(cursor)
             if more:
                 continue
             if sent == 0:
@@ -303,6 +311,13 @@ class Uplink:
     def _drained(self, session: SpoolSession, cursor: int) -> bool:
         last = session.next_seq - 1
         return session.ended and cursor >= last and self._acked >= last
+
+    def _check_acks(self, cursor: int) -> None:
+        # A server that keeps the socket open but stopped acking (a stuck writer) would
+        # otherwise hold the window shut forever: pings still get their pongs.
+        stuck = time.monotonic() - self._ack_seen_at > self._ack_timeout
+        if cursor > self._acked and stuck:
+            raise _Disconnect(f"no ack for {self._ack_timeout:g} s with frames in flight")
 
     async def _idle(self) -> None:
         with contextlib.suppress(TimeoutError):
@@ -325,6 +340,7 @@ class Uplink:
             self.spool.ack(session.uid, last)
         self._current = session.uid
         self._acked = self._deleted = last
+        self._ack_seen_at = time.monotonic()
         self.stats.session_uid = session.uid
         self.stats.acked_seq = last
         self.stats.sent_seq = last
@@ -339,6 +355,8 @@ class Uplink:
             return cursor, 0, False  # too much in flight: wait for acks
         limit = min(room, wire.MAX_FRAMES_PER_BATCH)
         rows = self.spool.unacked(uid, cursor, limit)
+        if rows and cursor <= self._acked:
+            self._ack_seen_at = time.monotonic()  # the ack clock starts with the first frame in flight
         for first, frames in _runs(rows):
             await self._send_frames(ws, first, frames)
             cursor = first + len(frames) - 1

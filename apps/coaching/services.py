@@ -6,6 +6,7 @@ import numpy as np
 from django.db import transaction
 
 from apps.sessions.models import Lap, Session
+from apps.sessions.traces import TraceUnavailable, lap_length_m, track_info
 from apps.telemetry.tracestore import get_trace_store
 
 from .lib.analysis import detect_corners, lap_summary, resample_by_distance
@@ -38,8 +39,6 @@ def _analysed(stats: dict[str, object]) -> bool:
 
 
 def _analysis(lap: Lap, trace: dict[str, np.ndarray]) -> dict[str, object]:
-    from apps.sessions.traces import TraceUnavailable, lap_length_m, track_info
-
     out: dict[str, object] = {"summary": _rounded(lap_summary(trace).to_dict()), "corners": []}
     if len(trace["t"]) < 2 or "lap_dist" not in trace or "speed" not in trace:
         return out

@@ -69,6 +69,12 @@ class Session(models.Model):
                 condition=~models.Q(agent_uid=""),
                 name="session_unique_agent_uid",
             ),
+            # Two uploads of one file racing each other: the second insert fails, not duplicates.
+            models.UniqueConstraint(
+                fields=["owner", "content_hash"],
+                condition=~models.Q(content_hash=""),
+                name="session_unique_import",
+            ),
         ]
         indexes = [models.Index(fields=["owner", "-started_at"])]
 

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.telemetry.tracestore import Columns, get_trace_store
@@ -84,7 +84,11 @@ def session_import(
         return ImportOutcome(existing, False, existing.laps.count(), ["this file was already imported"])
     parsed = _parse(fileobj, filename, ldx)
     facts = _facts(parsed, filename, game=game, track=track, car=car, kind=kind)
-    session = _store(owner, parsed, facts, content_hash, rig_id)
+    try:
+        session = _store(owner, parsed, facts, content_hash, rig_id)
+    except IntegrityError:  # the same file finished importing in another request meanwhile
+        existing = Session.objects.get(owner_id=owner.pk, content_hash=content_hash)
+        return ImportOutcome(existing, False, existing.laps.count(), ["this file was already imported"])
     return ImportOutcome(session, True, len(parsed.laps), list(parsed.warnings))
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
@@ -52,7 +53,23 @@ CLOSE_TRY_AGAIN = 1013  # RFC 6455: "try again later"
 CLOSE_SERVER_ERROR = 1011  # RFC 6455: "unexpected condition"
 
 
-class RigTelemetryConsumer(AsyncWebsocketConsumer):
+class NoPerMessageDbCleanup:
+    """Skips the ORM-thread hop channels makes before every message (`aclose_old_connections`).
+
+    For consumers that receive many small messages and reach the ORM only through
+    database_sync_to_async (which cleans up connections itself) or their own threads, that hop
+    is a thread round trip per message; at 10 batches a second from each of hundreds of rigs
+    it queued the event loop behind the one ORM thread.
+    """
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+
+class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
     session_id: int | None = None
     user_id: int | None = None
     coach: LiveCoach | None = None

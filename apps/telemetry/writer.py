@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 Columns = dict[str, np.ndarray]
 
 MAX_QUEUED: Final = 100  # batches; ten seconds of a 10 Hz agent
+WRITE_LINGER_S: Final = 0.2
 MAX_MERGED_FRAMES: Final = 1200  # per write: 20 s at 60 Hz, about 1.5 MB of line protocol
 # Writes wait on fsyncs, not on the CPU: more threads than cores let commits overlap (and the
 # databases merge overlapping fsyncs). One Postgres connection per thread.
@@ -64,6 +65,9 @@ class BatchWriter:
     async def _run(self) -> None:
         while True:
             items = [await self._queue.get()]
+            # A short wait lets the next batches join this write: fewer, larger writes and
+            # fsyncs, at the price of acks this much later (the agent spools unacked frames).
+            await asyncio.sleep(WRITE_LINGER_S)
             while not self._queue.empty():
                 items.append(self._queue.get_nowait())
             try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+
 from simcoach_agent.channels import BY_NAME
 
 # Decimals worth sending to a screen per unit; fewer digits, smaller JSON for every viewer.
