@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
@@ -32,3 +33,13 @@ class RigTokenAuthentication(BaseAuthentication):
     def authenticate_header(self, request: Request) -> str:
         # Makes DRF answer 401 (not 403) when credentials are missing or wrong.
         return "Bearer"
+
+
+class RigTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[misc]
+    """Describes rig tokens in the OpenAPI schema (an HTTP bearer scheme)."""
+
+    target_class = RigTokenAuthentication
+    name = "rigToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "sc_rig_…"}

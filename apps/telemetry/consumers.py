@@ -8,6 +8,7 @@ with. ORM work happens only inside the services, called off the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -51,6 +52,7 @@ from .writer import BatchWriter
 log = logging.getLogger(__name__)
 CLOSE_TRY_AGAIN = 1013  # RFC 6455: "try again later"
 CLOSE_SERVER_ERROR = 1011  # RFC 6455: "unexpected condition"
+DRAIN_ON_CLOSE_S = 10.0
 
 
 class NoPerMessageDbCleanup:
@@ -90,7 +92,12 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         await self.channel_layer.group_add(self.rig_group, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
-        # Frames still queued were never acked: the agent resends them after reconnecting.
+        # Frames that arrived are stored even though their acks can no longer be sent (the
+        # agent resends them anyway; storing twice is harmless). Bounded: a stuck store must
+        # not keep a dead socket's consumer alive.
+        if self.writer is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.writer.drain(), DRAIN_ON_CLOSE_S)
         self._stop_writer()
         if getattr(self, "rig_group", None):
             await self.channel_layer.group_discard(self.rig_group, self.channel_name)
