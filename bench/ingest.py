@@ -200,9 +200,10 @@ async def acks(rig: Any, stats: RigStats, w: Window) -> None:
             msg = msgpack.unpackb(raw)
             if msg["type"] == "ack":
                 stats.acked_seq = msg["seq"]
-                sent = stats.pending.pop(msg["seq"], None)
-                if sent is not None:
-                    stats.ack_rtt_ms.append(1000 * (time.time() - sent))
+                now = time.time()
+                # One ack may cover several batches (the server merges queued writes).
+                for seq in [s for s in stats.pending if s <= msg["seq"]]:
+                    stats.ack_rtt_ms.append(1000 * (now - stats.pending.pop(seq)))
             elif msg["type"] == "coaching":
                 stats.coaching += 1
     except ConnectionClosed as exc:

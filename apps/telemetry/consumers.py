@@ -79,6 +79,8 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
     writer: BatchWriter | None = None  # None: no session, or it has ended
     next_seq = 0  # the first frame not yet accepted on this socket
     closing = False
+    _held: dict[str, np.ndarray] | None = None  # newest batch waiting for its viewer slot
+    _flusher: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         await self.accept()
@@ -103,6 +105,8 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self.rig_group, self.channel_name)
 
     def _stop_writer(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
         if self.writer is not None:
             self.writer.cancel()
             self.writer = None
@@ -194,11 +198,25 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
             await self.channel_layer.group_send(self.session_group, event)
 
     async def _push_live(self, cols: dict[str, np.ndarray]) -> None:
-        # Latest wins: viewers get at most LIVE_VIEWER_HZ frames, never a queue of them.
-        now = time.monotonic()
-        if now - self._last_push < 1.0 / settings.LIVE_VIEWER_HZ:
+        # Latest wins: viewers get at most LIVE_VIEWER_HZ frames, never a queue of them. A
+        # batch that comes too soon is held (replacing any older held one) and sent when the
+        # interval is up, so the newest frame always reaches the screen, even before a pause.
+        wait = self._last_push + 1.0 / settings.LIVE_VIEWER_HZ - time.monotonic()
+        if wait <= 0:
+            await self._send_live(cols)
             return
-        self._last_push = now
+        if self._held is None:
+            self._flusher = asyncio.create_task(self._send_held(wait))
+        self._held = cols
+
+    async def _send_held(self, wait: float) -> None:
+        await asyncio.sleep(wait)
+        cols, self._held = self._held, None
+        if cols is not None:
+            await self._send_live(cols)
+
+    async def _send_live(self, cols: dict[str, np.ndarray]) -> None:
+        self._last_push = time.monotonic()
         frame = frame_for_viewers(cols)
         if self.coach is not None and self.coach.state.delta_s is not None:
             frame["delta"] = round(self.coach.state.delta_s, 3)
@@ -240,7 +258,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         await self.send_msgpack({"type": "note", "author": event["author"], "text": event["text"]})
 
 
-class LiveViewerConsumer(AsyncJsonWebsocketConsumer):
+class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
     """What every viewer of a live session shares: joining one session group and relaying it."""
 
     session_group: str | None = None
