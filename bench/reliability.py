@@ -25,7 +25,15 @@ def row(r: dict[str, Any]) -> list[str]:
         notes.append(f"viewer got {r['viewer_frames_during_outage']} frames during the outage")
     if r.get("sessions", 1) != 1:
         notes.append(f"{r['sessions']} sessions")
-    cells = (r["fault"], r["frames_sent"], r["frames_stored"], r["duplicates"], laps, recover, "; ".join(notes))
+    cells = (
+        r["fault"],
+        r["frames_sent"],
+        r["frames_stored"],
+        r["duplicates"],
+        laps,
+        recover,
+        "; ".join(notes),
+    )
     return [str(c) for c in cells]
 
 

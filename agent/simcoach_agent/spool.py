@@ -21,6 +21,7 @@ in ``t``, like a pause.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
@@ -47,7 +48,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     next_seq INTEGER NOT NULL DEFAULT 0,
     created REAL NOT NULL,          -- Unix seconds
     touched REAL NOT NULL,          -- Unix seconds of the last append
-    ended INTEGER NOT NULL DEFAULT 0
+    ended INTEGER NOT NULL DEFAULT 0,
+    last_t REAL                     -- t of the last spooled frame (Unix seconds)
 );
 CREATE TABLE IF NOT EXISTS frames (
     uid TEXT NOT NULL,
@@ -74,6 +76,7 @@ class SpoolSession:
     created: float
     touched: float
     ended: bool
+    last_t: float | None = None  # t of the last frame spooled: a resumed session goes on after it
 
 
 class Spool:
@@ -100,6 +103,14 @@ class Spool:
         self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         # executescript manages its own transaction: the script carries BEGIN/COMMIT itself
         self._db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+        self._add_last_t()
+
+    def _add_last_t(self) -> None:
+        # spools written before last_t existed: add the column (NULL: nothing known)
+        names = [row[1] for row in self._db.execute("PRAGMA table_info(sessions)").fetchall()]
+        if "last_t" not in names:
+            with contextlib.suppress(sqlite3.OperationalError):  # the other thread added it
+                self._db.execute("ALTER TABLE sessions ADD COLUMN last_t REAL")
 
     def _switch_to_wal(self) -> None:
         # Switching a new file to WAL needs an exclusive lock and SQLite reports BUSY at once,
@@ -151,14 +162,14 @@ class Spool:
 
     def session_get(self, uid: str) -> SpoolSession | None:
         row = self._db.execute(
-            "SELECT uid, hello, next_seq, created, touched, ended FROM sessions WHERE uid = ?", (uid,)
+            "SELECT uid, hello, next_seq, created, touched, ended, last_t FROM sessions WHERE uid = ?", (uid,)
         ).fetchone()
         return _session(row) if row else None
 
     def sessions(self) -> list[SpoolSession]:
         """Every known session, oldest first: the order the uplink sends them in."""
         rows = self._db.execute(
-            "SELECT uid, hello, next_seq, created, touched, ended FROM sessions ORDER BY rowid"
+            "SELECT uid, hello, next_seq, created, touched, ended, last_t FROM sessions ORDER BY rowid"
         ).fetchall()
         return [_session(r) for r in rows]
 
@@ -181,7 +192,7 @@ class Spool:
         """The newest unfinished session with the same hello facts, touched in the last max_age s."""
         wanted = json.dumps(hello, sort_keys=True)
         row = self._db.execute(
-            "SELECT uid, hello, next_seq, created, touched, ended FROM sessions WHERE ended = 0 AND hello = ? AND touched >= ? "
+            "SELECT uid, hello, next_seq, created, touched, ended, last_t FROM sessions WHERE ended = 0 AND hello = ? AND touched >= ? "
             "ORDER BY rowid DESC LIMIT 1",
             (wanted, self._clock() - max_age),
         ).fetchone()
@@ -208,8 +219,8 @@ class Spool:
                 rows = [(session_uid, first_seq + i, b) for i, b in enumerate(blobs[:fit])]
                 db.executemany("INSERT INTO frames VALUES (?, ?, ?)", rows)
                 db.execute(
-                    "UPDATE sessions SET next_seq = ?, touched = ? WHERE uid = ?",
-                    (first_seq + fit, self._clock(), session_uid),
+                    "UPDATE sessions SET next_seq = ?, touched = ?, last_t = ? WHERE uid = ?",
+                    (first_seq + fit, self._clock(), frames[fit - 1].get("t"), session_uid),
                 )
                 size = sum(len(b) for b in blobs[:fit])
                 db.execute("UPDATE totals SET frames = frames + ?, bytes = bytes + ?", (fit, size))
@@ -292,8 +303,8 @@ class Spool:
 
 
 def _session(row: tuple[Any, ...]) -> SpoolSession:
-    uid, hello, next_seq, created, touched, ended = row
-    return SpoolSession(uid, json.loads(hello), int(next_seq), created, touched, bool(ended))
+    uid, hello, next_seq, created, touched, ended, last_t = row
+    return SpoolSession(uid, json.loads(hello), int(next_seq), created, touched, bool(ended), last_t)
 
 
 def _pack(frame: Frame) -> bytes:

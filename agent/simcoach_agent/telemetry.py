@@ -118,6 +118,7 @@ class Producer:
         self._uid: str | None = None
         self._seq = 0
         self._first_session = True
+        self._after_t: float | None = None  # resumed: skip frames up to this t, already spooled
         self._pending: list[Frame] = []  # cleaned frames not yet committed to the spool
         self._flush_at = 0.0  # monotonic seconds
         self._flush_every = flush_every  # seconds
@@ -180,6 +181,7 @@ class Producer:
         resumed = spool.resumable(hello, max_age=self._resume_window) if self._first_session else None
         if resumed is not None:
             self._uid, self._seq = resumed.uid, resumed.next_seq
+            self._after_t = resumed.last_t
             log.info("resuming session %s at seq %d", resumed.uid, resumed.next_seq)
         else:
             self._uid, self._seq = new_session_uid(hello["game"]), 0
@@ -195,6 +197,12 @@ class Producer:
         if cleaned is None:
             self.stats.dropped += 1
             return
+        if self._after_t is not None:
+            # A source that hands out its recent past on start (the demo car's 1 s catch-up)
+            # must not make a resumed session go back in time: the server has those frames.
+            if cleaned["t"] <= self._after_t:
+                return
+            self._after_t = None
         self._pending.append(cleaned)
         self.stats.lap = int(cleaned["lap"])
         self.stats.state = "driving"

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from django import forms
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import Http404
 
 from apps.sessions.models import Session
@@ -26,7 +26,7 @@ class ShareLinkCreateForm(forms.Form):
     expiry = forms.ChoiceField(label="Expires after", choices=EXPIRY_CHOICES, initial="1d")
     label = forms.CharField(label="For (shown as the author of notes)", max_length=80, required=False)
 
-    def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         rigs = [

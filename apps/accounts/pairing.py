@@ -9,7 +9,7 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -72,7 +72,7 @@ def device_authorization_get_pending(*, user_code: str) -> DeviceAuthorization |
 
 
 def device_authorization_decide(
-    *, auth: DeviceAuthorization, user: AbstractBaseUser, approve: bool, rig_name: str = ""
+    *, auth: DeviceAuthorization, user: User, approve: bool, rig_name: str = ""
 ) -> bool:
     """Approve or deny once; a code already decided (or expired) is left alone."""
     status = DeviceAuthorization.Status.APPROVED if approve else DeviceAuthorization.Status.DENIED

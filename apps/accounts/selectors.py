@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User, AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -24,11 +24,11 @@ def rig_get_by_token(*, token: str) -> Rig | None:
     return rig
 
 
-def rig_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Rig]:
+def rig_list(*, user: User | AnonymousUser) -> QuerySet[Rig]:
     return Rig.objects.filter(owner_id=user.pk, revoked_at__isnull=True)
 
 
-def rig_get_for_user(*, user: AbstractBaseUser | AnonymousUser, rig_id: int) -> Rig:
+def rig_get_for_user(*, user: User | AnonymousUser, rig_id: int) -> Rig:
     """The one access check for rigs: another user's rig is a 404, never a 403."""
     rig = Rig.objects.filter(pk=rig_id, owner_id=user.pk).first()
     if rig is None:
@@ -54,7 +54,7 @@ class ShareAccess:
 def share_link_resolve(
     *,
     token: str | None = None,
-    coach: AbstractBaseUser | AnonymousUser | None = None,
+    coach: User | AnonymousUser | None = None,
     coached_driver_id: int | None = None,
 ) -> ShareAccess:
     """The one access check for share links, by token or through a coach's saved driver.
@@ -86,7 +86,7 @@ def _share_link_by_token(token: str) -> ShareLink | None:
 
 
 def _share_link_by_coached_driver(
-    coach: AbstractBaseUser | AnonymousUser | None, coached_id: int | None
+    coach: User | AnonymousUser | None, coached_id: int | None
 ) -> ShareLink | None:
     if coach is None or not coach.is_authenticated or coached_id is None:
         return None
@@ -101,20 +101,20 @@ def share_link_session(*, link: ShareLink, session_id: int | None = None) -> Ses
     if link.kind == ShareLink.Kind.SESSION:
         return link.session if session_id in (None, link.session_id) else None
     sessions = Session.objects.select_related("track", "car").filter(
-        rig_id=link.rig_id, owner_id=link.owner_id, state=Session.State.LIVE, source="live"
+        rig_id=link.rig_id or 0, owner_id=link.owner_id, state=Session.State.LIVE, source="live"
     )
     if session_id is not None:
         sessions = sessions.filter(pk=session_id)
     return sessions.order_by("-started_at").first()
 
 
-def share_link_list(*, owner: AbstractBaseUser | AnonymousUser) -> QuerySet[ShareLink]:
+def share_link_list(*, owner: User | AnonymousUser) -> QuerySet[ShareLink]:
     """The owner's links still usable: not revoked, not expired."""
     alive = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
     return _share_links().filter(alive, owner_id=owner.pk, revoked_at__isnull=True)
 
 
-def share_link_get_for_user(*, user: AbstractBaseUser | AnonymousUser, link_id: int) -> ShareLink:
+def share_link_get_for_user(*, user: User | AnonymousUser, link_id: int) -> ShareLink:
     """The owner's access check for managing a link: anyone else's link is a 404."""
     link = ShareLink.objects.filter(pk=link_id, owner_id=user.pk).first()
     if link is None:
@@ -129,7 +129,7 @@ class CoachedDriverRow:
     live_session: Session | None
 
 
-def coached_driver_list(*, coach: AbstractBaseUser | AnonymousUser) -> list[CoachedDriverRow]:
+def coached_driver_list(*, coach: User | AnonymousUser) -> list[CoachedDriverRow]:
     """A coach's saved drivers, each with whether its link still works and what is live now."""
     rows = []
     for coached in CoachedDriver.objects.filter(coach_id=coach.pk).select_related("share_link"):
@@ -143,7 +143,7 @@ def coached_driver_list(*, coach: AbstractBaseUser | AnonymousUser) -> list[Coac
 
 
 def coached_driver_get_for_user(
-    *, user: AbstractBaseUser | AnonymousUser, coached_driver_id: int
+    *, user: User | AnonymousUser, coached_driver_id: int
 ) -> CoachedDriver:
     coached = CoachedDriver.objects.filter(pk=coached_driver_id, coach_id=user.pk).first()
     if coached is None:

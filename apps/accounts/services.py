@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
@@ -17,7 +17,7 @@ from .models import CoachedDriver, CoachNote, Rig, ShareLink
 from .tokens import RIG_TOKEN_PREFIX, SHARE_TOKEN_PREFIX, token_hash, token_new
 
 
-def rig_create(*, owner: AbstractBaseUser, name: str) -> tuple[Rig, str]:
+def rig_create(*, owner: User, name: str) -> tuple[Rig, str]:
     """Create a rig and return it with its token: the only time the token exists in clear."""
     token = token_new(RIG_TOKEN_PREFIX)
     rig = Rig.objects.create(owner=owner, name=name[:80] or "Rig", token_hash=token_hash(token), token_hint=token[-4:])
@@ -53,7 +53,7 @@ SHARE_EXPIRIES: dict[str, dt.timedelta | None] = {
 
 def share_link_create(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     rig: Rig | None = None,
     session: Session | None = None,
     expires_in: dt.timedelta | None,
@@ -94,7 +94,7 @@ def share_link_touch(*, link: ShareLink) -> None:
     ShareLink.objects.filter(pk=link.pk).update(last_used_at=timezone.now(), use_count=F("use_count") + 1)
 
 
-def coached_driver_save(*, coach: AbstractBaseUser, link: ShareLink, nickname: str = "") -> CoachedDriver:
+def coached_driver_save(*, coach: User, link: ShareLink, nickname: str = "") -> CoachedDriver:
     """Save a link the coach holds; saving it again only renames it."""
     nickname = nickname.strip()[:80] or link.label or link.owner.get_username()
     coached, created = CoachedDriver.objects.get_or_create(

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
@@ -12,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.sessions.selectors import lap_list
+from simcoach_site.lib.auth import request_user
 from simcoach_site.lib.ratelimit import count, limited
 
 from .forms import CoachedDriverSaveForm, ShareLinkCreateForm
@@ -40,7 +42,7 @@ from .services import (
 
 
 def signup(request: HttpRequest) -> HttpResponse:
-    form = UserCreationForm(request.POST or None)
+    form: UserCreationForm[User] = UserCreationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user)
@@ -102,7 +104,7 @@ def pair(request: HttpRequest) -> HttpResponse:
     if request.method != "POST" or decision not in ("approve", "deny"):
         return render(request, "accounts/pair.html", {"auth": auth})
     approve = decision == "approve"
-    device_authorization_decide(auth=auth, user=request.user, approve=approve, rig_name=request.POST.get("name", ""))
+    device_authorization_decide(auth=auth, user=request_user(request), approve=approve, rig_name=request.POST.get("name", ""))
     messages.success(request, "Rig approved: the agent is collecting its token." if approve else "Pairing denied.")
     return redirect("rigs")
 
@@ -110,19 +112,19 @@ def pair(request: HttpRequest) -> HttpResponse:
 @login_required
 def sharing(request: HttpRequest) -> HttpResponse:
     """Create share links (each URL is shown once, then only its hash exists), list and revoke them."""
-    form = ShareLinkCreateForm(request.POST or None, user=request.user)
+    form = ShareLinkCreateForm(request.POST or None, user=request_user(request))
     new_url = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         _, token = share_link_create(
-            owner=request.user,
+            owner=request_user(request),
             rig=data.get("rig"),
             session=data.get("session"),
             expires_in=data["expires_in"],
             label=data["label"],
         )
         new_url = request.build_absolute_uri(reverse("share", args=[token]))
-        form = ShareLinkCreateForm(user=request.user)
+        form = ShareLinkCreateForm(user=request_user(request))
     links = share_link_list(owner=request.user)
     return render(request, "accounts/sharing.html", {"form": form, "links": links, "new_url": new_url})
 
@@ -193,7 +195,7 @@ def coached_drivers(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         access = share_link_resolve(token=form.cleaned_data["link"])
         if access.link is not None and access.ok:
-            coached_driver_save(coach=request.user, link=access.link, nickname=form.cleaned_data["nickname"])
+            coached_driver_save(coach=request_user(request), link=access.link, nickname=form.cleaned_data["nickname"])
             messages.success(request, "Saved to Drivers I coach.")
             return redirect("coached-drivers")
         form.add_error("link", f"That link is {access.refusal or 'unknown'}; ask the driver for a new one.")

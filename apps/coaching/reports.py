@@ -12,7 +12,7 @@ import logging
 import uuid
 from typing import Any, Final
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -60,7 +60,7 @@ class ReportRequestError(ValueError):
 
 
 def report_request(
-    *, session: Session, user: AbstractBaseUser, request_id: uuid.UUID | None = None
+    *, session: Session, user: User, request_id: uuid.UUID | None = None
 ) -> Report:
     """Ask for a new report of a session; the same request id always gives the same report.
 

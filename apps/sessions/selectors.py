@@ -6,7 +6,7 @@ from typing import Any
 
 from django.apps import apps as django_apps
 import numpy as np
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User, AnonymousUser
 from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404
 
@@ -14,7 +14,7 @@ from apps.telemetry.tracestore import get_trace_store
 
 from .models import Lap, Session
 
-def session_get_for_user(*, user: AbstractBaseUser | AnonymousUser, session_id: int) -> Session:
+def session_get_for_user(*, user: User | AnonymousUser, session_id: int) -> Session:
     """The one access check for sessions: someone else's session is a 404, never a 403."""
     session = (
         Session.objects.select_related("track", "car", "rig").filter(pk=session_id, owner_id=user.pk).first()
@@ -25,7 +25,7 @@ def session_get_for_user(*, user: AbstractBaseUser | AnonymousUser, session_id: 
         raise Http404("No such session")
     return session
 
-def session_live_for_user(*, user: AbstractBaseUser | AnonymousUser) -> Session | None:
+def session_live_for_user(*, user: User | AnonymousUser) -> Session | None:
     """The user's most recent live session, which the /live/ page follows."""
     if not user.is_authenticated:
         return None
@@ -39,7 +39,7 @@ def session_live_for_user(*, user: AbstractBaseUser | AnonymousUser) -> Session 
 def lap_list(*, session: Session) -> QuerySet[Lap]:
     return Lap.objects.filter(session=session).order_by("number")
 
-def lap_get_for_user(*, user: AbstractBaseUser | AnonymousUser, lap_id: int) -> Lap:
+def lap_get_for_user(*, user: User | AnonymousUser, lap_id: int) -> Lap:
     lap = (
         Lap.objects.select_related("session", "session__track", "session__car")
         .filter(pk=lap_id, session__owner_id=user.pk)
@@ -108,7 +108,7 @@ def lap_dict(lap: Lap) -> dict[str, object]:
 
 
 def session_list(
-    *, user: AbstractBaseUser | AnonymousUser, filters: Mapping[str, Any] | None = None
+    *, user: User | AnonymousUser, filters: Mapping[str, Any] | None = None
 ) -> QuerySet[Session]:
     """The user's sessions, newest first, with lap count and best green lap, filtered.
 
@@ -134,7 +134,7 @@ def session_list(
     return qs.filter(**{lookups[k]: v for k, v in f.items() if k in lookups})
 
 
-def session_filter_choices(*, user: AbstractBaseUser | AnonymousUser) -> dict[str, list[tuple[Any, str]]]:
+def session_filter_choices(*, user: User | AnonymousUser) -> dict[str, list[tuple[Any, str]]]:
     """What the filter form offers: only games, tracks and cars the user has driven."""
     mine = Session.objects.filter(owner_id=user.pk)
     return {

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from simcoach_agent.tracks import track_lookup
@@ -34,7 +34,7 @@ def car_get_or_create(*, game: str, name: str, car_class: str) -> Car:
 
 def session_open(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     rig_id: int | None,
     agent_uid: str,
     game: str,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import numpy as np
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -62,7 +62,7 @@ class ImportOutcome:
 
 def session_import(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     fileobj: IO[bytes],
     filename: str,
     ldx: bytes | None = None,
@@ -164,7 +164,7 @@ def _facts(parsed: ImportedSession, filename: str, **given: str | None) -> _Fact
 
 
 def _store(
-    owner: AbstractBaseUser, parsed: ImportedSession, facts: _Facts, content_hash: str, rig_id: int | None
+    owner: User, parsed: ImportedSession, facts: _Facts, content_hash: str, rig_id: int | None
 ) -> Session:
     t = parsed.channels["t"]
     # Files without a date (Garage 61) are placed at import time; traces need epoch seconds.
@@ -193,7 +193,7 @@ def _store(
 
 
 def _session_create(
-    owner: AbstractBaseUser,
+    owner: User,
     parsed: ImportedSession,
     facts: _Facts,
     content_hash: str,
@@ -269,7 +269,7 @@ def safe_channel_name(name: str) -> str:
     return safe
 
 
-def _trace_write(store: Any, session: Session, owner: AbstractBaseUser, cols: Columns, base: float) -> None:
+def _trace_write(store: Any, session: Session, owner: User, cols: Columns, base: float) -> None:
     for seq_start, chunk in _chunks(cols):
         chunk["t"] = chunk["t"] + base
         store.write(session_id=session.pk, user_id=owner.pk, seq_start=seq_start, cols=chunk)

@@ -82,7 +82,8 @@ class Agent:
     server: str
     token: str
     home: Path
-    demo_start: float = field(default_factory=time.time)
+    # the car leaves the pits 3 s from now: the agent is up by then, so frame 0 is read
+    demo_start: float = field(default_factory=lambda: time.time() + 3.0)
     proc: subprocess.Popen[str] | None = None
     lines: list[dict[str, Any]] = field(default_factory=list)
 
