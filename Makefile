@@ -27,8 +27,8 @@ demo: migrate  ## the whole system on embedded defaults, with a demo car streami
 run: migrate  ## the server alone
 	$(VENV)/bin/daphne -b 127.0.0.1 -p 8000 simcoach_site.asgi:application
 
-test: venv static
-	$(VENV)/bin/pytest -q
+test: venv static  ## PYTEST_ARGS narrows a run, e.g. PYTEST_ARGS='-m "not faults"'
+	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 test-fast: venv
 	$(VENV)/bin/pytest -q -m "not browser"

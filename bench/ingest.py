@@ -401,7 +401,8 @@ def start_workers(
 def run_step(
     step: Step, env: dict[str, str], accounts: list[dict[str, Any]], parts: Path, influx_pid: int
 ) -> dict[str, Any]:
-    from tests.servers import free_port, stop, wait_port
+    from simcoach_site.lib.net import free_port, wait_for_port
+    from tests.servers import stop
 
     port = free_port()
     log = open(OUT / f"daphne-{step.n}.log", "w")  # noqa: SIM115 - closed below
@@ -424,7 +425,7 @@ def run_step(
         stderr=log,
     )
     try:
-        wait_port(port, daphne)
+        wait_for_port("127.0.0.1", port, daphne)
         url = f"http://127.0.0.1:{port}"
         t_connect = time.time()
         workers = start_workers(step, url, accounts, parts)

@@ -87,25 +87,28 @@ TEMPLATES = [
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 if "DATABASE_URL" in os.environ:
     DATABASES = {"default": env.db_url("DATABASE_URL")}
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
-        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "simcoach.sqlite3",
-            # A file test database so live-server and socket tests share it across threads.
+            # A file test database so live-server and socket tests share it across processes.
             "TEST": {"NAME": VAR_DIR / "test-simcoach.sqlite3"},
-            # IMMEDIATE: writers take the lock up front instead of failing mid-transaction
-            # with "database is locked" when the rig socket and a page write at once.
-            "OPTIONS": {
-                "timeout": 20,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
         }
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE: writers take the lock up front instead of failing mid-transaction with
+    # "database is locked" when the rig socket and a page write at once.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer and Celery ---------------------------------------------------------------

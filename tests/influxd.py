@@ -7,7 +7,6 @@ Used by the test suite (session fixture) and by .ci/run for the full-stack pass:
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,6 +14,8 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from simcoach_site.lib.net import free_port
 
 
 @dataclass
@@ -39,12 +40,6 @@ class Influxd:
     def resume(self) -> None:
         self.proc = _spawn(self.workdir)
         _wait_ready(self.url, self.proc)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def influxd_available() -> bool:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from django.db import connection
+
+from simcoach_site.lib.net import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BROWSER_ARGS = [
@@ -20,12 +20,6 @@ BROWSER_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def db_url_for_subprocess() -> str:
@@ -60,23 +54,10 @@ def run_daphne(port: int | None = None, **env: str) -> Iterator[str]:
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env(**env))
     try:
-        wait_port(port, proc)
+        wait_for_port("127.0.0.1", port, proc)
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(proc)
-
-
-def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listening on {port} after {timeout} s")
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

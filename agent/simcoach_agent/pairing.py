@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-import urllib.error
 import urllib.request
 import webbrowser
 from collections.abc import Callable
@@ -20,10 +19,10 @@ from typing import Any, Final
 
 from . import __version__
 from .config import Config
+from .http import send
 
 GRANT_TYPE: Final = "urn:ietf:params:oauth:grant-type:device_code"
 SLOW_DOWN_STEP: Final = 5.0  # seconds added to the interval on slow_down (RFC 8628 §3.5)
-HTTP_TIMEOUT: Final = 15.0  # seconds per request
 
 
 class PairingError(Exception):
@@ -59,21 +58,7 @@ def _request(url: str, body: dict[str, Any] | None = None, token: str | None = N
         req.add_header("Content-Type", "application/json")
     if token:
         req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT) as resp:  # noqa: S310
-            return resp.status, _json(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, _json(exc.read())
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise PairingError(f"cannot reach {url}: {reason}") from None
-
-
-def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
+    return send(req, PairingError)
 
 
 def request_device_code(server: str, client_name: str) -> DeviceCode:

@@ -9,11 +9,9 @@ stdlib (urllib) is used, as for pairing.
 from __future__ import annotations
 
 import argparse
-import json
 import mimetypes
 import secrets
 import sys
-import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,10 +19,11 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from . import config
+from .http import send
 from .pairing import TokenRejected
 
 CHUNK: Final = 64 * 1024  # bytes read from disk and sent per step
-HTTP_TIMEOUT: Final = 600.0  # seconds: the server parses the whole file before it answers
+UPLOAD_TIMEOUT: Final = 600.0  # seconds: the server parses the whole file before it answers
 EXIT_OK, EXIT_ERROR, EXIT_PAIR = 0, 1, 3
 META_FIELDS: Final = ("game", "track", "car", "kind")
 
@@ -118,25 +117,7 @@ def upload_file(
     req.add_header("Content-Length", str(total))
     req.add_header("Accept", "application/json")
     req.add_header("Authorization", f"Bearer {token}")
-    return _answer(path, *_send(req, url))
-
-
-def _send(req: urllib.request.Request, url: str) -> tuple[int, Any]:
-    try:
-        with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT) as resp:  # noqa: S310
-            return resp.status, _json(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, _json(exc.read())
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise UploadError(f"cannot reach {url}: {reason}") from None
-
-
-def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
+    return _answer(path, *send(req, UploadError, UPLOAD_TIMEOUT))
 
 
 def _answer(path: Path, status: int, body: Any) -> dict[str, Any]:

@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.servers import ROOT, agent, free_port, server_env, wait_port
+from simcoach_site.lib.net import free_port, wait_for_port
+from tests.servers import ROOT, agent, server_env
 
 DEMO_SPEED = 10.0  # simulated seconds per wall second
 DEMO_LAPS = 3
@@ -46,7 +47,7 @@ class Daphne:
         cmd = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(self.port)]
         cmd.append("simcoach_site.asgi:application")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env(**self.env))
-        wait_port(self.port, self.proc)
+        wait_for_port("127.0.0.1", self.port, self.proc)
         return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:

@@ -19,6 +19,11 @@ from apps.telemetry.tests.frames import loop_frames
 from simcoach_agent import wire
 from simcoach_agent.channels import CHANNELS
 
+
+def _hashable(v: object) -> bool:
+    return not isinstance(v, list | dict) and not (isinstance(v, float) and math.isnan(v))
+
+
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 # Everything msgpack can carry: the server must survive any of it in any position.
 LEAVES = (
@@ -32,13 +37,9 @@ LEAVES = (
 ANY_VALUE = st.recursive(
     LEAVES,
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(LEAVES.filter(_hashable), inner, max_size=5),
-    max_leaves=16,
+    max_leaves=8,
 )
 MESSAGE_TYPES = st.sampled_from(["hello", "frames", "end", "ack", "welcome", "", "FRAMES", "x" * 300])
-
-
-def _hashable(v: object) -> bool:
-    return not isinstance(v, list | dict) and not (isinstance(v, float) and math.isnan(v))
 
 
 def packb(value: object) -> bytes:

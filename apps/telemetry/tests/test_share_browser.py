@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
+
+from tests.servers import stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CHROMIUM = "/usr/bin/chromium"
@@ -32,72 +30,10 @@ CHROMIUM_ARGS = [
 WAIT_MS = 30_000
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("daphne exited before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("daphne did not start")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def database_url_for_daphne() -> str:
-    """The URL of the database this test uses, for a second process to open."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        if "memory" in str(db["NAME"]):
-            pytest.skip("needs a file test database (TEST.NAME) that a second process can open")
-        # IMMEDIATE: several writers (ingest, share links, notes) must queue, not fail, on SQLite.
-        return f"sqlite:///{db['NAME']}?timeout=20&transaction_mode=IMMEDIATE"
-    user = quote(db["USER"] or "")
-    password = quote(db["PASSWORD"] or "")
-    return f"postgres://{user}:{password}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
-def server(transactional_db: None) -> Iterator[str]:
+def server(daphne_url: str) -> str:
     """Daphne serving the real ASGI app against this test's database."""
-    port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "simcoach_site.settings", "PYTHONUNBUFFERED": "1"}
-    env["DATABASE_URL"] = database_url_for_daphne()
-    cmd = [
-        sys.executable,
-        "-m",
-        "daphne",
-        "-v",
-        "0",
-        "-b",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        "simcoach_site.asgi:application",
-    ]
-    proc = subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env)
-    try:
-        wait_for_port(port, proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(proc)
+    return daphne_url
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,11 +13,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.accounts.models import Rig
 from apps.accounts.services import rig_create, rig_revoke
 from apps.sessions.services import sessions_close_idle
+from simcoach_site.lib.net import wait_for_port
 
 DEMO_USER = "demo"
 
@@ -36,7 +36,11 @@ class Command(BaseCommand):
         token = self._demo_account(password)
         url = f"http://{host}:{port}{settings.URL_PREFIX}/"
         procs = [self._daphne(host, port)]
-        _wait_port(host, port, procs[0])
+        try:
+            wait_for_port(host, port, procs[0])
+        except RuntimeError as exc:
+            _stop(procs)
+            raise CommandError(f"the server did not start: {exc}") from None
         procs.append(self._agent(url, token, seed))
         self.stdout.write(self.style.SUCCESS(_banner(url, password)))
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -96,17 +100,6 @@ class Command(BaseCommand):
             str(seed),
         ]
         return subprocess.Popen([*cmd, "--server", url, "--token", token], env=env)
-
-
-def _wait_port(host: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"the server did not start on {host}:{port}")
 
 
 def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
