@@ -81,6 +81,9 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
     closing = False
     _held: dict[str, np.ndarray] | None = None  # newest batch waiting for its viewer slot
     _flusher: asyncio.Task[None] | None = None
+    # The writer task closes laps on the coach in a thread while batches keep arriving: the
+    # coach must never run both at once (feed would read a half-set reference lap).
+    _coach_lock: asyncio.Lock
 
     async def connect(self) -> None:
         await self.accept()
@@ -107,6 +110,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
     def _stop_writer(self) -> None:
         if self._flusher is not None:
             self._flusher.cancel()
+            self._held = None
         if self.writer is not None:
             self.writer.cancel()
             self.writer = None
@@ -153,6 +157,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         self.session_id, self.user_id = session.pk, session.owner_id
         self.session_group = f"session.{session.pk}"
         self.coach = await database_sync_to_async(live_coach_for_session)(session_id=session.pk)
+        self._coach_lock = asyncio.Lock()
         self.next_seq = session.last_seq + 1
         if session.state == Session.State.LIVE:
             self.writer = BatchWriter(IngestCursor.of(session), self._stored, self._store_failed)
@@ -172,7 +177,9 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         if seq + n > self.next_seq:
             self.next_seq = seq + n
             assert self.coach is not None
-            await self._coach(self.coach.feed(fresh))
+            async with self._coach_lock:
+                messages = self.coach.feed(fresh)
+            await self._coach(messages)
             await self._push_live(fresh)
         await self.writer.put(seq, cols)
 
@@ -183,7 +190,10 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
                 self.session_group, {"type": "live.lap", "lap": lap_dict(lap)}
             )
             closing = sync_to_async(live_coach_lap_completed, thread_sensitive=False)
-            await self._coach(await closing(coach=self.coach, lap_id=lap.pk))
+            assert self.coach is not None
+            async with self._coach_lock:
+                messages = await closing(coach=self.coach, lap_id=lap.pk)
+            await self._coach(messages)
 
     async def _coach(self, messages: list[Message]) -> None:
         """Coaching goes to the driver (agent) and to everyone watching."""

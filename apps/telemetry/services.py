@@ -87,7 +87,11 @@ class IngestCursor:
 
 
 def telemetry_frames_ingest(
-    *, session_id: int, seq: int, cols: Mapping[str, Sequence[float]], cursor: IngestCursor | None = None
+    *,
+    session_id: int,
+    seq: int,
+    cols: Mapping[str, Sequence[float] | np.ndarray],
+    cursor: IngestCursor | None = None,
 ) -> IngestResult:
     """Store frames seq.. of a session exactly once, then record the laps they complete.
 

@@ -30,7 +30,7 @@ WRITE_LINGER_S: Final = 0.2
 MAX_MERGED_FRAMES: Final = 1200  # per write: 20 s at 60 Hz, about 1.5 MB of line protocol
 # Writes wait on fsyncs, not on the CPU: more threads than cores let commits overlap (and the
 # databases merge overlapping fsyncs). One Postgres connection per thread.
-INGEST_THREADS: Final = 16
+INGEST_THREADS: Final = 8
 _pool = ThreadPoolExecutor(INGEST_THREADS, thread_name_prefix="ingest")
 _ingest = sync_to_async(telemetry_frames_ingest, thread_sensitive=False, executor=_pool)
 

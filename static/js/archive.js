@@ -153,7 +153,7 @@
           width: Math.max(320, target.clientWidth),
           height: 200,
           scales: { x: { time: false } },
-          axes: [Object.assign({ label: "lap" }, AXIS), Object.assign({ size: 64, values: (u, v) => v.map(fmtLap) }, AXIS)],
+          axes: [Object.assign({ label: "lap", incrs: [1, 2, 5, 10, 25, 50, 100] }, AXIS), Object.assign({ size: 84, values: (u, v) => v.map(fmtLap) }, AXIS)],
           series: [
             { label: "lap" },
             { label: "valid", stroke: COLORS[0], width: 1.5, points: pts(COLORS[0]), value: (u, v) => fmtLap(v), spanGaps: true },

@@ -107,13 +107,13 @@ def test_it_refuses_garbage_bytes_with_a_reason(data: bytes) -> None:
     check_decoders(data)
 
 
-@settings(FUZZ, max_examples=2000)
+@settings(FUZZ, max_examples=1500)
 @given(data=random_batches())
 def test_both_decoders_agree_on_fuzzed_batches(data: bytes) -> None:
     check_decoders(data)
 
 
-@settings(FUZZ, max_examples=3000)
+@settings(FUZZ, max_examples=3500)
 @given(data=broken_valid_batches())
 def test_both_decoders_agree_on_near_miss_batches(data: bytes) -> None:
     check_decoders(data)

@@ -85,7 +85,12 @@ class LapTracker:
         # Joined mid-lap: a lap we did not see from the line has no full trace.
         s.partial = first and not s.started_in_pit and float(cols["lap_dist"][i]) > 200.0
         s.fuel_start = _at(cols, "fuel", i, None)
-        s.sector, s.splits, s.invalid, s.in_pit_seen_late = int(_at(cols, "sector", i, 0.0) or 0), [], False, False
+        s.sector, s.splits, s.invalid, s.in_pit_seen_late = (
+            int(_at(cols, "sector", i, 0.0) or 0),
+            [],
+            False,
+            False,
+        )
         if first:
             s.prev_game_last = float(_at(cols, "last_lap_time", i, -1.0) or -1.0)
 
