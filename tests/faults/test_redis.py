@@ -1,20 +1,25 @@
 """Redis SIGKILLed and restarted on the same port under a streaming rig, a live viewer and a
 Celery worker chewing through lap analyses.
 
-Redis carries two things here: the channel layer (RedisPubSubChannelLayer, db 0: live frames
-to viewers, at most once) and the Celery broker (db 1: queued and unacked tasks). The test's
-redis-server runs like the one in docker-compose.yml, ``--appendonly yes --save ''``: the
-append-only file is what keeps queued tasks across a restart. Without it a restart empties
-the queue, and the tasks waiting in it are simply gone (acks_late cannot help: the "unacked"
-record kombu keeps for redelivery lives in the same Redis).
+Redis carries two things here: the channel layer (RedisPubSubChannelLayer, db 0) and the
+Celery broker (db 1). What the test shows, and what each part relies on:
 
-What "not lost, not doubled" relies on: CELERY_TASK_ACKS_LATE (a message is acked after the
-task ran), prefetch 1 (the worker holds at most the task it runs), the AOF (the queue and
-kombu's unacked hash survive the restart) and an idempotent ``lap_analyse`` (a redelivered
-message re-runs a no-op). A message whose ack did not reach Redis is redelivered only after
-the visibility timeout (kombu's default: 1 h), so within the test a task can run once or,
-when its ack was lost, once plus a later no-op; the test counts runs from the worker's log and
-checks each lap's analysis is stored once and never rewritten.
+- Viewers: their sockets stay open and stall while Redis is down (pub/sub is at most once:
+  frames published meanwhile are gone, which a live view can afford), then frames flow again
+  on the same socket, because redis-py subscribes again when it reconnects; a viewer that
+  connects after the restart gets frames too.
+- The rig: its socket needs the layer as well (its channel, its groups, every live push), so
+  ingest stops while Redis is down. The agent spools and resends; nothing is lost or doubled.
+- Celery: redis-server runs like the docker-compose service, ``--appendonly yes --save ''``;
+  the append-only file keeps queued tasks and kombu's "unacked" record across the restart.
+  With no persistence at all (``--appendonly no``) a restart would empty the queue, and every
+  queued task would be lost: acks_late cannot help, its redelivery record lives in the same
+  Redis (not tested: it holds by construction). With the AOF, a task running when Redis dies
+  finishes, but its ack goes to a dead connection; kombu hands that message out again only
+  after the visibility timeout (1 h by default), so it runs a second time, and the idempotent
+  ``lap_analyse`` makes that run a no-op. The test makes the in-flight task certain (it holds
+  the lap rows locked across the kill), moves the unacked record an hour back instead of
+  waiting, and checks the second run wrote nothing.
 """
 
 from __future__ import annotations
@@ -228,7 +233,12 @@ def test_viewers_and_queued_tasks_survive_a_redis_restart(
             in_flight = set(worker.received()) - set(worker.succeeded())
         # Released: that task now finishes while Redis is down, and its ack has nowhere to go.
         connects_before = viewer.connects
-        time.sleep(OUTAGE_S)
+        # The rig's socket needs the layer too (its channel, its groups, frames to viewers), so
+        # ingest stops: the agent spools, as for a server outage. Batches already past the
+        # layer may still be stored in the first second; after that nothing moves.
+        time.sleep(1.0)
+        stalled_from = last_seq(rig_id=rig.pk)
+        time.sleep(OUTAGE_S - 1.0)
         held = last_seq(rig_id=rig.pk)
         redis_server.start()
         up = time.monotonic()
@@ -283,6 +293,7 @@ def test_viewers_and_queued_tasks_survive_a_redis_restart(
         outage_s=OUTAGE_S,
         viewer_frames_during_outage=during,
         viewer_reconnects=viewer.connects - connects_before,
+        rig_frames_stored_during_outage=held - stalled_from,
         rig_recover_s=round(rig_recover, 1),
         lap_tasks=len(every_lap),
         lap_tasks_in_flight_at_kill=len(in_flight),
