@@ -22,7 +22,9 @@ _pending: set[Future[Any]] = set()
 
 def enqueue(task: Any, *args: Any) -> None:
     """Run `task(*args)` once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: _dispatch(task, args))
+    # robust: a broker that is down must not turn a committed write into an error; what fails
+    # to enqueue here is picked up by the periodic sweeps (laps_analyse_missing_task).
+    transaction.on_commit(lambda: _dispatch(task, args), robust=True)
 
 
 def _dispatch(task: Any, args: tuple[Any, ...]) -> None:

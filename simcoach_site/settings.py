@@ -148,6 +148,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A rig that vanishes without saying `end` has its session closed after the silence timeout.
 CELERY_BEAT_SCHEDULE = {
     "sessions-close-idle": {"task": "apps.sessions.tasks.sessions_close_idle_task", "schedule": 60.0},
+    "laps-analyse-missing": {"task": "apps.coaching.tasks.laps_analyse_missing_task", "schedule": 300.0},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the worker logs through LOGGING below (JSON in production)
 

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from apps.sessions.models import Session
+from django.utils import timezone
+
+from apps.sessions.models import Lap, Session
 
 from .models import Report
 
@@ -34,3 +37,11 @@ def report_dict(report: Report | None) -> dict[str, Any] | None:
         "created_at": report.created_at.isoformat(),
         "updated_at": report.updated_at.isoformat(),
     }
+
+
+def lap_ids_unanalysed(*, older_than_s: int) -> list[int]:
+    """Laps that finished a while ago and still have no stored analysis."""
+    cutoff = timezone.now() - dt.timedelta(seconds=older_than_s)
+    return list(
+        Lap.objects.filter(ended_at__lt=cutoff).exclude(stats__has_key="analysis").values_list("pk", flat=True)[:500]
+    )

@@ -47,3 +47,14 @@ def report_generate_task(self, report_id: int) -> None:  # type: ignore[no-untyp
             report_generate_task.apply(args=[report_id], retries=self.request.retries + 1, throw=True)
             return
         raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@shared_task(acks_late=True)
+def laps_analyse_missing_task() -> int:
+    """Re-enqueue laps whose analysis never ran (its enqueue failed, e.g. broker down)."""
+    from .selectors import lap_ids_unanalysed
+
+    ids = lap_ids_unanalysed(older_than_s=120)
+    for lap_id in ids:
+        lap_analyse_task.delay(lap_id)
+    return len(ids)

@@ -75,6 +75,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
     session_id: int | None = None
     user_id: int | None = None
     coach: LiveCoach | None = None
+    _fanout_down = False
     _last_push = 0.0
     writer: BatchWriter | None = None  # None: no session, or it has ended
     next_seq = 0  # the first frame not yet accepted on this socket
@@ -186,9 +187,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
     async def _stored(self, result: IngestResult) -> None:
         await self.send_msgpack({"type": "ack", "seq": result.acked_seq})
         for lap in result.laps:
-            await self.channel_layer.group_send(
-                self.session_group, {"type": "live.lap", "lap": lap_dict(lap)}
-            )
+            await self._fanout({"type": "live.lap", "lap": lap_dict(lap)})
             closing = sync_to_async(live_coach_lap_completed, thread_sensitive=False)
             assert self.coach is not None
             async with self._coach_lock:
@@ -205,7 +204,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
                 "type": "live.coaching",
                 "message": {"rule": m.rule, "severity": m.severity, "text": m.text},
             }
-            await self.channel_layer.group_send(self.session_group, event)
+            await self._fanout(event)
 
     async def _push_live(self, cols: dict[str, np.ndarray]) -> None:
         # Latest wins: viewers get at most LIVE_VIEWER_HZ frames, never a queue of them. A
@@ -230,8 +229,19 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         frame = frame_for_viewers(cols)
         if self.coach is not None and self.coach.state.delta_s is not None:
             frame["delta"] = round(self.coach.state.delta_s, 3)
-        event = {"type": "live.frame", "frame": frame}
-        await self.channel_layer.group_send(self.session_group, event)
+        await self._fanout({"type": "live.frame", "frame": frame})
+
+    async def _fanout(self, event: dict[str, Any]) -> None:
+        """Tell the session's viewers. Best effort: with the channel layer down (Redis
+        restarting) the rig's frames must still be stored and acked, so a failed send is
+        logged (once per outage) and dropped, never raised into the ingest path."""
+        try:
+            await self.channel_layer.group_send(self.session_group, event)
+            self._fanout_down = False
+        except Exception as exc:  # redis-py and the layer raise many types while Redis is away
+            if not self._fanout_down:
+                log.warning("session %s: live fan-out failed (%s); still storing", self.session_id, exc)
+            self._fanout_down = True
 
     async def _store_failed(self, exc: Exception) -> None:
         if isinstance(exc, InfluxError):
