@@ -132,8 +132,15 @@ def objects(driver, coach) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     rig, _ = rig_create(owner=driver, name="Rig")
     link, token = share_link_create(owner=driver, session=session, expires_in=dt.timedelta(hours=1))
     coached = coached_driver_save(coach=driver, link=link, nickname="me")
-    return {"session": session, "lap": laps[0], "lap2": laps[1], "rig": rig, "link": link,
-            "token": token, "coached": coached}
+    return {
+        "session": session,
+        "lap": laps[0],
+        "lap2": laps[1],
+        "rig": rig,
+        "link": link,
+        "token": token,
+        "coached": coached,
+    }
 
 
 def _call(client: Client, entry: Owned, objs: dict[str, Any]) -> Any:

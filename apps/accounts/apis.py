@@ -76,7 +76,9 @@ class RigDeviceTokenApi(APIView):
             rig, token = device_token_poll(device_code=data.validated_data["device_code"])
         except PairingError as exc:
             return _oauth_error(exc.code, exc.description)
-        return Response({"access_token": token, "token_type": "Bearer", "rig_id": rig.pk, "rig_name": rig.name})
+        return Response(
+            {"access_token": token, "token_type": "Bearer", "rig_id": rig.pk, "rig_name": rig.name}
+        )
 
 
 class RigMeApi(APIView):

@@ -90,7 +90,9 @@ def device_token_poll(*, device_code: str) -> tuple[Rig, str]:
         if auth is None:
             raise PairingError("invalid_grant", "unknown device code")
         now = timezone.now()
-        too_fast = auth.last_polled_at is not None and (now - auth.last_polled_at).total_seconds() < auth.interval_s
+        too_fast = (
+            auth.last_polled_at is not None and (now - auth.last_polled_at).total_seconds() < auth.interval_s
+        )
         auth.last_polled_at = now
         if too_fast and auth.status == DeviceAuthorization.Status.PENDING:
             auth.interval_s += SLOW_DOWN_STEP_S

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from django.contrib.auth.models import User, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -142,9 +142,7 @@ def coached_driver_list(*, coach: User | AnonymousUser) -> list[CoachedDriverRow
     return rows
 
 
-def coached_driver_get_for_user(
-    *, user: User | AnonymousUser, coached_driver_id: int
-) -> CoachedDriver:
+def coached_driver_get_for_user(*, user: User | AnonymousUser, coached_driver_id: int) -> CoachedDriver:
     coached = CoachedDriver.objects.filter(pk=coached_driver_id, coach_id=user.pk).first()
     if coached is None:
         raise Http404("No such driver")

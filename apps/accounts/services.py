@@ -20,7 +20,9 @@ from .tokens import RIG_TOKEN_PREFIX, SHARE_TOKEN_PREFIX, token_hash, token_new
 def rig_create(*, owner: User, name: str) -> tuple[Rig, str]:
     """Create a rig and return it with its token: the only time the token exists in clear."""
     token = token_new(RIG_TOKEN_PREFIX)
-    rig = Rig.objects.create(owner=owner, name=name[:80] or "Rig", token_hash=token_hash(token), token_hint=token[-4:])
+    rig = Rig.objects.create(
+        owner=owner, name=name[:80] or "Rig", token_hash=token_hash(token), token_hint=token[-4:]
+    )
     return rig, token
 
 
@@ -40,7 +42,9 @@ def rig_revoke(*, rig: Rig) -> Rig:
 
 
 def rig_seen(*, rig_id: int, game: str, agent_version: str) -> None:
-    Rig.objects.filter(pk=rig_id).update(last_seen_at=timezone.now(), last_game=game, agent_version=agent_version)
+    Rig.objects.filter(pk=rig_id).update(
+        last_seen_at=timezone.now(), last_game=game, agent_version=agent_version
+    )
 
 
 SHARE_EXPIRIES: dict[str, dt.timedelta | None] = {

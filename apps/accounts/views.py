@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.contrib.auth.models import User
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -91,7 +91,9 @@ def pair(request: HttpRequest) -> HttpResponse:
     code = (request.POST.get("code") or request.GET.get("code") or "").strip()
     keys = (f"pair-user:{request.user.pk}", f"pair-ip:{request.META.get('REMOTE_ADDR')}")
     if limited(keys[0], limit=PAIR_FAILS_PER_USER) or limited(keys[1], limit=PAIR_FAILS_PER_IP):
-        return render(request, "accounts/pair.html", {"error": "Too many wrong codes. Wait 15 minutes."}, status=429)
+        return render(
+            request, "accounts/pair.html", {"error": "Too many wrong codes. Wait 15 minutes."}, status=429
+        )
     if not code:
         return render(request, "accounts/pair.html", {})
     auth = device_authorization_get_pending(user_code=code)
@@ -104,8 +106,12 @@ def pair(request: HttpRequest) -> HttpResponse:
     if request.method != "POST" or decision not in ("approve", "deny"):
         return render(request, "accounts/pair.html", {"auth": auth})
     approve = decision == "approve"
-    device_authorization_decide(auth=auth, user=request_user(request), approve=approve, rig_name=request.POST.get("name", ""))
-    messages.success(request, "Rig approved: the agent is collecting its token." if approve else "Pairing denied.")
+    device_authorization_decide(
+        auth=auth, user=request_user(request), approve=approve, rig_name=request.POST.get("name", "")
+    )
+    messages.success(
+        request, "Rig approved: the agent is collecting its token." if approve else "Pairing denied."
+    )
     return redirect("rigs")
 
 
@@ -195,7 +201,9 @@ def coached_drivers(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         access = share_link_resolve(token=form.cleaned_data["link"])
         if access.link is not None and access.ok:
-            coached_driver_save(coach=request_user(request), link=access.link, nickname=form.cleaned_data["nickname"])
+            coached_driver_save(
+                coach=request_user(request), link=access.link, nickname=form.cleaned_data["nickname"]
+            )
             messages.success(request, "Saved to Drivers I coach.")
             return redirect("coached-drivers")
         form.add_error("link", f"That link is {access.refusal or 'unknown'}; ask the driver for a new one.")

@@ -59,9 +59,7 @@ class ReportRequestError(ValueError):
 # --------------------------------------------------------------------------- requests
 
 
-def report_request(
-    *, session: Session, user: User, request_id: uuid.UUID | None = None
-) -> Report:
+def report_request(*, session: Session, user: User, request_id: uuid.UUID | None = None) -> Report:
     """Ask for a new report of a session; the same request id always gives the same report.
 
     While another report of the session is still being written, that one is returned

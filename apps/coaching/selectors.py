@@ -43,5 +43,7 @@ def lap_ids_unanalysed(*, older_than_s: int) -> list[int]:
     """Laps that finished a while ago and still have no stored analysis."""
     cutoff = timezone.now() - dt.timedelta(seconds=older_than_s)
     return list(
-        Lap.objects.filter(ended_at__lt=cutoff).exclude(stats__has_key="analysis").values_list("pk", flat=True)[:500]
+        Lap.objects.filter(ended_at__lt=cutoff)
+        .exclude(stats__has_key="analysis")
+        .values_list("pk", flat=True)[:500]
     )

@@ -132,7 +132,9 @@ def live_coach_lap_completed(*, coach: LiveCoach, lap_id: int) -> list[Message]:
 
 def _green_laps(session: Session) -> list[Lap]:
     return list(
-        Lap.objects.filter(session=session, valid=True, is_in_lap=False, is_out_lap=False, time_ms__isnull=False)
+        Lap.objects.filter(
+            session=session, valid=True, is_in_lap=False, is_out_lap=False, time_ms__isnull=False
+        )
     )
 
 

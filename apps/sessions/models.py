@@ -41,7 +41,9 @@ class Session(models.Model):
         LIVE = "live"
         ENDED = "ended"
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="racing_sessions")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="racing_sessions"
+    )
     rig = models.ForeignKey("accounts.Rig", null=True, blank=True, on_delete=models.SET_NULL)
     game = models.CharField(max_length=16)
     track = models.ForeignKey(Track, on_delete=models.PROTECT)

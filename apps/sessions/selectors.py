@@ -4,15 +4,16 @@ import statistics
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.apps import apps as django_apps
 import numpy as np
-from django.contrib.auth.models import User, AnonymousUser
+from django.apps import apps as django_apps
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404
 
 from apps.telemetry.tracestore import get_trace_store
 
 from .models import Lap, Session
+
 
 def session_get_for_user(*, user: User | AnonymousUser, session_id: int) -> Session:
     """The one access check for sessions: someone else's session is a 404, never a 403."""
@@ -25,6 +26,7 @@ def session_get_for_user(*, user: User | AnonymousUser, session_id: int) -> Sess
         raise Http404("No such session")
     return session
 
+
 def session_live_for_user(*, user: User | AnonymousUser) -> Session | None:
     """The user's most recent live session, which the /live/ page follows."""
     if not user.is_authenticated:
@@ -36,8 +38,10 @@ def session_live_for_user(*, user: User | AnonymousUser) -> Session | None:
         .first()
     )
 
+
 def lap_list(*, session: Session) -> QuerySet[Lap]:
     return Lap.objects.filter(session=session).order_by("number")
+
 
 def lap_get_for_user(*, user: User | AnonymousUser, lap_id: int) -> Lap:
     lap = (
@@ -50,6 +54,7 @@ def lap_get_for_user(*, user: User | AnonymousUser, lap_id: int) -> Lap:
     if lap is None:
         raise Http404("No such lap")
     return lap
+
 
 def session_live_snapshot(*, session: Session) -> dict[str, object]:
     """What a viewer needs on connect: the session's facts and its laps so far."""
@@ -88,9 +93,14 @@ def session_outline(*, session: Session, laps: list[Lap]) -> list[list[float]]:
     bucket = (trace["lap_dist"] // OUTLINE_STEP_M).astype(int)
     _, first = np.unique(bucket, return_index=True)
     return [
-        [round(float(trace["pos_x"][i]), 1), round(float(trace["pos_z"][i]), 1), round(float(trace["speed"][i]))]
+        [
+            round(float(trace["pos_x"][i]), 1),
+            round(float(trace["pos_z"][i]), 1),
+            round(float(trace["speed"][i])),
+        ]
         for i in first
     ]
+
 
 def lap_dict(lap: Lap) -> dict[str, object]:
     return {

@@ -6,8 +6,8 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
-from simcoach_agent.tracks import track_lookup
 
+from simcoach_agent.tracks import track_lookup
 from simcoach_site.events import broadcast_on_commit
 from simcoach_site.jobs import enqueue
 

@@ -38,7 +38,11 @@ def test_it_signs_up_and_changes_password(client: Client) -> None:
     assert resp.status_code == 302
     resp = client.post(
         "/accounts/password/",
-        {"old_password": "a-Long-pass-42", "new_password1": "b-Longer-pass-43", "new_password2": "b-Longer-pass-43"},
+        {
+            "old_password": "a-Long-pass-42",
+            "new_password1": "b-Longer-pass-43",
+            "new_password2": "b-Longer-pass-43",
+        },
     )
     assert resp.status_code == 302
     client.post("/accounts/logout/")

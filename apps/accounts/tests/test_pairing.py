@@ -23,13 +23,17 @@ def _clear_limits() -> None:
 
 
 def start(client: Client) -> dict:
-    resp = client.post("/api/rig/device/", {"client_name": "SIM-PC", "agent_version": "0.1.0"}, "application/json")
+    resp = client.post(
+        "/api/rig/device/", {"client_name": "SIM-PC", "agent_version": "0.1.0"}, "application/json"
+    )
     assert resp.status_code == 200
     return resp.json()
 
 
 def poll(client: Client, device_code: str) -> tuple[int, dict]:
-    resp = client.post("/api/rig/token/", {"grant_type": GRANT, "device_code": device_code}, "application/json")
+    resp = client.post(
+        "/api/rig/token/", {"grant_type": GRANT, "device_code": device_code}, "application/json"
+    )
     return resp.status_code, resp.json()
 
 
@@ -40,7 +44,12 @@ def allow_next_poll(device_code: str) -> None:
 def test_it_issues_a_typable_code_and_the_rfc_fields(client: Client) -> None:
     grant = start(client)
     assert set(grant) == {
-        "device_code", "user_code", "verification_uri", "verification_uri_complete", "expires_in", "interval"
+        "device_code",
+        "user_code",
+        "verification_uri",
+        "verification_uri_complete",
+        "expires_in",
+        "interval",
     }
     code = grant["user_code"]
     assert len(code) == 9 and code[4] == "-" and set(code.replace("-", "")) <= set(USER_CODE_ALPHABET)
@@ -51,7 +60,10 @@ def test_it_issues_a_typable_code_and_the_rfc_fields(client: Client) -> None:
 
 def test_it_pairs_on_approval_and_hands_the_token_out_once(client: Client, driver) -> None:
     grant = start(client)
-    assert poll(client, grant["device_code"]) == (400, {"error": "authorization_pending", "error_description": "waiting for the driver to approve the code"})
+    assert poll(client, grant["device_code"]) == (
+        400,
+        {"error": "authorization_pending", "error_description": "waiting for the driver to approve the code"},
+    )
     page = Client()
     page.force_login(driver)
     shown = page.get("/pair/", {"code": grant["user_code"].lower().replace("-", " ")})
@@ -63,7 +75,9 @@ def test_it_pairs_on_approval_and_hands_the_token_out_once(client: Client, drive
     assert status == 200 and body["token_type"] == "Bearer" and body["access_token"].startswith("sc_rig_")
     assert len(body["access_token"]) >= len("sc_rig_") + 32  # 192 bits, url-safe base64
     rig = Rig.objects.get(pk=body["rig_id"])
-    assert rig.owner == driver and rig.name == "Cockpit" and rig.token_hash == token_hash(body["access_token"])
+    assert (
+        rig.owner == driver and rig.name == "Cockpit" and rig.token_hash == token_hash(body["access_token"])
+    )
     allow_next_poll(grant["device_code"])
     assert poll(client, grant["device_code"])[1]["error"] == "invalid_grant"
     me = client.get("/api/rig/me/", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")

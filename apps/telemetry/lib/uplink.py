@@ -11,7 +11,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from simcoach_agent import wire
+import simcoach_agent.wire as wire
 from simcoach_agent.channels import CHANNELS
 
 Columns = dict[str, np.ndarray]
