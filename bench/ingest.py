@@ -401,24 +401,13 @@ def start_workers(
 def run_step(
     step: Step, env: dict[str, str], accounts: list[dict[str, Any]], parts: Path, influx_pid: int
 ) -> dict[str, Any]:
-    from simcoach_site.lib.net import free_port, wait_for_port
+    from simcoach_site.lib.net import daphne_command, free_port, wait_for_port
     from tests.servers import stop
 
     port = free_port()
     log = open(OUT / f"daphne-{step.n}.log", "w")  # noqa: SIM115 - closed below
     daphne = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-v",
-            "0",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "simcoach_site.asgi:application",
-        ],
+        daphne_command(sys.executable, "127.0.0.1", port),
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.db import connection
 
-from simcoach_site.lib.net import free_port, wait_for_port
+from simcoach_site.lib.net import daphne_command, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BROWSER_ARGS = [
@@ -40,18 +40,7 @@ def server_env(**extra: str) -> dict[str, str]:
 @contextmanager
 def run_daphne(port: int | None = None, **env: str) -> Iterator[str]:
     port = port or free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "daphne",
-        "-v",
-        "0",
-        "-b",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        "simcoach_site.asgi:application",
-    ]
+    cmd = daphne_command(sys.executable, "127.0.0.1", port)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env(**env))
     try:
         wait_for_port("127.0.0.1", port, proc)

@@ -25,3 +25,8 @@ def wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], timeout: 
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"nothing listening on {host}:{port} after {timeout} s")
+
+
+def daphne_command(python: str, host: str, port: int) -> list[str]:
+    """Daphne serving the site (the demo, end-to-end tests and benchmarks start it alike)."""
+    return [python, "-m", "daphne", "-v", "0", "-b", host, "-p", str(port), "simcoach_site.asgi:application"]

@@ -10,25 +10,20 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from apps.coaching.services import lap_analyse
 from apps.sessions.models import Session
+from tests.servers import BROWSER_ARGS
 
 from .factories import session_with_demo_laps
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls here are plain sync.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 WAIT_MS = 30_000
 
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
         yield b
         b.close()
 

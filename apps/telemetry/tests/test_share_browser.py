@@ -17,16 +17,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.servers import stop
+from tests.servers import BROWSER_ARGS, stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 WAIT_MS = 30_000
 
 
@@ -95,7 +88,7 @@ def test_it_shares_live_takes_a_note_and_cuts_the_viewer_off(
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
         try:
             owner_context = browser.new_context()
             owner_context.add_cookies([{"name": "sessionid", "value": driver_session, "url": server}])

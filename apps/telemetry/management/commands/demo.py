@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from apps.accounts.models import Rig
 from apps.accounts.services import rig_create, rig_revoke
 from apps.sessions.services import sessions_close_idle
-from simcoach_site.lib.net import wait_for_port
+from simcoach_site.lib.net import daphne_command, wait_for_port
 
 DEMO_USER = "demo"
 
@@ -67,18 +67,7 @@ class Command(BaseCommand):
         return token
 
     def _daphne(self, host: str, port: int) -> subprocess.Popen[bytes]:
-        cmd = [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-v",
-            "0",
-            "-b",
-            host,
-            "-p",
-            str(port),
-            "simcoach_site.asgi:application",
-        ]
+        cmd = daphne_command(sys.executable, host, port)
         return subprocess.Popen(cmd, cwd=settings.BASE_DIR)
 
     def _agent(self, url: str, token: str, seed: int) -> subprocess.Popen[bytes]:
