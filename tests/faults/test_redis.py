@@ -8,8 +8,8 @@ Celery broker (db 1). What the test shows, and what each part relies on:
   frames published meanwhile are gone, which a live view can afford), then frames flow again
   on the same socket, because redis-py subscribes again when it reconnects; a viewer that
   connects after the restart gets frames too.
-- The rig: its socket needs the layer as well (its channel, its groups, every live push), so
-  ingest stops while Redis is down. The agent spools and resends; nothing is lost or doubled.
+- The rig: its live pushes to viewers go through the layer, but they are best effort, so
+  ingest goes on storing and acking while Redis is down; nothing is lost or doubled.
 - Celery: redis-server runs like the docker-compose service, ``--appendonly yes --save ''``;
   the append-only file keeps queued tasks and kombu's "unacked" record across the restart.
   With no persistence at all (``--appendonly no``) a restart would empty the queue, and every
@@ -233,9 +233,7 @@ def test_viewers_and_queued_tasks_survive_a_redis_restart(
             in_flight = set(worker.received()) - set(worker.succeeded())
         # Released: that task now finishes while Redis is down, and its ack has nowhere to go.
         connects_before = viewer.connects
-        # The rig's socket needs the layer too (its channel, its groups, frames to viewers), so
-        # ingest stops: the agent spools, as for a server outage. Batches already past the
-        # layer may still be stored in the first second; after that nothing moves.
+        # Live pushes fail while Redis is away, but they are best effort: ingest keeps storing.
         time.sleep(1.0)
         stalled_from = last_seq(rig_id=rig.pk)
         time.sleep(OUTAGE_S - 1.0)
@@ -271,8 +269,10 @@ def test_viewers_and_queued_tasks_survive_a_redis_restart(
         server.stop()
 
     # The viewer stalled (or was dropped) while Redis was down, then got frames again; the
-    # first second is left out: frames already on their way when Redis died may still land.
-    during = viewer.frames_between(down + 1.0, up)
+    # first two seconds are left out: frames already on their way when Redis died may still
+    # land late on a loaded machine.
+    during = viewer.frames_between(down + 2.0, up)
+    assert held > stalled_from, "the rig's frames must keep being stored while Redis is down"
     assert during == 0, f"{during} frames reached the viewer through a dead Redis"
     # Not lost: every lap, queued before the restart or finished by the rig after it, is
     # analysed; each task ran, and only a task in flight at the kill ran a second time.

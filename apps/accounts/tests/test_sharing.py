@@ -118,8 +118,16 @@ def test_it_shares_only_the_owners_things(rig_and_token, stranger) -> None:
         share_link_create(owner=stranger, session=make_session(rig.owner, rig), expires_in=None)
 
 
+@pytest.fixture
+def in_process_layer(settings) -> None:  # type: ignore[no-untyped-def]
+    """These tests listen from sync code, one event loop per call; the Redis pub/sub layer
+    ties a channel to its loop, so they use the in-process layer (same group_send code path;
+    Redis delivery is covered by the socket tests)."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
 def test_it_tells_open_viewers_when_a_link_is_revoked(
-    rig_and_token, django_capture_on_commit_callbacks
+    rig_and_token, django_capture_on_commit_callbacks, in_process_layer
 ) -> None:
     rig, _ = rig_and_token
     link, _ = share_rig(rig)
@@ -156,7 +164,7 @@ def test_it_cleans_notes_for_a_terminal_and_a_speech_engine() -> None:
 
 
 def test_it_stores_and_delivers_a_note_then_rate_limits(
-    rig_and_token, django_capture_on_commit_callbacks
+    rig_and_token, django_capture_on_commit_callbacks, in_process_layer
 ) -> None:
     rig, _ = rig_and_token
     session = make_session(rig.owner, rig)
