@@ -53,6 +53,13 @@ def hello_fields(info: SessionInfo) -> dict[str, Any]:
     }
 
 
+def same_session(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Same driving session unless an identifying fact changed. Facts a reader learns late
+    are not changes: the track length (ACC measures it from distance travelled) and names
+    that were still empty (AMS2 sends car and track names in their own UDP packets)."""
+    return all(a[k] == b[k] or not b[k] for k in a if k != "track_length_m")
+
+
 def new_session_uid(game: str) -> str:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     return f"{game[:20]}-{stamp}-{secrets.token_hex(6)}"[:MAX_UID]
@@ -163,14 +170,16 @@ class Producer:
             time.sleep(max(0.0, delay))
 
     def _tick(self, spool: Spool) -> None:
+        # Read first: a replay (or any decoder-driven source) only knows the session's facts
+        # once it has decoded something, so asking for them first would wait forever.
+        frame = self.source.read()
         info = self.source.info()
         if info is None:
             self.stats.state = "menus"
             return
         hello = hello_fields(info)
-        if hello != self._hello:
+        if self._hello is None or not same_session(hello, self._hello):
             self._switch(spool, hello)
-        frame = self.source.read()
         if frame is not None:
             self._append(spool, frame)
 

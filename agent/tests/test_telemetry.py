@@ -45,7 +45,9 @@ class ListFeed:
 
     def info(self) -> SessionInfo | None:
         if self.infos:
-            return self.infos[min(len(self.infos) - len(self.frames), len(self.infos) - 1)]
+            # The facts of the frame read last, as a game's pages describe its latest tick.
+            read = len(self.infos) - len(self.frames)
+            return self.infos[max(0, min(read - 1, len(self.infos) - 1))]
         return INFO
 
     def read(self) -> dict[str, float] | None:

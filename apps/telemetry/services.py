@@ -45,10 +45,12 @@ def telemetry_session_open(*, rig: Rig, hello: dict[str, Any]) -> Session:
         raise IngestError(f"unknown game {game!r}; expected one of {', '.join(GAMES)}")
     if kind not in SESSION_KINDS:
         raise IngestError(f"unknown session kind {kind!r}")
-    for label, value in (("session_uid", uid), ("track", track), ("car", car)):
-        if not isinstance(value, str) or not value.strip() or len(value) > 120:
-            raise IngestError(f"hello needs a non-empty string '{label}' (at most 120 characters)")
-    assert isinstance(uid, str) and isinstance(track, str) and isinstance(car, str)
+    if not isinstance(uid, str) or not uid.strip() or len(uid) > 64:
+        raise IngestError("hello needs a non-empty string 'session_uid' (at most 64 characters)")
+    # A game may not have said yet which track or car (AMS2 sends names in separate UDP
+    # packets): an empty name is stored as unknown rather than refusing the driver's laps.
+    track = _name(hello, "track", "Unknown track")
+    car = _name(hello, "car", "Unknown car")
     length = hello.get("track_length_m")
     if length is not None and (not isinstance(length, int | float) or not 100 <= length <= 50_000):
         raise IngestError("track_length_m must be a number of metres between 100 and 50000")
@@ -84,6 +86,13 @@ class IngestCursor:
         if session.state != Session.State.LIVE:
             raise IngestError("session has ended; start a new session")
         return cls(session.pk, session.owner_id, session.last_seq, dict(session.live_state or {}))
+
+
+def _name(hello: dict[str, Any], key: str, unknown: str) -> str:
+    value = hello.get(key) or ""
+    if not isinstance(value, str) or len(value) > 120:
+        raise IngestError(f"hello's '{key}' must be a string of at most 120 characters")
+    return value.strip() or unknown
 
 
 def telemetry_frames_ingest(

@@ -211,7 +211,8 @@ async def test_it_names_the_side_to_upgrade_on_a_version_mismatch(rig_and_token)
     [
         ({"game": "gran-turismo"}, "unknown game"),
         ({"kind": "drift"}, "unknown session kind"),
-        ({"track": ""}, "'track'"),
+        ({"track": 12}, "'track'"),
+        ({"car": "x" * 121}, "'car'"),
         ({"session_uid": 12}, "'session_uid'"),
         ({"track_length_m": float("nan")}, "track_length_m"),
     ],
