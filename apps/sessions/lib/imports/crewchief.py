@@ -40,6 +40,7 @@ from .result import (
     ImportedSession,
     ImportFormatError,
     clamp_pedals,
+    csv_number,
     lap_channels,
     track_length,
 )
@@ -118,7 +119,7 @@ class _Columns:
                 continue
             if name not in self.data:
                 self.data[name] = array("d", [np.nan]) * self.n  # a field new in this table
-            self.data[name].append(_number(value))
+            self.data[name].append(csv_number(value))
         for name, column in self.data.items():
             if name not in row:
                 column.append(np.nan)
@@ -127,16 +128,6 @@ class _Columns:
                 self.text[name] = row[name]
         self.session_ids.add(row.get("SessionId", ""))
         self.n += 1
-
-
-def _number(text: str) -> float:
-    low = text.strip().lower()
-    if low in ("true", "false"):
-        return 1.0 if low == "true" else 0.0
-    try:
-        return float(low) if low else np.nan
-    except ValueError:
-        return np.nan
 
 
 def _epoch(text: str) -> float:

@@ -29,6 +29,7 @@ from .result import (
     ImportedSession,
     ImportFormatError,
     clamp_pedals,
+    csv_number,
     cumulative_distance,
     lap_channels,
 )
@@ -59,16 +60,6 @@ _EXTRA_UNITS = {
 }
 
 
-def _cell(text: str) -> float:
-    low = text.strip().lower()
-    if low in ("true", "false"):
-        return 1.0 if low == "true" else 0.0
-    try:
-        return float(low) if low else np.nan
-    except ValueError:
-        return np.nan
-
-
 def _read_columns(lines: Iterable[str]) -> dict[str, FloatArray]:
     reader = csv.reader(lines)
     header = [h.strip() for h in next(reader, [])]
@@ -80,7 +71,7 @@ def _read_columns(lines: Iterable[str]) -> dict[str, FloatArray]:
         if len(rows) >= MAX_ROWS:
             raise ImportFormatError(f"Garage 61 CSV: more than {MAX_ROWS} rows; not one lap")
         if row:
-            rows.append([_cell(x) for x in row])
+            rows.append([csv_number(x) for x in row])
     bad = next((i for i, row in enumerate(rows) if len(row) != len(header)), None)
     if bad is not None:
         raise ImportFormatError(

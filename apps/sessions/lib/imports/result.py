@@ -165,3 +165,14 @@ def clamp_pedals(channels: dict[str, FloatArray]) -> None:
     for name in PEDALS:
         if name in channels:
             np.clip(channels[name], 0.0, 1.0, out=channels[name])
+
+
+def csv_number(text: str) -> float:
+    """A CSV cell as a number: true/false as 1/0, empty or unparsable as NaN."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return 1.0 if low == "true" else 0.0
+    try:
+        return float(low) if low else np.nan
+    except ValueError:
+        return np.nan
