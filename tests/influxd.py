@@ -7,6 +7,7 @@ Used by the test suite (session fixture) and by .ci/run for the full-stack pass:
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -91,6 +92,8 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) 
 
 
 if __name__ == "__main__":
+    # .ci/run stops this wrapper with SIGTERM: treat it like Ctrl-C so influxd goes too.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     server = start_influxd(int(sys.argv[1]) if len(sys.argv) > 1 else None)
     print(server.url, flush=True)
     try:
