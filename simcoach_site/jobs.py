@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -18,24 +19,36 @@ log = logging.getLogger(__name__)
 _executor: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
 _pending: set[Future[Any]] = set()
+# A send that failed (broker down) is tried again for this long, then left to the sweeps.
+REPUBLISH_FOR_S = 600.0
+REPUBLISH_MAX_WAIT_S = 10.0
 
 
 def enqueue(task: Any, *args: Any) -> None:
     """Run `task(*args)` once the current transaction commits (at once outside one)."""
-    # robust: a broker that is down must not turn a committed write into an error; what fails
-    # to enqueue here is picked up by the periodic sweeps (laps_analyse_missing_task).
+    # robust: a broker that is down must not turn a committed write into an error. A send
+    # that fails is tried again in the background until the broker is back; what this process
+    # never got to send (it died, or gave up) the periodic sweeps find (laps_analyse_missing_task).
     transaction.on_commit(lambda: _dispatch(task, args), robust=True)
 
 
 def _dispatch(task: Any, args: tuple[Any, ...]) -> None:
     if not settings.CELERY_TASK_ALWAYS_EAGER:
-        task.delay(*args)
+        try:
+            task.delay(*args)
+        except Exception as exc:  # kombu's errors differ per transport: any failure to send
+            log.warning("could not send %s%r (%s); trying again in the background", task.name, args, exc)
+            _submit(_republish, task, args, time.monotonic() + REPUBLISH_FOR_S)
         return
     if settings.JOBS_INLINE:
         # Tests: run right here, after commit, so a task never outlives the test that caused it.
         task.apply(args=args, throw=True)
         return
-    future = _pool().submit(_run_inline, task, args)
+    _submit(_run_inline, task, args)
+
+
+def _submit(fn: Any, *args: Any) -> None:
+    future = _pool().submit(fn, *args)
     with _lock:
         _pending.add(future)
     future.add_done_callback(_forget)
@@ -49,6 +62,23 @@ def _run_inline(task: Any, args: tuple[Any, ...]) -> None:
         log.exception("background task %s%r failed", task.name, args)
     finally:
         close_old_connections()
+
+
+def _republish(task: Any, args: tuple[Any, ...], deadline: float) -> None:
+    """Send until the broker takes it. One thread does this in order: while the first waits
+    for the broker to come back the others queue behind it, then go through at once."""
+    wait = 0.5
+    while True:
+        try:
+            task.delay(*args)
+            log.info("sent %s%r after the broker came back", task.name, args)
+            return
+        except Exception as exc:
+            if time.monotonic() + wait > deadline:
+                log.error("gave up sending %s%r (%s); the periodic sweep will catch it", task.name, args, exc)
+                return
+        time.sleep(wait)
+        wait = min(wait * 2, REPUBLISH_MAX_WAIT_S)
 
 
 def _pool() -> ThreadPoolExecutor:

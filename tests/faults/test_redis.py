@@ -39,7 +39,8 @@ import pytest
 from django.db import transaction
 
 from apps.accounts.services import rig_create
-from apps.sessions.models import Lap
+from apps.coaching.models import Report
+from apps.sessions.models import Lap, Session
 from apps.sessions.tests.factories import session_with_demo_laps
 from simcoach_site.celery import app
 from simcoach_site.lib.net import free_port, wait_for_port
@@ -62,6 +63,9 @@ BACKLOG_SESSIONS = 2  # demo sessions whose lap analyses queue up before the wor
 TASK = "apps.coaching.tasks.lap_analyse_task"
 RECEIVED = re.compile(rf"Task {re.escape(TASK)}\[([0-9a-f-]+)\] received")
 SUCCEEDED = re.compile(rf"Task {re.escape(TASK)}\[([0-9a-f-]+)\] succeeded")
+# Any task: an ended session queues its report, and that task queues the writing of it.
+ANY_RECEIVED = re.compile(r"Task [\w.]+\[([0-9a-f-]+)\] received")
+ANY_FINISHED = re.compile(r"Task [\w.]+\[([0-9a-f-]+)\] (?:succeeded|raised|retry|ignored)")
 
 
 class RedisServer:
@@ -118,6 +122,11 @@ class Worker:
 
     def succeeded(self) -> list[str]:
         return SUCCEEDED.findall(self.text())
+
+    def idle(self) -> bool:
+        """Every task it took, of any kind, has finished."""
+        text = self.text()
+        return set(ANY_RECEIVED.findall(text)) <= set(ANY_FINISHED.findall(text))
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -196,6 +205,12 @@ def _holding(lap_ids: list[int]) -> Iterator[None]:
         yield
 
 
+def _reports_done(session_ids: list[int]) -> bool:
+    auto = Report.objects.filter(session__in=session_ids, trigger=Report.Trigger.AUTO)
+    done = auto.exclude(status__in=(Report.Status.PENDING, Report.Status.RUNNING))
+    return done.count() == len(session_ids)
+
+
 def _mark_analyses(lap_ids: list[int]) -> None:
     """Tag each stored analysis: a task that ran the analysis again and wrote it would replace
     the "analysis" dict and drop the tag; a no-op run leaves it."""
@@ -253,6 +268,12 @@ def test_viewers_and_queued_tasks_survive_a_redis_restart(
         assert car.wait(120) == 0
         every_lap = backlog_laps + list(Lap.objects.filter(session__rig=rig).values_list("pk", flat=True))
         wait_for(lambda: len(_analysed(every_lap)) == len(every_lap), 120, "every lap analysed")
+        # Each ended session queues its report after its laps, and that task queues the
+        # writing: the broker is read once all of it has run, else a report task still
+        # waiting in the queue would count as left over.
+        rig_sessions = Session.objects.filter(rig=rig).values_list("pk", flat=True)
+        sessions = [s.pk for s in backlog] + list(rig_sessions)
+        wait_for(lambda: _reports_done(sessions) and worker.idle(), 120, "every session's report written")
         worker.stop()  # warm: whatever it could ack is acked before we read the broker
         left = _broker_leftovers(broker)
         # The ack of the task that was running when Redis died went to a dead connection:
@@ -305,3 +326,31 @@ def test_viewers_and_queued_tasks_survive_a_redis_restart(
     )
     assert_whole(out)
     record(out)
+
+
+def _queued_calls(url: str) -> Counter[tuple[str, str]]:
+    """The broker's queue as (task name, args) pairs, read from kombu's message headers."""
+    import json
+
+    client = _broker(url)
+    try:
+        messages = [json.loads(raw) for raw in client.lrange("celery", 0, -1)]
+    finally:
+        client.close()
+    return Counter((m["headers"]["task"], m["headers"]["argsrepr"]) for m in messages)
+
+
+def test_tasks_queued_while_the_broker_is_down_are_sent_when_it_returns(
+    coach, redis_server: RedisServer, broker: str
+) -> None:
+    redis_server.kill()
+    # Each lap queues its analysis and the ended session its report: every send fails now.
+    session = session_with_demo_laps(coach, laps=3)
+    lap_ids = sorted(Lap.objects.filter(session=session).values_list("pk", flat=True))
+    time.sleep(1.0)  # the first tries back off while Redis stays down
+    redis_server.start()
+    expected = Counter({(TASK, f"({pk},)"): 1 for pk in lap_ids})
+    expected[("apps.coaching.tasks.session_report_create_task", f"({session.pk},)")] = 1
+    wait_for(lambda: _queued_calls(broker) == expected, 60, "every failed send to reach the queue")
+    time.sleep(2.0)  # and nothing is sent twice
+    assert _queued_calls(broker) == expected
