@@ -19,7 +19,7 @@ from apps.sessions.services import lap_create, session_end, session_open
 from simcoach_agent.channels import GAMES, SESSION_KINDS
 
 from .lib.laps import CompletedLap, LapTracker
-from .tracestore import get_trace_store
+from .tracestore import Columns, TraceWrite, get_trace_store
 
 
 class IngestError(ValueError):
@@ -95,6 +95,26 @@ def _name(hello: dict[str, Any], key: str, unknown: str) -> str:
     return value.strip() or unknown
 
 
+@dataclass
+class IngestBatch:
+    """Frames seq.. of the session a cursor points at."""
+
+    cursor: IngestCursor
+    seq: int
+    cols: Mapping[str, Sequence[float] | np.ndarray]
+
+
+@dataclass
+class _Plan:
+    """What storing a batch's new frames will change: computed before the transaction."""
+
+    cursor: IngestCursor
+    first: int  # sequence number of the first new frame
+    new: Columns
+    state: dict[str, Any]
+    done: list[CompletedLap]
+
+
 def telemetry_frames_ingest(
     *,
     session_id: int,
@@ -102,19 +122,55 @@ def telemetry_frames_ingest(
     cols: Mapping[str, Sequence[float] | np.ndarray],
     cursor: IngestCursor | None = None,
 ) -> IngestResult:
-    """Store frames seq.. of a session exactly once, then record the laps they complete.
-
-    Frames at or below the stored sequence are duplicates (a spool replay) and are dropped;
-    a batch that starts past the next expected sequence is a gap and is refused, so the acked
-    sequence always means "every frame up to here is stored". Pass the `cursor` of the previous
-    call to skip reading the session row (it is advanced in place on success).
-    """
+    """Store frames seq.. of one session; raises IngestError when the batch is refused."""
     if cursor is None:
         cursor = IngestCursor.of(Session.objects.get(pk=session_id))
+    (outcome,) = telemetry_batches_ingest([IngestBatch(cursor, seq, cols)])
+    if isinstance(outcome, IngestError):
+        raise outcome
+    return outcome
+
+
+def telemetry_batches_ingest(batches: Sequence[IngestBatch]) -> list[IngestResult | IngestError]:
+    """Store batches of many sessions exactly once, then record the laps they complete.
+
+    All of them go out as ONE trace-store write and ONE transaction: an fsync per tick of the
+    whole process instead of one per batch. Each batch is judged on its own: frames at or
+    below its session's stored sequence are duplicates (a spool replay) and are dropped, and a
+    batch that starts past the next expected sequence is a gap and is refused, so an acked
+    sequence always means "every frame up to here is stored". A refused batch (an IngestError
+    in its place in the result) leaves the others alone; a failing trace store raises and
+    stores nothing. Cursors are advanced in place once the transaction has committed.
+    """
+    outcomes: list[IngestResult | IngestError | _Plan] = [_plan(b) for b in batches]
+    with transaction.atomic():
+        for i, o in enumerate(outcomes):
+            if isinstance(o, _Plan):
+                try:
+                    _advance(o)
+                except IngestError as exc:
+                    outcomes[i] = exc
+        plans = [o for o in outcomes if isinstance(o, _Plan)]
+        get_trace_store().write_many(
+            [TraceWrite(p.cursor.session_id, p.cursor.owner_id, p.first, p.new) for p in plans]
+        )
+        laps = {id(p): _laps(p.cursor.session_id, p.done) for p in plans}
+    results: list[IngestResult | IngestError] = []
+    for o in outcomes:
+        if isinstance(o, _Plan):
+            stored = len(o.new["t"])
+            o.cursor.last_seq, o.cursor.lap_state = o.first - 1 + stored, o.state
+            o = IngestResult(acked_seq=o.cursor.last_seq, stored=stored, laps=laps[id(o)])
+        results.append(o)
+    return results
+
+
+def _plan(batch: IngestBatch) -> IngestResult | IngestError | _Plan:
+    cursor, seq, cols = batch.cursor, batch.seq, batch.cols
     expected = cursor.last_seq + 1
     n = len(cols["t"])
     if seq > expected:
-        raise IngestError(f"sequence gap: expected {expected}, got {seq}")
+        return IngestError(f"sequence gap: expected {expected}, got {seq}")
     skip = expected - seq
     if skip >= n:
         return IngestResult(acked_seq=cursor.last_seq, stored=0)
@@ -122,13 +178,7 @@ def telemetry_frames_ingest(
     # A copy: the tracker edits its lists in place, and a failed write must leave the cursor as it was.
     tracker = LapTracker(copy.deepcopy(cursor.lap_state))
     done = tracker.feed(new)
-    state = tracker.state()
-    with transaction.atomic():
-        get_trace_store().write(session_id=session_id, user_id=cursor.owner_id, seq_start=expected, cols=new)
-        _advance(session_id, expected - 1, n - skip, state, float(new["t"][-1]))
-        laps = _laps(session_id, done)
-    cursor.last_seq, cursor.lap_state = expected - 1 + n - skip, state
-    return IngestResult(acked_seq=cursor.last_seq, stored=n - skip, laps=laps)
+    return _Plan(cursor, expected, new, tracker.state(), done)
 
 
 def _laps(session_id: int, done: list[CompletedLap]) -> list[Lap]:
@@ -138,15 +188,16 @@ def _laps(session_id: int, done: list[CompletedLap]) -> list[Lap]:
     return [lap for c in done if (lap := lap_create(session=session, lap=c.to_dict())) is not None]
 
 
-def _advance(session_id: int, last_seq: int, count: int, state: dict[str, Any], t_last: float) -> None:
+def _advance(plan: _Plan) -> None:
     # Conditional on the sequence we hold and on the session being live: a second socket of
-    # the same agent racing us updates nothing and its transaction (with its trace chunk)
-    # rolls back.
-    updated = Session.objects.filter(pk=session_id, last_seq=last_seq, state=Session.State.LIVE).update(
-        last_seq=last_seq + count,
+    # the same agent racing us updates nothing, and its batch is refused before anything of
+    # it is written.
+    session_id, count = plan.cursor.session_id, len(plan.new["t"])
+    updated = Session.objects.filter(pk=session_id, last_seq=plan.first - 1, state=Session.State.LIVE).update(
+        last_seq=plan.first - 1 + count,
         frame_count=F("frame_count") + count,
-        live_state=state,
-        last_frame_at=dt.datetime.fromtimestamp(t_last, tz=dt.UTC),
+        live_state=plan.state,
+        last_frame_at=dt.datetime.fromtimestamp(float(plan.new["t"][-1]), tz=dt.UTC),
     )
     if updated != 1:
         _explain_refusal(session_id)

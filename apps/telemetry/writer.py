@@ -1,38 +1,99 @@
-"""Storing one rig's batches behind its socket: in order, off the receive path, merged when queued.
+"""Storing the rigs' batches: in order per rig, off the receive path, merged across rigs.
 
 A trace-store write ends in an fsync (Postgres commit, InfluxDB WAL) of ~10 ms, more on a busy
 disk. Done inline, every batch of a rig waited for the one before it to be durable, and the
-live view waited with it. Here the socket hands decoded batches to a queue and goes on with
-the live view; one task per socket stores them in order. Whatever queued up while a write was
-in flight goes out as ONE write (one HTTP request, one commit), so a slow store means bigger
-writes rather than a growing backlog. The queue is bounded: when it is full the socket stops
-reading, TCP pushes back, and the agent's disk spool holds the rest.
+live view waited with it. Here each socket hands its decoded batches to its BatchWriter and
+goes on with the live view. The writer sends one job at a time to the StoreHub (whatever
+queued while the previous job was out merged into one), and the hub stores the jobs of every
+rig of the process together, once per tick: one trace-store request and one transaction. The
+cost then follows the ticks, not rigs x batches: at 200 rigs, 5 commits a second instead of
+~1000. A slow store makes the ticks bigger rather than the backlog longer. A writer's queue is
+bounded: when it is full the socket stops reading, TCP pushes back, and the agent's disk
+spool holds the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
 import numpy as np
 from asgiref.sync import sync_to_async
+from django.db import close_old_connections
 
-from .services import IngestCursor, IngestResult, telemetry_frames_ingest
+from .services import IngestBatch, IngestCursor, IngestError, IngestResult, telemetry_batches_ingest
 
 log = logging.getLogger(__name__)
 Columns = dict[str, np.ndarray]
 
 MAX_QUEUED: Final = 100  # batches; ten seconds of a 10 Hz agent
-WRITE_LINGER_S: Final = 0.2
-MAX_MERGED_FRAMES: Final = 1200  # per write: 20 s at 60 Hz, about 1.5 MB of line protocol
-# Writes wait on fsyncs, not on the CPU: more threads than cores let commits overlap (and the
-# databases merge overlapping fsyncs). One Postgres connection per thread.
-INGEST_THREADS: Final = 8
-_pool = ThreadPoolExecutor(INGEST_THREADS, thread_name_prefix="ingest")
-_ingest = sync_to_async(telemetry_frames_ingest, thread_sensitive=False, executor=_pool)
+# The wait that lets the other rigs' batches join a tick: fewer, larger writes and fsyncs, at
+# the price of acks this much later (the agent spools unacked frames, so nothing waits on them).
+STORE_TICK_S: Final = 0.2
+MAX_MERGED_FRAMES: Final = 1200  # per job: 20 s at 60 Hz, about 1.5 MB of line protocol
+# One tick at a time: ticks share the stores, so overlapping them would only contend.
+_pool = ThreadPoolExecutor(1, thread_name_prefix="ingest")
+
+
+def _ingest_tick(batches: list[IngestBatch]) -> list[IngestResult | IngestError]:
+    # The thread lives as long as the process: drop a connection that broke (Postgres
+    # restarted) or aged out, as Django does around each request.
+    close_old_connections()
+    return telemetry_batches_ingest(batches)
+
+
+_ingest_many = sync_to_async(_ingest_tick, thread_sensitive=False, executor=_pool)
+
+
+class StoreHub:
+    """Every writer's next job, stored together once per tick (one hub per event loop)."""
+
+    def __init__(self) -> None:
+        self._jobs: list[tuple[IngestBatch, asyncio.Future[IngestResult]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def store(self, batch: IngestBatch) -> IngestResult:
+        done: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
+        self._jobs.append((batch, done))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+        return await done
+
+    async def _run(self) -> None:
+        while self._jobs:  # ends when idle: no task outlives the sockets that fed it
+            await asyncio.sleep(STORE_TICK_S)
+            jobs, self._jobs = self._jobs, []
+            await self._tick(jobs)
+
+    @staticmethod
+    async def _tick(jobs: list[tuple[IngestBatch, asyncio.Future[IngestResult]]]) -> None:
+        outcomes: list[IngestResult | Exception]
+        try:
+            outcomes = list(await _ingest_many([batch for batch, _ in jobs]))
+        except Exception as exc:  # noqa: BLE001 - the store failed: every job of the tick did
+            outcomes = [exc] * len(jobs)
+        for (_, done), outcome in zip(jobs, outcomes, strict=True):
+            if done.done():
+                continue  # its writer was cancelled (socket gone); the agent resends unacked frames
+            if isinstance(outcome, Exception):
+                done.set_exception(outcome)
+            else:
+                done.set_result(outcome)
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, StoreHub] = weakref.WeakKeyDictionary()
+
+
+def store_hub() -> StoreHub:
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = StoreHub()
+    return hub
 
 
 class BatchWriter:
@@ -65,16 +126,11 @@ class BatchWriter:
     async def _run(self) -> None:
         while True:
             items = [await self._queue.get()]
-            # A short wait lets the next batches join this write: fewer, larger writes and
-            # fsyncs, at the price of acks this much later (the agent spools unacked frames).
-            await asyncio.sleep(WRITE_LINGER_S)
             while not self._queue.empty():
                 items.append(self._queue.get_nowait())
             try:
                 for seq, cols in merge_batches(items):
-                    result = await _ingest(
-                        session_id=self.cursor.session_id, seq=seq, cols=cols, cursor=self.cursor
-                    )
+                    result = await store_hub().store(IngestBatch(self.cursor, seq, cols))
                     await self._on_stored(result)
             except Exception as exc:  # noqa: BLE001 - every failure must reach the socket
                 self._give_up(len(items))

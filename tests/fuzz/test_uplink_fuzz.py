@@ -156,7 +156,7 @@ class HealthyRig:
 async def test_every_malformed_message_closes_its_socket_and_nothing_else(
     rig_and_token, driver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(writer, "WRITE_LINGER_S", 0.0)  # acks at once: the healthy rig waits for them
+    monkeypatch.setattr(writer, "STORE_TICK_S", 0.0)  # acks at once: the healthy rig waits for them
     from apps.accounts.services import rig_create
 
     _, healthy_token = rig_and_token
