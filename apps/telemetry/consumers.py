@@ -47,12 +47,13 @@ from .services import (
     telemetry_session_end,
     telemetry_session_open,
 )
-from .writer import BatchWriter
+from .writer import BatchWriter, concat_columns
 
 log = logging.getLogger(__name__)
 CLOSE_TRY_AGAIN = 1013  # RFC 6455: "try again later"
 CLOSE_SERVER_ERROR = 1011  # RFC 6455: "unexpected condition"
 DRAIN_ON_CLOSE_S = 10.0
+COACH_EVERY_S = 0.5
 
 
 class NoPerMessageDbCleanup:
@@ -85,6 +86,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
     # The writer task closes laps on the coach in a thread while batches keep arriving: the
     # coach must never run both at once (feed would read a half-set reference lap).
     _coach_lock: asyncio.Lock
+    _coach_pending: list[dict[str, np.ndarray]]  # fresh frames the rules have not run over yet
 
     async def connect(self) -> None:
         await self.accept()
@@ -159,6 +161,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         self.session_group = f"session.{session.pk}"
         self.coach = await database_sync_to_async(live_coach_for_session)(session_id=session.pk)
         self._coach_lock = asyncio.Lock()
+        self._coach_pending = []
         self.next_seq = session.last_seq + 1
         if session.state == Session.State.LIVE:
             self.writer = BatchWriter(IngestCursor.of(session), self._stored, self._store_failed)
@@ -177,15 +180,34 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         fresh = {k: v[self.next_seq - seq :] for k, v in cols.items()} if seq < self.next_seq else cols
         if seq + n > self.next_seq:
             self.next_seq = seq + n
-            assert self.coach is not None
-            async with self._coach_lock:
-                messages = self.coach.feed(fresh)
-            await self._coach(messages)
+            await self._coach_later(fresh)
             await self._push_live(fresh)
         await self.writer.put(seq, cols)
 
+    async def _coach_later(self, cols: dict[str, np.ndarray]) -> None:
+        # The rules run over COACH_EVERY_S of frames at a time: their cost is mostly per call
+        # (dozens of numpy calls on a handful of frames), and a coaching call half a second
+        # later reads the same. The screens' live delta is worked out per batch meanwhile.
+        pending = self._coach_pending
+        if pending and pending[0].keys() != cols.keys():
+            await self._coach_flush()
+        pending.append(cols)
+        if cols["t"][-1] - pending[0]["t"][0] >= COACH_EVERY_S:
+            await self._coach_flush()
+
+    async def _coach_flush(self) -> None:
+        if not self._coach_pending or self.coach is None:
+            return
+        frames = concat_columns(self._coach_pending)
+        self._coach_pending = []
+        async with self._coach_lock:
+            messages = self.coach.feed(frames)
+        await self._coach(messages)
+
     async def _stored(self, result: IngestResult) -> None:
         await self.send_msgpack({"type": "ack", "seq": result.acked_seq})
+        if result.laps:
+            await self._coach_flush()  # the rules see a lap's last frames before it closes
         for lap in result.laps:
             await self._fanout({"type": "live.lap", "lap": lap_dict(lap)})
             closing = sync_to_async(live_coach_lap_completed, thread_sensitive=False)
@@ -226,10 +248,8 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
 
     async def _send_live(self, cols: dict[str, np.ndarray]) -> None:
         self._last_push = time.monotonic()
-        frame = frame_for_viewers(cols)
-        if self.coach is not None and self.coach.state.delta_s is not None:
-            frame["delta"] = round(self.coach.state.delta_s, 3)
-        await self._fanout({"type": "live.frame", "frame": frame})
+        delta = self.coach.live_delta(cols) if self.coach is not None else None
+        await self._fanout({"type": "live.frame", "text": frame_for_viewers(cols, delta)})
 
     async def _fanout(self, event: dict[str, Any]) -> None:
         """Tell the session's viewers. Best effort: with the channel layer down (Redis
@@ -257,6 +277,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
             await self._close(CLOSE_SERVER_ERROR, "server error while storing frames; resend them later")
 
     async def _end(self, msg: dict[str, Any]) -> None:
+        await self._coach_flush()
         if self.writer is not None:
             await self.writer.drain()  # everything sent before `end` belongs to the session
             self._stop_writer()
@@ -306,7 +327,7 @@ class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
         await self._leave_groups()
 
     async def live_frame(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "frame", "frame": event["frame"]})
+        await self.send(text_data=event["text"])  # encoded once by the rig's consumer
 
     async def live_lap(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "lap", "lap": event["lap"]})

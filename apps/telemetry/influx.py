@@ -12,7 +12,7 @@ import json
 import math
 import threading
 import urllib.parse
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,36 +107,39 @@ def _drop_connection(base: urllib.parse.SplitResult, timeout_s: float) -> None:
         conn.close()
 
 
-def escape_tag(value: str) -> str:
-    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
-
-
 def lines(
     measurement: str,
-    tags: Mapping[str, str],
-    t_ms: Sequence[int],
-    fields: Mapping[str, Sequence[float] | np.ndarray],
-    row_tags: Mapping[str, Sequence[str]] | None = None,
-) -> list[str]:
-    """One line per row of columnar fields; non-finite values are left out of their row.
+    tags: Mapping[str, np.ndarray],
+    fields: Mapping[str, np.ndarray],
+    decimals: Mapping[str, int],
+    t_ms: np.ndarray,
+) -> str:
+    """Line protocol for rows of columnar data, newline-separated, in one string.
 
-    Values are written as `repr` of the float (exact). A row is one `%` format of a template
-    made once per call, not one f-string per value: this is the ingest's hottest loop.
+    Tags are integer columns (ids, lap numbers). Each field is written to its number of
+    `decimals` as an integer with an exponent, 12345e-2 for 123.45: integers format several
+    times faster than float reprs, so the whole block is ONE `%` over a flat tuple of ints
+    (the ingest's hottest loop, ~6 us a frame against ~30 us for reprs). Rows that do not fit
+    (a non-finite value, left out of its row, or one too large to scale exactly) are written
+    one by one.
     """
-    head = measurement + "".join(f",{k}={escape_tag(v)}" for k, v in tags.items())
-    heads = [head] * len(t_ms)
-    for k, values in (row_tags or {}).items():
-        heads = [f"{h},{k}={escape_tag(v)}" for h, v in zip(heads, values, strict=True)]
     names = list(fields)
-    matrix = np.column_stack([np.asarray(fields[k], dtype=np.float64) for k in names])
-    template = ",".join(f"{k}=%r" for k in names)
-    gappy = set(np.flatnonzero(~np.isfinite(matrix).all(axis=1)).tolist())  # rows with a NaN/inf
-    out = []
-    for i, (h, row, t) in enumerate(zip(heads, matrix.tolist(), t_ms, strict=True)):
-        body = _sparse_fields(names, row) if i in gappy else template % tuple(row)
-        out.append(f"{h} {body} {t}")
-    return out
-
-
-def _sparse_fields(names: list[str], row: list[float]) -> str:
-    return ",".join(f"{k}={v!r}" for k, v in zip(names, row, strict=True) if math.isfinite(v))
+    raw = np.column_stack([np.asarray(fields[k], dtype=np.float64) for k in names])
+    q = np.rint(raw * np.array([10.0 ** decimals[k] for k in names]))
+    fits = np.isfinite(q) & (np.abs(q) < 2.0**53)  # beyond 2**53 a scaled value is not exact
+    whole = fits.all(axis=1)
+    head = measurement + "".join(f",{k}=%d" for k in tags)
+    values = [f"{k}=%d" + (f"e-{decimals[k]}" if decimals[k] else "") for k in names]
+    int_tags = np.column_stack([np.asarray(v, dtype=np.int64) for v in tags.values()])
+    t_ms = np.asarray(t_ms, dtype=np.int64)
+    rows = np.column_stack([int_tags[whole], q[whole].astype(np.int64), t_ms[whole]])
+    out = ["\n".join([f"{head} {','.join(values)} %d"] * len(rows)) % tuple(rows.ravel().tolist())]
+    for i in np.flatnonzero(~whole).tolist():
+        body = ",".join(
+            values[j] % q[i, j] if fits[i, j] else f"{names[j]}={float(raw[i, j])!r}"
+            for j in range(len(names))
+            if math.isfinite(raw[i, j])
+        )
+        if body:
+            out.append(f"{head % tuple(int_tags[i].tolist())} {body} {t_ms[i]}")
+    return "\n".join(line for line in out if line)

@@ -7,6 +7,7 @@ Callers never see which backend is in use.
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Sequence
 from functools import lru_cache
@@ -16,11 +17,17 @@ import msgpack
 import numpy as np
 from django.conf import settings
 
+from simcoach_agent.channels import CHANNELS
+
 from .influx import InfluxClient, lines
 from .models import TraceChunk
 
 Columns = dict[str, np.ndarray]
 MEASUREMENT = "telemetry"
+# InfluxDB keeps each channel to the resolution the wire carries it at (docs/protocol.md);
+# the db store's float32 columns are no finer. A channel the table does not know keeps 6.
+_DECIMALS = {c.name: max(0, round(-math.log10(c.resolution))) for c in CHANNELS} | {"seq": 0}
+UNKNOWN_CHANNEL_DECIMALS = 6
 
 
 class TraceWrite(NamedTuple):
@@ -92,17 +99,29 @@ class InfluxTraceStore:
         self.write_many([TraceWrite(session_id, user_id, seq_start, cols)])
 
     def write_many(self, writes: Sequence[TraceWrite]) -> None:
-        # One request (one WAL fsync in influxd) for every session of the tick.
-        self.client.write([line for w in writes for line in self._lines(w)])
+        # One request (one WAL fsync in influxd) for every session of the tick, and one block
+        # of line protocol per set of channels (all rigs of one agent version share one).
+        groups: dict[tuple[str, ...], list[TraceWrite]] = {}
+        for w in writes:
+            groups.setdefault(tuple(w.cols), []).append(w)
+        self.client.write([self._lines(group) for group in groups.values()])
 
     @staticmethod
-    def _lines(w: TraceWrite) -> list[str]:
-        t_ms = np.round(w.cols["t"] * 1000).astype(np.int64)
-        fields = {k: v for k, v in w.cols.items() if k not in ("t", "lap")}
-        fields["seq"] = np.arange(w.seq_start, w.seq_start + len(t_ms), dtype=np.float64)
-        laps = [str(lap) for lap in w.cols["lap"].astype(np.int64).tolist()]
-        tags = {"user": str(w.user_id), "session": str(w.session_id)}
-        return lines(MEASUREMENT, tags, t_ms.tolist(), fields, {"lap": laps})
+    def _lines(writes: list[TraceWrite]) -> str:
+        sizes = [len(w.cols["t"]) for w in writes]
+        names = [k for k in writes[0].cols if k not in ("t", "lap")]
+        fields = {k: np.concatenate([w.cols[k] for w in writes]) for k in names}
+        fields["seq"] = np.concatenate(
+            [np.arange(w.seq_start, w.seq_start + n) for w, n in zip(writes, sizes, strict=True)]
+        )
+        tags = {
+            "user": np.repeat([w.user_id for w in writes], sizes),
+            "session": np.repeat([w.session_id for w in writes], sizes),
+            "lap": np.concatenate([w.cols["lap"] for w in writes]),
+        }
+        t_ms = np.rint(np.concatenate([w.cols["t"] for w in writes]) * 1000)
+        decimals = {k: _DECIMALS.get(k, UNKNOWN_CHANNEL_DECIMALS) for k in fields}
+        return lines(MEASUREMENT, tags, fields, decimals, t_ms)
 
     def read(self, *, session_id: int, t0: float, t1: float, channels: list[str] | None = None) -> Columns:
         select = "*" if not channels else ", ".join(f'"{c}"' for c in channels if c.isidentifier())

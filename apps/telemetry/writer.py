@@ -157,7 +157,7 @@ def merge_batches(items: list[tuple[int, Columns]]) -> list[tuple[int, Columns]]
             out[-1][1].append(cols)
         else:
             out.append((seq, [cols]))
-    return [(seq, _concat(parts)) for seq, parts in out]
+    return [(seq, concat_columns(parts)) for seq, parts in out]
 
 
 def _continues(run: tuple[int, list[Columns]], seq: int, cols: Columns) -> bool:
@@ -170,7 +170,8 @@ def _continues(run: tuple[int, list[Columns]], seq: int, cols: Columns) -> bool:
     )
 
 
-def _concat(parts: list[Columns]) -> Columns:
+def concat_columns(parts: list[Columns]) -> Columns:
+    """Back-to-back batches with the same channels as one."""
     if len(parts) == 1:
         return parts[0]
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -501,15 +501,25 @@ class LiveCoach:
         self.state.best_lap_s = time_s
         self.state.ref_dist, self.state.ref_time = ref["lap_dist"], ref["t"]
 
-    def _delta_rules(self, batch: Batch, t: np.ndarray) -> None:
+    def live_delta(self, batch: Batch) -> float | None:
+        """The delta at the batch's newest frame, for screens between two runs of the rules."""
+        newest = {k: v[-1:] for k, v in batch.items() if k in ("lap_dist", "lap_time")}
+        return _last(self._deltas(newest))
+
+    def _deltas(self, batch: Batch) -> np.ndarray | None:
+        """Per frame: lap time minus the reference's at the same lap distance (> 0 slower)."""
         st = self.state
         dist, lap_time = _col(batch, "lap_dist"), _col(batch, "lap_time")
         if st.ref_dist is None or st.ref_time is None or dist is None or lap_time is None:
-            return
+            return None
         ok = (dist >= 0) & (dist <= st.ref_dist[-1]) & (lap_time >= 0)
-        delta = np.where(ok, lap_time - np.interp(dist, st.ref_dist, st.ref_time), np.nan)
+        return np.where(ok, lap_time - np.interp(dist, st.ref_dist, st.ref_time), np.nan)
+
+    def _delta_rules(self, batch: Batch, t: np.ndarray) -> None:
+        st = self.state
+        delta = self._deltas(batch)
         latest = _last(delta)
-        if latest is None:
+        if delta is None or latest is None:
             return
         st.delta_s = latest
         self._sector_changes(batch, delta, t)

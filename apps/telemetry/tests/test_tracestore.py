@@ -8,6 +8,7 @@ import pytest
 from apps.sessions.services import session_open
 from apps.telemetry.influx import InfluxClient, InfluxError
 from apps.telemetry.tracestore import DbTraceStore, InfluxTraceStore, TraceStore
+from simcoach_agent.channels import BY_NAME
 
 from .frames import loop_frames
 
@@ -43,8 +44,9 @@ def test_it_round_trips_frames_in_time_order(store: TraceStore, driver) -> None:
     assert len(got["t"]) == 120
     assert np.all(np.diff(got["t"]) > 0)
     np.testing.assert_allclose(got["t"], cols["t"], atol=1e-3)
-    np.testing.assert_allclose(got["speed"], cols["speed"], rtol=1e-6)
-    np.testing.assert_allclose(got["pos_x"], cols["pos_x"], atol=1e-3)
+    # Kept to the channel's wire resolution (1 cm for positions), as the agent sends them.
+    np.testing.assert_allclose(got["speed"], cols["speed"], atol=BY_NAME["speed"].resolution / 2)
+    np.testing.assert_allclose(got["pos_x"], cols["pos_x"], atol=BY_NAME["pos_x"].resolution / 2)
 
 
 def test_it_reads_a_time_window_and_chosen_channels(store: TraceStore, driver) -> None:
@@ -55,6 +57,20 @@ def test_it_reads_a_time_window_and_chosen_channels(store: TraceStore, driver) -
     got = store.read(session_id=session.pk, t0=t0, t1=t1, channels=["speed", "rpm"])
     assert len(got["t"]) == 60
     assert {"t", "speed", "rpm"} <= set(got) and "pos_x" not in got
+
+
+def test_it_leaves_out_missing_values_and_keeps_the_rest_of_their_frames(store: TraceStore, driver) -> None:
+    session = make_session(driver)
+    cols = columns(30)
+    cols["speed"][5], cols["pos_x"][6], cols["rpm"][7] = np.nan, np.inf, -np.inf
+    cols["tyre_temp_fl"][:] = np.nan  # a channel this game never sends
+    store.write(session_id=session.pk, user_id=driver.pk, seq_start=0, cols=cols)
+    got = store.read(session_id=session.pk, t0=cols["t"][0], t1=cols["t"][-1])
+    assert len(got["t"]) == 30
+    assert np.isnan(got["speed"][5]) and np.isfinite(np.delete(got["speed"], 5)).all()
+    assert not np.isfinite(got["pos_x"][6]) and not np.isfinite(got["rpm"][7])
+    assert got["pos_x"][5] == pytest.approx(cols["pos_x"][5], abs=0.005)
+    assert np.isnan(got.get("tyre_temp_fl", np.full(30, np.nan))).all()
 
 
 def test_it_ignores_a_rewrite_of_the_same_frames(store: TraceStore, driver) -> None:
@@ -81,3 +97,21 @@ def test_it_reports_an_unreachable_influx_as_transient() -> None:
     with pytest.raises(InfluxError) as err:
         InfluxTraceStore(client).write(session_id=1, user_id=1, seq_start=0, cols=columns(3))
     assert err.value.transient
+
+
+def test_line_protocol_writes_each_value_to_its_decimals_and_the_odd_rows_one_by_one() -> None:
+    from apps.telemetry.influx import lines
+
+    tags = {"session": np.array([7, 7, 7]), "lap": np.array([1, 1, 2])}
+    fields = {
+        "speed": np.array([123.456, np.nan, 99.0]),
+        "gear": np.array([3.0, 4.0, 5.0]),
+        "big": np.array([1.5, 2.5, 1e17]),  # 1e17 scaled by 10**3 is past 2**53
+    }
+    out = lines("m", tags, fields, {"speed": 2, "gear": 0, "big": 3}, np.array([1000, 1017, 1033]))
+
+    assert out.split("\n") == [
+        "m,session=7,lap=1 speed=12346e-2,gear=3,big=1500e-3 1000",
+        "m,session=7,lap=1 gear=4,big=2500e-3 1017",  # the NaN is left out, the rest kept
+        "m,session=7,lap=2 speed=9900e-2,gear=5,big=1e+17 1033",  # too big to scale: written as is
+    ]
