@@ -26,7 +26,7 @@ from django.utils import timezone
 from apps.accounts.models import ShareLink
 from apps.accounts.selectors import ShareAccess, share_link_resolve, share_link_session
 from apps.accounts.services import NoteRefused, coach_note_send, share_link_touch
-from apps.coaching.lib.rules import LiveCoach, Message
+from apps.coaching.lib.rules import MAX_GAP_S, LiveCoach, Message
 from apps.coaching.services import live_coach_for_session, live_coach_lap_completed
 from apps.sessions.models import Session
 from apps.sessions.selectors import (
@@ -189,11 +189,17 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         # (dozens of numpy calls on a handful of frames), and a coaching call half a second
         # later reads the same. The screens' live delta is worked out per batch meanwhile.
         pending = self._coach_pending
-        if pending and pending[0].keys() != cols.keys():
+        if pending and not self._continues(pending[-1], cols):
             await self._coach_flush()
         pending.append(cols)
         if cols["t"][-1] - pending[0]["t"][0] >= COACH_EVERY_S:
             await self._coach_flush()
+
+    @staticmethod
+    def _continues(before: dict[str, np.ndarray], after: dict[str, np.ndarray]) -> bool:
+        # Only back-to-back frames are joined: the rules see a jump in time between two
+        # calls (and forget what it breaks), never inside one.
+        return before.keys() == after.keys() and 0.0 <= after["t"][0] - before["t"][-1] <= MAX_GAP_S
 
     async def _coach_flush(self) -> None:
         if not self._coach_pending or self.coach is None:

@@ -72,8 +72,9 @@ def telemetry_session_open(*, rig: Rig, hello: dict[str, Any]) -> Session:
 class IngestCursor:
     """Where a session's stream stands, kept by the rig socket between batches.
 
-    With it a batch costs one conditional UPDATE instead of a SELECT and an UPDATE: the UPDATE
-    still matches on `last_seq` and the live state, so a stale cursor can never store twice.
+    The lap tracker's state travels with it, so a batch never reads it back from the row; the
+    row's `last_seq` and live state are still checked under lock before anything is written,
+    so a stale cursor can never store twice.
     """
 
     session_id: int
