@@ -18,6 +18,9 @@ SESSION_KINDS: Final = ("practice", "qualifying", "race", "hotlap")
 
 # Frames are plain dicts: channel name -> value in the channel's unit.
 Frame = dict[str, float]
+# A frame at the wire's resolution: channel id -> value / resolution as an integer. The
+# producer makes these once; the spool stores them and the uplink packs them as they are.
+QFrame = dict[int, int]
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ squeezes further. Frames ``seq .. seq+n-1`` are numbered consecutively.
 
 from __future__ import annotations
 
-import math
 import zlib
 from collections.abc import Container
+from operator import itemgetter, sub
 from typing import Any, Final
 
 import msgpack
 
-from .channels import BY_NAME, CHANNEL_ID, CHANNELS, REQUIRED, Frame
+from .channels import CHANNEL_ID, CHANNELS, REQUIRED, Frame, QFrame
 
 PROTOCOL_VERSION: Final = 1
 MAX_MESSAGE_BYTES: Final = 256 * 1024  # compressed, on the wire
@@ -37,23 +37,46 @@ class WireError(ValueError):
 
 def encode_batch(seq: int, frames: list[Frame]) -> bytes:
     """Pack consecutive frames starting at sequence number ``seq`` into one message."""
-    names = sorted({k for f in frames for k in f if k in BY_NAME}, key=CHANNEL_ID.__getitem__)
-    cols: dict[int, list[int]] = {}
-    for name in names:
-        res = BY_NAME[name].resolution
-        quantised = [_quantise(f.get(name, math.nan), res) for f in frames]
-        if any(q is None for q in quantised):
-            continue  # a channel missing from some frames is dropped from the whole batch
-        q = [v for v in quantised if v is not None]
-        cols[CHANNEL_ID[name]] = [q[0]] + [b - a for a, b in zip(q, q[1:], strict=False)]
+    return encode_quantised(seq, [quantise(f) for f in frames])
+
+
+def quantise(frame: Frame) -> QFrame:
+    """A frame at the wire's resolution: {channel id: integer}. Unknown channels and values
+    that are not finite are left out (encode_quantised then drops that channel's column)."""
+    out: QFrame = {}
+    for name, value in frame.items():
+        spec = _RES.get(name)
+        if spec is not None:
+            try:
+                out[spec[0]] = round(value / spec[1])
+            except (ValueError, OverflowError):  # NaN, infinity
+                continue
+    return out
+
+
+def encode_quantised(seq: int, frames: list[QFrame]) -> bytes:
+    """``encode_batch`` for frames already at the wire's resolution (what the spool holds).
+
+    A channel missing from some frames is dropped from the whole batch. The columns are built
+    row-wise in C (itemgetter, map, zip) instead of per value in Python: at 60 Hz this is the
+    agent's busiest loop.
+    """
+    ids = sorted(set(frames[0]).intersection(*frames[1:])) if frames else []
+    if ids:
+        get = itemgetter(*ids)
+        rows = [get(f) for f in frames] if len(ids) > 1 else [(f[ids[0]],) for f in frames]
+        # first row absolute, then each row minus the one before: columns of deltas once zipped
+        deltas = [rows[0], *(tuple(map(sub, b, a)) for a, b in zip(rows, rows[1:], strict=False))]
+        # msgpack packs a tuple exactly like a list: the same bytes as columns built as lists
+        cols: dict[int, tuple[int, ...]] = dict(zip(ids, zip(*deltas, strict=True), strict=True))
+    else:
+        cols = {}
     body = zlib.compress(msgpack.packb(cols), 6)
     return msgpack.packb({"type": "frames", "seq": seq, "n": len(frames), "z": body})
 
 
-def _quantise(value: float, res: float) -> int | None:
-    if not math.isfinite(value):
-        return None
-    return round(value / res)
+# channel name -> (wire id, resolution): one dict lookup per value
+_RES: Final = {c.name: (CHANNEL_ID[c.name], c.resolution) for c in CHANNELS}
 
 
 def encode_control(message: dict[str, Any]) -> bytes:
