@@ -1,9 +1,14 @@
 """The bounded on-disk spool: every frame waits here until the server acknowledges it.
 
-The producer appends each frame (one SQLite transaction, so a kill -9 loses at most the frame
-being written, never the file); the uplink reads unacknowledged frames in sequence order and
-deletes them on ``ack``. Sessions are remembered (hello facts and the next sequence number), so
-an agent restarted after a crash resumes the same session where it stopped.
+The producer appends a batch of frames per SQLite transaction (a kill -9 loses at most the
+batch being written, never the file); the uplink reads unacknowledged frames in sequence order
+and deletes them on ``ack``. Sessions are remembered (hello facts and the next sequence number),
+so an agent restarted after a crash resumes the same session where it stopped.
+
+Frames are stored at the wire's resolution, ``{channel id: integer}`` (channels.QFrame), exactly
+what the uplink packs into a batch. Agents up to 0.1.0 stored the values in the channels' units;
+such rows are recognised by their float ``t`` and quantised when read (see ``_unpack``), so a
+spool left by an older agent is sent unchanged after an upgrade.
 
 Durability: WAL with ``synchronous=NORMAL``. In WAL mode NORMAL never corrupts the database and
 loses nothing when the *process* dies (committed pages are in the WAL, which the OS keeps);
@@ -34,7 +39,7 @@ from typing import Any, Final
 
 import msgpack
 
-from .channels import CHANNEL_ID, CHANNELS, Frame
+from .channels import CHANNELS, QFrame
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +59,7 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE TABLE IF NOT EXISTS frames (
     uid TEXT NOT NULL,
     seq INTEGER NOT NULL,
-    data BLOB NOT NULL,             -- msgpack {channel id: value}
+    data BLOB NOT NULL,             -- msgpack {channel id: quantised integer} (see _unpack)
     PRIMARY KEY (uid, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS totals (
@@ -97,6 +102,8 @@ class Spool:
         self._clock = clock
         self._full = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # one Packer per spool (a spool is used by one thread): packb would build one per frame
+        self._packer = msgpack.Packer()
         self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         self._switch_to_wal()
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -200,17 +207,21 @@ class Spool:
 
     # frames
 
-    def append(self, session_uid: str, seq: int, frame: Frame) -> bool:
+    def append(self, session_uid: str, seq: int, frame: QFrame) -> bool:
         """Store a frame as ``seq`` of the session; False (and nothing stored) if the spool is full.
 
         ``seq`` must be the session's ``next_seq``: the protocol needs consecutive numbers.
         """
         return self.append_many(session_uid, seq, [frame]) == 1
 
-    def append_many(self, session_uid: str, first_seq: int, frames: list[Frame]) -> int:
+    def append_many(self, session_uid: str, first_seq: int, frames: list[QFrame]) -> int:
         """Store frames as ``first_seq``, ``first_seq + 1``... in one transaction; return how many
-        fit (the rest were refused because the spool is full)."""
-        blobs = [_pack(f) for f in frames]
+        fit (the rest were refused because the spool is full).
+
+        Frames are at the wire's resolution (telemetry.quantise_frame): they are sent as stored.
+        """
+        pack = self._packer.pack
+        blobs: list[bytes] = [pack(f) for f in frames]
         with self._txn() as db:
             self._check_next(db, session_uid, first_seq)
             fit = self._room(db, blobs)
@@ -220,7 +231,7 @@ class Spool:
                 db.executemany("INSERT INTO frames VALUES (?, ?, ?)", rows)
                 db.execute(
                     "UPDATE sessions SET next_seq = ?, touched = ?, last_t = ? WHERE uid = ?",
-                    (first_seq + fit, self._clock(), frames[fit - 1].get("t"), session_uid),
+                    (first_seq + fit, self._clock(), _seconds(frames[fit - 1].get(_T_ID)), session_uid),
                 )
                 size = sum(len(b) for b in blobs[:fit])
                 db.execute("UPDATE totals SET frames = frames + ?, bytes = bytes + ?", (fit, size))
@@ -266,7 +277,7 @@ class Spool:
             self._full = False
             log.warning("spool has room again; %d frames were dropped in total", self.refused)
 
-    def unacked(self, session_uid: str, after_seq: int = -1, limit: int = 600) -> list[tuple[int, Frame]]:
+    def unacked(self, session_uid: str, after_seq: int = -1, limit: int = 600) -> list[tuple[int, QFrame]]:
         """Up to ``limit`` stored frames of the session with seq > after_seq, in seq order."""
         rows = self._db.execute(
             "SELECT seq, data FROM frames WHERE uid = ? AND seq > ? ORDER BY seq LIMIT ?",
@@ -307,16 +318,21 @@ def _session(row: tuple[Any, ...]) -> SpoolSession:
     return SpoolSession(uid, json.loads(hello), int(next_seq), created, touched, bool(ended), last_t)
 
 
-def _pack(frame: Frame) -> bytes:
-    # channel ids as keys: a one-byte key instead of a name keeps ~40 % off every stored frame
-    blob: bytes = msgpack.packb({CHANNEL_ID[k]: v for k, v in frame.items() if k in CHANNEL_ID})
-    return blob
+_T_ID: Final = 0  # channels.CHANNELS[0] is t, in whole milliseconds on the wire
+_RESOLUTION: Final = {i: ch.resolution for i, ch in enumerate(CHANNELS)}
 
 
-_NAME_OF: Final = {i: ch.name for i, ch in enumerate(CHANNELS)}
+def _seconds(t: int | None) -> float | None:
+    return None if t is None else t * _RESOLUTION[_T_ID]
 
 
-def _unpack(blob: bytes) -> Frame:
-    raw = msgpack.unpackb(blob, strict_map_key=False)
-    # a dict lookup filters unknown ids (a newer agent's spool) without a type check per key
-    return {_NAME_OF[k]: v for k, v in raw.items() if k in _NAME_OF}
+def _unpack(blob: bytes) -> QFrame:
+    raw: dict[int, Any] = msgpack.unpackb(blob, strict_map_key=False)
+    if not raw.keys() <= _RESOLUTION.keys():  # a newer agent's spool: drop channels unknown here
+        raw = {k: v for k, v in raw.items() if k in _RESOLUTION}
+    if isinstance(raw.get(_T_ID), float):
+        # Spools of agents up to 0.1.0 hold the cleaned values in the channels' units (t always
+        # among them, always a float). Quantising them here gives exactly the integers the old
+        # agent's encoder would have sent, so an upgrade neither loses nor alters a frame.
+        return {k: round(v / _RESOLUTION[k]) for k, v in raw.items()}
+    return raw

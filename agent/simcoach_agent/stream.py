@@ -25,7 +25,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from . import __version__, wire
-from .channels import Frame
+from .channels import QFrame
 from .spool import Spool, SpoolSession
 
 log = logging.getLogger(__name__)
@@ -363,8 +363,8 @@ class Uplink:
         self.stats.sent_seq = cursor
         return cursor, len(rows), len(rows) == limit
 
-    async def _send_frames(self, ws: ClientConnection, first: int, frames: list[Frame]) -> None:
-        data = wire.encode_batch(first, frames)
+    async def _send_frames(self, ws: ClientConnection, first: int, frames: list[QFrame]) -> None:
+        data = wire.encode_quantised(first, frames)
         if len(data) > wire.MAX_MESSAGE_BYTES and len(frames) > 1:
             half = len(frames) // 2  # rare: only a long replay of a very noisy source
             await self._send_frames(ws, first, frames[:half])
@@ -390,9 +390,9 @@ def _parse(raw: bytes) -> dict[str, Any] | None:
         return None
 
 
-def _runs(rows: list[tuple[int, Frame]]) -> list[tuple[int, list[Frame]]]:
+def _runs(rows: list[tuple[int, QFrame]]) -> list[tuple[int, list[QFrame]]]:
     """Split (seq, frame) rows into runs of consecutive seqs (a batch must be consecutive)."""
-    runs: list[tuple[int, list[Frame]]] = []
+    runs: list[tuple[int, list[QFrame]]] = []
     for seq, frame in rows:
         if runs and runs[-1][0] + len(runs[-1][1]) == seq:
             runs[-1][1].append(frame)

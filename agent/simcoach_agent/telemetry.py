@@ -10,6 +10,7 @@ is what makes a crash and restart invisible to the server.
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import threading
 import time
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from .channels import CHANNELS, REQUIRED, Frame
+from .channels import CHANNEL_ID, CHANNELS, REQUIRED, Channel, Frame, QFrame
 from .sources.base import SessionInfo, Source
 from .spool import DEFAULT_MAX_BYTES, Spool
 
@@ -65,31 +66,59 @@ def new_session_uid(game: str) -> str:
     return f"{game[:20]}-{stamp}-{secrets.token_hex(6)}"[:MAX_UID]
 
 
-def clean_frame(frame: Frame) -> Frame | None:
-    """Keep the channels the server will accept; None if a required channel is unusable.
+def quantise_frame(frame: Frame) -> QFrame | None:
+    """The frame at the wire's resolution, {channel id: integer}, keeping only what the server
+    will accept; None if a required channel is unusable.
 
     The server rejects a whole batch (close 4400) for one out-of-range value, and resending the
     same spooled batch would then fail forever, so values are checked before they are spooled,
-    exactly as wire.decode_batch checks them after quantisation.
+    exactly as wire.decode_batch checks them after quantisation. Quantising here, once, is what
+    the spool stores and the uplink sends: nothing is rounded a second time.
     """
-    out: Frame = {}
+    out: QFrame = {}
     for name, value in frame.items():
-        check = _CHECKS.get(name)
-        if check is None or isinstance(value, str):
+        spec = _SPECS.get(name)
+        if spec is None or isinstance(value, str):
             continue
-        res, is_float, lo, hi = check
+        cid, res, q_lo, q_hi = spec
         try:
-            v = float(value)
-            q = round(v / res)  # ValueError for NaN, OverflowError for an infinity
+            q = round(float(value) / res)  # ValueError for NaN, OverflowError for an infinity
         except (TypeError, ValueError, OverflowError):
             continue
-        if lo <= (q * res if is_float else q) <= hi:
-            out[name] = v
-    return out if all(r in out for r in REQUIRED) else None
+        if q_lo <= q <= q_hi:
+            out[cid] = q
+    return out if out.keys() >= _REQUIRED_IDS else None
 
 
-# per channel (resolution, is float, lo, hi): one dict lookup per value at 60 Hz x ~80 channels
-_CHECKS: Final = {c.name: (c.resolution, c.kind == "f", c.lo, c.hi) for c in CHANNELS}
+def clean_frame(frame: Frame) -> Frame | None:
+    """The frame's own values (not rounded) of the channels quantise_frame keeps, or None."""
+    kept = quantise_frame(frame)
+    if kept is None:
+        return None
+    return {CHANNELS[cid].name: float(frame[CHANNELS[cid].name]) for cid in kept}
+
+
+def _accepted(c: Channel) -> tuple[int, int]:
+    """The integers q the server accepts for channel c: lo <= q * resolution <= hi for a float
+    channel (q * resolution grows with q, so they are one interval), lo <= q <= hi otherwise."""
+    if c.kind != "f":
+        return math.ceil(c.lo), math.floor(c.hi)
+    q_lo = math.floor(c.lo / c.resolution) - 2
+    while q_lo * c.resolution < c.lo:
+        q_lo += 1
+    q_hi = math.ceil(c.hi / c.resolution) + 2
+    while q_hi * c.resolution > c.hi:
+        q_hi -= 1
+    return q_lo, q_hi
+
+
+# per channel name (wire id, resolution, lowest and highest accepted integer): one dict lookup
+# and two integer comparisons per value at 60 Hz x ~60 channels
+_SPECS: Final = {c.name: (i, c.resolution, *_accepted(c)) for i, c in enumerate(CHANNELS)}
+_REQUIRED_IDS: Final = frozenset(CHANNEL_ID[r] for r in REQUIRED)
+T_ID: Final = CHANNEL_ID["t"]
+_LAP_ID: Final = CHANNEL_ID["lap"]
+T_RES: Final = CHANNELS[T_ID].resolution  # seconds per unit of a quantised t
 
 
 def _finished(source: Source) -> bool:
@@ -125,8 +154,8 @@ class Producer:
         self._uid: str | None = None
         self._seq = 0
         self._first_session = True
-        self._after_t: float | None = None  # resumed: skip frames up to this t, already spooled
-        self._pending: list[Frame] = []  # cleaned frames not yet committed to the spool
+        self._after_t: int | None = None  # resumed: skip frames up to this quantised t, spooled
+        self._pending: list[QFrame] = []  # quantised frames not yet committed to the spool
         self._flush_at = 0.0  # monotonic seconds
         self._flush_every = flush_every  # seconds
         self._on_flush = on_flush  # told after each commit: the uplink sends it at once
@@ -190,7 +219,7 @@ class Producer:
         resumed = spool.resumable(hello, max_age=self._resume_window) if self._first_session else None
         if resumed is not None:
             self._uid, self._seq = resumed.uid, resumed.next_seq
-            self._after_t = resumed.last_t
+            self._after_t = None if resumed.last_t is None else round(resumed.last_t / T_RES)
             log.info("resuming session %s at seq %d", resumed.uid, resumed.next_seq)
         else:
             self._uid, self._seq = new_session_uid(hello["game"]), 0
@@ -202,18 +231,18 @@ class Producer:
         self.stats.session_uid = self._uid
 
     def _append(self, spool: Spool, frame: Frame) -> None:
-        cleaned = clean_frame(frame)
-        if cleaned is None:
+        quantised = quantise_frame(frame)
+        if quantised is None:
             self.stats.dropped += 1
             return
         if self._after_t is not None:
             # A source that hands out its recent past on start (the demo car's 1 s catch-up)
             # must not make a resumed session go back in time: the server has those frames.
-            if cleaned["t"] <= self._after_t:
+            if quantised[T_ID] <= self._after_t:
                 return
             self._after_t = None
-        self._pending.append(cleaned)
-        self.stats.lap = int(cleaned["lap"])
+        self._pending.append(quantised)
+        self.stats.lap = quantised[_LAP_ID]
         self.stats.state = "driving"
 
     def _flush(self, spool: Spool) -> None:

@@ -11,15 +11,21 @@ import sys
 import textwrap
 from pathlib import Path
 
+import msgpack
 import pytest
 
+from simcoach_agent import wire
+from simcoach_agent.channels import CHANNEL_ID, QFrame
 from simcoach_agent.spool import Spool
 
 HELLO = {"game": "demo", "track": "Spa", "car": "GT3", "kind": "practice"}
 
 
-def frame(i: int) -> dict[str, float]:
-    return {"t": 1_700_000_000 + i / 60, "lap": 1, "lap_dist": i * 0.5, "lap_time": i / 60, "speed": 150.0}
+def frame(i: int) -> QFrame:
+    """What the producer spools: a frame at the wire's resolution."""
+    return wire.quantise(
+        {"t": 1_700_000_000 + i / 60, "lap": 1, "lap_dist": i * 0.5, "lap_time": i / 60, "speed": 150.0}
+    )
 
 
 @pytest.fixture
@@ -37,8 +43,15 @@ def test_it_returns_unacked_frames_in_seq_order_after_a_cursor(spool: Spool) -> 
     assert rows[0][1] == frame(4)
 
 
-def test_it_keeps_only_known_channels(spool: Spool) -> None:
-    spool.append("s1", 0, {**frame(0), "not_a_channel": 1.0})
+def test_it_stores_the_quantised_values_exactly(spool: Spool) -> None:
+    spool.append("s1", 0, frame(0))
+    ((seq, stored),) = spool.unacked("s1")
+    assert stored == frame(0) and all(type(v) is int for v in stored.values())
+    assert stored[CHANNEL_ID["t"]] == 1_700_000_000_000  # whole milliseconds, as on the wire
+
+
+def test_it_drops_channels_a_newer_agent_spooled(spool: Spool) -> None:
+    spool.append("s1", 0, {**frame(0), 9999: 5})
     assert spool.unacked("s1")[0][1] == frame(0)
 
 
@@ -131,7 +144,7 @@ WRITER = textwrap.dedent(
     spool.session_open("crash", {"game": "demo"})
     i = 0
     while True:
-        spool.append("crash", i, {"t": 1.7e9 + i, "lap": 1, "lap_dist": float(i), "lap_time": 0.0, "speed": 1.0})
+        spool.append("crash", i, {0: 1_700_000_000_000 + i, 1: 1, 2: i, 3: 0, 9: 100})
         i += 1
         if i == 300:
             print("ready", flush=True)
@@ -153,10 +166,8 @@ def test_it_survives_a_kill_9_in_the_middle_of_appending(tmp_path: Path) -> None
         assert len(seqs) >= 300
         assert seqs == list(range(session.next_seq))  # no hole, no torn row, counter agrees
         assert spool.size() == len(seqs)
-        assert spool.unacked("crash", after_seq=seqs[-2])[0][1]["lap_dist"] == float(seqs[-1])
-        assert spool.append(
-            "crash", session.next_seq, {"t": 1.0, "lap": 1, "lap_dist": 0, "lap_time": 0, "speed": 0}
-        )
+        assert spool.unacked("crash", after_seq=seqs[-2])[0][1][CHANNEL_ID["lap_dist"]] == seqs[-1]
+        assert spool.append("crash", session.next_seq, frame(0))
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     db.close()
@@ -174,3 +185,66 @@ def test_it_stores_what_fits_of_a_group_in_one_go(tmp_path: Path) -> None:
         assert spool.append_many("s1", 0, [frame(i) for i in range(3)]) == 3
         assert spool.append_many("s1", 3, [frame(i) for i in range(3, 6)]) == 1
         assert spool.session_get("s1").next_seq == 4 and spool.refused == 2
+
+
+# A spool file written by agent 0.1.0 (DemoCar(seed=7) frames, cleaned but not quantised): an
+# ended session of 30 frames and an open one of 90. Upgrading must not lose or alter a frame.
+OLD_SPOOL = Path(__file__).parent / "data" / "spool-0.1.0.sqlite3"
+
+
+def old_spool(tmp_path: Path) -> Path:
+    path = tmp_path / "spool.sqlite3"
+    path.write_bytes(OLD_SPOOL.read_bytes())  # a copy: opening it writes its WAL beside it
+    return path
+
+
+def old_rows(path: Path, uid: str) -> list[dict[str, float]]:
+    """The frames as 0.1.0 stored them, by channel name, read without the Spool class."""
+    db = sqlite3.connect(path)
+    try:
+        blobs = db.execute("SELECT data FROM frames WHERE uid = ? ORDER BY seq", (uid,)).fetchall()
+    finally:
+        db.close()
+    names = {i: name for name, i in CHANNEL_ID.items()}
+    return [{names[k]: v for k, v in msgpack.unpackb(b, strict_map_key=False).items()} for (b,) in blobs]
+
+
+def test_it_reads_a_spool_written_by_agent_0_1_0_as_the_integers_0_1_0_sent(tmp_path: Path) -> None:
+    path = old_spool(tmp_path)
+    with Spool(path) as spool:
+        ended, open_ = spool.sessions()
+        assert (ended.uid, ended.next_seq, ended.ended) == ("demo-old-ended", 30, True)
+        assert (open_.uid, open_.next_seq, open_.ended) == ("demo-old-open", 90, False)
+        assert spool.size() == 120
+        for session in (ended, open_):
+            floats = old_rows(path, session.uid)
+            rows = spool.unacked(session.uid)
+            assert [seq for seq, _ in rows] == list(range(session.next_seq))
+            assert [f for _, f in rows] == [wire.quantise(f) for f in floats]
+            assert all(type(v) is int for _, f in rows for v in f.values())
+            # what goes on the wire is byte for byte what 0.1.0 would have sent
+            for i in range(0, len(rows), 6):
+                batch = [f for _, f in rows[i : i + 6]]
+                assert wire.encode_quantised(i, batch) == wire.encode_batch(i, floats[i : i + 6])
+        assert rows[0][1][CHANNEL_ID["t"]] == 1_764_000_000_500  # frame 30 of the demo car, in ms
+        assert spool.ack("demo-old-open", 59) == 60 and spool.size() == 60
+
+
+def test_it_appends_quantised_frames_after_a_0_1_0_session(tmp_path: Path) -> None:
+    with Spool(old_spool(tmp_path)) as spool:
+        old = spool.unacked("demo-old-open")
+        new = {**old[-1][1], CHANNEL_ID["t"]: old[-1][1][CHANNEL_ID["t"]] + 17}
+        assert spool.append("demo-old-open", 90, new)
+        rows = spool.unacked("demo-old-open", after_seq=88)
+        assert rows == [(89, old[-1][1]), (90, new)]
+        assert spool.session_get("demo-old-open").last_t == pytest.approx(new[CHANNEL_ID["t"]] / 1000)
+
+
+def test_it_sees_room_made_by_acks_on_another_connection(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with Spool(path, max_frames=5) as writer, Spool(path) as reader:  # producer and uplink
+        writer.session_open("s1", HELLO)
+        assert writer.append_many("s1", 0, [frame(i) for i in range(5)]) == 5
+        assert reader.ack("s1", 2) == 3
+        assert writer.append_many("s1", 5, [frame(i) for i in range(5, 9)]) == 3
+        assert writer.size() == 5 and writer.refused == 1

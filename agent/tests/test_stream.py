@@ -36,7 +36,7 @@ def frame(i: int) -> dict[str, float]:
 
 def fill(spool: Spool, uid: str, frames: range) -> None:
     for i in frames:
-        assert spool.append(uid, i, frame(i))
+        assert spool.append(uid, i, wire.quantise(frame(i)))
 
 
 def uplink(server: RigServer, spool: Spool, **kw: Any) -> Uplink:

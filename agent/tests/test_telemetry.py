@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rigserver import RigServer
 
+from simcoach_agent import wire
+from simcoach_agent.channels import CHANNEL_ID
 from simcoach_agent.sources.base import SessionInfo
+from simcoach_agent.sources.demo import DemoCar
 from simcoach_agent.spool import Spool
 from simcoach_agent.stream import Uplink
-from simcoach_agent.telemetry import Producer, clean_frame, hello_fields
+from simcoach_agent.telemetry import T_ID, Producer, clean_frame, hello_fields, quantise_frame
 
 INFO = SessionInfo(
     game="demo", track="Spa", car="GT3", kind="practice", car_class="GT3", track_length_m=7004.0
@@ -60,7 +65,7 @@ class ListFeed:
         self.closed = True
 
 
-def produce(path: Path, feed: ListFeed, **kw: float) -> Producer:
+def produce(path: Path, feed: ListFeed, **kw: Any) -> Producer:
     producer = Producer(feed, path, rate=10_000, **kw).start()
     assert producer.done.wait(10)
     return producer
@@ -89,7 +94,7 @@ def test_it_resumes_the_same_session_after_a_restart(tmp_path: Path) -> None:
     with Spool(path) as spool:
         (session,) = spool.sessions()
         assert session.next_seq == 60
-        assert spool.unacked(session.uid, after_seq=39)[0][1]["t"] == frame(40)["t"]
+        assert spool.unacked(session.uid, after_seq=39)[0][1][T_ID] == round(frame(40)["t"] * 1000)
 
 
 def test_it_does_not_resume_a_stale_session(tmp_path: Path) -> None:
@@ -140,3 +145,58 @@ async def test_it_streams_a_finite_feed_end_to_end(tmp_path: Path, cuts: set[int
     (uid,) = server.store.arrivals
     assert server.store.arrivals[uid] == list(range(300))
     assert server.store.ended == [uid] and server.store.gaps == []
+
+
+def test_it_quantises_each_value_once_to_the_integers_the_wire_carries() -> None:
+    raw = {**frame(7), "throttle": 0.12345, "gear": 3, "in_pit": True, "brake": math.nan, "x": 1.0}
+    q = quantise_frame(raw)
+    assert q == wire.quantise(clean_frame(raw))
+    assert q[CHANNEL_ID["t"]] == 1_700_000_000_117 and q[CHANNEL_ID["throttle"]] == 123
+    assert q[CHANNEL_ID["in_pit"]] == 1 and CHANNEL_ID["brake"] not in q
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "kept"),
+    [
+        ("throttle", 1.0004, True),  # rounds to 1.000: the server accepts it
+        ("throttle", 1.0006, False),  # rounds to 1.001: out of range
+        ("steering", -1.0004, True),
+        ("steering", -1.0006, False),
+        ("gear", 12.4, True),
+        ("gear", 12.6, False),
+        ("pos_x", -100_000.004, True),
+        ("pos_x", -100_000.006, False),
+    ],
+)
+def test_it_keeps_a_value_exactly_when_the_server_would(name: str, value: float, kept: bool) -> None:
+    q = quantise_frame({**frame(0), name: value})
+    assert q is not None and (CHANNEL_ID[name] in q) is kept
+    if kept:  # the server's own check, on the value it decodes
+        _, _, cols = wire.decode_batch(wire.decode_message(wire.encode_quantised(0, [q])))
+        assert name in cols
+
+
+async def test_it_continues_a_session_spooled_by_agent_0_1_0_without_loss(tmp_path: Path) -> None:
+    path = tmp_path / "spool.sqlite3"
+    path.write_bytes((Path(__file__).parent / "data" / "spool-0.1.0.sqlite3").read_bytes())
+    car = DemoCar(seed=7, start_t=1_764_000_000.0, realtime=False, laps=1)
+    source = ListFeed(list(itertools.islice(car.frames(), 180)), infos=[car.info()] * 180)
+    server = await RigServer().start()
+    # the file is older than ten minutes, but a restart right after the upgrade would resume it
+    producer = Producer(source, path, rate=2000, resume_window=1e12).start()
+    with Spool(path) as spool:
+        up = Uplink(server.url, "sc_rig_good", spool, batch_interval=0.005)
+        task = asyncio.create_task(up.run())
+        while not (producer.done.is_set() and not spool.sessions()):
+            await asyncio.sleep(0.01)
+        up.stop()
+        await task
+    await server.stop()
+    assert producer.stats.session_uid == "demo-old-open"
+    assert server.store.ended == ["demo-old-ended", "demo-old-open"]
+    assert server.store.arrivals["demo-old-ended"] == list(range(30))
+    # frames 30..119 were spooled by 0.1.0, 120..179 by this agent: one unbroken 60 Hz trace
+    assert server.store.arrivals["demo-old-open"] == list(range(150))
+    held = server.store.frames["demo-old-open"]
+    ts = [round(held[i]["t"] * 1000) for i in range(150)]
+    assert ts == [1_764_000_000_000 + round((30 + i) * 1000 / 60) for i in range(150)]
