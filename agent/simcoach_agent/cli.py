@@ -174,7 +174,7 @@ class Pipeline:
             rate=getattr(self.args, "read_rate", self.args.rate),
             resume_window=window,
             flush_every=self.args.batch_interval,
-            on_flush=self.uplink.wake,
+            on_flush=self.uplink.offer,
         ).start()
 
     async def run(self, *, open_source: Callable[[], Source | None], finite: bool) -> None:

@@ -3,9 +3,11 @@
 The producer (telemetry.py) writes frames to the spool and never waits for the network; this
 module reads the spool in sequence order and sends what is new each time the producer wakes
 it after a commit (or every ``poll_interval`` seconds), so one producer commit becomes one
-batch. Frames leave the spool only once the server acks them (deleted in one transaction a
-second). After any reconnect it says
-``hello`` again, learns the server's ``last_seq`` from ``welcome`` and resends what follows.
+batch. The producer hands the frames it just committed along with the wake (``offer``), so
+while the uplink keeps up it sends them without reading them back from the spool. Frames
+leave the spool only once the server acks them (deleted in one transaction a second). After
+any reconnect it says ``hello`` again, learns the server's ``last_seq`` from ``welcome`` and
+resends what follows.
 See docs/protocol.md for the messages.
 """
 
@@ -16,6 +18,7 @@ import contextlib
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -36,6 +39,7 @@ RIG_PATH: Final = "ws/rig/"
 BATCH_INTERVAL: Final = 0.1  # seconds; 6 frames a batch at 60 Hz keeps the uplink under 5 KB/s
 ACK_TIMEOUT: Final = 30.0  # seconds with frames in flight and no ack: the server is stuck, reconnect
 ACK_FLUSH_EVERY: Final = 1.0  # seconds between spool deletes of acked frames (one transaction)
+RECENT_BATCHES: Final = 8  # committed batches kept in memory; an uplink further behind reads the spool
 
 MessageCallback = Callable[[dict[str, Any]], None]
 StatusCallback = Callable[["UplinkStats"], None]
@@ -131,7 +135,13 @@ class Uplink:
         self._ack_flush_at = 0.0  # monotonic seconds
         self._ack_seen_at = 0.0  # monotonic seconds of the last ack, or of sending into an empty window
         self._ack_timeout = ACK_TIMEOUT
-        self._wake = asyncio.Event()  # new frames spooled, or an ack freed room in the window
+        self._wake = asyncio.Event()  # new frames spooled, or an awaited ack came
+        # an ack only wakes the send loop when it waits for one (full window, ending session):
+        # while streaming, the next commit wakes it anyway
+        self._ack_wakes = False
+        self._ending: set[str] = set()  # sessions the producer said it ended (offer of no frames)
+        # (session uid, first seq, frames) the producer committed, oldest first; loop thread only
+        self._recent: deque[tuple[str, int, list[QFrame]]] = deque(maxlen=RECENT_BATCHES)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def stop(self) -> None:
@@ -148,6 +158,21 @@ class Uplink:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._wake.set)
+
+    def offer(self, session_uid: str, first_seq: int, frames: list[QFrame]) -> None:
+        """``wake``, handing over the frames just committed to the spool as ``first_seq``...;
+        no frames means the session was just ended. Safe to call from the producer's thread
+        (which must not change ``frames`` afterwards)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._take, session_uid, first_seq, frames)
+
+    def _take(self, session_uid: str, first_seq: int, frames: list[QFrame]) -> None:
+        if frames:
+            self._recent.append((session_uid, first_seq, frames))
+        else:
+            self._ending.add(session_uid)  # its last acks must wake the send loop
+        self._wake.set()
 
     async def run(self, *, until_drained: bool = False) -> None:
         """Connect, stream and reconnect until ``stop()``; with ``until_drained``, return once
@@ -270,7 +295,8 @@ class Uplink:
             self._ack_seen_at = time.monotonic()
         self._acked = max(self._acked, seq)
         self.stats.acked_seq = max(self.stats.acked_seq, seq)
-        self._wake.set()  # room in the window again
+        if self._ack_wakes:
+            self._wake.set()
 
     def _flush_acks(self) -> None:
         if self._current is not None and self._acked > self._deleted:
@@ -292,6 +318,7 @@ class Uplink:
                     continue
                 cursor = await self._greet(ws, session)
             self._wake.clear()  # a wake from here on means news after this read
+            self._ack_wakes = False
             cursor, sent, more = await self._pump(ws, session.uid, cursor)
             if time.monotonic() >= self._ack_flush_at:
                 self._ack_flush_at = time.monotonic() + ACK_FLUSH_EVERY
@@ -299,6 +326,8 @@ class Uplink:
             self._check_acks(cursor)
             if more:
                 continue
+            # waiting for acks (full window, or an ended session's last ones): wake on them
+            self._ack_wakes = cursor > self._acked and (sent == 0 or session.uid in self._ending)
             if sent == 0:
                 # Nothing new: only now re-read the session row, to see whether it has ended.
                 session = self.spool.session_get(session.uid)
@@ -320,8 +349,10 @@ class Uplink:
             raise _Disconnect(f"no ack for {self._ack_timeout:g} s with frames in flight")
 
     async def _idle(self) -> None:
+        # asyncio.timeout, not wait_for: wait_for wraps the wait in a new Task every time
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+            async with asyncio.timeout(self._poll_interval):
+                await self._wake.wait()
 
     def _next_session(self) -> SpoolSession | None:
         sessions = self.spool.sessions()
@@ -354,14 +385,35 @@ class Uplink:
         if room <= 0:
             return cursor, 0, False  # too much in flight: wait for acks
         limit = min(room, wire.MAX_FRAMES_PER_BATCH)
-        rows = self.spool.unacked(uid, cursor, limit)
-        if rows and cursor <= self._acked:
+        runs = self._from_memory(uid, cursor, limit)
+        if runs is None:
+            runs = _runs(self.spool.unacked(uid, cursor, limit))
+        count = sum(len(frames) for _, frames in runs)
+        if count and cursor <= self._acked:
             self._ack_seen_at = time.monotonic()  # the ack clock starts with the first frame in flight
-        for first, frames in _runs(rows):
+        for first, frames in runs:
             await self._send_frames(ws, first, frames)
             cursor = first + len(frames) - 1
         self.stats.sent_seq = cursor
-        return cursor, len(rows), len(rows) == limit
+        return cursor, count, count == limit
+
+    def _from_memory(self, uid: str, cursor: int, limit: int) -> list[tuple[int, list[QFrame]]] | None:
+        """Up to ``limit`` frames after ``cursor`` from the batches the producer handed over, or
+        None if the next frame is not among them (a reconnect, a backlog): read the spool then."""
+        recent = self._recent
+        # drop what was sent already, and other sessions' batches (read from the spool later)
+        while recent and (recent[0][0] != uid or recent[0][1] + len(recent[0][2]) <= cursor + 1):
+            recent.popleft()
+        want = cursor + 1
+        if not recent or recent[0][1] > want:
+            return None
+        frames: list[QFrame] = []
+        for batch_uid, first, batch in recent:
+            if batch_uid != uid or first > want or len(frames) >= limit:
+                break
+            frames += batch[want - first :]
+            want = first + len(batch)
+        return [(cursor + 1, frames[:limit])]
 
     async def _send_frames(self, ws: ClientConnection, first: int, frames: list[QFrame]) -> None:
         data = wire.encode_quantised(first, frames)
@@ -376,6 +428,7 @@ class Uplink:
     async def _finish(self, ws: ClientConnection, session: SpoolSession) -> None:
         await self._send(ws, wire.encode_control({"type": "end"}))
         self.spool.session_forget(session.uid)
+        self._ending.discard(session.uid)
         self._current = None
 
     async def _send(self, ws: ClientConnection, data: bytes) -> None:

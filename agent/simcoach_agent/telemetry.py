@@ -42,6 +42,11 @@ class ProducerStats:
     error: str = ""
 
 
+# (session uid, seq of the first frame, frames): called from the producer's thread after a
+# commit, and with no frames once the session has ended
+FlushCallback = Callable[[str, int, list[QFrame]], None]
+
+
 def hello_fields(info: SessionInfo) -> dict[str, Any]:
     """The session facts that go into ``hello`` (protocol.md), from a source's SessionInfo."""
     return {
@@ -139,7 +144,7 @@ class Producer:
         resume_window: float = RESUME_WINDOW,
         max_bytes: int = DEFAULT_MAX_BYTES,
         flush_every: float = FLUSH_EVERY,
-        on_flush: Callable[[], None] | None = None,
+        on_flush: FlushCallback | None = None,
     ) -> None:
         self.source = source
         self.stats = ProducerStats()
@@ -158,7 +163,8 @@ class Producer:
         self._pending: list[QFrame] = []  # quantised frames not yet committed to the spool
         self._flush_at = 0.0  # monotonic seconds
         self._flush_every = flush_every  # seconds
-        self._on_flush = on_flush  # told after each commit: the uplink sends it at once
+        # told after each commit, with what was committed: the uplink sends it at once
+        self._on_flush = on_flush
 
     def start(self) -> Producer:
         self._thread.start()
@@ -251,20 +257,22 @@ class Producer:
         self._flush_at = time.monotonic() + self._flush_every
         if not self._pending or self._uid is None:
             return
-        stored = spool.append_many(self._uid, self._seq, self._pending)
+        first, frames = self._seq, self._pending
+        stored = spool.append_many(self._uid, first, frames)
         self._seq += stored
         self.stats.frames += stored
-        self.stats.dropped += len(self._pending) - stored
+        self.stats.dropped += len(frames) - stored
         self._pending = []
-        self._notify()
+        self._notify(frames[:stored])
 
-    def _notify(self) -> None:
-        if self._on_flush is not None:
-            self._on_flush()
+    def _notify(self, frames: list[QFrame]) -> None:
+        # the frames go along with the news: the uplink sends them without reading them back
+        if self._on_flush is not None and self._uid is not None:
+            self._on_flush(self._uid, self._seq - len(frames), frames)
 
     def _finish(self, spool: Spool) -> None:
         self._flush(spool)
         if self._uid is not None:
             spool.session_end(self._uid)
-            self._notify()
+            self._notify([])
         self.stats.state = "finished"

@@ -10,6 +10,7 @@ import pytest
 from rigserver import RigServer, wait_for
 
 from simcoach_agent import wire
+from simcoach_agent.channels import QFrame
 from simcoach_agent.spool import Spool
 from simcoach_agent.stream import Uplink, UplinkStopped, rig_ws_url
 
@@ -264,3 +265,61 @@ async def test_it_retries_with_backoff_while_nobody_listens(spool: Spool) -> Non
     await task
     assert "cannot connect" in up.stats.last_error
     assert states[-1] == "stopped"
+
+
+def count_spool_reads(spool: Spool) -> list[int]:
+    """Rows the uplink reads back from the spool, per read."""
+    reads: list[int] = []
+    unacked = spool.unacked
+
+    def counted(*args: Any, **kw: Any) -> list[tuple[int, QFrame]]:
+        rows = unacked(*args, **kw)
+        reads.append(len(rows))
+        return rows
+
+    spool.unacked = counted  # type: ignore[method-assign]
+    return reads
+
+
+async def offer_batches(up: Uplink, spool: Spool, uid: str, seqs: range, *, offered_from: int = 0) -> None:
+    """What the producer does: commit 6 frames, then hand them to the uplink (from seq
+    ``offered_from`` on; earlier ones are only in the spool, as after a restart)."""
+    for start in range(seqs.start, seqs.stop, 6):
+        frames = [wire.quantise(frame(i)) for i in range(start, min(seqs.stop, start + 6))]
+        assert spool.append_many(uid, start, frames) == len(frames)
+        if start >= offered_from:
+            up.offer(uid, start, frames)
+        await asyncio.sleep(0.002)
+
+
+async def test_it_sends_the_frames_the_producer_hands_over_without_reading_them_back(
+    server: RigServer, spool: Spool
+) -> None:
+    spool.session_open("s1", HELLO)
+    reads = count_spool_reads(spool)
+    # the poll would read the spool by itself: make it rare, so every send follows an offer
+    up = uplink(server, spool, poll_interval=30.0)
+    run = asyncio.create_task(up.run(until_drained=True))
+    await wait_for(lambda: up.stats.state == "streaming")
+    await offer_batches(up, spool, "s1", range(120))
+    spool.session_end("s1")
+    up.offer("s1", 120, [])  # the producer ended the session: its last acks wake the uplink
+    await asyncio.wait_for(run, 10)
+    assert server.store.arrivals["s1"] == list(range(120)) and server.store.ended == ["s1"]
+    assert server.store.frames["s1"][57] == pytest.approx(frame(57), abs=1e-3)
+    assert sum(reads) == 0  # every frame came from memory
+
+
+async def test_it_reads_the_spool_for_what_was_not_handed_over(server: RigServer, spool: Spool) -> None:
+    spool.session_open("s1", HELLO)
+    fill(spool, "s1", range(60))  # spooled by an earlier run
+    reads = count_spool_reads(spool)
+    up = uplink(server, spool, poll_interval=30.0)
+    run = asyncio.create_task(up.run(until_drained=True))
+    await offer_batches(up, spool, "s1", range(60, 150), offered_from=90)  # 60..89: a gap in memory
+    spool.session_end("s1")
+    up.offer("s1", 150, [])
+    await asyncio.wait_for(run, 10)
+    assert server.store.arrivals["s1"] == list(range(150))
+    assert server.store.gaps == [] and server.store.duplicates == 0
+    assert 60 <= sum(reads) < 150  # the early frames from the spool, the rest from memory

@@ -12,7 +12,7 @@ import pytest
 from rigserver import RigServer
 
 from simcoach_agent import wire
-from simcoach_agent.channels import CHANNEL_ID
+from simcoach_agent.channels import CHANNEL_ID, QFrame
 from simcoach_agent.sources.base import SessionInfo
 from simcoach_agent.sources.demo import DemoCar
 from simcoach_agent.spool import Spool
@@ -174,6 +174,23 @@ def test_it_keeps_a_value_exactly_when_the_server_would(name: str, value: float,
     if kept:  # the server's own check, on the value it decodes
         _, _, cols = wire.decode_batch(wire.decode_message(wire.encode_quantised(0, [q])))
         assert name in cols
+
+
+def test_it_spools_and_hands_over_exactly_the_quantised_wire_values(tmp_path: Path) -> None:
+    path = tmp_path / "spool.sqlite3"
+    raw = [{**frame(i), "throttle": i / 97, "g_lat": -i / 31} for i in range(50)]
+    handed: list[tuple[str, int, list[QFrame]]] = []
+    p = produce(path, ListFeed(raw), on_flush=lambda *a: handed.append(a))
+    expected = [wire.quantise(clean_frame(f)) for f in raw]
+    with Spool(path) as spool:
+        stored = [f for _, f in spool.unacked(p.stats.session_uid)]
+    assert stored == expected
+    assert [f for _, _, frames in handed for f in frames] == expected
+    starts = [first for _, first, _ in handed]  # each batch starts where the one before ended
+    assert starts == [0, *itertools.accumulate(len(frames) for _, _, frames in handed[:-1])]
+    assert handed[-1][1:] == (50, [])  # the end of the session is said with no frames
+    # and the bytes the uplink sends are those the 0.1.0 agent sent for the same frames
+    assert wire.encode_quantised(0, stored[:6]) == wire.encode_batch(0, [clean_frame(f) for f in raw[:6]])
 
 
 async def test_it_continues_a_session_spooled_by_agent_0_1_0_without_loss(tmp_path: Path) -> None:
