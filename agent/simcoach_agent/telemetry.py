@@ -16,8 +16,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter, le, truediv
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from .channels import CHANNEL_ID, CHANNELS, REQUIRED, Channel, Frame, QFrame
 from .sources.base import SessionInfo, Source
@@ -80,6 +81,22 @@ def quantise_frame(frame: Frame) -> QFrame | None:
     exactly as wire.decode_batch checks them after quantisation. Quantising here, once, is what
     the spool stores and the uplink sends: nothing is rounded a second time.
     """
+    layout = _layout(frame)
+    # The whole frame in C (map, truediv, le) while every value is a finite number in range,
+    # which is every frame of a healthy game; value by value in Python otherwise. A value over
+    # a float resolution is a float, and float.__round__ is what round() calls for it, without
+    # round()'s per-call method lookup.
+    try:
+        qs: list[int] = list(map(_ROUND, map(truediv, layout.values(frame), layout.res)))
+    except (TypeError, ValueError, OverflowError):  # a non-number, a NaN or an infinity
+        return _quantise_each(frame)
+    if not (all(map(le, layout.lo, qs)) and all(map(le, qs, layout.hi))):
+        return _quantise_each(frame)
+    return dict(zip(layout.ids, qs, strict=True)) if layout.complete else None
+
+
+def _quantise_each(frame: Frame) -> QFrame | None:
+    """quantise_frame one value at a time, leaving out each value the server would refuse."""
     out: QFrame = {}
     for name, value in frame.items():
         spec = _SPECS.get(name)
@@ -93,6 +110,43 @@ def quantise_frame(frame: Frame) -> QFrame | None:
         if q_lo <= q <= q_hi:
             out[cid] = q
     return out if out.keys() >= _REQUIRED_IDS else None
+
+
+class _Layout(NamedTuple):
+    """How to quantise frames whose keys come in one given order (a game's frames all do)."""
+
+    ids: tuple[int, ...]  # wire ids of the known channels, in the frame's order
+    values: Callable[[Frame], tuple[Any, ...]]  # their values, in that order
+    res: tuple[float, ...]
+    lo: tuple[int, ...]  # lowest and highest integer the server accepts
+    hi: tuple[int, ...]
+    complete: bool  # every required channel is among them
+
+
+def _layout(frame: Frame) -> _Layout:
+    keys = tuple(frame)
+    layout = _LAYOUTS.get(keys)
+    if layout is None:
+        if len(_LAYOUTS) >= 64:  # a source whose channels keep changing: do not grow forever
+            _LAYOUTS.clear()
+        layout = _LAYOUTS[keys] = _new_layout([k for k in keys if k in _SPECS])
+    return layout
+
+
+def _new_layout(names: list[str]) -> _Layout:
+    specs = [_SPECS[n] for n in names]
+    if len(names) == 1:
+        one = names[0]
+        values: Callable[[Frame], tuple[Any, ...]] = lambda f: (f[one],)  # noqa: E731
+    else:  # itemgetter of several keys returns a tuple, of none fails
+        values = itemgetter(*names) if names else lambda f: ()
+    ids, lo, hi = (tuple(int(s[i]) for s in specs) for i in (0, 2, 3))
+    res = tuple(float(s[1]) for s in specs)  # a float even where it is 1: the quotient is a float
+    return _Layout(ids, values, res, lo, hi, _REQUIRED_IDS.issubset(ids))
+
+
+_LAYOUTS: Final[dict[tuple[str, ...], _Layout]] = {}  # by the frame's keys, in order
+_ROUND: Final = float.__round__
 
 
 def clean_frame(frame: Frame) -> Frame | None:
@@ -156,11 +210,14 @@ class Producer:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name="simcoach-producer", daemon=True)
         self._hello: dict[str, Any] | None = None
+        self._info: SessionInfo | None = None  # the source's facts at the last tick
         self._uid: str | None = None
         self._seq = 0
         self._first_session = True
         self._after_t: int | None = None  # resumed: skip frames up to this quantised t, spooled
-        self._pending: list[QFrame] = []  # quantised frames not yet committed to the spool
+        # frames as read, not yet committed: quantised together at the flush, where the code
+        # and tables are warm for all of them instead of cold at every 60 Hz tick
+        self._pending: list[Frame] = []
         self._flush_at = 0.0  # monotonic seconds
         self._flush_every = flush_every  # seconds
         # told after each commit, with what was committed: the uplink sends it at once
@@ -192,15 +249,17 @@ class Producer:
         next_tick = time.monotonic()
         while not self._stop.is_set():
             self._tick(spool)
-            if time.monotonic() >= self._flush_at:
+            now = time.monotonic()
+            if now >= self._flush_at:
                 self._flush(spool)
+                now = time.monotonic()
             if _finished(self.source):
                 self._finish(spool)
                 return
             next_tick += self._period
-            delay = next_tick - time.monotonic()
+            delay = next_tick - now
             if delay < -1.0:
-                next_tick = time.monotonic()  # fell far behind (suspend): do not try to catch up
+                next_tick = now  # fell far behind (suspend): do not try to catch up
             # time.sleep is high-resolution on Windows since 3.11; Event.wait is not (~15 ms)
             time.sleep(max(0.0, delay))
 
@@ -212,9 +271,11 @@ class Producer:
         if info is None:
             self.stats.state = "menus"
             return
-        hello = hello_fields(info)
-        if self._hello is None or not same_session(hello, self._hello):
-            self._switch(spool, hello)
+        if info != self._info:  # the facts are only compared when the source's differ
+            self._info = info
+            hello = hello_fields(info)
+            if self._hello is None or not same_session(hello, self._hello):
+                self._switch(spool, hello)
         if frame is not None:
             self._append(spool, frame)
 
@@ -237,19 +298,7 @@ class Producer:
         self.stats.session_uid = self._uid
 
     def _append(self, spool: Spool, frame: Frame) -> None:
-        quantised = quantise_frame(frame)
-        if quantised is None:
-            self.stats.dropped += 1
-            return
-        if self._after_t is not None:
-            # A source that hands out its recent past on start (the demo car's 1 s catch-up)
-            # must not make a resumed session go back in time: the server has those frames.
-            if quantised[T_ID] <= self._after_t:
-                return
-            self._after_t = None
-        self._pending.append(quantised)
-        self.stats.lap = quantised[_LAP_ID]
-        self.stats.state = "driving"
+        self._pending.append(frame)
 
     def _flush(self, spool: Spool) -> None:
         # One transaction per flush_every instead of per frame; a kill -9 loses at most the
@@ -257,13 +306,35 @@ class Producer:
         self._flush_at = time.monotonic() + self._flush_every
         if not self._pending or self._uid is None:
             return
-        first, frames = self._seq, self._pending
+        first, frames = self._seq, self._usable(self._pending)
+        self._pending = []
+        if not frames:
+            return
         stored = spool.append_many(self._uid, first, frames)
         self._seq += stored
         self.stats.frames += stored
         self.stats.dropped += len(frames) - stored
-        self._pending = []
         self._notify(frames[:stored])
+
+    def _usable(self, raw: list[Frame]) -> list[QFrame]:
+        """The frames the server will accept, quantised; the rest counted as dropped."""
+        out: list[QFrame] = []
+        for frame in raw:
+            quantised = quantise_frame(frame)
+            if quantised is None:
+                self.stats.dropped += 1
+                continue
+            if self._after_t is not None:
+                # A source that hands out its recent past on start (the demo car's 1 s catch-up)
+                # must not make a resumed session go back in time: the server has those frames.
+                if quantised[T_ID] <= self._after_t:
+                    continue
+                self._after_t = None
+            out.append(quantised)
+        if out:
+            self.stats.lap = out[-1][_LAP_ID]
+            self.stats.state = "driving"
+        return out
 
     def _notify(self, frames: list[QFrame]) -> None:
         # the frames go along with the news: the uplink sends them without reading them back

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+import random
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,14 @@ from simcoach_agent.sources.base import SessionInfo
 from simcoach_agent.sources.demo import DemoCar
 from simcoach_agent.spool import Spool
 from simcoach_agent.stream import Uplink
-from simcoach_agent.telemetry import T_ID, Producer, clean_frame, hello_fields, quantise_frame
+from simcoach_agent.telemetry import (
+    T_ID,
+    Producer,
+    _quantise_each,
+    clean_frame,
+    hello_fields,
+    quantise_frame,
+)
 
 INFO = SessionInfo(
     game="demo", track="Spa", car="GT3", kind="practice", car_class="GT3", track_length_m=7004.0
@@ -217,3 +225,18 @@ async def test_it_continues_a_session_spooled_by_agent_0_1_0_without_loss(tmp_pa
     held = server.store.frames["demo-old-open"]
     ts = [round(held[i]["t"] * 1000) for i in range(150)]
     assert ts == [1_764_000_000_000 + round((30 + i) * 1000 / 60) for i in range(150)]
+
+
+def test_its_whole_frame_fast_path_keeps_exactly_what_the_value_by_value_check_keeps() -> None:
+    rng = random.Random(5)
+    base = list(itertools.islice(DemoCar(seed=3, start_t=1_764_000_000.0, realtime=False).frames(), 50))
+    odd = [math.nan, math.inf, -math.inf, "3", None, True, 7, 1e300, -1e9, 2.5, 1.0006, 10**400]
+    for _ in range(3000):
+        f = dict(rng.choice(base))
+        for _ in range(rng.randrange(3)):
+            f[rng.choice([*f, "not_a_channel"])] = rng.choice(odd)
+        if rng.random() < 0.2:
+            f = dict(reversed(f.items()))  # another key order: another layout
+        if rng.random() < 0.2:
+            del f[rng.choice(list(f))]
+        assert quantise_frame(f) == _quantise_each(f)

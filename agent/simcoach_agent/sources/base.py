@@ -28,6 +28,7 @@ class Source(Protocol):
         """Return the newest frame if the game produced one since the last call, else None.
 
         Never blocks for long and never spins: the caller paces the calls (60 Hz by default).
+        The caller keeps the dict until its next commit (~100 ms): return a new one each time.
         """
         ...
 
