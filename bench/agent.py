@@ -6,7 +6,10 @@
    per batch, assuming one segment each; TLS adds ~22-29 bytes per record on top).
 2. Streaming: the real CLI (`python -m simcoach_agent run --game demo`) streams to an
    in-process test server (agent/tests/rigserver.py) for --seconds; CPU % of one core and
-   RSS are read from /proc (Linux), bytes/s from the agent's own --json status lines.
+   RSS are read from /proc (Linux), bytes/s from the agent's own --json status lines. The CPU
+   is also split by thread: the event loop (uplink: encoding, socket) and the rest (the
+   producer: game reader, quantising, spool). The 1-minute load average is printed with each
+   number: on a shared machine the same run costs more CPU under load.
 
 Usage: .venv/bin/python bench/agent.py [--seconds 60] [--encode-seconds 300]
 """
@@ -78,9 +81,14 @@ def _row(name: str, sizes: list[int], seconds: float) -> dict[str, object]:
     }
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def _cpu_seconds(pid: int, tid: int | None = None) -> float:
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _load() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
 
 
 def _rss_mb(pid: int, key: str = "VmRSS") -> float:
@@ -106,8 +114,10 @@ def streaming(seconds: float, batch_interval: float) -> dict[str, object]:
         reader.start()
         time.sleep(3.0)  # warm-up: imports, demo lap planning, first connection
         cpu0, t0, skip = _cpu_seconds(proc.pid), time.monotonic(), len(lines)
+        loop0, load0 = _cpu_seconds(proc.pid, proc.pid), _load()  # the main thread runs the event loop
         time.sleep(seconds)
         cpu1, t1 = _cpu_seconds(proc.pid), time.monotonic()
+        loop1, load1 = _cpu_seconds(proc.pid, proc.pid), _load()
         rss, peak = _rss_mb(proc.pid), _rss_mb(proc.pid, "VmHWM")
         proc.terminate()
         proc.wait(30)
@@ -120,6 +130,9 @@ def streaming(seconds: float, batch_interval: float) -> dict[str, object]:
         "batch_interval_s": batch_interval,
         "seconds": round(t1 - t0, 1),
         "cpu_pct_of_one_core": round(100 * (cpu1 - cpu0) / (t1 - t0), 2),
+        "event_loop_thread_pct": round(100 * (loop1 - loop0) / (t1 - t0), 2),
+        "other_threads_pct": round(100 * (cpu1 - cpu0 - (loop1 - loop0)) / (t1 - t0), 2),
+        "load_1m_start_end": [load0, load1],
         "rss_mb": round(rss, 1),
         "peak_rss_mb": round(peak, 1),
         "agent_B_per_s": round(sum(s["bytes_per_s"] for s in statuses) / max(1, len(statuses))),
@@ -152,12 +165,13 @@ def floor(seconds: float, demo: bool) -> dict[str, object]:
     code = FLOOR.format(agent=str(ROOT / "agent"), demo=demo, seconds=seconds)
     proc = subprocess.Popen([sys.executable, "-c", code])
     time.sleep(2.0)  # imports and lap planning
-    cpu0, t0 = _cpu_seconds(proc.pid), time.monotonic()
+    cpu0, t0, load0 = _cpu_seconds(proc.pid), time.monotonic(), _load()
     time.sleep(seconds - 4.0)
-    cpu1, t1 = _cpu_seconds(proc.pid), time.monotonic()
+    cpu1, t1, load1 = _cpu_seconds(proc.pid), time.monotonic(), _load()
     proc.wait(30)
     name = "60 Hz loop reading the demo car" if demo else "bare 60 Hz sleep loop"
-    return {"floor": name, "cpu_pct_of_one_core": round(100 * (cpu1 - cpu0) / (t1 - t0), 2)}
+    cpu = round(100 * (cpu1 - cpu0) / (t1 - t0), 2)
+    return {"floor": name, "cpu_pct_of_one_core": cpu, "load_1m_start_end": [load0, load1]}
 
 
 def main() -> None:
