@@ -6,9 +6,9 @@ and deletes them on ``ack``. Sessions are remembered (hello facts and the next s
 so an agent restarted after a crash resumes the same session where it stopped.
 
 Frames are stored at the wire's resolution, ``{channel id: integer}`` (channels.QFrame), exactly
-what the uplink packs into a batch. Agents up to 0.1.0 stored the values in the channels' units;
-such rows are recognised by their float ``t`` and quantised when read (see ``_unpack``), so a
-spool left by an older agent is sent unchanged after an upgrade.
+what the uplink packs into a batch. Earlier agents (the 0.1.0 release) stored the values in the
+channels' units; such rows are recognised by their float ``t`` and quantised when read (see
+``_unpack``), so a spool left by an older agent is sent unchanged after an upgrade.
 
 Durability: WAL with ``synchronous=NORMAL``. In WAL mode NORMAL never corrupts the database and
 loses nothing when the *process* dies (committed pages are in the WAL, which the OS keeps);
@@ -350,7 +350,7 @@ def _unpack(blob: bytes) -> QFrame:
     if not raw.keys() <= _RESOLUTION.keys():  # a newer agent's spool: drop channels unknown here
         raw = {k: v for k, v in raw.items() if k in _RESOLUTION}
     if isinstance(raw.get(_T_ID), float):
-        # Spools of agents up to 0.1.0 hold the cleaned values in the channels' units (t always
+        # Spools of earlier agents hold the cleaned values in the channels' units (t always
         # among them, always a float). Quantising them here gives exactly the integers the old
         # agent's encoder would have sent, so an upgrade neither loses nor alters a frame.
         return {k: round(v / _RESOLUTION[k]) for k, v in raw.items()}
