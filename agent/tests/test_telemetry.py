@@ -79,6 +79,19 @@ def produce(path: Path, feed: ListFeed, **kw: Any) -> Producer:
     return producer
 
 
+async def stream_until_sent(server: RigServer, producer: Producer, path: Path, **uplink: Any) -> None:
+    """Run an uplink from the spool until the producer is done and every session is sent, then
+    stop it and the server."""
+    with Spool(path) as spool:
+        up = Uplink(server.url, "sc_rig_good", spool, batch_interval=0.005, **uplink)
+        task = asyncio.create_task(up.run())
+        while not (producer.done.is_set() and not spool.sessions()):
+            await asyncio.sleep(0.01)
+        up.stop()
+        await task
+    await server.stop()
+
+
 def test_it_spools_every_frame_with_consecutive_seqs(tmp_path: Path) -> None:
     path = tmp_path / "spool.sqlite3"
     p = produce(path, ListFeed([frame(i) for i in range(250)]))
@@ -140,16 +153,7 @@ async def test_it_streams_a_finite_feed_end_to_end(tmp_path: Path, cuts: set[int
     server.behaviour.drop_after_batches = cuts
     path = tmp_path / "spool.sqlite3"
     producer = Producer(ListFeed([frame(i) for i in range(300)]), path, rate=2000).start()
-    with Spool(path) as spool:
-        up = Uplink(
-            server.url, "sc_rig_good", spool, batch_interval=0.005, backoff_min=0.01, backoff_max=0.02
-        )
-        task = asyncio.create_task(up.run())
-        while not (producer.done.is_set() and not spool.sessions()):
-            await asyncio.sleep(0.01)
-        up.stop()
-        await task
-    await server.stop()
+    await stream_until_sent(server, producer, path, backoff_min=0.01, backoff_max=0.02)
     (uid,) = server.store.arrivals
     assert server.store.arrivals[uid] == list(range(300))
     assert server.store.ended == [uid] and server.store.gaps == []
@@ -209,14 +213,7 @@ async def test_it_continues_a_session_spooled_by_agent_0_1_0_without_loss(tmp_pa
     server = await RigServer().start()
     # the file is older than ten minutes, but a restart right after the upgrade would resume it
     producer = Producer(source, path, rate=2000, resume_window=1e12).start()
-    with Spool(path) as spool:
-        up = Uplink(server.url, "sc_rig_good", spool, batch_interval=0.005)
-        task = asyncio.create_task(up.run())
-        while not (producer.done.is_set() and not spool.sessions()):
-            await asyncio.sleep(0.01)
-        up.stop()
-        await task
-    await server.stop()
+    await stream_until_sent(server, producer, path)
     assert producer.stats.session_uid == "demo-old-open"
     assert server.store.ended == ["demo-old-ended", "demo-old-open"]
     assert server.store.arrivals["demo-old-ended"] == list(range(30))
