@@ -363,6 +363,7 @@ class Step:
     workers: int
     run: str
     profile: bool = False
+    app: str = "site"
 
 
 def start_workers(
@@ -406,8 +407,11 @@ def run_step(
 
     port = free_port()
     log = open(OUT / f"daphne-{step.n}.log", "w")  # noqa: SIM115 - closed below
+    cmd = daphne_command(sys.executable, "127.0.0.1", port)
+    if step.app == "floor":
+        cmd[-1] = "bench.floor_asgi:application"
     daphne = subprocess.Popen(
-        daphne_command(sys.executable, "127.0.0.1", port),
+        cmd,
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -448,8 +452,11 @@ def measure(
     if spy is not None:
         spy.wait(60)
     span = hi - lo
-    return summarise(step, outs) | {
+    row = summarise(step, outs)
+    return row | {
         "server_cpu_pct": round(100 * (cpu1[0] - cpu0[0]) / span, 1),
+        # Cost, not capacity: holds still when other work on the machine slows the server down.
+        "server_cpu_ms_per_batch": round(1000 * (cpu1[0] - cpu0[0]) / max(1, row["batches_sent"]), 3),
         "server_rss_mb": round(rss, 1),
         "influxd_cpu_pct": round(100 * (cpu1[1] - cpu0[1]) / span, 1),
         "loadgen_cpu_pct": round(100 * sum(b - a for a, b in zip(cpu0[2:], cpu1[2:], strict=True)) / span, 1),
@@ -557,6 +564,9 @@ def main() -> None:
     ap.add_argument("--warmup", type=float, default=5.0)
     ap.add_argument("--workers", type=int, default=2, help="load generator processes")
     ap.add_argument("--profile", type=int, default=0, help="py-spy the server at this step")
+    ap.add_argument(
+        "--app", choices=["site", "floor"], default="site", help="floor: bench/floor_asgi.py, Daphne alone"
+    )
     ap.add_argument("--keep-going", action="store_true", help="run every step even after one fails")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     opts = ap.parse_args()
@@ -584,9 +594,8 @@ def run_bench(opts: argparse.Namespace) -> None:
             f.write(pickle.dumps(demo_batches()))
         results = []
         for n in steps:
-            step = Step(
-                n, opts.seconds, opts.warmup, opts.workers, f"r{int(time.time())}-{n}", n == opts.profile
-            )
+            run = f"r{int(time.time())}-{n}"
+            step = Step(n, opts.seconds, opts.warmup, opts.workers, run, n == opts.profile, opts.app)
             row = run_step(step, env, accounts, Path(f.name), influx.proc.pid)
             print(json.dumps(row), flush=True)
             results.append(row)

@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from apps.sessions.selectors import (
 )
 from simcoach_agent import wire
 
+from .fanout import live_fanout, session_group
 from .influx import InfluxError
 from .lib.live import frame_for_viewers
 from .lib.uplink import decode_frames
@@ -158,7 +160,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
             self._stop_writer()
         session = await database_sync_to_async(telemetry_session_open)(rig=self.rig, hello=msg)
         self.session_id, self.user_id = session.pk, session.owner_id
-        self.session_group = f"session.{session.pk}"
+        self.session_group = session_group(session.pk)
         self.coach = await database_sync_to_async(live_coach_for_session)(session_id=session.pk)
         self._coach_lock = asyncio.Lock()
         self._coach_pending = []
@@ -254,15 +256,19 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
 
     async def _send_live(self, cols: dict[str, np.ndarray]) -> None:
         self._last_push = time.monotonic()
+        assert self.session_id is not None
         delta = self.coach.live_delta(cols) if self.coach is not None else None
-        await self._fanout({"type": "live.frame", "text": frame_for_viewers(cols, delta)})
+        await self._best_effort(live_fanout().frame(self.session_id, frame_for_viewers(cols, delta)))
 
     async def _fanout(self, event: dict[str, Any]) -> None:
-        """Tell the session's viewers. Best effort: with the channel layer down (Redis
+        await self._best_effort(self.channel_layer.group_send(self.session_group, event))
+
+    async def _best_effort(self, telling_viewers: Awaitable[None]) -> None:
+        """Viewers are told on a best-effort basis: with the channel layer down (Redis
         restarting) the rig's frames must still be stored and acked, so a failed send is
         logged (once per outage) and dropped, never raised into the ingest path."""
         try:
-            await self.channel_layer.group_send(self.session_group, event)
+            await telling_viewers
             self._fanout_down = False
         except Exception as exc:  # redis-py and the layer raise many types while Redis is away
             if not self._fanout_down:
@@ -313,19 +319,27 @@ class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
     follow_group: str | None = None
 
     async def _watch(self, session: Session | None) -> None:
-        if self.session_group:
-            await self.channel_layer.group_discard(self.session_group, self.channel_name)
-            self.session_group = self.session_id = None
+        await self._unwatch()
         if session is None:
             await self.send_json({"type": "waiting"})
             return
-        self.session_id, self.session_group = session.pk, f"session.{session.pk}"
+        self.session_id, self.session_group = session.pk, session_group(session.pk)
+        # The layer brings frames from rigs in other processes, the fan-out those of this one.
         await self.channel_layer.group_add(self.session_group, self.channel_name)
+        live_fanout().watch(session.pk, self)
         snapshot = await database_sync_to_async(session_live_snapshot)(session=session)
         await self.send_json({"type": "session", **snapshot})
 
+    async def _unwatch(self) -> None:
+        if self.session_id is not None:
+            live_fanout().unwatch(self.session_id, self)
+        if self.session_group:
+            await self.channel_layer.group_discard(self.session_group, self.channel_name)
+        self.session_group = self.session_id = None
+
     async def _leave_groups(self, *groups: str | None) -> None:
-        for group in (self.session_group, self.follow_group, *groups):
+        await self._unwatch()
+        for group in (self.follow_group, *groups):
             if group:
                 await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -333,7 +347,8 @@ class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
         await self._leave_groups()
 
     async def live_frame(self, event: dict[str, Any]) -> None:
-        await self.send(text_data=event["text"])  # encoded once by the rig's consumer
+        if event.get("origin") != live_fanout().origin:  # this loop's frames came directly
+            await self.send(text_data=event["text"])  # encoded once by the rig's consumer
 
     async def live_lap(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "lap", "lap": event["lap"]})

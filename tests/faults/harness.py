@@ -354,6 +354,7 @@ class Viewer:
         self.cookie = f"sessionid={client.cookies['sessionid'].value}"
         self.base = base
         self.frames: list[float] = []  # monotonic arrival time of each frame
+        self.stamps: list[float] = []  # and its game time, which tells a repeated frame
         self.connects = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
@@ -388,5 +389,7 @@ class Viewer:
                 raw = await asyncio.wait_for(ws.recv(), 0.5)
             except TimeoutError:
                 continue
-            if json.loads(raw).get("type") == "frame":
+            msg = json.loads(raw)
+            if msg.get("type") == "frame":
                 self.frames.append(time.monotonic())
+                self.stamps.append(msg["frame"]["t"])

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -43,7 +42,6 @@ from apps.coaching.models import Report
 from apps.sessions.models import Lap, Session
 from apps.sessions.tests.factories import session_with_demo_laps
 from simcoach_site.celery import app
-from simcoach_site.lib.net import free_port, wait_for_port
 from tests.faults.harness import (
     Agent,
     Daphne,
@@ -54,7 +52,7 @@ from tests.faults.harness import (
     session_outcome,
     wait_for,
 )
-from tests.servers import ROOT, server_env
+from tests.servers import ROOT, RedisServer, server_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.faults]
 
@@ -66,33 +64,6 @@ SUCCEEDED = re.compile(rf"Task {re.escape(TASK)}\[([0-9a-f-]+)\] succeeded")
 # Any task: an ended session queues its report, and that task queues the writing of it.
 ANY_RECEIVED = re.compile(r"Task [\w.]+\[([0-9a-f-]+)\] received")
 ANY_FINISHED = re.compile(r"Task [\w.]+\[([0-9a-f-]+)\] (?:succeeded|raised|retry|ignored)")
-
-
-class RedisServer:
-    """A private redis-server that can be SIGKILLed and started again on the same port and
-    append-only file, like the docker-compose service restarting."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.port = free_port()
-        self.dir = data_dir
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def url(self, db: int) -> str:
-        return f"redis://127.0.0.1:{self.port}/{db}"
-
-    def start(self) -> RedisServer:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir)]
-        cmd += ["--save", "", "--appendonly", "yes", "--daemonize", "no", "--loglevel", "warning"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-        wait_for_port("127.0.0.1", self.port, self.proc)
-        return self
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)  # no shutdown save, no goodbye to clients
-            self.proc.wait()
-        self.proc = None
 
 
 class Worker:
