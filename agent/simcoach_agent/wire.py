@@ -107,11 +107,12 @@ def decode_batch(msg: dict[str, Any]) -> tuple[int, int, dict[str, list[float]]]
     return seq, n, out
 
 
-def batch_columns(msg: dict[str, Any]) -> tuple[int, int, dict[Any, Any]]:
+def batch_columns(msg: dict[str, Any], *, use_list: bool = True) -> tuple[int, int, dict[Any, Any]]:
     """Check a frames message's header and inflate its body; the columns are still unchecked.
 
     The server decodes the columns itself, vectorised (apps/telemetry/lib/uplink.py), with the
-    same rules as `_decode_column`: the agent must not depend on numpy.
+    same rules as `_decode_column`: the agent must not depend on numpy. It asks for the
+    columns as tuples (`use_list=False`), which msgpack builds about four times faster.
     """
     seq, n, blob = msg.get("seq"), msg.get("n"), msg.get("z")
     if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 2**53:
@@ -120,7 +121,7 @@ def batch_columns(msg: dict[str, Any]) -> tuple[int, int, dict[Any, Any]]:
         raise WireError(f"'n' must be an integer in [1, {MAX_FRAMES_PER_BATCH}]")
     if not isinstance(blob, bytes):
         raise WireError("'z' must be bytes")
-    return seq, n, _inflate(blob)
+    return seq, n, _inflate(blob, use_list)
 
 
 def check_required(names: Container[str]) -> None:
@@ -129,13 +130,13 @@ def check_required(names: Container[str]) -> None:
         raise WireError(f"batch lacks required channels: {', '.join(missing)}")
 
 
-def _inflate(blob: bytes) -> dict[Any, Any]:
+def _inflate(blob: bytes, use_list: bool = True) -> dict[Any, Any]:
     try:
         d = zlib.decompressobj()
         raw = d.decompress(blob, MAX_INFLATED_BYTES)
         if d.unconsumed_tail:
             raise WireError("batch inflates past the size limit")
-        cols = msgpack.unpackb(raw, raw=False, strict_map_key=False)
+        cols = msgpack.unpackb(raw, raw=False, strict_map_key=False, use_list=use_list)
     except WireError:
         raise
     except Exception as exc:

@@ -179,7 +179,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
             raise IngestError(f"sequence gap: expected {self.next_seq}, got {seq}")
         # Live rules and viewers see each frame once, however often a spool replay sends it;
         # the store hears everything (it drops what it holds, and acks it again).
-        fresh = {k: v[self.next_seq - seq :] for k, v in cols.items()} if seq < self.next_seq else cols
+        fresh = cols.tail(self.next_seq - seq) if seq < self.next_seq else cols
         if seq + n > self.next_seq:
             self.next_seq = seq + n
             await self._coach_later(fresh)

@@ -19,6 +19,7 @@ from apps.sessions.services import lap_create, session_end, session_open
 from simcoach_agent.channels import GAMES, SESSION_KINDS
 
 from .lib.laps import CompletedLap, LapTracker
+from .lib.uplink import Frames
 from .tracestore import Columns, TraceWrite, get_trace_store
 
 
@@ -170,7 +171,11 @@ def _plan(batch: IngestBatch) -> IngestResult | IngestError | _Plan:
     skip = expected - seq
     if skip >= n:
         return IngestResult(acked_seq=cursor.last_seq, stored=0)
-    new = {k: np.asarray(v[skip:], dtype=np.float64) for k, v in cols.items()}
+    new: Columns
+    if isinstance(cols, Frames):  # already float64 rows: no copy per channel
+        new = cols.tail(skip) if skip else cols
+    else:
+        new = {k: np.asarray(v[skip:], dtype=np.float64) for k, v in cols.items()}
     # A copy: the tracker edits its lists in place, and a failed write must leave the cursor as it was.
     tracker = LapTracker(copy.deepcopy(cursor.lap_state))
     done = tracker.feed(new)

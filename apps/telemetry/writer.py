@@ -25,6 +25,7 @@ import numpy as np
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
+from .lib.uplink import Frames
 from .services import IngestBatch, IngestCursor, IngestError, IngestResult, telemetry_batches_ingest
 
 log = logging.getLogger(__name__)
@@ -174,4 +175,7 @@ def concat_columns(parts: list[Columns]) -> Columns:
     """Back-to-back batches with the same channels as one."""
     if len(parts) == 1:
         return parts[0]
+    joined = Frames.join(parts)
+    if joined is not None:
+        return joined
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -503,7 +503,7 @@ class LiveCoach:
 
     def live_delta(self, batch: Batch) -> float | None:
         """The delta at the batch's newest frame, for screens between two runs of the rules."""
-        newest = {k: v[-1:] for k, v in batch.items() if k in ("lap_dist", "lap_time")}
+        newest = {k: batch[k][-1:] for k in ("lap_dist", "lap_time") if k in batch}
         return _last(self._deltas(newest))
 
     def _deltas(self, batch: Batch) -> np.ndarray | None:

@@ -22,27 +22,26 @@ def _decimals(ch: Channel) -> int | None:
 _ROUNDING: dict[str, int | None] = {c.name: _decimals(c) for c in CHANNELS}
 
 
+def _field(name: str) -> str:
+    decimals = _ROUNDING.get(name, 3)
+    placeholder = "%d" if decimals is None else f"%.{decimals}f"
+    return json.dumps(name).replace("%", "%%") + ":" + placeholder
+
+
 @lru_cache(maxsize=64)
-def _layout(names: tuple[str, ...]) -> tuple[np.ndarray, list[int]]:
-    """Per channel of a batch: the scale to round at, and which channels are integers."""
-    scale = np.array([10.0 ** (_ROUNDING.get(k, 3) or 0) for k in names])
-    return scale, [i for i, k in enumerate(names) if k in _ROUNDING and _ROUNDING[k] is None]
+def _template(names: tuple[str, ...]) -> str:
+    """The viewers' JSON for a batch with these channels: a fixed-point placeholder per value
+    at its decimals (cheaper than the shortest float repr json.dumps writes), and a last one
+    for the delta."""
+    return '{"type":"frame","frame":{' + ",".join(map(_field, names)) + "%s}}"
 
 
 def frame_for_viewers(cols: Mapping[str, np.ndarray], delta_s: float | None = None) -> str:
     """The newest frame of a batch as the viewers' JSON message, rounded for display.
 
-    Encoded once per batch here, not once per viewer, and rounded in one numpy pass: a
-    round() per channel was a tenth of the live path at a few hundred rigs. Values come
-    from the wire, so they are finite.
+    Encoded once per batch here, not once per viewer, by one `%` over a template made once
+    per set of channels: a json.dumps and a round() per channel were a tenth of the live path
+    at a few hundred rigs. Values come from the wire, so they are finite.
     """
-    names = tuple(cols)
-    scale, integers = _layout(names)
-    last = np.fromiter((cols[k][-1] for k in names), dtype=np.float64, count=len(names))
-    values: list[float | int] = (np.round(last * scale) / scale).tolist()
-    for i in integers:
-        values[i] = int(values[i])
-    frame = dict(zip(names, values, strict=True))
-    if delta_s is not None:
-        frame["delta"] = round(delta_s, 3)
-    return json.dumps({"type": "frame", "frame": frame}, separators=(",", ":"))
+    delta = "" if delta_s is None else f',"delta":{delta_s:.3f}'
+    return _template(tuple(cols)) % (*(v[-1] for v in cols.values()), delta)

@@ -1,0 +1,60 @@
+"""Decoded batches as one matrix: joining and slicing them must give what per-channel work gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from apps.telemetry.lib.uplink import Frames, decode_frames
+from apps.telemetry.writer import concat_columns
+from simcoach_agent import wire
+
+from .frames import loop_frames
+
+
+def decoded(seq: int, n: int) -> Frames:
+    frames = loop_frames(n=seq + n)[seq:]
+    return decode_frames(wire.decode_message(wire.encode_batch(seq, frames)))[2]
+
+
+def per_channel(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def test_back_to_back_batches_join_into_one_matrix() -> None:
+    parts = [decoded(0, 6), decoded(6, 6), decoded(12, 3)]
+    joined = concat_columns(list(parts))
+    assert isinstance(joined, Frames) and joined.matrix.shape == (len(parts[0]), 15)
+    want = per_channel(list(parts))
+    assert list(joined) == list(want)
+    for k, v in want.items():
+        assert np.array_equal(joined[k], v), k
+
+
+def test_the_same_channels_in_another_order_are_joined_by_name() -> None:
+    a = decoded(0, 6)
+    names = tuple(reversed(a.names))
+    b = Frames(names, np.flipud(decoded(6, 6).matrix))
+    joined = concat_columns([a, b])
+    assert not isinstance(joined, Frames)
+    assert np.array_equal(joined["speed"], np.concatenate([a["speed"], b["speed"]]))
+
+
+def test_a_batch_cannot_change_behind_its_matrix() -> None:
+    batch = decoded(0, 6)
+    for change in (
+        lambda: batch.__setitem__("gear", np.zeros(6)),
+        lambda: batch.pop("gear"),
+        lambda: batch.update(gear=np.zeros(6)),
+        lambda: batch.clear(),
+    ):
+        with pytest.raises(TypeError, match="read-only"):
+            change()
+    assert np.array_equal(batch["gear"], batch.matrix[batch.names.index("gear")])
+
+
+def test_tail_drops_frames_already_taken() -> None:
+    batch = decoded(0, 6)
+    rest = batch.tail(4)
+    assert isinstance(rest, Frames) and rest.matrix.shape[1] == 2
+    assert np.array_equal(rest["t"], batch["t"][4:])
