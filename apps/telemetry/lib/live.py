@@ -10,6 +10,8 @@ import numpy as np
 
 from simcoach_agent.channels import CHANNELS, Channel
 
+from .uplink import Frames
+
 # Decimals worth sending to a screen per unit; fewer digits, smaller JSON for every viewer.
 _DIGITS = {"s": 3, "m": 1, "km/h": 1, "1/min": 0, "°C": 1, "kPa": 1, "%": 1, "l": 2, "g": 2, "": 3}
 
@@ -44,4 +46,6 @@ def frame_for_viewers(cols: Mapping[str, np.ndarray], delta_s: float | None = No
     at a few hundred rigs. Values come from the wire, so they are finite.
     """
     delta = "" if delta_s is None else f',"delta":{delta_s:.3f}'
+    if isinstance(cols, Frames):  # the newest frame is the matrix's last column
+        return _template(cols.names) % (*cols.matrix[:, -1].tolist(), delta)
     return _template(tuple(cols)) % (*(v[-1] for v in cols.values()), delta)

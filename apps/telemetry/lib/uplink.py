@@ -24,6 +24,7 @@ _HI: Final = np.array([c.hi for c in CHANNELS])
 # Every legal value is within 2**53 steps of zero (the widest is `t`: 4.1e12 ms), so a
 # larger delta is corrupt, and rejecting it first keeps the int64 running sums from wrapping.
 _MAX_DELTA: Final = 2**53
+_max, _min, _any = np.maximum.reduce, np.minimum.reduce, np.logical_or.reduce
 
 
 class Frames(dict[str, np.ndarray]):
@@ -118,12 +119,13 @@ def _values(columns: tuple[tuple[int, ...], ...], layout: Layout, n: int) -> np.
         deltas = np.fromiter(flat, dtype=np.int64, count=len(columns) * n).reshape(len(columns), n)
     except OverflowError:
         deltas = None
-    # min/max, not abs: abs(-2**63) wraps around to itself in int64.
-    if deltas is None or int(deltas.max()) > _MAX_DELTA or int(deltas.min()) < -_MAX_DELTA:
+    # min/max, not abs: abs(-2**63) wraps around to itself in int64. The ufuncs' own reduce,
+    # not ndarray.max(): this runs per batch, and the method's Python wrapper cost as much.
+    if deltas is None or _max(deltas, None) > _MAX_DELTA or _min(deltas, None) < -_MAX_DELTA:
         raise wire.WireError("a channel has a value out of range")
     values = np.cumsum(deltas, axis=1) * layout.res
     bad = (values < layout.lo) | (values > layout.hi)
-    if bad.any():
+    if _any(bad, None):
         row, col = divmod(int(np.argmax(bad)), n)
         lo, hi = layout.lo[row, 0], layout.hi[row, 0]
         raise wire.WireError(
