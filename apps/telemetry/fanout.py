@@ -53,14 +53,15 @@ class LiveFanout:
 
     def __init__(self) -> None:
         self.origin = uuid.uuid4().hex
-        self._viewers: dict[int, set[Viewer]] = {}
+        # Weak: a consumer that died without its disconnect handler must not be kept, or sent to.
+        self._viewers: dict[int, weakref.WeakSet[Viewer]] = {}
         self._streamed: dict[int, float] = {}  # session -> when this loop last sent it a frame
         self._remote: dict[int, bool] = {}
         self._probe: asyncio.Task[None] | None = None
         self._probe_unsupported = False
 
     def watch(self, session_id: int, viewer: Viewer) -> None:
-        self._viewers.setdefault(session_id, set()).add(viewer)
+        self._viewers.setdefault(session_id, weakref.WeakSet()).add(viewer)
 
     def unwatch(self, session_id: int, viewer: Viewer) -> None:
         viewers = self._viewers.get(session_id)
@@ -68,9 +69,6 @@ class LiveFanout:
             viewers.discard(viewer)
             if not viewers:
                 del self._viewers[session_id]
-
-    def viewers(self, session_id: int) -> int:
-        return len(self._viewers.get(session_id, ()))
 
     async def frame(self, session_id: int, text: str) -> None:
         """Send one frame's JSON to every viewer; raises only if the layer publish fails."""
