@@ -257,8 +257,11 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
     async def _send_live(self, cols: dict[str, np.ndarray]) -> None:
         self._last_push = time.monotonic()
         assert self.session_id is not None
+        fanout = live_fanout()
+        if not fanout.wanted(self.session_id):
+            return
         delta = self.coach.live_delta(cols) if self.coach is not None else None
-        await self._best_effort(live_fanout().frame(self.session_id, frame_for_viewers(cols, delta)))
+        await self._best_effort(fanout.frame(self.session_id, frame_for_viewers(cols, delta)))
 
     async def _fanout(self, event: dict[str, Any]) -> None:
         await self._best_effort(self.channel_layer.group_send(self.session_group, event))

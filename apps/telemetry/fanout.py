@@ -3,8 +3,9 @@ channel layer only while viewers elsewhere (another Daphne process) are listenin
 
 Frames are the one high-rate event, one per rig batch. Sent through the Redis layer, a frame
 for a viewer in the same process cost a PUBLISH, its reply and the subscription's read-back:
-three loopback socket operations per batch, about a third of the server's CPU at one viewer
-per rig (bench/RESULTS.md). Laps, coaching and session ends are rare and stay on the layer.
+three loopback socket operations per batch, ~15 % of the server's CPU at one viewer per rig
+(bench/RESULTS.md). A session nobody watches gets no frame encoded at all. Laps, coaching and
+session ends are rare and stay on the layer.
 
 Whether anyone elsewhere listens is asked of Redis once a second for every session this loop
 streams, in one `PUBSUB NUMSUB`: the pub/sub layer holds one subscription per group and event
@@ -70,6 +71,13 @@ class LiveFanout:
             if not viewers:
                 del self._viewers[session_id]
 
+    def wanted(self, session_id: int) -> bool:
+        """Whether anyone, here or elsewhere, watches the session: most rigs stream unwatched,
+        and then their frames need not even be encoded. Marks the session as streaming."""
+        self._streamed[session_id] = time.monotonic()
+        self._start_probe()
+        return session_id in self._viewers or self._remote.get(session_id, True)
+
     async def frame(self, session_id: int, text: str) -> None:
         """Send one frame's JSON to every viewer; raises only if the layer publish fails."""
         for viewer in tuple(self._viewers.get(session_id, ())):
@@ -77,13 +85,11 @@ class LiveFanout:
                 await viewer.send(text_data=text)
             except Exception:  # a socket that went away mid-send must not stop the others
                 log.debug("session %s: dropping a frame for a closing viewer", session_id, exc_info=True)
-        self._streamed[session_id] = time.monotonic()
         if self._remote.get(session_id, True):
             layer = get_channel_layer()
             assert layer is not None
             event = {"type": "live.frame", "text": text, "origin": self.origin}
             await layer.group_send(session_group(session_id), event)
-        self._start_probe()
 
     def _start_probe(self) -> None:
         if self._probe_unsupported or (self._probe is not None and not self._probe.done()):

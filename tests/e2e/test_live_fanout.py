@@ -1,5 +1,6 @@
-"""Live frames between two Daphne processes on one Redis: straight to the viewers of the rig's
-own process, through Redis only while a viewer in another process listens.
+"""Live frames between two Daphne processes on one Redis: none while nobody watches, straight to
+the viewers of the rig's own process, through Redis only while a viewer in another process
+listens.
 
 The real agent streams the demo car into Daphne A. A pattern subscriber on Redis (which the
 fan-out's subscriber count does not see) watches every group message the servers publish.
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.faults.harness import Agent, Viewer, daphne, wait_for
+from tests.faults.harness import Agent, Viewer, daphne, last_seq, wait_for
 from tests.servers import RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,7 +60,7 @@ def assert_each_frame_once(viewer: Viewer) -> None:
 def test_frames_cross_redis_only_for_viewers_in_another_process(
     tmp_path: Path, rig_and_token: Any, driver: Any
 ) -> None:
-    _, token = rig_and_token
+    rig, token = rig_and_token
     server = RedisServer(tmp_path / "redis").start()
     observer = PublishedFrames(server.url(0))
     env = {"REDIS_URL": server.url(0), "CELERY_BROKER_URL": server.url(1)}
@@ -67,13 +68,20 @@ def test_frames_cross_redis_only_for_viewers_in_another_process(
     viewers: list[Viewer] = []
     try:
         with daphne(**env) as a, daphne(**env) as b:
+            # Nobody watching: once A has asked Redis, no frame crosses it.
+            agent = Agent(a.url, token, tmp_path / "agent").start()
+            wait_for(lambda: last_seq(rig_id=rig.pk) >= 0, 30, "the rig's first stored frames")
+            time.sleep(2.5 * PROBE_S)
+            published, seq0 = observer.count, last_seq(rig_id=rig.pk)
+            time.sleep(2.0)
+            assert last_seq(rig_id=rig.pk) > seq0 + 60, "the rig stopped streaming"
+            assert observer.count == published, "frames went through Redis with nobody watching"
+
             here = Viewer(a.url, driver).start()
             viewers.append(here)
-            wait_for(lambda: here.connects == 1, 10, "the viewer on A to connect")
-            agent = Agent(a.url, token, tmp_path / "agent").start()
-            wait_for(lambda: len(here.frames) >= 10, 30, "frames on the viewer in the rig's process")
+            wait_for(lambda: len(here.frames) >= 10, 10, "frames on the viewer in the rig's process")
 
-            # Only a viewer in A's own process: once A has asked Redis, frames stop crossing it.
+            # Only a viewer in A's own process: frames reach it directly, never through Redis.
             time.sleep(2.5 * PROBE_S)
             published, t0 = observer.count, time.monotonic()
             time.sleep(3.0)
