@@ -12,7 +12,9 @@ from apps.telemetry.tracestore import get_trace_store
 from simcoach_site import status
 
 REDIS = "redis://127.0.0.1:6379"
-pytestmark = pytest.mark.django_db
+# test_status asserts that no status probe's subscription is left on the Redis server; pub/sub
+# is server-wide, so every module whose requests probe /api/status runs on one xdist worker.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("status-probe")]
 
 
 def dead_url(scheme: str) -> str:
