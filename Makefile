@@ -29,10 +29,13 @@ run: migrate  ## the server alone
 
 # Parallel pytest workers: most of the suite's time is waiting (outages, Daphne, the agent,
 # Chromium), so even 2 cores keep 3 busy. TEST_WORKERS=0 runs everything in one process.
+# One test at a time per worker (maxschedchunk 1), slowest first (conftest.py sorts them):
+# bigger chunks queue one minute-long fault test behind another on the same worker.
 TEST_WORKERS ?= 3
+XDIST := -n $(TEST_WORKERS) --maxschedchunk 1
 
 test: venv static  ## PYTEST_ARGS narrows a run, e.g. PYTEST_ARGS='-m "not faults"'
-	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q $(XDIST) $(PYTEST_ARGS)
 
 test-fast: venv
 	$(VENV)/bin/pytest -q -m "not browser"

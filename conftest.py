@@ -26,6 +26,7 @@ def _isolate_worker(index: int) -> None:
     workers hand out the same session ids: on one Redis or one InfluxDB database their groups,
     rate limits and traces would mix, and `cache.clear()` would flush the other worker's keys."""
     import importlib
+    import uuid
     from urllib.parse import urlsplit
 
     from django.conf import settings
@@ -36,7 +37,9 @@ def _isolate_worker(index: int) -> None:
     if influx_url := os.environ.get("INFLUX_URL"):
         from apps.telemetry.influx import InfluxClient
 
-        os.environ["INFLUX_DB"] = f"{settings.INFLUX_DB}_gw{index}"
+        # new each run too: a database left by an earlier run on the same influxd holds frames
+        # under the session ids this run's fresh test database hands out again
+        os.environ["INFLUX_DB"] = f"{settings.INFLUX_DB}_gw{index}_{uuid.uuid4().hex[:8]}"
         InfluxClient(
             url=influx_url,
             database=os.environ["INFLUX_DB"],
@@ -58,6 +61,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = set(getattr(item, "fixturenames", ()))
         if item.get_closest_marker("django_db") is None and not fixtures & BACKEND_FIXTURES:
             item.add_marker(pytest.mark.backend_free)
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        # xdist hands tests out in this order: longest first, so the short ones fill the gaps
+        # at the end instead of a minute-long fault test starting last. Every worker sorts alike.
+        items.sort(key=_slow_first)
+
+
+def _slow_first(item: pytest.Item) -> int:
+    # faults: outages of 30-60 s on the wall clock; browser: Chromium and Daphne, 5-40 s
+    return 0 if item.get_closest_marker("faults") else 1 if item.get_closest_marker("browser") else 2
 
 
 @pytest.fixture(autouse=True)

@@ -22,8 +22,6 @@ from apps.telemetry import routing
 from simcoach_site.asgi import application
 
 ORIGIN = (b"origin", b"http://localhost")
-# its /api/status requests probe Redis in the full-stack pass: see tests/deploy/test_status.py
-pytestmark = pytest.mark.xdist_group("status-probe")
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,6 @@ from . import stack
 PREFIX = "/ai-sim-coach"
 HOST = "sim.example.com"
 HTTPS = {"Host": HOST, "X-Forwarded-Proto": "https"}
-# its /api/status requests probe Redis: see tests/deploy/test_status.py
-pytestmark = pytest.mark.xdist_group("status-probe")
 
 
 @dataclass
