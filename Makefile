@@ -27,8 +27,15 @@ demo: migrate  ## the whole system on embedded defaults, with a demo car streami
 run: migrate  ## the server alone
 	$(VENV)/bin/daphne -b 127.0.0.1 -p 8000 simcoach_site.asgi:application
 
+# Parallel pytest workers: most of the suite's time is waiting (outages, Daphne, the agent,
+# Chromium), so even 2 cores keep 3 busy. TEST_WORKERS=0 runs everything in one process.
+# One test at a time per worker (maxschedchunk 1), slowest first (conftest.py sorts them):
+# bigger chunks queue one minute-long fault test behind another on the same worker.
+TEST_WORKERS ?= 3
+XDIST := -n $(TEST_WORKERS) --maxschedchunk 1
+
 test: venv static  ## PYTEST_ARGS narrows a run, e.g. PYTEST_ARGS='-m "not faults"'
-	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q $(XDIST) $(PYTEST_ARGS)
 
 test-fast: venv
 	$(VENV)/bin/pytest -q -m "not browser"

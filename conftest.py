@@ -2,7 +2,74 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# Fixtures that reach the database, the channel layer, the trace store or the broker: a test
+# with none of them in its closure (and no django_db mark) runs the same in both CI passes.
+BACKEND_FIXTURES = frozenset(
+    {"django_db_setup", "settings", "client", "async_client", "live_server", "influxd", "daphne_url"}
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is not None:
+        _isolate_worker(int(worker.removeprefix("gw")))
+
+
+def _isolate_worker(index: int) -> None:
+    """Give this xdist worker its own Redis db and InfluxDB database (pytest-django already
+    gives it its own test database), in the settings and in the environment that the Daphne,
+    agent and Celery processes its tests start inherit. Rolled-back test databases on two
+    workers hand out the same session ids: on one Redis or one InfluxDB database their groups,
+    rate limits and traces would mix, and `cache.clear()` would flush the other worker's keys."""
+    import importlib
+    import uuid
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+
+    if redis_url := os.environ.get("REDIS_URL"):
+        assert index < 8, "Redis has 16 dbs: workers use 8-15"
+        os.environ["REDIS_URL"] = urlsplit(redis_url)._replace(path=f"/{8 + index}").geturl()
+    if influx_url := os.environ.get("INFLUX_URL"):
+        from apps.telemetry.influx import InfluxClient
+
+        # new each run too: a database left by an earlier run on the same influxd holds frames
+        # under the session ids this run's fresh test database hands out again
+        os.environ["INFLUX_DB"] = f"{settings.INFLUX_DB}_gw{index}_{uuid.uuid4().hex[:8]}"
+        InfluxClient(
+            url=influx_url,
+            database=os.environ["INFLUX_DB"],
+            token=settings.INFLUX_TOKEN,
+            username=settings.INFLUX_USERNAME,
+            password=settings.INFLUX_PASSWORD,
+        ).create_database()
+    # The settings module turns the environment into settings (layer prefix, cache location):
+    # read it again rather than repeat its rules here.
+    fresh = importlib.reload(importlib.import_module("simcoach_site.settings"))
+    for name in ("CHANNEL_LAYERS", "CACHES", "INFLUX_DB"):
+        setattr(settings, name, getattr(fresh, name))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # CI's full-stack pass deselects these with -m "not backend_free": they already ran on
+    # the embedded defaults, and no backend setting can change what they do.
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("django_db") is None and not fixtures & BACKEND_FIXTURES:
+            item.add_marker(pytest.mark.backend_free)
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        # xdist hands tests out in this order: longest first, so the short ones fill the gaps
+        # at the end instead of a minute-long fault test starting last. Every worker sorts alike.
+        items.sort(key=_slow_first)
+
+
+def _slow_first(item: pytest.Item) -> int:
+    # faults: outages of 30-60 s on the wall clock; browser: Chromium and Daphne, 5-40 s
+    return 0 if item.get_closest_marker("faults") else 1 if item.get_closest_marker("browser") else 2
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -115,11 +116,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     # The pub/sub layer: measured (DESIGN.md) to deliver every live frame where the core
-    # Redis layer dropped over half of them at 30 rigs.
+    # Redis layer dropped over half of them at 30 rigs. Pub/sub channels ignore the db number
+    # in the URL: sites (or test workers) sharing one Redis on other dbs need another prefix.
+    _redis_db = urlsplit(REDIS_URL).path.strip("/")
+    _layer_prefix = "asgi" if _redis_db in ("", "0") else f"asgi{_redis_db}"
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": _layer_prefix},
         }
     }
 else:

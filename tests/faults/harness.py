@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import signal
 import sqlite3
@@ -323,13 +324,18 @@ def _near(got: list[int], want: list[int]) -> bool:
 
 def record(out: Outcome) -> None:
     """Merge one fault's figures into bench/reliability.json (bench/reliability.py renders it)."""
-    data: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     row = asdict(out)
     row.pop("extra")
     row.update({k: v for k, v in out.extra.items() if k not in ("t_ms", "offset_ms")})
     row["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    data[out.fault] = row
-    RESULTS.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    with RESULTS.open("a+") as f:
+        # Fault tests on parallel pytest workers may finish together: one merge at a time.
+        fcntl.flock(f, fcntl.LOCK_EX)
+        f.seek(0)
+        data: dict[str, Any] = json.loads(f.read() or "{}")
+        data[out.fault] = row
+        f.truncate(0)  # "a+" writes at the end, which is now the start
+        f.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def last_seq(**where: Any) -> int:
