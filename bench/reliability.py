@@ -21,7 +21,12 @@ def row(r: dict[str, Any]) -> list[str]:
     notes = []
     if "spool_peak_frames" in r:
         notes.append(f"spool peak {r['spool_peak_frames']} frames")
-    if "viewer_frames_during_outage" in r:
+    if "same_server_viewer_frames_during_outage" in r:
+        notes.append(
+            f"a viewer on the rig's server got {r['same_server_viewer_frames_during_outage']} frames during"
+            f" the outage, one on another server {r['viewer_frames_during_outage']}"
+        )
+    elif "viewer_frames_during_outage" in r:
         notes.append(f"viewer got {r['viewer_frames_during_outage']} frames during the outage")
     if r.get("sessions", 1) != 1:
         notes.append(f"{r['sessions']} sessions")

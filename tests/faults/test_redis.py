@@ -4,10 +4,11 @@ Celery worker chewing through lap analyses.
 Redis carries two things here: the channel layer (RedisPubSubChannelLayer, db 0) and the
 Celery broker (db 1). What the test shows, and what each part relies on:
 
-- Viewers: their sockets stay open and stall while Redis is down (pub/sub is at most once:
-  frames published meanwhile are gone, which a live view can afford), then frames flow again
-  on the same socket, because redis-py subscribes again when it reconnects; a viewer that
-  connects after the restart gets frames too.
+- Viewers: one on the rig's own Daphne keeps getting frames while Redis is down (the fan-out
+  hands them over in-process). One on a second Daphne hears the rig only through Redis: its
+  socket stays open and stalls (pub/sub is at most once: frames published meanwhile are gone,
+  which a live view can afford), then frames flow again on the same socket, because redis-py
+  subscribes again when it reconnects; a viewer that connects after the restart gets frames too.
 - The rig: its live pushes to viewers go through the layer, but they are best effort, so
   ingest goes on storing and acking while Redis is down; nothing is lost or doubled.
 - Celery: redis-server runs like the docker-compose service, ``--appendonly yes --save ''``;
@@ -196,10 +197,11 @@ def test_viewers_and_queued_tasks_survive_a_redis_restart(
     # ids repeat between runs, and an earlier run's frames must not count as this one's.
     env = {"REDIS_URL": redis_server.url(0), "CELERY_BROKER_URL": broker, "INFLUX_DB": settings.INFLUX_DB}
     rig, token = rig_create(owner=driver, name="Rig")
-    server = Daphne(**env).start()
+    server, elsewhere = Daphne(**env).start(), Daphne(**env).start()
     worker = Worker(tmp_path / "worker.log", **env)
     later = Worker(tmp_path / "worker-an-hour-later.log", **env)
     viewer = Viewer(server.url, driver).start()
+    far_viewer = Viewer(elsewhere.url, driver).start()  # hears the rig only through Redis
     car = Agent(server.url, token, tmp_path / "agent").start()
     late_viewer: Viewer | None = None
     try:
@@ -209,7 +211,10 @@ def test_viewers_and_queued_tasks_survive_a_redis_restart(
         backlog_laps = list(Lap.objects.filter(session__in=backlog).values_list("pk", flat=True))
         assert backlog_laps and not _analysed(backlog_laps)
         assert _broker_leftovers(broker)["queued"] >= len(backlog_laps)  # queued here, nowhere else
-        wait_for(lambda: last_seq(rig_id=rig.pk) > 3_000 and len(viewer.frames) > 0, 90, "a watched stream")
+        watched = lambda: len(viewer.frames) > 0 and len(far_viewer.frames) > 0  # noqa: E731
+        wait_for(
+            lambda: last_seq(rig_id=rig.pk) > 3_000 and watched(), 90, "a stream watched from both servers"
+        )
         with _holding(backlog_laps):
             worker.start()
             # The first lap analysis it takes waits for our lock: a task surely in flight.
@@ -218,7 +223,7 @@ def test_viewers_and_queued_tasks_survive_a_redis_restart(
             down = time.monotonic()
             in_flight = set(worker.received()) - set(worker.succeeded())
         # Released: that task now finishes while Redis is down, and its ack has nowhere to go.
-        connects_before = viewer.connects
+        connects_before = far_viewer.connects
         # Live pushes fail while Redis is away, but they are best effort: ingest keeps storing.
         time.sleep(1.0)
         stalled_from = last_seq(rig_id=rig.pk)
@@ -230,11 +235,11 @@ def test_viewers_and_queued_tasks_survive_a_redis_restart(
         redis_server.start()
         up = time.monotonic()
         recover = wait_for(
-            lambda: viewer.frames_between(up, float("inf")) > 0, 60, "frames on the viewer again"
+            lambda: far_viewer.frames_between(up, float("inf")) > 0, 60, "frames on the far viewer again"
         )
         rig_recover = wait_for(lambda: last_seq(rig_id=rig.pk) > held, 60, "the rig's frames stored again")
         # A browser that opens /live/ only now joins through the restarted Redis too.
-        late_viewer = Viewer(server.url, driver).start()
+        late_viewer = Viewer(elsewhere.url, driver).start()
         wait_for(lambda: len(late_viewer.frames) > 0, 60, "a viewer that connected after the restart")
         assert car.wait(120) == 0
         every_lap = backlog_laps + list(Lap.objects.filter(session__rig=rig).values_list("pk", flat=True))
@@ -257,18 +262,22 @@ def test_viewers_and_queued_tasks_survive_a_redis_restart(
     finally:
         car.stop()
         viewer.stop()
+        far_viewer.stop()
         if late_viewer is not None:
             late_viewer.stop()
         worker.stop()
         later.stop()
         server.stop()
+        elsewhere.stop()
 
-    # The viewer stalled (or was dropped) while Redis was down, then got frames again; the
+    # The far viewer stalled (or was dropped) while Redis was down, then got frames again; the
     # first two seconds are left out: frames already on their way when Redis died may still
-    # land late on a loaded machine.
-    during = viewer.frames_between(down + 2.0, restarting)
+    # land late on a loaded machine. The rig's own server went on showing its viewer frames.
+    during = far_viewer.frames_between(down + 2.0, restarting)
+    near = viewer.frames_between(down + 2.0, restarting)
     assert held > stalled_from, "the rig's frames must keep being stored while Redis is down"
-    assert during == 0, f"{during} frames reached the viewer through a dead Redis"
+    assert during == 0, f"{during} frames reached the far viewer through a dead Redis"
+    assert near >= 5 * (restarting - down - 2.0), f"only {near} frames on the rig's own server's viewer"
     # Not lost: every lap, queued before the restart or finished by the rig after it, is
     # analysed; each task ran, and only a task in flight at the kill ran a second time.
     first, again = Counter(worker.succeeded()), Counter(later.succeeded())
@@ -287,7 +296,8 @@ def test_viewers_and_queued_tasks_survive_a_redis_restart(
         rig.pk,
         outage_s=OUTAGE_S,
         viewer_frames_during_outage=during,
-        viewer_reconnects=viewer.connects - connects_before,
+        viewer_reconnects=far_viewer.connects - connects_before,
+        same_server_viewer_frames_during_outage=near,
         rig_frames_stored_during_outage=held - stalled_from,
         rig_recover_s=round(rig_recover, 1),
         lap_tasks=len(every_lap),
