@@ -178,6 +178,9 @@ REPORT_RETRY_BASE_S = env.float("REPORT_RETRY_BASE_S", default=5.0)
 
 # --- Live behaviour -------------------------------------------------------------------------------
 LIVE_VIEWER_HZ = env.float("LIVE_VIEWER_HZ", default=20.0)  # frames pushed to each viewer
+# How long a thread may hold the GIL while another waits (Python's default is 5 ms): short, so
+# storage work in the ingest thread cannot hold up the sockets' event loop (asgi.py sets it).
+GIL_SWITCH_INTERVAL_S = env.float("GIL_SWITCH_INTERVAL_S", default=0.001)
 SESSION_SILENCE_TIMEOUT_S = env.int("SESSION_SILENCE_TIMEOUT_S", default=600)
 # Origins allowed to open browser sockets (viewer pages); empty = same host as ALLOWED_HOSTS.
 WEBSOCKET_ALLOWED_ORIGINS = env.list("WEBSOCKET_ALLOWED_ORIGINS", default=[])
