@@ -31,6 +31,8 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from redis import asyncio as aioredis
 
+from .lib.loops import per_loop
+
 log = logging.getLogger(__name__)
 
 PROBE_EVERY_S: Final = 1.0
@@ -151,12 +153,4 @@ def _remote_listener_counter() -> tuple[CountGroups, Close] | None:
     return count, close
 
 
-_fanouts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LiveFanout] = weakref.WeakKeyDictionary()
-
-
-def live_fanout() -> LiveFanout:
-    loop = asyncio.get_running_loop()
-    fanout = _fanouts.get(loop)
-    if fanout is None:
-        fanout = _fanouts[loop] = LiveFanout()
-    return fanout
+live_fanout = per_loop(LiveFanout)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
@@ -25,6 +24,7 @@ import numpy as np
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
+from .lib.loops import per_loop
 from .lib.uplink import Frames
 from .services import IngestBatch, IngestCursor, IngestError, IngestResult, telemetry_batches_ingest
 
@@ -86,15 +86,7 @@ class StoreHub:
                 done.set_result(outcome)
 
 
-_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, StoreHub] = weakref.WeakKeyDictionary()
-
-
-def store_hub() -> StoreHub:
-    loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
-    if hub is None:
-        hub = _hubs[loop] = StoreHub()
-    return hub
+store_hub = per_loop(StoreHub)
 
 
 class BatchWriter:
