@@ -11,6 +11,11 @@ from django.conf import settings
 from django.db import transaction
 
 
+def session_group(session_id: int) -> str:
+    """The group of everyone watching a session live (its viewers, on any server process)."""
+    return f"session.{session_id}"
+
+
 def broadcast(group: str, event: dict[str, Any]) -> None:
     if settings.DEBUG:
         # Events cross process boundaries in production: prove they survive JSON.

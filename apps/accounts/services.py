@@ -10,7 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.sessions.models import Session
-from simcoach_site.events import broadcast_on_commit
+from simcoach_site.events import broadcast_on_commit, session_group
 from simcoach_site.lib.ratelimit import count, limited
 
 from .models import CoachedDriver, CoachNote, Rig, ShareLink
@@ -159,7 +159,7 @@ def coach_note_send(*, link: ShareLink, session: Session, text: object) -> Coach
     note = CoachNote.objects.create(share_link=link, session=session, author=author, text=clean)
     event = {"type": "coaching.note", "author": author, "text": clean}
     # The session id tells share viewers (who also hear the rig group) which copy to show.
-    broadcast_on_commit(f"session.{session.pk}", {**event, "session_id": session.pk})
+    broadcast_on_commit(session_group(session.pk), {**event, "session_id": session.pk})
     if session.rig_id is not None:
         broadcast_on_commit(f"rig.{session.rig_id}", {**event, "rig_id": session.rig_id})
     return note

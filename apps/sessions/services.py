@@ -8,7 +8,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from simcoach_agent.tracks import track_lookup
-from simcoach_site.events import broadcast_on_commit
+from simcoach_site.events import broadcast_on_commit, session_group
 from simcoach_site.jobs import enqueue
 
 from .models import Car, Lap, Session, Track
@@ -80,7 +80,7 @@ def session_end(*, session: Session, at: dt.datetime | None = None) -> bool:
     if updated != 1:
         return False
     session.state, session.ended_at = Session.State.ENDED, ended_at
-    broadcast_on_commit(f"session.{session.pk}", {"type": "session.ended", "session_id": session.pk})
+    broadcast_on_commit(session_group(session.pk), {"type": "session.ended", "session_id": session.pk})
     from apps.coaching.tasks import session_report_create_task
 
     enqueue(session_report_create_task, session.pk)

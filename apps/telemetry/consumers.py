@@ -37,8 +37,9 @@ from apps.sessions.selectors import (
     session_live_snapshot,
 )
 from simcoach_agent import wire
+from simcoach_site.events import session_group
 
-from .fanout import live_fanout, session_group
+from .fanout import live_fanout
 from .influx import InfluxError
 from .lib.live import frame_for_viewers
 from .lib.uplink import decode_frames
@@ -317,7 +318,6 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
 class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
     """What every viewer of a live session shares: joining one session group and relaying it."""
 
-    session_group: str | None = None
     session_id: int | None = None
     follow_group: str | None = None
 
@@ -326,9 +326,9 @@ class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
         if session is None:
             await self.send_json({"type": "waiting"})
             return
-        self.session_id, self.session_group = session.pk, session_group(session.pk)
+        self.session_id = session.pk
         # The layer brings frames from rigs in other processes, the fan-out those of this one.
-        await self.channel_layer.group_add(self.session_group, self.channel_name)
+        await self.channel_layer.group_add(session_group(session.pk), self.channel_name)
         live_fanout().watch(session.pk, self)
         snapshot = await database_sync_to_async(session_live_snapshot)(session=session)
         await self.send_json({"type": "session", **snapshot})
@@ -336,9 +336,8 @@ class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
     async def _unwatch(self) -> None:
         if self.session_id is not None:
             live_fanout().unwatch(self.session_id, self)
-        if self.session_group:
-            await self.channel_layer.group_discard(self.session_group, self.channel_name)
-        self.session_group = self.session_id = None
+            await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
+        self.session_id = None
 
     async def _leave_groups(self, *groups: str | None) -> None:
         await self._unwatch()

@@ -31,6 +31,8 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from redis import asyncio as aioredis
 
+from simcoach_site.events import session_group
+
 from .lib.loops import per_loop
 
 log = logging.getLogger(__name__)
@@ -45,10 +47,6 @@ Close = Callable[[], Awaitable[None]]
 
 class Viewer(Protocol):
     async def send(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None: ...
-
-
-def session_group(session_id: int) -> str:
-    return f"session.{session_id}"
 
 
 class LiveFanout:
