@@ -11,6 +11,14 @@ COPY simcoach_site/vendor.py simcoach_site/
 # in this stage); the module runs alone as a script.
 RUN python simcoach_site/vendor.py
 
+# --- The ingest's C hot loops (native/): the compiler stays in this stage. ---------------------
+FROM python:3.11-slim AS native
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
+COPY native/ /src/native/
+RUN pip wheel --no-deps --wheel-dir /wheels /src/native
+
 # --- The application. ---------------------------------------------------------------------------
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -24,7 +32,8 @@ WORKDIR /app
 # Dependencies first, so code changes do not reinstall them.
 COPY requirements.txt ./
 COPY agent/ ./agent/
-RUN pip install -r requirements.txt -e ./agent
+COPY --from=native /wheels/ /wheels/
+RUN pip install -r requirements.txt -e ./agent /wheels/*.whl
 
 COPY . .
 COPY --from=vendor /src/static/vendor/ ./static/vendor/

@@ -6,11 +6,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: venv demo run test test-fast lint style types migrate static clean
 
-$(STAMP): requirements.txt requirements-dev.txt agent/pyproject.toml
+# The ingest's C hot loops, built here (they need a C compiler and the Python headers).
+NATIVE := native/pyproject.toml native/setup.py native/simcoach_native.c
+
+$(STAMP): requirements.txt requirements-dev.txt agent/pyproject.toml $(NATIVE)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "SimCoach needs Python 3.11+"'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt -e ./agent
+	$(PY) -m pip install -q --force-reinstall --no-deps ./native
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -114,6 +114,12 @@ def batch_columns(msg: dict[str, Any], *, use_list: bool = True) -> tuple[int, i
     same rules as `_decode_column`: the agent must not depend on numpy. It asks for the
     columns as tuples (`use_list=False`), which msgpack builds about four times faster.
     """
+    seq, n, body = batch_body(msg)
+    return seq, n, _unpack(body, use_list)
+
+
+def batch_body(msg: dict[str, Any]) -> tuple[int, int, bytes]:
+    """Check a frames message's header; return (seq, n, the inflated body, still msgpack)."""
     seq, n, blob = msg.get("seq"), msg.get("n"), msg.get("z")
     if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 2**53:
         raise WireError("'seq' must be an integer in [0, 2**53)")
@@ -121,7 +127,7 @@ def batch_columns(msg: dict[str, Any], *, use_list: bool = True) -> tuple[int, i
         raise WireError(f"'n' must be an integer in [1, {MAX_FRAMES_PER_BATCH}]")
     if not isinstance(blob, bytes):
         raise WireError("'z' must be bytes")
-    return seq, n, _inflate(blob, use_list)
+    return seq, n, _inflate(blob)
 
 
 def check_required(names: Container[str]) -> None:
@@ -130,15 +136,20 @@ def check_required(names: Container[str]) -> None:
         raise WireError(f"batch lacks required channels: {', '.join(missing)}")
 
 
-def _inflate(blob: bytes, use_list: bool = True) -> dict[Any, Any]:
+def _inflate(blob: bytes) -> bytes:
     try:
         d = zlib.decompressobj()
         raw = d.decompress(blob, MAX_INFLATED_BYTES)
-        if d.unconsumed_tail:
-            raise WireError("batch inflates past the size limit")
+    except Exception as exc:
+        raise WireError(f"batch body is corrupt: {type(exc).__name__}") from None
+    if d.unconsumed_tail:
+        raise WireError("batch inflates past the size limit")
+    return raw
+
+
+def _unpack(raw: bytes, use_list: bool) -> dict[Any, Any]:
+    try:
         cols = msgpack.unpackb(raw, raw=False, strict_map_key=False, use_list=use_list)
-    except WireError:
-        raise
     except Exception as exc:
         raise WireError(f"batch body is corrupt: {type(exc).__name__}") from None
     if not isinstance(cols, dict):

@@ -42,7 +42,7 @@ from simcoach_site.events import session_group
 from .fanout import live_fanout
 from .influx import InfluxError
 from .lib.live import frame_for_viewers
-from .lib.uplink import decode_frames
+from .lib.uplink import concat_columns, decode_frames, same_channels
 from .services import (
     IngestCursor,
     IngestError,
@@ -50,7 +50,7 @@ from .services import (
     telemetry_session_end,
     telemetry_session_open,
 )
-from .writer import BatchWriter, concat_columns
+from .writer import BatchWriter
 
 log = logging.getLogger(__name__)
 CLOSE_TRY_AGAIN = 1013  # RFC 6455: "try again later"
@@ -202,7 +202,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
     def _continues(before: dict[str, np.ndarray], after: dict[str, np.ndarray]) -> bool:
         # Only back-to-back frames are joined: the rules see a jump in time between two
         # calls (and forget what it breaks), never inside one.
-        return before.keys() == after.keys() and 0.0 <= after["t"][0] - before["t"][-1] <= MAX_GAP_S
+        return same_channels(before, after) and 0.0 <= after["t"][0] - before["t"][-1] <= MAX_GAP_S
 
     async def _coach_flush(self) -> None:
         if not self._coach_pending or self.coach is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -176,8 +175,7 @@ def _plan(batch: IngestBatch) -> IngestResult | IngestError | _Plan:
         new = cols.tail(skip) if skip else cols
     else:
         new = {k: np.asarray(v[skip:], dtype=np.float64) for k, v in cols.items()}
-    # A copy: the tracker edits its lists in place, and a failed write must leave the cursor as it was.
-    tracker = LapTracker(copy.deepcopy(cursor.lap_state))
+    tracker = LapTracker(cursor.lap_state)  # works on its own copy: a failed write changes nothing
     done = tracker.feed(new)
     return _Plan(cursor, expected, new, tracker.state(), done)
 

@@ -20,6 +20,7 @@ from django.conf import settings
 from simcoach_agent.channels import CHANNELS
 
 from .influx import InfluxClient, lines
+from .lib.uplink import concat_columns
 from .models import TraceChunk
 
 Columns = dict[str, np.ndarray]
@@ -107,19 +108,19 @@ class InfluxTraceStore:
         self.client.write([self._lines(group) for group in groups.values()])
 
     @staticmethod
-    def _lines(writes: list[TraceWrite]) -> str:
+    def _lines(writes: list[TraceWrite]) -> bytes:
         sizes = [len(w.cols["t"]) for w in writes]
-        names = [k for k in writes[0].cols if k not in ("t", "lap")]
-        fields = {k: np.concatenate([w.cols[k] for w in writes]) for k in names}
+        cols = concat_columns([w.cols for w in writes])  # one matrix, not one array per channel
+        fields = {k: v for k, v in cols.items() if k not in ("t", "lap")}
         fields["seq"] = np.concatenate(
             [np.arange(w.seq_start, w.seq_start + n) for w, n in zip(writes, sizes, strict=True)]
         )
         tags = {
             "user": np.repeat([w.user_id for w in writes], sizes),
             "session": np.repeat([w.session_id for w in writes], sizes),
-            "lap": np.concatenate([w.cols["lap"] for w in writes]),
+            "lap": cols["lap"],
         }
-        t_ms = np.rint(np.concatenate([w.cols["t"] for w in writes]) * 1000)
+        t_ms = np.rint(cols["t"] * 1000)
         decimals = {k: _DECIMALS.get(k, UNKNOWN_CHANNEL_DECIMALS) for k in fields}
         return lines(MEASUREMENT, tags, fields, decimals, t_ms)
 

@@ -25,7 +25,7 @@ from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
 from .lib.loops import per_loop
-from .lib.uplink import Frames
+from .lib.uplink import concat_columns, same_channels
 from .services import IngestBatch, IngestCursor, IngestError, IngestResult, telemetry_batches_ingest
 
 log = logging.getLogger(__name__)
@@ -158,16 +158,6 @@ def _continues(run: tuple[int, list[Columns]], seq: int, cols: Columns) -> bool:
     frames = sum(len(p["t"]) for p in parts)
     return (
         seq == first + frames
-        and cols.keys() == parts[0].keys()
+        and same_channels(cols, parts[0])
         and frames + len(cols["t"]) <= MAX_MERGED_FRAMES
     )
-
-
-def concat_columns(parts: list[Columns]) -> Columns:
-    """Back-to-back batches with the same channels as one."""
-    if len(parts) == 1:
-        return parts[0]
-    joined = Frames.join(parts)
-    if joined is not None:
-        return joined
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from apps.sessions.models import Session
 from apps.telemetry import writer
-from apps.telemetry.lib.uplink import decode_frames
+from apps.telemetry.lib.uplink import decode_frames, decode_frames_numpy
 from apps.telemetry.tests.frames import loop_frames, stored_count
 from apps.telemetry.tests.test_consumers import HELLO, closed_with, open_session, receive_msg, rig_socket
 from simcoach_agent import wire
@@ -76,12 +76,14 @@ def check_decoders(data: bytes) -> None:
 
 
 def _same_outcome(msg: dict[str, Any]) -> None:
-    reference, fast = _outcome(wire.decode_batch, msg), _outcome(decode_frames, msg)
-    assert (reference is None) == (fast is None), f"decoders disagree on {msg!r:.200}"
-    if reference is not None and fast is not None:
-        assert reference[:2] == fast[:2] and reference[2].keys() == fast[2].keys()
-        for name, values in reference[2].items():
-            assert np.array_equal(np.asarray(values, dtype=np.float64), fast[2][name])
+    reference = _outcome(wire.decode_batch, msg)
+    for decode in (decode_frames, decode_frames_numpy):  # with the C decoder first, and without
+        fast = _outcome(decode, msg)
+        assert (reference is None) == (fast is None), f"{decode.__name__} disagrees on {msg!r:.200}"
+        if reference is not None and fast is not None:
+            assert reference[:2] == fast[:2] and reference[2].keys() == fast[2].keys()
+            for name, values in reference[2].items():
+                assert np.array_equal(np.asarray(values, dtype=np.float64), fast[2][name])
 
 
 def _outcome(decode: Callable[[dict[str, Any]], Any], msg: dict[str, Any]) -> Any:

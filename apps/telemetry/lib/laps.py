@@ -52,10 +52,14 @@ class LapState:
 
 class LapTracker:
     def __init__(self, state: dict[str, Any] | None = None) -> None:
-        self.s = LapState(**(state or {}))
+        # Its own copy of `splits`, the one value the tracker changes in place (`pending` is
+        # only ever replaced): the caller's state stays as it was, and a failed write leaves
+        # the cursor untouched without a deep copy per batch.
+        state = state or {}
+        self.s = LapState(**{**state, "splits": list(state.get("splits", ()))})
 
     def state(self) -> dict[str, Any]:
-        return asdict(self.s)
+        return {**vars(self.s), "splits": list(self.s.splits)}
 
     def feed(self, cols: Columns) -> list[CompletedLap]:
         """Advance over a batch of frames; return the laps whose times are now known."""

@@ -1,7 +1,8 @@
 """The server's decoder for the agent's frame batches: straight to numpy, one pass per batch.
 
 Same rules and same values as `simcoach_agent.wire.decode_batch` (the agent's pure-Python
-reference, which must not need numpy); tests/fuzz checks the two agree on random input.
+reference, which must not need numpy); tests/fuzz checks all three agree on random input:
+the reference, the numpy decoder here, and the C one (native/) that runs first when built.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import numpy as np
 import simcoach_agent.wire as wire
 from simcoach_agent.channels import CHANNELS
 
+from .native import fast
+
 Columns = dict[str, np.ndarray]
 
 _RES: Final = np.array([c.resolution if c.kind == "f" else 1.0 for c in CHANNELS])
 _LO: Final = np.array([c.lo for c in CHANNELS])
 _HI: Final = np.array([c.hi for c in CHANNELS])
+_RES_BYTES, _LO_BYTES, _HI_BYTES = _RES.tobytes(), _LO.tobytes(), _HI.tobytes()
 # Every legal value is within 2**53 steps of zero (the widest is `t`: 4.1e12 ms), so a
 # larger delta is corrupt, and rejecting it first keeps the int64 running sums from wrapping.
 _MAX_DELTA: Final = 2**53
@@ -63,6 +67,24 @@ class Frames(dict[str, np.ndarray]):
         return Frames(first.names, np.concatenate([p.matrix for p in parts], axis=1))  # type: ignore[attr-defined]
 
 
+def same_channels(a: Columns, b: Columns) -> bool:
+    """Whether two batches carry the same channels: for two Frames of one agent, one compare
+    of the cached tuple of names they share, instead of a set compare of sixty keys."""
+    if isinstance(a, Frames) and isinstance(b, Frames) and a.names == b.names:
+        return True
+    return a.keys() == b.keys()
+
+
+def concat_columns(parts: Sequence[Columns]) -> Columns:
+    """Back-to-back batches with the same channels as one."""
+    if len(parts) == 1:
+        return parts[0]
+    joined = Frames.join(parts)
+    if joined is not None:
+        return joined
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
 class Layout(NamedTuple):
     """What decoding needs per list of channel ids (the same for every batch of an agent)."""
 
@@ -73,7 +95,25 @@ class Layout(NamedTuple):
 
 
 def decode_frames(msg: dict[str, Any]) -> tuple[int, int, Frames]:
-    """Validate a frames message; return (first_seq, n, {channel: float64 values in its unit})."""
+    """Validate a frames message; return (first_seq, n, {channel: float64 values in its unit}).
+
+    The C decoder takes what it can prove good; for anything else it answers None, and the
+    numpy decoder runs to name the fault, so refusals read the same with or without it.
+    """
+    if fast is None:
+        return decode_frames_numpy(msg)
+    seq, n, body = wire.batch_body(msg)
+    decoded = fast.decode_columns(body, n, _RES_BYTES, _LO_BYTES, _HI_BYTES)
+    if decoded is None:
+        return decode_frames_numpy(msg)
+    ids, values = decoded
+    cols = Frames(_layout(ids).names, np.frombuffer(values).reshape(len(ids), n))
+    wire.check_required(cols)
+    return seq, n, cols
+
+
+def decode_frames_numpy(msg: dict[str, Any]) -> tuple[int, int, Frames]:
+    """`decode_frames` without the C decoder."""
     seq, n, raw = wire.batch_columns(msg, use_list=False)
     if not raw:
         wire.check_required(())

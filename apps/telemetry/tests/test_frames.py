@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from apps.telemetry.lib.uplink import Frames, decode_frames
-from apps.telemetry.writer import concat_columns
+from apps.telemetry.lib.uplink import Frames, concat_columns, decode_frames
 from simcoach_agent import wire
 
 from .frames import loop_frames

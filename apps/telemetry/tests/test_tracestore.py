@@ -110,7 +110,7 @@ def test_line_protocol_writes_each_value_to_its_decimals_and_the_odd_rows_one_by
     }
     out = lines("m", tags, fields, {"speed": 2, "gear": 0, "big": 3}, np.array([1000, 1017, 1033]))
 
-    assert out.split("\n") == [
+    assert out.decode().split("\n") == [
         "m,session=7,lap=1 speed=12346e-2,gear=3,big=1500e-3 1000",
         "m,session=7,lap=1 gear=4,big=2500e-3 1017",  # the NaN is left out, the rest kept
         "m,session=7,lap=2 speed=9900e-2,gear=5,big=1e+17 1033",  # too big to scale: written as is
