@@ -7,20 +7,25 @@ fallback), and that no byte string, however cut or corrupted, makes it read past
 
 from __future__ import annotations
 
+import os
 import random
 import zlib
 
 import msgpack
 import numpy as np
 import pytest
-import simcoach_native as native
 
 from apps.telemetry.influx import lines
 from apps.telemetry.lib import uplink
+from apps.telemetry.lib.native import fast as native
 from simcoach_agent import wire
 
 from .frames import loop_frames
 
+if native is None:  # a machine without a C compiler: the Python paths alone (CI requires it)
+    if os.environ.get("SIMCOACH_REQUIRE_NATIVE") == "1":
+        pytest.fail("simcoach_native is not built; SIMCOACH_REQUIRE_NATIVE=1 requires it", pytrace=False)
+    pytest.skip("simcoach_native is not built (pip install ./native)", allow_module_level=True)
 ARGS = (uplink._RES_BYTES, uplink._LO_BYTES, uplink._HI_BYTES)
 
 
