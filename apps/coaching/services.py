@@ -10,7 +10,7 @@ from apps.sessions.traces import TraceUnavailable, lap_length_m, track_info
 from apps.telemetry.tracestore import get_trace_store
 
 from .lib.analysis import detect_corners, lap_summary, resample_by_distance
-from .lib.rules import LiveCoach, Message
+from .lib.rules import TRACE_CHANNELS, LiveCoach, Message
 
 
 def lap_analyse(*, lap_id: int) -> None:
@@ -87,7 +87,7 @@ def live_coach_for_session(*, session_id: int) -> LiveCoach:
     # The driver's chosen reference lap, when there is one, beats the session best as the delta's target.
     best = min(laps, key=lambda lap: lap.time_ms or 0, default=None) if reference is None else None
     for lap in laps:
-        trace = _trace(lap) if lap == best else None
+        trace = _coach_trace(lap) if lap == best else None
         coach.lap_completed(
             lap_number=lap.number,
             time_s=(lap.time_ms or 0) / 1000,
@@ -97,7 +97,7 @@ def live_coach_for_session(*, session_id: int) -> LiveCoach:
             trace=trace,
         )
     if reference is not None:
-        coach.use_reference(time_s=(reference.time_ms or 0) / 1000, trace=_trace(reference))
+        coach.use_reference(time_s=(reference.time_ms or 0) / 1000, trace=_coach_trace(reference))
     return coach
 
 
@@ -119,7 +119,7 @@ def _reference_lap(session: Session) -> Lap | None:
 def live_coach_lap_completed(*, coach: LiveCoach, lap_id: int) -> list[Message]:
     """Tell the live coach a lap finished, with its trace for the best-lap reference."""
     lap = Lap.objects.get(pk=lap_id)
-    trace = _trace(lap)
+    trace = _coach_trace(lap)
     return coach.lap_completed(
         lap_number=lap.number,
         time_s=(lap.time_ms or 0) / 1000,
@@ -140,3 +140,9 @@ def _green_laps(session: Session) -> list[Lap]:
 
 def _trace(lap: Lap) -> dict[str, np.ndarray]:
     return get_trace_store().read(session_id=lap.session_id, t0=lap.t_start, t1=lap.t_end)
+
+
+def _coach_trace(lap: Lap) -> dict[str, np.ndarray]:
+    """The channels of a lap the live coach reads (it runs beside the ingest, so no more)."""
+    channels = list(TRACE_CHANNELS)
+    return get_trace_store().read(session_id=lap.session_id, t0=lap.t_start, t1=lap.t_end, channels=channels)

@@ -69,6 +69,11 @@ BRAKING_EVENT: Final = 0.3  # brake fraction that makes a braking event for the 
 BOX_RESERVE_LAPS: Final = 1.1  # box when less than this is left after the current lap
 GREEN_LAPS_KEPT: Final = 5
 REF_STEP_M: Final = 5.0  # grid of the stored reference lap; 1400 points at Spa
+# All the live coach reads of a finished lap's trace besides `t` (which every read includes):
+# fuel used and the delta's reference. The other sixty channels of a whole lap, read and
+# resampled at every lap's end, held the GIL for tens of milliseconds while every socket of
+# the process waited.
+TRACE_CHANNELS: Final = ("lap_dist", "lap_time", "fuel")
 EPS_S: Final = 1e-6
 MAX_GAP_S: Final = 0.5  # frames further apart than this are not one continuous stretch
 
@@ -497,7 +502,8 @@ class LiveCoach:
         if dist.size < 2 or ("t" not in trace and "lap_time" not in trace):
             return
         length = self.track_length_m or float(np.nanmax(dist))
-        ref = resample_by_distance(trace, length_m=length, step_m=REF_STEP_M)
+        wanted = {k: trace[k] for k in ("t", *TRACE_CHANNELS) if k in trace}  # a whole lap may be given
+        ref = resample_by_distance(wanted, length_m=length, step_m=REF_STEP_M)
         self.state.best_lap_s = time_s
         self.state.ref_dist, self.state.ref_time = ref["lap_dist"], ref["t"]
 
