@@ -73,7 +73,7 @@ REF_STEP_M: Final = 5.0  # grid of the stored reference lap; 1400 points at Spa
 # fuel used and the delta's reference. The other sixty channels of a whole lap, read and
 # resampled at every lap's end, held the GIL for tens of milliseconds while every socket of
 # the process waited.
-TRACE_CHANNELS: Final = ("lap_dist", "lap_time", "fuel")
+TRACE_CHANNELS: Final[tuple[str, ...]] = ("lap_dist", "lap_time", "fuel")
 EPS_S: Final = 1e-6
 MAX_GAP_S: Final = 0.5  # frames further apart than this are not one continuous stretch
 
