@@ -19,9 +19,10 @@ django_asgi_app = get_asgi_application()
 
 from django.conf import settings  # noqa: E402
 
-# The ingest thread builds each store tick's line protocol holding the GIL; at Python's
-# default 5 ms switch interval the event loop, and with it every socket, waited that long for
-# it. Measured (bench/RESULTS.md): at 80 rigs, p99 rig->viewer 123 ms -> 32 ms.
+# The ingest threads plan each store tick and run its SQL holding the GIL (and built its line
+# protocol so too, before native/); at Python's default 5 ms switch interval the event loop, and
+# with it every socket, waited that long for them. Measured (bench/RESULTS.md): at 80 rigs,
+# p99 rig->viewer 123 ms -> 32 ms.
 sys.setswitchinterval(settings.GIL_SWITCH_INTERVAL_S)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

@@ -138,11 +138,10 @@ def _green_laps(session: Session) -> list[Lap]:
     )
 
 
-def _trace(lap: Lap) -> dict[str, np.ndarray]:
-    return get_trace_store().read(session_id=lap.session_id, t0=lap.t_start, t1=lap.t_end)
+def _trace(lap: Lap, channels: list[str] | None = None) -> dict[str, np.ndarray]:
+    return get_trace_store().read(session_id=lap.session_id, t0=lap.t_start, t1=lap.t_end, channels=channels)
 
 
 def _coach_trace(lap: Lap) -> dict[str, np.ndarray]:
     """The channels of a lap the live coach reads (it runs beside the ingest, so no more)."""
-    channels = list(TRACE_CHANNELS)
-    return get_trace_store().read(session_id=lap.session_id, t0=lap.t_start, t1=lap.t_end, channels=channels)
+    return _trace(lap, list(TRACE_CHANNELS))
