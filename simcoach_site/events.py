@@ -16,6 +16,11 @@ def session_group(session_id: int) -> str:
     return f"session.{session_id}"
 
 
+def rig_group(rig_id: int) -> str:
+    """The group of a rig's socket and of those following the rig (share links, coaches)."""
+    return f"rig.{rig_id}"
+
+
 def broadcast(group: str, event: dict[str, Any]) -> None:
     if settings.DEBUG:
         # Events cross process boundaries in production: prove they survive JSON.

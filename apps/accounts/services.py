@@ -10,7 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.sessions.models import Session
-from simcoach_site.events import broadcast_on_commit, session_group
+from simcoach_site.events import broadcast_on_commit, rig_group, session_group
 from simcoach_site.lib.ratelimit import count, limited
 
 from .models import CoachedDriver, CoachNote, Rig, ShareLink
@@ -37,7 +37,7 @@ def rig_revoke(*, rig: Rig) -> Rig:
     """Revoke the token; the rig's open socket is told to close once this commits."""
     rig.revoked_at = timezone.now()
     rig.save(update_fields=["revoked_at"])
-    broadcast_on_commit(f"rig.{rig.pk}", {"type": "rig.revoked", "rig_id": rig.pk})
+    broadcast_on_commit(rig_group(rig.pk), {"type": "rig.revoked", "rig_id": rig.pk})
     return rig
 
 
@@ -161,5 +161,5 @@ def coach_note_send(*, link: ShareLink, session: Session, text: object) -> Coach
     # The session id tells share viewers (who also hear the rig group) which copy to show.
     broadcast_on_commit(session_group(session.pk), {**event, "session_id": session.pk})
     if session.rig_id is not None:
-        broadcast_on_commit(f"rig.{session.rig_id}", {**event, "rig_id": session.rig_id})
+        broadcast_on_commit(rig_group(session.rig_id), {**event, "rig_id": session.rig_id})
     return note

@@ -8,7 +8,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from simcoach_agent.tracks import track_lookup
-from simcoach_site.events import broadcast_on_commit, session_group
+from simcoach_site.events import broadcast_on_commit, rig_group, session_group
 from simcoach_site.jobs import enqueue
 
 from .models import Car, Lap, Session, Track
@@ -67,7 +67,7 @@ def session_open(
             return Session.objects.get(owner_id=owner.pk, agent_uid=agent_uid)
         broadcast_on_commit(f"user.{owner.pk}", {"type": "session.started", "session_id": session.pk})
         if rig_id is not None:
-            broadcast_on_commit(f"rig.{rig_id}", {"type": "session.started", "session_id": session.pk})
+            broadcast_on_commit(rig_group(rig_id), {"type": "session.started", "session_id": session.pk})
     return session
 
 

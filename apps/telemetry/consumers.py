@@ -37,7 +37,7 @@ from apps.sessions.selectors import (
     session_live_snapshot,
 )
 from simcoach_agent import wire
-from simcoach_site.events import session_group
+from simcoach_site.events import rig_group, session_group
 
 from .fanout import live_fanout
 from .influx import InfluxError
@@ -99,7 +99,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
             await self.close(wire.CLOSE_UNAUTHORIZED, f"{reason}: run `simcoach-agent pair` to pair this rig")
             return
         self.rig = rig
-        self.rig_group = f"rig.{rig.pk}"
+        self.rig_group = rig_group(rig.pk)
         await self.channel_layer.group_add(self.rig_group, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
@@ -433,7 +433,7 @@ class ShareViewerConsumer(LiveViewerConsumer):
         await self.channel_layer.group_add(self.share_group, self.channel_name)
         if link.rig_id is not None:
             # The rig's group announces each new session it starts: a live-rig link follows it.
-            self.follow_group = f"rig.{link.rig_id}"
+            self.follow_group = rig_group(link.rig_id)
             await self.channel_layer.group_add(self.follow_group, self.channel_name)
         await self._watch(await database_sync_to_async(share_link_session)(link=link))
         self._guard = asyncio.create_task(self._guard_link())
