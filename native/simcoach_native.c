@@ -192,21 +192,27 @@ static char *put_int(char *p, int64_t v)
 }
 
 /*
- * format_lines(parts, ints, rows) -> bytes
+ * format_lines(parts, ints, rows, omit=b"", lead=0, stop=0) -> bytes
  * parts: 2*K bytes objects, the text before and after each of the K integers of a row (the
  * last "after" ends the row); ints: rows x K int64, row-major. Rows are joined by newlines.
+ * omit: empty, or rows x (stop - lead) bytes, nonzero for a value of slots lead..stop-1 (the
+ * fields) to leave out. The row's first field written then has the first byte of its
+ * "before" (a comma) replaced by a space, and a row must keep at least one field.
  */
 static PyObject *format_lines(PyObject *self, PyObject *args)
 {
     PyObject *parts;
-    Py_buffer ints;
-    Py_ssize_t rows;
-    if (!PyArg_ParseTuple(args, "O!y*n", &PyTuple_Type, &parts, &ints, &rows))
+    Py_buffer ints, omit = {0};
+    Py_ssize_t rows, lead = 0, stop = 0;
+    if (!PyArg_ParseTuple(args, "O!y*n|y*nn", &PyTuple_Type, &parts, &ints, &rows, &omit, &lead, &stop))
         return NULL;
-    Py_ssize_t np = PyTuple_GET_SIZE(parts), K = np / 2;
-    if (np % 2 || K == 0 || rows < 0 || ints.len != rows * K * (Py_ssize_t)sizeof(int64_t)) {
+    Py_ssize_t np = PyTuple_GET_SIZE(parts), K = np / 2, F = stop - lead;
+    int bad_shape = np % 2 || K == 0 || rows < 0 || ints.len != rows * K * (Py_ssize_t)sizeof(int64_t);
+    int bad_omit = omit.len && (lead < 0 || F < 1 || stop > K || omit.len != rows * F);
+    if (bad_shape || bad_omit) {
         PyBuffer_Release(&ints);
-        PyErr_SetString(PyExc_ValueError, "format_lines: parts and ints do not match");
+        PyBuffer_Release(&omit);
+        PyErr_SetString(PyExc_ValueError, "format_lines: parts, ints and omit do not match");
         return NULL;
     }
     const char **text = PyMem_Malloc(sizeof(char *) * (size_t)np);
@@ -216,8 +222,8 @@ static PyObject *format_lines(PyObject *self, PyObject *args)
         goto nomem;
     for (Py_ssize_t i = 0; i < np; i++) {
         PyObject *b = PyTuple_GET_ITEM(parts, i);
-        if (!PyBytes_Check(b)) {
-            PyErr_SetString(PyExc_TypeError, "format_lines: parts must be bytes");
+        if (!PyBytes_Check(b) || (omit.len && i / 2 >= lead && i / 2 < stop && i % 2 == 0 && PyBytes_GET_SIZE(b) == 0)) {
+            PyErr_SetString(PyExc_TypeError, "format_lines: parts must be bytes, a field's before-text non-empty");
             goto fail;
         }
         text[i] = PyBytes_AS_STRING(b);
@@ -233,22 +239,44 @@ static PyObject *format_lines(PyObject *self, PyObject *args)
         goto fail;
     char *p = PyBytes_AS_STRING(out);
     const int64_t *v = ints.buf;
+    const unsigned char *skip = omit.len ? omit.buf : NULL;
+    Py_ssize_t empty_row = -1;
     /* Only our own buffers from here on: the tuple (and so the parts) outlive the call. */
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t row = 0; row < rows; row++) {
+    for (Py_ssize_t row = 0; row < rows && empty_row < 0; row++) {
         if (row)
             *p++ = '\n';
-        for (Py_ssize_t j = 0; j < K; j++) {
-            memcpy(p, text[2 * j], (size_t)size[2 * j]);
-            p = put_int(p + size[2 * j], *v++);
+        int first = 1;
+        for (Py_ssize_t j = 0; j < K; j++, v++) {
+            int field = j >= lead && j < stop;
+            if (skip && field && skip[row * F + (j - lead)])
+                continue;
+            const char *before = text[2 * j];
+            Py_ssize_t n = size[2 * j];
+            if (skip && field && first) {
+                *p++ = ' ';
+                before++;
+                n--;
+            }
+            first = first && !field;
+            memcpy(p, before, (size_t)n);
+            p = put_int(p + n, *v);
             memcpy(p, text[2 * j + 1], (size_t)size[2 * j + 1]);
             p += size[2 * j + 1];
         }
+        if (skip && first)
+            empty_row = row;
     }
     Py_END_ALLOW_THREADS
     PyMem_Free(text);
     PyMem_Free(size);
     PyBuffer_Release(&ints);
+    PyBuffer_Release(&omit);
+    if (empty_row >= 0) {
+        Py_DECREF(out);
+        PyErr_Format(PyExc_ValueError, "format_lines: row %zd has no field left", empty_row);
+        return NULL;
+    }
     if (_PyBytes_Resize(&out, p - PyBytes_AS_STRING(out)) < 0)
         return NULL;
     return out;
@@ -258,6 +286,7 @@ fail:
     PyMem_Free(text);
     PyMem_Free(size);
     PyBuffer_Release(&ints);
+    PyBuffer_Release(&omit);
     return NULL;
 }
 
@@ -265,7 +294,7 @@ static PyMethodDef methods[] = {
     {"decode_columns", decode_columns, METH_VARARGS,
      "decode_columns(raw, n, res, lo, hi) -> (ids, float64 bytes) or None to use the Python decoder"},
     {"format_lines", format_lines, METH_VARARGS,
-     "format_lines(parts, ints, rows) -> line protocol bytes"},
+     "format_lines(parts, ints, rows, omit=b\"\", lead=0, stop=0) -> line protocol bytes"},
     {NULL, NULL, 0, NULL},
 };
 

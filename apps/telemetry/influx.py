@@ -116,22 +116,28 @@ def lines(
     decimals: Mapping[str, int],
     t_ms: np.ndarray,
     *,
+    omit: np.ndarray | None = None,
     native: bool = True,
 ) -> bytes:
     """Line protocol for rows of columnar data, newline-separated, in one block.
 
     Tags are integer columns (ids, lap numbers). Each field is written to its number of
     `decimals` as an integer with an exponent, 12345e-2 for 123.45: integers format several
-    times faster than float reprs. The rows that fit are one matrix of integers, formatted in
-    C with the GIL released (the ingest's hottest loop) or, without the C module (or with
-    `native=False`), by ONE `%` over a flat tuple of them. Rows that do not fit (a non-finite
-    value, left out of its row, or one too large to scale exactly) are written one by one.
+    times faster than float reprs. `omit` (rows x fields, True = leave the value out) lets the
+    caller skip values; each row must keep at least one field (a non-finite value is always
+    left out). The rows that fit are one
+    matrix of integers, formatted in C with the GIL released (the ingest's hottest loop) or,
+    without the C module (or with `native=False`), in Python. Rows that do not fit (a
+    non-finite value, left out of its row, or one too large to scale exactly) are written one
+    by one.
     """
     names = list(fields)
     raw = np.column_stack([np.asarray(fields[k], dtype=np.float64) for k in names])
     q = np.rint(raw * np.array([10.0 ** decimals[k] for k in names]))
     fits = np.isfinite(q) & (np.abs(q) < 2.0**53)  # beyond 2**53 a scaled value is not exact
-    whole = fits.all(axis=1)
+    keep = np.ones(q.shape, dtype=bool) if omit is None else ~np.asarray(omit, dtype=bool)
+    whole = (fits | ~keep).all(axis=1)
+    q[~fits] = 0  # only where omitted, in the rows that are whole
     head = measurement + "".join(f",{k}=%d" for k in tags)
     exponents = [f"e-{decimals[k]}" if decimals[k] else "" for k in names]
     values = [f"{k}=%d{e}" for k, e in zip(names, exponents, strict=True)]
@@ -139,22 +145,37 @@ def lines(
     t_ms = np.asarray(t_ms, dtype=np.int64)
     rows = np.column_stack([int_tags[whole], q[whole].astype(np.int64), t_ms[whole]])
     if native and fast is not None:
-        seps = [","] * len(tags) + [" "] + [","] * (len(names) - 1)
-        before = [f"{sep}{k}=" for sep, k in zip(seps, [*tags, *names], strict=True)] + [" "]
+        before = [f",{k}=" for k in [*tags, *names]] + [" "]
         before[0] = measurement + before[0]
+        before[len(tags)] = " " + before[len(tags)][1:]
         after = [""] * len(tags) + exponents + [""]
         parts = tuple(s.encode() for pair in zip(before, after, strict=True) for s in pair)
-        block = fast.format_lines(parts, np.ascontiguousarray(rows).tobytes(), len(rows))
-        out = [block]
-    else:
+        mask = b"" if omit is None else np.ascontiguousarray(~keep[whole], dtype=np.uint8).tobytes()
+        lead, stop = len(tags), len(tags) + len(names)
+        out = [fast.format_lines(parts, np.ascontiguousarray(rows).tobytes(), len(rows), mask, lead, stop)]
+    elif omit is None:  # one `%` over the whole block
         text = "\n".join([f"{head} {','.join(values)} %d"] * len(rows)) % tuple(rows.ravel().tolist())
         out = [text.encode()]
+    else:
+        out = [
+            _line(head, values, row, np.flatnonzero(k).tolist()).encode()
+            for row, k in zip(rows, keep[whole], strict=True)
+        ]
     for i in np.flatnonzero(~whole).tolist():
         body = ",".join(
             values[j] % q[i, j] if fits[i, j] else f"{names[j]}={float(raw[i, j])!r}"
             for j in range(len(names))
-            if math.isfinite(raw[i, j])
+            if math.isfinite(raw[i, j]) and keep[i, j]
         )
         if body:
             out.append(f"{head % tuple(int_tags[i].tolist())} {body} {t_ms[i]}".encode())
     return b"\n".join(line for line in out if line)
+
+
+def _line(head: str, values: list[str], row: np.ndarray, kept: list[int]) -> str:
+    ints = row.tolist()
+    n = len(ints) - len(values) - 1  # tags first, the time last
+    if not kept:
+        raise ValueError("a line protocol row has no field left")
+    body = ",".join(values[j] % ints[n + j] for j in kept)
+    return f"{head % tuple(ints[:n])} {body} {ints[-1]}"

@@ -27,8 +27,9 @@ Columns = dict[str, np.ndarray]
 MEASUREMENT = "telemetry"
 # InfluxDB keeps each channel to the resolution the wire carries it at (docs/protocol.md);
 # the db store's float32 columns are no finer. A channel the table does not know keeps 6.
-_DECIMALS = {c.name: max(0, round(-math.log10(c.resolution))) for c in CHANNELS} | {"seq": 0}
+_DECIMALS = {c.name: max(0, round(-math.log10(c.resolution))) for c in CHANNELS} | {"seq": 0, "keyframe": 0}
 UNKNOWN_CHANNEL_DECIMALS = 6
+KEYFRAME = "keyframe"  # a field set (to 1) only in rows that carry every value
 
 
 class TraceWrite(NamedTuple):
@@ -115,41 +116,82 @@ class InfluxTraceStore:
         fields["seq"] = np.concatenate(
             [np.arange(w.seq_start, w.seq_start + n) for w, n in zip(writes, sizes, strict=True)]
         )
+        t_ms = np.rint(cols["t"] * 1000)
+        values = np.column_stack(list(fields.values()))
+        finite = np.isfinite(values)
+        key = _keyframes(t_ms, cols["lap"], np.cumsum(sizes[:-1], dtype=np.int64))
+        # A value that goes missing has nothing to write: its row is whole, so the reader
+        # knows the value is gone rather than unchanged.
+        key[1:] |= (finite[:-1] & ~finite[1:]).any(axis=1)
+        omit = np.zeros(values.shape, dtype=bool)
+        omit[1:] = values[1:] == values[:-1]
+        omit[key] = False
+        omit |= ~finite
+        omit[:, list(fields).index("seq")] = False  # every row keeps a field
+        fields[KEYFRAME] = np.ones(len(t_ms))
+        omit = np.column_stack([omit, ~key])
         tags = {
             "user": np.repeat([w.user_id for w in writes], sizes),
             "session": np.repeat([w.session_id for w in writes], sizes),
             "lap": cols["lap"],
         }
-        t_ms = np.rint(cols["t"] * 1000)
         decimals = {k: _DECIMALS.get(k, UNKNOWN_CHANNEL_DECIMALS) for k in fields}
-        return lines(MEASUREMENT, tags, fields, decimals, t_ms)
+        return lines(MEASUREMENT, tags, fields, decimals, t_ms, omit=omit)
 
     def read(self, *, session_id: int, t0: float, t1: float, channels: list[str] | None = None) -> Columns:
-        select = "*" if not channels else ", ".join(f'"{c}"' for c in channels if c.isidentifier())
-        # InfluxQL, not SQL: the only inputs are an int id, integers and checked identifiers.
+        # `seq` is in every row: without it a row whose chosen channels all held still would
+        # not come back at all.
+        chosen = [c for c in channels or [] if c.isidentifier()]
+        select = ", ".join(f'"{c}"' for c in ("seq", KEYFRAME, *chosen)) if channels else "*"
+        lo_ms, hi_ms = round(t0 * 1000), round(t1 * 1000)  # as the rows' times were written
+        # From the start of t0's second, whose first frame is whole (see _keyframes). InfluxQL,
+        # not SQL: the only inputs are an int id, integers and checked identifiers.
         where = (
-            f"\"session\" = '{int(session_id)}' AND time >= {int(t0 * 1000)}ms AND time <= {int(t1 * 1000)}ms"
+            f"\"session\" = '{int(session_id)}' AND time >= {lo_ms // 1000 * 1000}ms AND time <= {hi_ms}ms"
         )
-        q = f"SELECT {select} FROM {MEASUREMENT} WHERE {where}"  # noqa: S608
-        series = self.client.query(q)
-        if not series:
+        series = self.client.query(f"SELECT {select} FROM {MEASUREMENT} WHERE {where}")  # noqa: S608
+        rows = sorted((row for s in series for row in s["values"]), key=lambda row: row[0])
+        if not rows:
             return {"t": np.empty(0)}
-        cols_names: list[str] = series[0]["columns"]
-        values = [row for s in series for row in s["values"]]
-        out: Columns = {}
-        for j, name in enumerate(cols_names):
-            if name in ("session", "user"):
-                continue
-            raw = [row[j] for row in values]
-            key = "t" if name == "time" else name
-            out[key] = np.array([np.nan if v is None else float(v) for v in raw], dtype=np.float64)
-        out["t"] = out["t"] / 1000.0
-        out.pop("seq", None)
-        order = np.argsort(out["t"], kind="stable")
-        return {k: v[order] for k, v in out.items()}
+        names: list[str] = series[0]["columns"]
+        table = np.array(rows, dtype=object).T
+        t_ms = table[0].astype(np.int64)
+        # Data written before keyframes existed has every value in every row.
+        key = table[names.index(KEYFRAME)] != None if KEYFRAME in names else np.ones(len(rows), bool)  # noqa: E711
+        out: Columns = {"t": t_ms / 1000.0}
+        for name, column in zip(names, table, strict=True):
+            if name not in ("time", "session", "user", "seq", KEYFRAME):
+                out[name] = _held(column, key)
+        inside = (t_ms >= lo_ms) & (t_ms <= hi_ms)
+        return {k: v[inside] for k, v in out.items()}
 
     def delete_session(self, *, session_id: int) -> None:
         self.client.query(f"DELETE FROM {MEASUREMENT} WHERE \"session\" = '{int(session_id)}'")  # noqa: S608
+
+
+def _keyframes(t_ms: np.ndarray, lap: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Rows written whole: each write's first, the first of every second and of every lap.
+
+    The other rows carry only the values that changed since the row before (most channels
+    hold still from one 60 Hz frame to the next), which InfluxDB takes in several times
+    faster. A reader starting anywhere in a second finds a whole row at that second's start.
+    """
+    key = np.ones(len(t_ms), dtype=bool)
+    key[1:] = (t_ms[1:] // 1000 != t_ms[:-1] // 1000) | (lap[1:] != lap[:-1])
+    key[starts] = True
+    return key
+
+
+def _held(column: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """One channel as floats, each left-out value taken from the row before.
+
+    In a keyframe a missing value is missing (NaN); elsewhere it held still.
+    """
+    given = column != None  # noqa: E711 - element-wise, on an object array
+    values = np.full(len(column), np.nan)
+    values[given] = column[given].astype(np.float64)
+    last = np.maximum.accumulate(np.where(given | key, np.arange(len(values)), 0))
+    return values[last]
 
 
 @lru_cache(maxsize=1)

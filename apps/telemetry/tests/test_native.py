@@ -125,6 +125,32 @@ def test_line_protocol_in_c_matches_python() -> None:
     ]
 
 
+def test_line_protocol_leaves_out_omitted_values_in_c_as_in_python() -> None:
+    rnd = np.random.default_rng(5)
+    n = 400
+    tags = {"session": np.full(n, 7), "lap": rnd.integers(0, 3, n)}
+    fields = {k: rnd.normal(0, 100, n).round(1) for k in ("a", "b", "c", "d")}
+    fields["b"][::37] = np.nan  # rows written one by one, where the mask holds as well
+    omit = rnd.random((n, 4)) < 0.6
+    omit[np.arange(n), rnd.integers(0, 4, n)] = False  # every row keeps a field
+    args = ("m", tags, fields, {k: 1 for k in fields}, np.arange(n) + 1000)
+    c, py = lines(*args, omit=omit, native=True), lines(*args, omit=omit, native=False)
+    assert sorted(c.split(b"\n")) == sorted(py.split(b"\n"))
+    first = c.split(b"\n")[0].decode()
+    assert first.startswith("m,session=7,lap=") and " ," not in first and ", " not in first
+    written = sum(line.count(b"=") - 2 for line in c.split(b"\n"))  # two tags a line
+    assert written == int((~omit & np.isfinite(np.column_stack(list(fields.values())))).sum())
+
+
+def test_line_protocol_refuses_a_row_with_every_field_omitted() -> None:
+    tags = {"session": np.array([1, 1])}
+    fields = {"a": np.array([1.0, 2.0]), "b": np.array([3.0, 4.0])}
+    omit = np.array([[False, True], [True, True]])
+    for native_ in (True, False):
+        with pytest.raises(ValueError, match="no field"):
+            lines("m", tags, fields, {"a": 0, "b": 0}, np.array([1, 2]), omit=omit, native=native_)
+
+
 def test_line_protocol_in_c_writes_int64_extremes() -> None:
     ints = np.array([[0, -(2**63), 2**63 - 1]], dtype=np.int64)
     out = native.format_lines((b"a=", b"", b" b=", b"", b" ", b""), ints.tobytes(), 1)

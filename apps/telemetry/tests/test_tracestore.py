@@ -115,3 +115,70 @@ def test_line_protocol_writes_each_value_to_its_decimals_and_the_odd_rows_one_by
         "m,session=7,lap=1 gear=4,big=2500e-3 1017",  # the NaN is left out, the rest kept
         "m,session=7,lap=2 speed=9900e-2,gear=5,big=1e+17 1033",  # too big to scale: written as is
     ]
+
+
+def held_columns(n: int) -> dict[str, np.ndarray]:
+    """Frames whose channels mostly hold still, with runs of missing values, over laps."""
+    rnd = np.random.default_rng(11)
+    cols = columns(n)
+    cols["lap"] = np.where(np.arange(n) < n // 3, 1.0, 2.0)
+    cols["gear"] = np.repeat(rnd.integers(1, 7, n // 25 + 1), 25)[:n].astype(float)
+    cols["fuel"] = np.round(50 - np.arange(n) // 40 * 0.1, 1)
+    cols["fuel"][70:95] = np.nan  # finite -> missing -> finite, inside a second
+    cols["tyre_temp_fl"] = np.full(n, 80.0)
+    cols["tyre_temp_fl"][:45] = np.nan  # a channel that starts late
+    cols["brake"] = np.where(rnd.random(n) < 0.1, 0.5, 0.0)
+    return cols
+
+
+def test_influx_stores_held_values_once_and_reads_every_frame_back(influx_store, driver) -> None:
+    session = make_session(driver)
+    cols = held_columns(400)
+    influx_store.write(session_id=session.pk, user_id=driver.pk, seq_start=0, cols=cols)
+    rnd = np.random.default_rng(3)
+    windows = [(0, 399), (1, 398), (71, 90), (59, 61), (100, 300)] + [
+        tuple(sorted(rnd.integers(0, 400, 2))) for _ in range(10)
+    ]
+    for lo, hi in windows:
+        for channels in (None, ["fuel", "gear"], ["tyre_temp_fl"]):
+            got = influx_store.read(
+                session_id=session.pk, t0=cols["t"][lo], t1=cols["t"][hi], channels=channels
+            )
+            assert len(got["t"]) == hi - lo + 1, (lo, hi, channels)
+            for name in channels or ["fuel", "gear", "tyre_temp_fl", "brake", "lap", "speed"]:
+                np.testing.assert_allclose(
+                    got[name],
+                    cols[name][lo : hi + 1],
+                    atol=0.006,
+                    equal_nan=True,
+                    err_msg=f"{name} {lo}..{hi}",
+                )
+
+
+def test_influx_line_protocol_leaves_out_what_held_still(influx_store) -> None:
+    from apps.telemetry.tracestore import TraceWrite
+
+    cols = held_columns(600)
+    body = InfluxTraceStore._lines([TraceWrite(1, 1, 0, cols)]).decode().split("\n")
+    assert len(body) == 600
+    keyframes = [int(line.split(",seq=")[1].split(",")[0]) for line in body if "keyframe=1" in line]
+    # Whole rows: the first of each of the 10 seconds, the lap change, fuel going missing.
+    assert keyframes == [0, 60, 70, 120, 180, 200, 240, 300, 360, 420, 480, 540]
+    written = sum(line.split(" ")[1].count("=") for line in body)
+    assert written < 0.5 * 600 * (len(cols) - 1)
+    assert ",tyre_temp_fl=800e-1," in body[45] and "tyre_temp_fl=" not in body[46]
+
+
+def test_influx_reads_rows_written_whole_before_keyframes(influx_store, driver) -> None:
+    from apps.telemetry.influx import lines
+    from apps.telemetry.tracestore import MEASUREMENT
+
+    session = make_session(driver)
+    cols = columns(90)
+    cols["speed"][10:20] = np.nan
+    fields = {k: v for k, v in cols.items() if k not in ("t", "lap")}
+    tags = {"user": np.full(90, driver.pk), "session": np.full(90, session.pk), "lap": cols["lap"]}
+    old = lines(MEASUREMENT, tags, fields, {k: 3 for k in fields}, np.rint(cols["t"] * 1000))
+    influx_store.client.write([old])
+    got = influx_store.read(session_id=session.pk, t0=cols["t"][0], t1=cols["t"][-1])
+    np.testing.assert_allclose(got["speed"], cols["speed"], atol=0.001, equal_nan=True)
