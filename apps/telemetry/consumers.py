@@ -15,7 +15,6 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
-import numpy as np
 from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -42,7 +41,7 @@ from simcoach_site.events import rig_group, session_group
 from .fanout import live_fanout
 from .influx import InfluxError
 from .lib.live import frame_for_viewers
-from .lib.uplink import concat_columns, decode_frames, same_channels
+from .lib.uplink import Columns, concat_columns, decode_frames, same_channels
 from .services import (
     IngestCursor,
     IngestError,
@@ -84,12 +83,12 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
     writer: BatchWriter | None = None  # None: no session, or it has ended
     next_seq = 0  # the first frame not yet accepted on this socket
     closing = False
-    _held: dict[str, np.ndarray] | None = None  # newest batch waiting for its viewer slot
+    _held: Columns | None = None  # newest batch waiting for its viewer slot
     _flusher: asyncio.Task[None] | None = None
     # The writer task closes laps on the coach in a thread while batches keep arriving: the
     # coach must never run both at once (feed would read a half-set reference lap).
     _coach_lock: asyncio.Lock
-    _coach_pending: list[dict[str, np.ndarray]]  # fresh frames the rules have not run over yet
+    _coach_pending: list[Columns]  # fresh frames the rules have not run over yet
 
     async def connect(self) -> None:
         await self.accept()
@@ -187,7 +186,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
             await self._push_live(fresh)
         await self.writer.put(seq, cols)
 
-    async def _coach_later(self, cols: dict[str, np.ndarray]) -> None:
+    async def _coach_later(self, cols: Columns) -> None:
         # The rules run over COACH_EVERY_S of frames at a time: their cost is mostly per call
         # (dozens of numpy calls on a handful of frames), and a coaching call half a second
         # later reads the same. The screens' live delta is worked out per batch meanwhile.
@@ -199,7 +198,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
             await self._coach_flush()
 
     @staticmethod
-    def _continues(before: dict[str, np.ndarray], after: dict[str, np.ndarray]) -> bool:
+    def _continues(before: Columns, after: Columns) -> bool:
         # Only back-to-back frames are joined: the rules see a jump in time between two
         # calls (and forget what it breaks), never inside one.
         return same_channels(before, after) and 0.0 <= after["t"][0] - before["t"][-1] <= MAX_GAP_S
@@ -237,7 +236,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
             }
             await self._fanout(event)
 
-    async def _push_live(self, cols: dict[str, np.ndarray]) -> None:
+    async def _push_live(self, cols: Columns) -> None:
         # Latest wins: viewers get at most LIVE_VIEWER_HZ frames, never a queue of them. A
         # batch that comes too soon is held (replacing any older held one) and sent when the
         # interval is up, so the newest frame always reaches the screen, even before a pause.
@@ -255,7 +254,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         if cols is not None:
             await self._send_live(cols)
 
-    async def _send_live(self, cols: dict[str, np.ndarray]) -> None:
+    async def _send_live(self, cols: Columns) -> None:
         self._last_push = time.monotonic()
         assert self.session_id is not None
         fanout = live_fanout()

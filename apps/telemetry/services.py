@@ -111,7 +111,7 @@ class _Plan:
 
     cursor: IngestCursor
     first: int  # sequence number of the first new frame
-    new: Columns
+    new: Frames | Columns
     state: dict[str, Any]
     done: list[CompletedLap]
 
@@ -170,7 +170,7 @@ def _plan(batch: IngestBatch) -> IngestResult | IngestError | _Plan:
     skip = expected - seq
     if skip >= n:
         return IngestResult(acked_seq=cursor.last_seq, stored=0)
-    new: Columns
+    new: Frames | Columns
     if isinstance(cols, Frames):  # already float64 rows: no copy per channel
         new = cols.tail(skip) if skip else cols
     else:

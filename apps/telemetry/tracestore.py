@@ -20,7 +20,7 @@ from django.conf import settings
 from simcoach_agent.channels import CHANNELS
 
 from .influx import InfluxClient, lines
-from .lib.uplink import concat_columns
+from .lib.uplink import Frames, concat_columns
 from .models import TraceChunk
 
 Columns = dict[str, np.ndarray]
@@ -36,13 +36,13 @@ class TraceWrite(NamedTuple):
     session_id: int
     user_id: int
     seq_start: int
-    cols: Columns
+    cols: Frames | Columns
 
 
 class TraceStore(Protocol):
     name: str
 
-    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Columns) -> None:
+    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Frames | Columns) -> None:
         """Durably store frames seq_start.. (re-writing the same frames is harmless)."""
         ...
 
@@ -60,7 +60,7 @@ class TraceStore(Protocol):
 class DbTraceStore:
     name = "db"
 
-    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Columns) -> None:
+    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Frames | Columns) -> None:
         packed = {k: _pack_column(k, v) for k, v in cols.items()}
         TraceChunk.objects.update_or_create(
             session_id=session_id,
@@ -97,7 +97,7 @@ class InfluxTraceStore:
     def __init__(self, client: InfluxClient) -> None:
         self.client = client
 
-    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Columns) -> None:
+    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Frames | Columns) -> None:
         self.write_many([TraceWrite(session_id, user_id, seq_start, cols)])
 
     def write_many(self, writes: Sequence[TraceWrite]) -> None:

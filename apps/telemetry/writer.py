@@ -20,16 +20,14 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
-import numpy as np
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
 from .lib.loops import per_loop
-from .lib.uplink import concat_columns, same_channels
+from .lib.uplink import Columns, concat_columns, same_channels
 from .services import IngestBatch, IngestCursor, IngestError, IngestResult, telemetry_batches_ingest
 
 log = logging.getLogger(__name__)
-Columns = dict[str, np.ndarray]
 
 MAX_QUEUED: Final = 100  # batches; ten seconds of a 10 Hz agent
 # The wait that lets the other rigs' batches join a tick: fewer, larger writes and fsyncs, at

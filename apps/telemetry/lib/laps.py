@@ -6,12 +6,13 @@ reconnecting agent (or a restarted server) carries on exactly where the last bat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-Columns = dict[str, np.ndarray]
+Columns = Mapping[str, np.ndarray]
 # How long to wait for the game to publish the finished lap's time before measuring it
 # ourselves: games update the lap counter and the last-lap time on different ticks.
 GAME_TIME_GRACE_S = 2.0

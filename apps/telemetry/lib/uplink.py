@@ -7,7 +7,7 @@ the reference, the numpy decoder here, and the C one (native/) that runs first w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from itertools import chain
 from typing import Any, Final, NamedTuple, NoReturn
@@ -19,7 +19,7 @@ from simcoach_agent.channels import CHANNELS
 
 from .native import fast
 
-Columns = dict[str, np.ndarray]
+Columns = Mapping[str, np.ndarray]
 
 _RES: Final = np.array([c.resolution if c.kind == "f" else 1.0 for c in CHANNELS])
 _LO: Final = np.array([c.lo for c in CHANNELS])
@@ -31,26 +31,37 @@ _MAX_DELTA: Final = 2**53
 _max, _min, _any = np.maximum.reduce, np.minimum.reduce, np.logical_or.reduce
 
 
-class Frames(dict[str, np.ndarray]):
+class Frames(Mapping[str, np.ndarray]):
     """A batch's columns as rows of one (channels x frames) matrix, read-only.
 
-    Read like any columns dict; joining batches with the same channels (`join`) is then one
-    concatenate instead of one per channel, which, over sixty channels, was the largest single
-    cost of the live path (merging a rig's queued batches, gathering frames for the rules).
-    Changing the mapping would leave the matrix behind, so it refuses to change.
+    Read like a columns dict; a channel is a row view made when asked for. Joining batches
+    with the same channels (`join`) is one concatenate instead of one per channel, which,
+    over sixty channels, was the largest single cost of the live path. The rows are not made
+    up front: building sixty views and a dict per batch was the next largest, and those dicts
+    were most of what the collector walked at every young collection.
     """
 
-    __slots__ = ("matrix", "names")
+    __slots__ = ("_rows", "matrix", "names")
 
     def __init__(self, names: tuple[str, ...], matrix: np.ndarray) -> None:
-        super().__init__(zip(names, matrix, strict=True))
         self.names, self.matrix = names, matrix
+        self._rows = _rows_of(names)
 
-    def _read_only(self, *args: object, **kwargs: object) -> NoReturn:
-        raise TypeError("decoded frames are read-only: copy them into a dict to change them")
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.matrix[self._rows[name]]
 
-    __setitem__ = __delitem__ = __ior__ = _read_only
-    pop = popitem = setdefault = update = clear = _read_only  # type: ignore[assignment]
+    def get(self, name: str, default: Any = None) -> Any:
+        row = self._rows.get(name)
+        return default if row is None else self.matrix[row]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
 
     def tail(self, start: int) -> Frames:
         """Frames start.. of the batch."""
@@ -59,12 +70,16 @@ class Frames(dict[str, np.ndarray]):
     @staticmethod
     def join(parts: Sequence[Columns]) -> Frames | None:
         """Back-to-back batches as one; None unless all are Frames of the same channels in the same order."""
-        first = parts[0]
-        if not isinstance(first, Frames) or not all(
-            isinstance(p, Frames) and p.names == first.names for p in parts
-        ):
+        names = getattr(parts[0], "names", None)
+        frames = [p for p in parts if isinstance(p, Frames) and p.names == names]
+        if names is None or len(frames) != len(parts):
             return None
-        return Frames(first.names, np.concatenate([p.matrix for p in parts], axis=1))  # type: ignore[attr-defined]
+        return Frames(names, np.concatenate([p.matrix for p in frames], axis=1))
+
+
+@lru_cache(maxsize=256)
+def _rows_of(names: tuple[str, ...]) -> dict[str, int]:
+    return {name: i for i, name in enumerate(names)}
 
 
 def same_channels(a: Columns, b: Columns) -> bool:
