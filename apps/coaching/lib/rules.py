@@ -142,6 +142,17 @@ def _last(values: np.ndarray | None) -> float | None:
     return float(values[finite[-1]]) if finite.size else None
 
 
+def _newest(batch: Batch) -> dict[str, float | None]:
+    """Each channel's newest finite value. A decoded batch (a matrix under its names) gives
+    them in one step: twenty-odd channel-by-channel look-ups were a fifth of the rules' cost."""
+    matrix, names = getattr(batch, "matrix", None), getattr(batch, "names", None)
+    if matrix is not None and names is not None and matrix.shape[1]:
+        newest = matrix[:, -1]
+        if np.isfinite(newest).all():
+            return dict(zip(names, newest.tolist(), strict=True))
+    return {name: _last(_col(batch, name)) for name in batch}
+
+
 def _signed(x: float, digits: int = 3) -> str:
     # Drivers read a proper minus sign faster than a hyphen on a small overlay.
     return f"{x:+.{digits}f}".replace("-", "\u2212")
@@ -234,14 +245,15 @@ class LiveCoach:
             return []
         if self.state.last_t is not None and not 0.0 <= t[0] - self.state.last_t <= MAX_GAP_S:
             self._forget_continuity()
-        self._tyre_rules(batch, float(t[-1]))
+        newest = _newest(batch)
+        self._tyre_rules(newest, float(t[-1]))
         self._brake_rules(batch, t)
         self._pedal_rules(batch, t)
         self._engine_rules(batch, t)
         self._slip_rules(batch, t)
         self._track_g(batch)
         self._delta_rules(batch, t)
-        fuel = _last(_col(batch, "fuel"))
+        fuel = newest.get("fuel")
         self.state.last_fuel = fuel if fuel is not None else self.state.last_fuel
         self.state.last_t = float(t[-1])
         return self._drain()
@@ -281,18 +293,18 @@ class LiveCoach:
 
     # ----------------------------------------------------------------- tyres
 
-    def _tyre_rules(self, batch: Batch, t: float) -> None:
+    def _tyre_rules(self, newest: dict[str, float | None], t: float) -> None:
         for wheel in WHEELS:
-            temp = _last(_col(batch, f"tyre_temp_{wheel}"))
-            inner, outer = (_last(_col(batch, f"tyre_temp_{p}_{wheel}")) for p in ("in", "out"))
+            temp = newest.get(f"tyre_temp_{wheel}")
+            inner, outer = newest.get(f"tyre_temp_in_{wheel}"), newest.get(f"tyre_temp_out_{wheel}")
             if temp is None and inner is not None and outer is not None:
-                mid = _last(_col(batch, f"tyre_temp_mid_{wheel}"))
+                mid = newest.get(f"tyre_temp_mid_{wheel}")
                 temp = (inner + outer + (mid if mid is not None else (inner + outer) / 2)) / 3
             if temp is not None:
                 self._tyre_temp(wheel, temp, t)
             if inner is not None and outer is not None:
                 self._camber(wheel, inner - outer, t)
-            self._pressure(wheel, _last(_col(batch, f"tyre_press_{wheel}")), temp, t)
+            self._pressure(wheel, newest.get(f"tyre_press_{wheel}"), temp, t)
 
     def _tyre_temp(self, wheel: str, temp: float, t: float) -> None:
         w, name = self.window, WHEEL_NAMES[wheel]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from apps.coaching.lib.rules import RULES, LiveCoach, Message
+from apps.telemetry.lib.uplink import Frames
 
 from .frames import HZ, batch, steps
 
@@ -62,9 +63,15 @@ def rules_of(messages: list[Message]) -> list[str]:
     return [m.rule for m in messages]
 
 
+def as_decoded(columns: dict[str, np.ndarray]) -> Frames:
+    """The same batch as the live path hands it over: one matrix under its channel names."""
+    return Frames(tuple(columns), np.vstack(list(columns.values())))
+
+
+@pytest.mark.parametrize("form", [dict, as_decoded])
 @pytest.mark.parametrize("rule", sorted(TRIGGERS))
-def test_it_fires_each_rule_once_with_its_severity(rule: str) -> None:
-    messages = LiveCoach().feed(batch(**TRIGGERS[rule]))
+def test_it_fires_each_rule_once_with_its_severity(rule: str, form) -> None:  # type: ignore[no-untyped-def]
+    messages = LiveCoach().feed(form(batch(**TRIGGERS[rule])))
     fired = [m for m in messages if m.rule == rule]
     assert len(fired) == 1
     assert fired[0].severity == RULES[rule][0]
@@ -73,9 +80,10 @@ def test_it_fires_each_rule_once_with_its_severity(rule: str) -> None:
     assert json.loads(json.dumps(fired[0].to_dict()))["rule"] == rule
 
 
+@pytest.mark.parametrize("form", [dict, as_decoded])
 @pytest.mark.parametrize(("rule", "channels"), [(r, c) for r, cases in NEAR_MISSES.items() for c in cases])
-def test_it_stays_quiet_on_near_misses(rule: str, channels: dict[str, float | np.ndarray]) -> None:
-    assert rule not in rules_of(LiveCoach().feed(batch(**channels)))
+def test_it_stays_quiet_on_near_misses(rule: str, channels: dict[str, float | np.ndarray], form) -> None:  # type: ignore[no-untyped-def]
+    assert rule not in rules_of(LiveCoach().feed(form(batch(**channels))))
 
 
 @pytest.mark.parametrize("rule", sorted(TRIGGERS))
