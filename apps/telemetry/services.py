@@ -19,7 +19,7 @@ from simcoach_agent.channels import GAMES, SESSION_KINDS
 
 from .lib.laps import CompletedLap, LapTracker
 from .lib.uplink import Frames
-from .tracestore import Columns, TraceWrite, get_trace_store
+from .tracestore import Batch, TraceWrite, get_trace_store
 
 
 class IngestError(ValueError):
@@ -111,7 +111,7 @@ class _Plan:
 
     cursor: IngestCursor
     first: int  # sequence number of the first new frame
-    new: Frames | Columns
+    new: Batch
     state: dict[str, Any]
     done: list[CompletedLap]
 
@@ -170,7 +170,7 @@ def _plan(batch: IngestBatch) -> IngestResult | IngestError | _Plan:
     skip = expected - seq
     if skip >= n:
         return IngestResult(acked_seq=cursor.last_seq, stored=0)
-    new: Frames | Columns
+    new: Batch
     if isinstance(cols, Frames):  # already float64 rows: no copy per channel
         new = cols.tail(skip) if skip else cols
     else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import NamedTuple, Protocol
 
@@ -20,29 +20,30 @@ from django.conf import settings
 from simcoach_agent.channels import CHANNELS
 
 from .influx import InfluxClient, lines
-from .lib.uplink import Frames, concat_columns
+from .lib.uplink import concat_columns
 from .models import TraceChunk
 
-Columns = dict[str, np.ndarray]
+Columns = dict[str, np.ndarray]  # what a read returns: the caller's to change
+Batch = Mapping[str, np.ndarray]  # what a write takes: a decoded batch, or any columns
 MEASUREMENT = "telemetry"
 # InfluxDB keeps each channel to the resolution the wire carries it at (docs/protocol.md);
 # the db store's float32 columns are no finer. A channel the table does not know keeps 6.
-_DECIMALS = {c.name: max(0, round(-math.log10(c.resolution))) for c in CHANNELS} | {"seq": 0, "keyframe": 0}
-UNKNOWN_CHANNEL_DECIMALS = 6
 KEYFRAME = "keyframe"  # a field set (to 1) only in rows that carry every value
+_DECIMALS = {c.name: max(0, round(-math.log10(c.resolution))) for c in CHANNELS} | {"seq": 0, KEYFRAME: 0}
+UNKNOWN_CHANNEL_DECIMALS = 6
 
 
 class TraceWrite(NamedTuple):
     session_id: int
     user_id: int
     seq_start: int
-    cols: Frames | Columns
+    cols: Batch
 
 
 class TraceStore(Protocol):
     name: str
 
-    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Frames | Columns) -> None:
+    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Batch) -> None:
         """Durably store frames seq_start.. (re-writing the same frames is harmless)."""
         ...
 
@@ -60,7 +61,7 @@ class TraceStore(Protocol):
 class DbTraceStore:
     name = "db"
 
-    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Frames | Columns) -> None:
+    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Batch) -> None:
         packed = {k: _pack_column(k, v) for k, v in cols.items()}
         TraceChunk.objects.update_or_create(
             session_id=session_id,
@@ -97,7 +98,7 @@ class InfluxTraceStore:
     def __init__(self, client: InfluxClient) -> None:
         self.client = client
 
-    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Frames | Columns) -> None:
+    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Batch) -> None:
         self.write_many([TraceWrite(session_id, user_id, seq_start, cols)])
 
     def write_many(self, writes: Sequence[TraceWrite]) -> None:
