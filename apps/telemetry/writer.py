@@ -8,8 +8,9 @@ queued while the previous job was out merged into one), and the hub stores the j
 rig of the process together, once per tick: one trace-store request and one transaction. The
 cost then follows the ticks, not rigs x batches: at 200 rigs, 5 commits a second instead of
 ~1000. A slow store makes the ticks bigger rather than the backlog longer. A writer's queue is
-bounded: when it is full the socket stops reading, TCP pushes back, and the agent's disk
-spool holds the rest.
+bounded: when it is full the consumer stops taking messages. Daphne keeps reading the socket
+into its own queue meanwhile; what bounds that is the agent, which stops sending at 60 s of
+unacked frames (WINDOW_FRAMES in agent/simcoach_agent/stream.py) and keeps the rest spooled.
 """
 
 from __future__ import annotations
