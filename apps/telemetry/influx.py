@@ -125,11 +125,10 @@ def lines(
     `decimals` as an integer with an exponent, 12345e-2 for 123.45: integers format several
     times faster than float reprs. `omit` (rows x fields, True = leave the value out) lets the
     caller skip values; each row must keep at least one field (a non-finite value is always
-    left out). The rows that fit are one
-    matrix of integers, formatted in C with the GIL released (the ingest's hottest loop) or,
-    without the C module (or with `native=False`), in Python. Rows that do not fit (a
-    non-finite value, left out of its row, or one too large to scale exactly) are written one
-    by one.
+    left out). The rows whose kept values fit are one matrix of integers, formatted in C with
+    the GIL released (the ingest's hottest loop) or, without the C module (or with
+    `native=False`), in Python. Rows that do not fit (a non-finite value, left out of its row,
+    or one too large to scale exactly) are written one by one.
     """
     names = list(fields)
     raw = np.column_stack([np.asarray(fields[k], dtype=np.float64) for k in names])
@@ -137,7 +136,7 @@ def lines(
     fits = np.isfinite(q) & (np.abs(q) < 2.0**53)  # beyond 2**53 a scaled value is not exact
     keep = np.ones(q.shape, dtype=bool) if omit is None else ~np.asarray(omit, dtype=bool)
     whole = (fits | ~keep).all(axis=1)
-    q[~fits] = 0  # only where omitted, in the rows that are whole
+    q[~fits] = 0  # in a whole row, only in slots that are left out anyway
     head = measurement + "".join(f",{k}=%d" for k in tags)
     exponents = [f"e-{decimals[k]}" if decimals[k] else "" for k in names]
     values = [f"{k}=%d{e}" for k, e in zip(names, exponents, strict=True)]
