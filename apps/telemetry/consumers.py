@@ -89,15 +89,6 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
     # coach must never run both at once (feed would read a half-set reference lap).
     _coach_lock: asyncio.Lock
     _coach_pending: list[Columns]  # fresh frames the rules have not run over yet
-    _inbox: asyncio.Queue[Any] | None = None  # what the server has read from the socket and we have not
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        # Daphne (like asgiref's test communicator) gives each connection a queue of its own
-        # and `receive` is that queue's get: its length says whether a newer batch is waiting.
-        # Another server's receive is left alone, and then nothing is skipped.
-        inbox = getattr(receive, "__self__", None)
-        self._inbox = inbox if isinstance(inbox, asyncio.Queue) else None
-        await super().__call__(scope, receive, send)
 
     async def connect(self) -> None:
         await self.accept()
@@ -192,7 +183,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         if seq + n > self.next_seq:
             self.next_seq = seq + n
             await self._coach_later(fresh)
-            await self._push_live(fresh, behind=self._inbox is not None and not self._inbox.empty())
+            await self._push_live(fresh)
         await self.writer.put(seq, cols)
 
     async def _coach_later(self, cols: Columns) -> None:
@@ -245,20 +236,16 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
             }
             await self._fanout(event)
 
-    async def _push_live(self, cols: Columns, *, behind: bool = False) -> None:
+    async def _push_live(self, cols: Columns) -> None:
         # Latest wins: viewers get at most LIVE_VIEWER_HZ frames, never a queue of them. A
         # batch that comes too soon is held (replacing any older held one) and sent when the
         # interval is up, so the newest frame always reaches the screen, even before a pause.
-        # A batch read while newer ones wait in the inbox (this consumer is behind: an
-        # overloaded process) is held for a whole interval: the screens get the newest of the
-        # catch-up, not each stale one, and the process sheds the viewer work it cannot afford.
-        interval = 1.0 / settings.LIVE_VIEWER_HZ
-        wait = self._last_push + interval - time.monotonic()
-        if wait <= 0 and not behind:
+        wait = self._last_push + 1.0 / settings.LIVE_VIEWER_HZ - time.monotonic()
+        if wait <= 0:
             await self._send_live(cols)
             return
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._send_held(interval if behind else wait))
+        if self._held is None:
+            self._flusher = asyncio.create_task(self._send_held(wait))
         self._held = cols
 
     async def _send_held(self, wait: float) -> None:
@@ -269,7 +256,6 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
 
     async def _send_live(self, cols: Columns) -> None:
         self._last_push = time.monotonic()
-        self._held = None  # older than this one: a flusher still waiting has nothing to send
         assert self.session_id is not None
         fanout = live_fanout()
         if not fanout.wanted(self.session_id):
