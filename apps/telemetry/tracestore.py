@@ -151,10 +151,13 @@ class InfluxTraceStore:
             f"\"session\" = '{int(session_id)}' AND time >= {lo_ms // 1000 * 1000}ms AND time <= {hi_ms}ms"
         )
         series = self.client.query(f"SELECT {select} FROM {MEASUREMENT} WHERE {where}")  # noqa: S608
-        rows = sorted((row for s in series for row in s["values"]), key=lambda row: row[0])
-        if not rows:
+        names: list[str] = series[0]["columns"] if series else []
+        if not names:
             return {"t": np.empty(0)}
-        names: list[str] = series[0]["columns"]
+        # Held values are filled in in the order they were written (`seq`), which is time
+        # order unless the rig's clock stepped back; the result is then sorted by time.
+        at = names.index("seq") if "seq" in names else 0  # (no seq: not written by us; by time)
+        rows = sorted((row for s in series for row in s["values"]), key=lambda row: row[at])
         table = np.array(rows, dtype=object).T
         t_ms = table[0].astype(np.int64)
         # Data written before keyframes existed has every value in every row.
@@ -164,7 +167,8 @@ class InfluxTraceStore:
             if name not in ("time", "session", "user", "seq", KEYFRAME):
                 out[name] = _held(column, key)
         inside = (t_ms >= lo_ms) & (t_ms <= hi_ms)
-        return {k: v[inside] for k, v in out.items()}
+        order = np.flatnonzero(inside)[np.argsort(t_ms[inside], kind="stable")]
+        return {k: v[order] for k, v in out.items()}
 
     def delete_session(self, *, session_id: int) -> None:
         self.client.query(f"DELETE FROM {MEASUREMENT} WHERE \"session\" = '{int(session_id)}'")  # noqa: S608
@@ -179,6 +183,8 @@ def _keyframes(t_ms: np.ndarray, lap: np.ndarray, starts: np.ndarray) -> np.ndar
     """
     key = np.ones(len(t_ms), dtype=bool)
     key[1:] = (t_ms[1:] // 1000 != t_ms[:-1] // 1000) | (lap[1:] != lap[:-1])
+    # A clock that steps back (the rig's wall clock corrected) starts a run of its own.
+    key[1:] |= t_ms[1:] <= t_ms[:-1]
     key[starts] = True
     return key
 

@@ -182,3 +182,23 @@ def test_influx_reads_rows_written_whole_before_keyframes(influx_store, driver) 
     influx_store.client.write([old])
     got = influx_store.read(session_id=session.pk, t0=cols["t"][0], t1=cols["t"][-1])
     np.testing.assert_allclose(got["speed"], cols["speed"], atol=0.001, equal_nan=True)
+
+
+def test_influx_reads_held_values_right_when_the_rigs_clock_steps_back(influx_store, driver) -> None:
+    session = make_session(driver)
+    cols = held_columns(300)
+    t = cols["t"].copy()
+    # Steps that are not whole frames: InfluxDB keeps one point per series and millisecond.
+    t[100:] -= 0.2925  # corrected within a second: frames 100.. overlap 83..99 in time
+    t[200:] -= 2.0075  # and across seconds, at a write's boundary below
+    cols["t"] = t
+    for lo, hi in ((0, 150), (150, 200), (200, 300)):
+        part = {k: v[lo:hi] for k, v in cols.items()}
+        influx_store.write(session_id=session.pk, user_id=driver.pk, seq_start=lo, cols=part)
+    order = np.argsort(t, kind="stable")
+    for t0, t1 in ((t.min(), t.max()), (t[95], t[120]), (t[210], t[260]), (t[150], t[199])):
+        want = order[(t[order] >= t0 - 5e-4) & (t[order] <= t1 + 5e-4)]
+        got = influx_store.read(session_id=session.pk, t0=t0, t1=t1)
+        np.testing.assert_allclose(got["t"], t[want], atol=1e-3)
+        for name in ("fuel", "gear", "tyre_temp_fl", "brake", "speed"):
+            np.testing.assert_allclose(got[name], cols[name][want], atol=0.006, equal_nan=True, err_msg=name)
