@@ -156,12 +156,17 @@ class InfluxTraceStore:
             return {"t": np.empty(0)}
         # Held values are filled in in the order they were written (`seq`), which is time
         # order unless the rig's clock stepped back; the result is then sorted by time.
-        at = names.index("seq") if "seq" in names else 0  # (no seq: not written by us; by time)
-        rows = sorted((row for s in series for row in s["values"]), key=lambda row: row[at])
+        rows = [row for s in series for row in s["values"]]
+        at = names.index("seq") if "seq" in names else 0
+        if any(row[at] is None for row in rows):
+            at = 0  # rows without a sequence number (not written by this store): by time
+        rows.sort(key=lambda row: row[at])
         table = np.array(rows, dtype=object).T
         t_ms = table[0].astype(np.int64)
-        # Data written before keyframes existed has every value in every row.
-        key = table[names.index(KEYFRAME)] != None if KEYFRAME in names else np.ones(len(rows), bool)  # noqa: E711
+        key = table[names.index(KEYFRAME)] != None if KEYFRAME in names else np.zeros(len(rows), bool)  # noqa: E711
+        # A window of this store's rows starts with a keyframe; rows before the first one were
+        # written before keyframes existed, with every value in every row.
+        key[: int(np.argmax(key)) if key.any() else len(key)] = True
         out: Columns = {"t": t_ms / 1000.0}
         for name, column in zip(names, table, strict=True):
             if name not in ("time", "session", "user", "seq", KEYFRAME):

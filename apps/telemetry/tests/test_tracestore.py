@@ -174,13 +174,37 @@ def test_influx_reads_rows_written_whole_before_keyframes(influx_store, driver) 
     from apps.telemetry.tracestore import MEASUREMENT
 
     session = make_session(driver)
-    cols = columns(90)
-    cols["speed"][10:20] = np.nan
-    fields = {k: v for k, v in cols.items() if k not in ("t", "lap")}
+    everything = held_columns(180)
+    everything["speed"][10:20] = np.nan
+    cols = {k: v[:90] for k, v in everything.items()}
+    fields = {k: v for k, v in cols.items() if k not in ("t", "lap")} | {"seq": np.arange(90)}
     tags = {"user": np.full(90, driver.pk), "session": np.full(90, session.pk), "lap": cols["lap"]}
     old = lines(MEASUREMENT, tags, fields, {k: 3 for k in fields}, np.rint(cols["t"] * 1000))
     influx_store.client.write([old])
-    got = influx_store.read(session_id=session.pk, t0=cols["t"][0], t1=cols["t"][-1])
+    # The session goes on after an upgrade: its next frames are written sparse.
+    influx_store.write(
+        session_id=session.pk,
+        user_id=driver.pk,
+        seq_start=90,
+        cols={k: v[90:] for k, v in everything.items()},
+    )
+    for lo, hi in ((0, 179), (0, 89), (30, 120), (95, 179)):
+        for channels in (None, ["speed", "fuel"]):
+            t0, t1 = everything["t"][lo], everything["t"][hi]
+            got = influx_store.read(session_id=session.pk, t0=t0, t1=t1, channels=channels)
+            for name in ("speed", "fuel"):
+                want = everything[name][lo : hi + 1]
+                np.testing.assert_allclose(
+                    got[name], want, atol=0.006, equal_nan=True, err_msg=f"{name} {lo}..{hi}"
+                )
+    # Rows another writer left without `seq` read in time order.
+    del fields["seq"]
+    other = make_session(driver)
+    tags["session"] = np.full(90, other.pk)
+    influx_store.client.write(
+        [lines(MEASUREMENT, tags, fields, {k: 3 for k in fields}, np.rint(cols["t"] * 1000))]
+    )
+    got = influx_store.read(session_id=other.pk, t0=cols["t"][0], t1=cols["t"][-1], channels=["speed"])
     np.testing.assert_allclose(got["speed"], cols["speed"], atol=0.001, equal_nan=True)
 
 
