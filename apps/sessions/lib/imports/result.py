@@ -45,6 +45,12 @@ class ImportedLap:
     valid: bool | None = None
     sectors_s: list[float] | None = None
     complete: bool = True
+    # Where `time_s` comes from: "game" (the game's own lap time), "beacon" (the file's own
+    # lap markers), "measured" (our duration over a lap whose distance covers the track) or
+    # "untimed" (the game gave no time: `time_s` is then only the measured duration).
+    timing: str = "measured"
+    # The distance covered falls well short of the track (a reset, a tow, the log's edges).
+    partial: bool = False
 
 
 @dataclass
