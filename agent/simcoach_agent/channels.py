@@ -79,6 +79,18 @@ CHANNELS: Final[tuple[Channel, ...]] = (
     Channel(
         "flag", "", "i", 1, 0, 9, "Flag (0 none, 1 blue, 2 yellow, 3 black, 4 white, 5 chequered, 7 green)"
     ),
+    # The game's own splits of the lap that just ended, as lap times at the end of sectors 1
+    # and 2 (so sector 3 is last_lap_time minus the second): what the game timed, where the
+    # sector channel can only say in which 50 Hz frame the boundary was passed.
+    Channel(
+        "last_split1", "s", "f", 0.001, -1.0, 36_000.0, "Last lap: time at end of sector 1 (game), -1 none"
+    ),
+    Channel(
+        "last_split2", "s", "f", 0.001, -1.0, 36_000.0, "Last lap: time at end of sector 2 (game), -1 none"
+    ),
+    Channel("position", "", "i", 1, 0, 255, "Race position (1 = leading, 0 unknown)"),
+    Channel("gap_ahead", "s", "f", 0.001, -1.0, 36_000.0, "Time behind the car ahead (game), -1 none"),
+    Channel("gap_leader", "s", "f", 0.001, -1.0, 36_000.0, "Time behind the leader (game), -1 none"),
 )
 
 BY_NAME: Final[dict[str, Channel]] = {c.name: c for c in CHANNELS}

@@ -116,9 +116,13 @@ SCORING_INFO = {
 }  # fmt: skip
 VEH_SCORING = {
     "mID": (0, "i"), "mDriverName": (4, "32s"), "mVehicleName": (36, "64s"), "mTotalLaps": (100, "h"),
-    "mSector": (102, "b"), "mLapDist": (104, "d"), "mBestLapTime": (144, "d"),
-    "mLastLapTime": (168, "d"), "mIsPlayer": (196, "B"), "mControl": (197, "b"),
-    "mInPits": (198, "B"), "mPlace": (199, "B"), "mVehicleClass": (200, "32s"), "mFlag": (504, "B"),
+    "mSector": (102, "b"), "mLapDist": (104, "d"), "mBestSector1": (128, "d"),
+    "mBestSector2": (136, "d"), "mBestLapTime": (144, "d"), "mLastSector1": (152, "d"),
+    "mLastSector2": (160, "d"), "mLastLapTime": (168, "d"), "mCurSector1": (176, "d"),
+    "mCurSector2": (184, "d"), "mIsPlayer": (196, "B"), "mControl": (197, "b"),
+    "mInPits": (198, "B"), "mPlace": (199, "B"), "mVehicleClass": (200, "32s"),
+    "mTimeBehindNext": (232, "d"), "mLapsBehindNext": (240, "i"), "mTimeBehindLeader": (244, "d"),
+    "mLapsBehindLeader": (252, "i"), "mLapStartET": (256, "d"), "mFlag": (504, "B"),
     "mCountLapFlag": (506, "B"),
 }  # fmt: skip
 

@@ -87,7 +87,7 @@ def _isi(s: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, A
     scored = {
         "mID": 1, "mVehicleName": "Synthetic LMP2", "mTotalLaps": s["completed"], "mSector": 1,
         "mLapDist": s["dist"], "mBestLapTime": LAP_TIME, "mLastLapTime": s["last"], "mIsPlayer": 1,
-        "mControl": 0, "mCountLapFlag": 2,
+        "mControl": 0, "mCountLapFlag": 2, "mLapStartET": et - s["lap_time"],
     }  # fmt: skip
     car = {
         "mID": 1,

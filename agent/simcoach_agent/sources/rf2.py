@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from ..channels import KELVIN, MS_TO_KMH, WHEELS, Frame
 from .base import SessionInfo
@@ -68,10 +69,19 @@ class Scoring:
     in_pits: bool
     flag: int
     count_lap: int  # 0 do not count, 1 lap only, 2 lap and time: the validity signal
+    lap_start: float  # s, session clock when the lap scoring counts started
+    last_split1: float  # s into the last lap at the end of sector 1 (mLastSector1)
+    last_split2: float  # s into the last lap at the end of sector 2 (mLastSector2, cumulative)
+    place: int  # 1-based race position
+    gap_next: float  # s behind the car one place ahead
+    laps_next: int  # whole laps behind it
+    gap_leader: float
+    laps_leader: int
 
 
 def read_scoring(buf: bytes, info_off: int, veh_off: int) -> Scoring:
     (total_laps, sector) = struct.unpack_from("<hb", buf, veh_off + 100)
+    gap_next, laps_next, gap_leader, laps_leader, lap_start = struct.unpack_from("<didid", buf, veh_off + 232)
     return Scoring(
         track=cstr(buf, info_off, 64),
         session=i32(buf, info_off + 64),
@@ -90,6 +100,14 @@ def read_scoring(buf: bytes, info_off: int, veh_off: int) -> Scoring:
         in_pits=bool(buf[veh_off + 198]),
         flag=buf[veh_off + 504],
         count_lap=buf[veh_off + 506],
+        lap_start=lap_start,
+        last_split1=f64(buf, veh_off + 152),
+        last_split2=f64(buf, veh_off + 160),
+        place=buf[veh_off + 199],
+        gap_next=gap_next,
+        laps_next=laps_next,
+        gap_leader=gap_leader,
+        laps_leader=laps_leader,
     )
 
 
@@ -138,22 +156,70 @@ def telemetry_frame(buf: bytes, off: int, sc: Scoring, now: float) -> Frame:
 
 
 def _timing(buf: bytes, off: int, sc: Scoring, elapsed: float, speed: float) -> Frame:
-    # Scoring (and its lap distance) is 5 Hz; move it on by speed × age to get 50 Hz distance.
-    age = elapsed - sc.current_et
-    dist = sc.lap_dist + (speed * age if 0.0 <= age <= 1.0 else 0.0)
+    lap_start = f64(buf, off + 24)
+    lap = max(sc.total_laps, 0) + 1
+    if crossed_line(sc, lap_start):
+        # Telemetry (50 Hz) restarted its lap clock at the line; scoring (5 Hz) still
+        # describes the lap before: the frame belongs to the new lap, this far into it.
+        lap += 1
+        dist = speed * max(elapsed - lap_start, 0.0)
+    else:
+        # Scoring's lap distance is 5 Hz; move it on by speed × age to get 50 Hz distance.
+        age = elapsed - sc.current_et
+        dist = sc.lap_dist + (speed * age if 0.0 <= age <= 1.0 else 0.0)
     if sc.track_length > 0:
         dist = clamp(dist, 0.0, sc.track_length)
     return {
-        "lap": float(max(sc.total_laps, 0) + 1),
+        "lap": float(lap),
         "lap_dist": max(dist, 0.0),
-        "lap_time": max(elapsed - f64(buf, off + 24), 0.0),
+        "lap_time": max(elapsed - lap_start, 0.0),
         "last_lap_time": lap_time_or_none(sc.last),
         "best_lap_time": lap_time_or_none(sc.best),
-        "sector": float({1: 0, 2: 1, 0: 2}.get(sc.sector, 0)),
+        "sector": float(_sector(i32(buf, off + 600), sc.sector)),
         "lap_valid": 1.0 if sc.count_lap == 2 else 0.0,
         "in_pit": 1.0 if sc.in_pits else 0.0,
         "flag": 1.0 if sc.flag == 6 else 0.0,  # rF2 mFlag: 0 green (racing), 6 blue
+        **_splits_and_place(sc),
     }
+
+
+def crossed_line(sc: Scoring, telemetry_lap_start: float) -> bool:
+    """True when telemetry has started a lap that scoring has not counted yet.
+
+    Both carry the session time the lap started (mLapStartET); telemetry's moves at the line,
+    scoring's up to 200 ms later. Only near the end of scoring's lap is a newer start a
+    crossing: elsewhere (back to the garage, a reset) it is not a lap scoring will count.
+    """
+    if telemetry_lap_start <= sc.lap_start + 1e-6:
+        return False
+    return sc.track_length <= 0 or sc.lap_dist >= 0.5 * sc.track_length
+
+
+def _sector(telemetry_sector: int, scoring_sector: int) -> int:
+    """0-based sector from telemetry's mCurrentSector (pit lane in the sign bit), at 50 Hz;
+    scoring's mSector (1, 2, 0 = sector 3, 5 Hz) only if telemetry's is out of range."""
+    sector = telemetry_sector & 0x7FFF_FFFF
+    if sector <= 2:
+        return sector
+    return {1: 0, 2: 1, 0: 2}.get(scoring_sector, 0)
+
+
+def _splits_and_place(sc: Scoring) -> Frame:
+    split1, split2 = lap_time_or_none(sc.last_split1), lap_time_or_none(sc.last_split2)
+    if not 0 < split1 < split2:
+        split1 = split2 = -1.0  # a lap without both splits (out-lap from the garage, reset)
+    return {
+        "last_split1": split1,
+        "last_split2": split2,
+        "position": float(sc.place),
+        # A gap in laps is not a time: the game's seconds then mean nothing comparable.
+        "gap_ahead": _gap(sc.gap_next) if sc.place > 1 and sc.laps_next == 0 else -1.0,
+        "gap_leader": _gap(sc.gap_leader) if sc.place > 1 and sc.laps_leader == 0 else -1.0,
+    }
+
+
+def _gap(seconds: float) -> float:
+    return seconds if math.isfinite(seconds) and 0.0 <= seconds <= 36_000.0 else -1.0
 
 
 def _engine_and_inputs(buf: bytes, off: int) -> Frame:
@@ -276,35 +342,55 @@ def trim(tag: str, data: bytes) -> bytes:
     return data
 
 
+class PluginBuffer(Protocol):
+    """What the transport needs of a mapped buffer (ShmPage; a scripted one in tests)."""
+
+    def read(self) -> bytes | None: ...
+
+    def head(self, n: int) -> bytes | None: ...
+
+    def close(self) -> None: ...
+
+
+def copy_whole(page: PluginBuffer, retries: int) -> bytes | None:
+    """A copy of the buffer that no write overlapped, or None after ``retries`` torn copies.
+
+    Begin == End inside the copy only proves no write was under way when the copy *started*
+    (the version block is its first 8 bytes); a write that starts during the ~240 KB copy
+    bumps Begin after we copied it. So, as the plugin's own readers do, the version block is
+    read again after the copy: if it moved, the body may hold the next write, and we retry.
+    """
+    for _ in range(retries):
+        data = page.read()
+        if data is None:
+            return None
+        if whole(data) and page.head(8) == data[:8]:
+            return data
+    return None
+
+
 class Rf2Transport:
     """Copies each buffer until its version block says the copy is whole (bounded retries)."""
 
     game = "rf2"
 
-    def __init__(self, retries: int = 10) -> None:
-        require_windows("rf2")
-        self._pages = {tag: ShmPage(name, size) for tag, (name, size) in BUFFERS.items()}
+    def __init__(self, retries: int = 10, pages: Mapping[str, PluginBuffer] | None = None) -> None:
+        if pages is None:
+            require_windows("rf2")
+            pages = {tag: ShmPage(name, size) for tag, (name, size) in BUFFERS.items()}
+        self._pages = dict(pages)
         self._retries = retries
         self._seen: dict[str, bytes] = {}
 
     def poll(self) -> list[Chunk]:
         chunks: list[Chunk] = []
         for tag, page in self._pages.items():
-            data = self._whole(page)
+            data = copy_whole(page, self._retries)
             if data is None or self._seen.get(tag) == data[:8]:
                 continue  # missing, torn every time, or unchanged since the last poll
             self._seen[tag] = data[:8]
             chunks.append((tag, trim(tag, data)))
         return chunks
-
-    def _whole(self, page: ShmPage) -> bytes | None:
-        for _ in range(self._retries):
-            data = page.read()
-            if data is None:
-                return None
-            if whole(data):
-                return data
-        return None
 
     def close(self) -> None:
         for page in self._pages.values():

@@ -64,6 +64,13 @@ class ShmPage:
         assert self._mm is not None
         return self._mm[: self.size]
 
+    def head(self, n: int) -> bytes | None:
+        """A fresh copy of the page's first ``n`` bytes (a version block), or None."""
+        if self._mm is None and not self._open():
+            return None
+        assert self._mm is not None
+        return self._mm[:n]
+
     def _open(self) -> bool:
         if not mapping_exists(self.name):
             return False

@@ -146,20 +146,22 @@ class LapTracker:
             changed = np.flatnonzero((np.abs(last - self.s.prev_game_last) > 1e-6) & (last > 0))
             if changed.size:
                 self.s.prev_game_last = float(last[changed[0]])
-                return [self._finish("game", self.s.prev_game_last)]
+                splits = _game_splits(cols, a + int(changed[0]), self.s.prev_game_last)
+                return [self._finish("game", self.s.prev_game_last, splits)]
         if float(cols["t"][b - 1]) - p["t_end"] < GAME_TIME_GRACE_S and "last_lap_time" in cols:
             return []
         measured = p["t_end"] - p["t_start"]
         # Unchanged but equal to what we measured: two laps to the same thousandth.
         if "last_lap_time" in cols and abs(float(cols["last_lap_time"][b - 1]) - measured) < 0.05:
-            return [self._finish("game", float(cols["last_lap_time"][b - 1]))]
+            game = float(cols["last_lap_time"][b - 1])
+            return [self._finish("game", game, _game_splits(cols, b - 1, game))]
         return [self._finish("measured", measured)]
 
-    def _finish(self, timing: str, time_s: float) -> CompletedLap:
+    def _finish(self, timing: str, time_s: float, game_splits: list[float] | None = None) -> CompletedLap:
         p = self.s.pending
         assert p is not None
         self.s.pending = None
-        splits = [x for x in p["splits"] if 0 < x < time_s]
+        splits = [x for x in game_splits or p["splits"] if 0 < x < time_s]
         bounds = [0.0, *splits, time_s]
         sectors = [round(b - a, 3) for a, b in zip(bounds, bounds[1:], strict=False)] if splits else []
         return CompletedLap(
@@ -175,6 +177,16 @@ class LapTracker:
             partial=p["partial"],
             fuel_used_l=p["fuel_used_l"],
         )
+
+
+def _game_splits(cols: Columns, i: int, time_s: float) -> list[float] | None:
+    """The game's own sector splits of the lap whose time it published at frame i, if it gives
+    them (last_split1/2): exact, where splits seen in the sector channel are only as fine as
+    the frame rate, and they arrive with the lap time, so they are the same lap's."""
+    if "last_split1" not in cols or "last_split2" not in cols:
+        return None
+    s1, s2 = float(cols["last_split1"][i]), float(cols["last_split2"][i])
+    return [s1, s2] if 0 < s1 < s2 < time_s else None
 
 
 def _at(cols: Columns, name: str, i: int, default: float | None) -> float | None:
