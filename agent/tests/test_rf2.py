@@ -1,8 +1,10 @@
+import struct
+
 import pytest
 from gamebytes import rf2_extended, rf2_scoring, rf2_telemetry
 
 from simcoach_agent.sources.layout import LayoutError
-from simcoach_agent.sources.rf2 import Rf2Decoder
+from simcoach_agent.sources.rf2 import Rf2Decoder, Rf2Transport, copy_whole, whole
 
 WHEELS = [
     {"mBrakeTemp": 500.0, "mPressure": 170.0, "mTemperature": (360.0, 365.0, 370.0), "mWear": 0.95},
@@ -106,3 +108,65 @@ def test_it_returns_none_before_a_session() -> None:
     dec = Rf2Decoder()
     zero = [("extended", bytes(32)), ("scoring", bytes(75_312)), ("telemetry", bytes(241_680))]
     assert dec.feed(zero, 1.0) is None and dec.info() is None
+
+
+class ScriptedBuffer:
+    """A plugin buffer whose copies and version-block re-reads follow a script."""
+
+    def __init__(self, copies: list[bytes], heads: list[bytes]) -> None:
+        self.copies, self.heads = copies, heads
+        self.reads = 0
+
+    def read(self) -> bytes | None:
+        self.reads += 1
+        return self.copies.pop(0) if self.copies else None
+
+    def head(self, n: int) -> bytes | None:
+        return self.heads.pop(0)[:n] if self.heads else None
+
+    def close(self) -> None:
+        pass
+
+
+def torn_copy(body_from: bytes, version: int) -> bytes:
+    """What a reader copies when write ``version + 1`` starts right after it copied the
+    version block: the block still says version/version, the body is already the next write."""
+    return struct.pack("<II", version, version) + body_from[8:]
+
+
+def transport(telemetry: ScriptedBuffer) -> Rf2Transport:
+    sc = rf2_scoring(INFO, [scored()])
+    pages = {
+        "telemetry": telemetry,
+        "scoring": ScriptedBuffer([sc], [sc]),
+        "extended": ScriptedBuffer([rf2_extended()], [rf2_extended()]),
+    }
+    return Rf2Transport(retries=3, pages=pages)
+
+
+def test_a_copy_overtaken_by_the_next_write_is_rejected_and_read_again() -> None:
+    write8 = rf2_telemetry([car(mGear=5)], version=8)
+    torn = torn_copy(write8, 7)
+    assert whole(torn)  # the check inside the copy alone passes it
+    buf = ScriptedBuffer([torn, write8], [write8, write8])
+    chunks = dict(transport(buf).poll())
+    assert buf.reads == 2 and chunks["telemetry"][:8] == write8[:8]
+    tel = [("extended", rf2_extended()), ("scoring", rf2_scoring(INFO, [scored()]))]
+    f = Rf2Decoder().feed([*tel, ("telemetry", chunks["telemetry"])], 1.0)
+    assert f is not None and f["gear"] == 5
+
+
+def test_a_buffer_torn_on_every_try_yields_nothing() -> None:
+    write8 = rf2_telemetry([car()], version=8)
+    torn = torn_copy(write8, 7)
+    buf = ScriptedBuffer([torn] * 3, [write8] * 3)
+    assert "telemetry" not in dict(transport(buf).poll())
+    assert buf.reads == 3
+
+
+def test_copy_whole_takes_a_copy_no_write_overlapped() -> None:
+    write7 = rf2_telemetry([car()], version=7)
+    assert copy_whole(ScriptedBuffer([write7], [write7]), 3) == write7
+    assert copy_whole(ScriptedBuffer([], []), 3) is None  # the game closed the buffer
+    begun = rf2_telemetry([car()], version=8, end=7)  # a write under way when the copy began
+    assert copy_whole(ScriptedBuffer([begun], [begun]), 1) is None
