@@ -20,7 +20,7 @@ from operator import itemgetter, le, truediv
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
-from .channels import CHANNEL_ID, CHANNELS, REQUIRED, Channel, Frame, QFrame
+from .channels import BY_NAME, CHANNEL_ID, CHANNELS, REQUIRED, Channel, Frame, QFrame
 from .sources.base import SessionInfo, Source
 from .spool import DEFAULT_MAX_BYTES, Spool
 
@@ -72,9 +72,10 @@ def new_session_uid(game: str) -> str:
     return f"{game[:20]}-{stamp}-{secrets.token_hex(6)}"[:MAX_UID]
 
 
-def quantise_frame(frame: Frame) -> QFrame | None:
+def quantise_frame(frame: Frame, refused: dict[str, Any] | None = None) -> QFrame | None:
     """The frame at the wire's resolution, {channel id: integer}, keeping only what the server
-    will accept; None if a required channel is unusable.
+    will accept; None if a required channel is unusable. Each value left out is put in
+    ``refused`` (channel name -> value), for a caller that reports them.
 
     The server rejects a whole batch (close 4400) for one out-of-range value, and resending the
     same spooled batch would then fail forever, so values are checked before they are spooled,
@@ -89,13 +90,13 @@ def quantise_frame(frame: Frame) -> QFrame | None:
     try:
         qs: list[int] = list(map(_ROUND, map(truediv, layout.values(frame), layout.res)))
     except (TypeError, ValueError, OverflowError):  # a non-number, a NaN or an infinity
-        return _quantise_each(frame)
+        return _quantise_each(frame, refused)
     if not (all(map(le, layout.lo, qs)) and all(map(le, qs, layout.hi))):
-        return _quantise_each(frame)
+        return _quantise_each(frame, refused)
     return dict(zip(layout.ids, qs, strict=True)) if layout.complete else None
 
 
-def _quantise_each(frame: Frame) -> QFrame | None:
+def _quantise_each(frame: Frame, refused: dict[str, Any] | None = None) -> QFrame | None:
     """quantise_frame one value at a time, leaving out each value the server would refuse."""
     out: QFrame = {}
     for name, value in frame.items():
@@ -106,9 +107,11 @@ def _quantise_each(frame: Frame) -> QFrame | None:
         try:
             q = round(float(value) / res)  # ValueError for NaN, OverflowError for an infinity
         except (TypeError, ValueError, OverflowError):
-            continue
-        if q_lo <= q <= q_hi:
+            q = None
+        if q is not None and q_lo <= q <= q_hi:
             out[cid] = q
+        elif refused is not None:
+            refused[name] = value
     return out if out.keys() >= _REQUIRED_IDS else None
 
 
@@ -215,6 +218,7 @@ class Producer:
         self._seq = 0
         self._first_session = True
         self._after_t: int | None = None  # resumed: skip frames up to this quantised t, spooled
+        self._warned: set[str] = set()  # channels whose refused values were logged this session
         # frames as read, not yet committed: quantised together at the flush, where the code
         # and tables are warm for all of them instead of cold at every 60 Hz tick
         self._pending: list[Frame] = []
@@ -295,6 +299,7 @@ class Producer:
             spool.session_end_all(keep=self._uid)  # leftovers of older runs: drain and close them
         self._first_session = False
         self._hello = hello
+        self._warned = set()
         self.stats.session_uid = self._uid
 
     def _append(self, spool: Spool, frame: Frame) -> None:
@@ -319,8 +324,11 @@ class Producer:
     def _usable(self, raw: list[Frame]) -> list[QFrame]:
         """The frames the server will accept, quantised; the rest counted as dropped."""
         out: list[QFrame] = []
+        refused: dict[str, Any] = {}
         for frame in raw:
-            quantised = quantise_frame(frame)
+            quantised = quantise_frame(frame, refused)
+            if refused.keys() - self._warned:
+                self._warn_refused(refused)
             if quantised is None:
                 self.stats.dropped += 1
                 continue
@@ -335,6 +343,23 @@ class Producer:
             self.stats.lap = out[-1][_LAP_ID]
             self.stats.state = "driving"
         return out
+
+    def _warn_refused(self, refused: dict[str, Any]) -> None:
+        """Say once per channel and session that the reader's values are being left out: a
+        channel that silently vanishes (a wrong unit, a game update) looks like a game without it."""
+        for name in sorted(refused.keys() - self._warned):
+            c = BY_NAME[name]
+            log.warning(
+                "channel %s left out: the reader gave %r, outside [%g, %g] %s (a wrong unit or a "
+                "changed game layout?); further values out of range are left out silently "
+                "this session",
+                name,
+                refused[name],
+                c.lo,
+                c.hi,
+                c.unit,
+            )
+        self._warned |= refused.keys()
 
     def _notify(self, frames: list[QFrame]) -> None:
         # the frames go along with the news: the uplink sends them without reading them back

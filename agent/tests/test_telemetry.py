@@ -237,3 +237,27 @@ def test_its_whole_frame_fast_path_keeps_exactly_what_the_value_by_value_check_k
         if rng.random() < 0.2:
             del f[rng.choice(list(f))]
         assert quantise_frame(f) == _quantise_each(f)
+
+
+def test_a_channel_left_out_is_logged_once_per_channel_and_session(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The AMS2 case: pressures a reader got in the wrong unit, above the channel's limit."""
+    bad = [{**frame(i), "tyre_press_fl": 1900.0, "tyre_press_fr": 190.0} for i in range(5)]
+    bad[3]["brake"] = math.nan
+    race = SessionInfo(game="demo", track="Spa", car="GT3", kind="race")
+    with caplog.at_level("WARNING", logger="simcoach_agent.telemetry"):
+        p = produce(tmp_path / "s.sqlite3", ListFeed(bad + bad[:2], infos=[INFO] * 5 + [race] * 2))
+    assert (p.stats.frames, p.stats.dropped) == (7, 0)  # the frames are kept, the value is not
+    said = [r.getMessage() for r in caplog.records]
+    assert [m.split(" left out")[0] for m in said] == [
+        "channel tyre_press_fl",
+        "channel brake",
+        "channel tyre_press_fl",  # again in the next session, and only there
+    ]
+    assert "gave 1900.0, outside [0, 1000] kPa" in said[0]
+    with Spool(tmp_path / "s.sqlite3") as spool:
+        first = spool.sessions()[0]
+        kept = [q for _, q in spool.unacked(first.uid)]
+    assert len(kept) == 5
+    assert all(CHANNEL_ID["tyre_press_fl"] not in q and CHANNEL_ID["tyre_press_fr"] in q for q in kept)
