@@ -1,5 +1,6 @@
 import os
 import socket
+import struct
 import time
 from pathlib import Path
 
@@ -14,10 +15,12 @@ from gamebytes import (
     udp_timings,
 )
 
-from simcoach_agent.channels import PSI_TO_KPA
+from simcoach_agent.channels import CHANNEL_ID, PSI_TO_KPA
 from simcoach_agent.sources.ams2 import Ams2ShmDecoder, Ams2UdpDecoder, Ams2UdpSource, decode_pc1_telemetry
 from simcoach_agent.sources.layout import LayoutError
+from simcoach_agent.telemetry import quantise_frame
 
+PSI_PER_BAR = 14.5038  # the factor the race log's script used
 FIXTURES = Path(
     os.environ.get("SIMCOACH_FIXTURES", Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures")
 )
@@ -234,3 +237,39 @@ def test_it_feeds_real_project_cars_1_packets_through_the_udp_decoder() -> None:
     info = dec.info()
     assert info is not None and info.car == "RWD P30 LMP1" and info.kind == "race"
     assert info.track_length_m == pytest.approx(3890.4072, abs=1e-3)
+
+
+@pytest.mark.fixtures
+def test_udp_tyre_pressure_is_hundredths_of_a_bar_on_the_real_captures() -> None:
+    """The unit, settled on real data: the PC1 packet says 181 (1.81 bar, 26.3 psi), and the
+    race log's psi columns were written as value / 100 bar: each row is a whole number of
+    hundredths of a bar in the same 1.5-2 bar range, and its finest step is one of them (a
+    thousandths-of-a-bar field would step ten times finer). One hundredth of a bar is a kPa."""
+    pc1 = decode_pc1_telemetry(_fixture("packet_0.bin"))
+    assert [pc1.frame[f"tyre_press_{w}"] for w in ("fl", "fr", "rl", "rr")] == [181.0] * 4
+    rows = _fixture("20171230_163321_bh_win.csv").decode().splitlines()[1:]
+    psi = [float(v) for row in rows for v in row.split(",")[9:13]]
+    raw = [p / PSI_PER_BAR * 100 for p in psi]  # back to what the game sent
+    assert all(abs(r - round(r)) < 0.04 for r in raw)  # psi was written to 2 decimals
+    assert 150 <= min(raw) and max(raw) <= 200
+    # the game's resolution shows through: distinct values step by 0.145 psi = 0.01 bar
+    levels = sorted(set(psi))
+    assert min(b - a for a, b in zip(levels, levels[1:], strict=False)) == pytest.approx(0.145, abs=0.011)
+    packet = bytearray(_fixture("packet_0.bin"))
+    for value, p in zip(raw[:4], psi[:4], strict=True):
+        struct.pack_into("<4H", packet, 440, *[round(value)] * 4)
+        kpa = decode_pc1_telemetry(bytes(packet)).frame["tyre_press_fl"]
+        assert kpa == pytest.approx(p * PSI_TO_KPA, abs=0.04)  # the 2-decimal psi
+
+
+def test_a_udp_pressure_no_tyre_holds_is_read_as_sent_and_refused_with_its_value() -> None:
+    """1900 hundredths of a bar is 19 bar: not a tyre. The frame keeps its other channels;
+    the producer leaves the pressure out and logs it (test_telemetry)."""
+    dec = Ams2UdpDecoder()
+    udp_ready(dec)
+    f = dec.packet(udp_telemetry(10, {**TEL, "sAirPressure": (1900, 190, 190, 190)}), 2.0)
+    assert f is not None and f["tyre_press_fl"] == 1900 and f["tyre_press_fr"] == 190
+    refused: dict[str, object] = {}
+    q = quantise_frame(f, refused)
+    assert q is not None and refused == {"tyre_press_fl": 1900.0}
+    assert CHANNEL_ID["tyre_press_fl"] not in q and q[CHANNEL_ID["tyre_press_fr"]] == 1900  # 190.0 / 0.1

@@ -393,7 +393,10 @@ def _udp_wheels(t: bytes) -> Frame:
         frame[f"tyre_temp_{w}"] = float(t[176 + i])  # °C
         frame[f"tyre_wear_{w}"] = t[196 + i] / 255.0 * 100.0
         frame[f"brake_temp_{w}"] = float(i16(t, 208 + 2 * i))
-        frame[f"tyre_press_{w}"] = float(u16(t, 352 + 2 * i))  # bar × 100 = kPa
+        # u16 hundredths of a bar, which is kPa: the real PC1 capture reads 181 (1.81 bar) and
+        # the pcars2-udp2csv race log (psi from value / 100 bar) agrees. A value above the
+        # channel's 1 000 kPa is not a tyre: the producer leaves it out and says so in its log.
+        frame[f"tyre_press_{w}"] = float(u16(t, 352 + 2 * i))
     return frame
 
 
@@ -462,7 +465,7 @@ def _pc1_frame(d: bytes, viewed: int) -> Frame:
     for i, w in enumerate(WHEELS):
         frame[f"tyre_temp_{w}"] = float(d[276 + i])
         frame[f"brake_temp_{w}"] = float(i16(d, 328 + 2 * i))
-        frame[f"tyre_press_{w}"] = float(u16(d, 440 + 2 * i))  # bar × 100 = kPa
+        frame[f"tyre_press_{w}"] = float(u16(d, 440 + 2 * i))  # hundredths of a bar = kPa
     return frame
 
 
