@@ -79,6 +79,8 @@ R3E = {
     "track_name": (600, "64s"), "layout_name": (664, "64s"), "track_id": (728, "i"),
     "layout_id": (732, "i"), "layout_length": (736, "f"), "session_type": (780, "i"),
     "in_pitlane": (848, "i"), "flags.yellow": (932, "i"), "flags.blue": (964, "i"),
+    "position": (988, "i"), "position_class": (992, "i"), "sector_time_previous_self": (1088, "3f"),
+    "time_delta_front": (1124, "f"), "time_delta_behind": (1128, "f"),
     "flags.checkered": (976, "i"), "completed_laps": (1028, "i"), "current_lap_valid": (1032, "i"),
     "track_sector": (1036, "i"), "lap_distance": (1040, "f"), "lap_time_best_self": (1068, "f"),
     "lap_time_previous_self": (1084, "f"), "lap_time_current_self": (1100, "f"),

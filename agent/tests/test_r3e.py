@@ -78,3 +78,32 @@ def test_it_refuses_another_major_version() -> None:
 
 def test_it_returns_none_for_a_zeroed_page() -> None:
     assert R3eDecoder().feed([("r3e", bytes(43_996))], 1.0) is None
+
+
+@pytest.mark.parametrize(
+    "previous",
+    [(23.913, 49.449, 76.861), (23.913, 25.536, 27.412)],
+    ids=["cumulative", "per-sector"],
+)
+def test_it_passes_the_games_splits_of_the_last_lap(previous: tuple[float, float, float]) -> None:
+    v = values(lap_time_previous_self=76.861, sector_time_previous_self=previous)
+    f = feed(R3eDecoder(), v)
+    assert f is not None
+    assert (f["last_split1"], f["last_split2"]) == (pytest.approx(23.913), pytest.approx(49.449))
+
+
+@pytest.mark.parametrize(
+    ("previous", "last"),
+    [((-1.0, -1.0, -1.0), 76.861), ((23.9, 49.4, 80.0), 76.861), ((23.913, 49.449, 76.861), -1.0)],
+    ids=["none", "another-laps", "no-lap-time"],
+)
+def test_it_gives_no_splits_that_do_not_make_the_last_lap(previous: tuple[float, ...], last: float) -> None:
+    f = feed(R3eDecoder(), values(lap_time_previous_self=last, sector_time_previous_self=previous))
+    assert f is not None and (f["last_split1"], f["last_split2"]) == (-1, -1)
+
+
+def test_it_reports_position_and_the_gap_ahead() -> None:
+    f = feed(R3eDecoder(), values(position=5, time_delta_front=1.5))
+    assert f is not None and (f["position"], f["gap_ahead"]) == (5, 1.5)
+    f = feed(R3eDecoder(), values(ticks=401, position=1, time_delta_front=-1.0))
+    assert f is not None and (f["position"], f["gap_ahead"]) == (1, -1)

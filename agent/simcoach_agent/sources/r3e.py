@@ -106,7 +106,26 @@ def _timing(p: bytes) -> Frame:
         if i32(p, off) == 1:
             frame["flag"] = float(code)
             break
+    frame.update(_splits(f32s(p, 1088, 3), f32(p, 1084)))
+    front = f32(p, 1124)  # time_delta_front, -1 = N/A
+    frame["position"] = float(clamp(i32(p, 988), 0, 255))
+    frame["gap_ahead"] = front if 0.0 <= front <= 36_000.0 else -1.0
     return frame
+
+
+def _splits(previous: tuple[float, ...], last_lap: float) -> Frame:
+    """The game's splits of the last lap from sector_time_previous_self.
+
+    Readers of the header treat these as cumulative (the third is the lap time); the header
+    does not say, so the third value decides: the lap time means cumulative, a sum that makes
+    the lap time means per sector. Anything else is not this lap's, and gives none.
+    """
+    s1, s2, s3 = previous
+    if last_lap > 0 and 0 < s1 < s2 and abs(s3 - last_lap) < 0.002:
+        return {"last_split1": s1, "last_split2": s2}
+    if last_lap > 0 and min(s1, s2, s3) > 0 and abs(s1 + s2 + s3 - last_lap) < 0.002:
+        return {"last_split1": s1, "last_split2": s1 + s2}
+    return {"last_split1": -1.0, "last_split2": -1.0}
 
 
 def _car(p: bytes) -> Frame:
