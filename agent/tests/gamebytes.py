@@ -49,7 +49,7 @@ ACC_GRAPHICS = {
     "packetId": (0, "i"), "status": (4, "i"), "session": (8, "i"), "completedLaps": (132, "i"),
     "position": (136, "i"), "iCurrentTime": (140, "i"), "iLastTime": (144, "i"),
     "iBestTime": (148, "i"), "distanceTraveled": (156, "f"), "isInPit": (160, "i"),
-    "currentSectorIndex": (164, "i"), "normalizedCarPosition": (248, "f"),
+    "currentSectorIndex": (164, "i"), "lastSectorTime": (168, "i"), "normalizedCarPosition": (248, "f"),
     "activeCars": (252, "i"), "carCoordinates0": (256, "3f"), "carCoordinates1": (268, "3f"),
     "carID0": (976, "i"), "carID1": (980, "i"), "playerCarID": (1216, "i"), "flag": (1224, "i"),
     "isInPitLane": (1236, "i"), "isValidLap": (1408, "i"),

@@ -107,3 +107,46 @@ def test_it_learns_the_track_length_from_distance_travelled() -> None:
     assert f["lap_dist"] == pytest.approx(0.20 * 4900.0, rel=1e-4)  # 490 m per 10 % of the lap
     info = dec.info()
     assert info is not None and info.track_length_m == pytest.approx(4900.0, rel=1e-4)
+
+
+# (completedLaps, iCurrentTime, iLastTime, currentSectorIndex, lastSectorTime): lap 4 driven in
+# 23.913 / 25.536 / 27.412 s; the game publishes the lap time one tick before the last sector.
+LAP = [
+    (3, 1_000, 101_234, 0, 30_000),  # the previous lap's third sector, still showing
+    (3, 23_933, 101_234, 1, 23_913),
+    (3, 49_469, 101_234, 2, 25_536),
+    (4, 10, 76_861, 0, 25_536),
+    (4, 30, 76_861, 0, 27_412),
+    (4, 24_020, 76_861, 1, 24_000),  # the next lap's first sector: the last lap's splits hold
+]
+
+
+def drive_lap() -> list[dict[str, float]]:
+    dec = AccDecoder()
+    frames = []
+    for n, (done, now, last, sector, sector_ms) in enumerate(LAP, start=1):
+        g = graphics(
+            n, completedLaps=done, iCurrentTime=now, iLastTime=last, currentSectorIndex=sector,
+            lastSectorTime=sector_ms, position=6,
+        )  # fmt: skip
+        f = dec.feed(acc_pages(physics(n), g, STATIC if n == 1 else None), 100.0 + n / 10)
+        assert f is not None
+        frames.append(f)
+    return frames
+
+
+def test_it_passes_the_games_splits_once_the_three_sectors_make_the_lap_time() -> None:
+    frames = drive_lap()
+    splits = [(f["last_split1"], f["last_split2"]) for f in frames]
+    assert splits[:4] == [(-1, -1)] * 4  # 30.0 + 23.913 + 25.536 is not 101.234, nor 76.861
+    assert splits[4:] == [(23.913, 49.449)] * 2
+    assert all(f["position"] == 6 for f in frames)
+
+
+def test_it_gives_no_splits_when_the_sectors_do_not_add_up() -> None:
+    dec = AccDecoder()
+    for n, (done, now, last, sector, sector_ms) in enumerate(LAP, start=1):
+        g = graphics(n, completedLaps=done, iCurrentTime=now, iLastTime=last + 5, currentSectorIndex=sector,
+                     lastSectorTime=sector_ms)  # fmt: skip
+        f = dec.feed(acc_pages(physics(n), g, STATIC if n == 1 else None), 100.0 + n / 10)
+        assert f is not None and (f["last_split1"], f["last_split2"]) == (-1, -1)

@@ -45,7 +45,7 @@ def shm_values(seq: int = 2, **over: object) -> dict[str, object]:
 PARTS = [
     {"mIsActive": True, "mName": "AI", "mCurrentLapDistance": 10.0, "mLapsCompleted": 9},
     {"mIsActive": True, "mName": "Me", "mWorldPosition": (1.0, 2.0, 3.0), "mCurrentLapDistance": 812.5,
-     "mLapsCompleted": 2, "mCurrentSector": 1},
+     "mLapsCompleted": 2, "mCurrentSector": 1, "mRacePosition": 7},
 ]  # fmt: skip
 
 
@@ -57,7 +57,7 @@ def test_it_decodes_the_shared_memory_page() -> None:
     dec = Ams2ShmDecoder()
     f = shm(dec)
     assert f is not None
-    assert f["lap"] == 3 and f["lap_dist"] == 812.5 and f["sector"] == 1
+    assert f["lap"] == 3 and f["lap_dist"] == 812.5 and f["sector"] == 1 and f["position"] == 7
     assert f["speed"] == pytest.approx(216.0) and f["gear"] == 5 and f["rpm"] == 11000
     assert f["fuel"] == pytest.approx(40.0)  # 0.5 of 80 l
     assert f["tyre_press_fl"] == pytest.approx(26.0 * PSI_TO_KPA, rel=1e-5)
@@ -109,7 +109,10 @@ TEL = {
     "sBrakeTempCelsius": (300, 301, 302, 303), "sAirPressure": (180, 181, 182, 183),
     "sFullPosition": (11.5, 2.0, -3.25),
 }  # fmt: skip
-ME = {"sCurrentLapDistance": 1500, "sSector": 1, "sCurrentLap": 4, "sCurrentTime": 61.5, "sCarIndex": 3}
+ME = {
+    "sCurrentLapDistance": 1500, "sSector": 1, "sCurrentLap": 4, "sCurrentTime": 61.5, "sCarIndex": 3,
+    "sRacePosition": 0x80 | 5,  # active, fifth
+}  # fmt: skip
 
 
 def udp_ready(dec: Ams2UdpDecoder, wide: bool = True) -> None:
@@ -133,6 +136,7 @@ def test_it_decodes_udp_telemetry_of_both_sizes(size: int, wide: bool) -> None:
     assert f["lap"] == 4 and f["lap_dist"] == 1500 and f["sector"] == 1 and f["lap_time"] == 61.5
     assert f["last_lap_time"] == 91.25 and f["best_lap_time"] == 90.5
     assert f["tyre_press_rr"] == 183 and f["brake_temp_fr"] == 301
+    assert f["position"] == 5
     if size == 559:
         assert (f["pos_x"], f["pos_z"]) == (11.5, -3.25)
     info = dec.info()

@@ -8,6 +8,7 @@ wrote meanwhile; the decoder drops frames whose physics ``packetId`` did not adv
 from __future__ import annotations
 
 import struct
+from collections import deque
 from typing import Final
 
 from ..channels import PSI_TO_KPA, WHEELS, Frame
@@ -67,6 +68,7 @@ class AccDecoder:
         self._info: SessionInfo | None = None
         self._length: float | None = None  # metres, from the table or learnt
         self._anchor: tuple[float, float] | None = None  # (normalized pos, distanceTraveled)
+        self._sectors = SectorTimes()
 
     def info(self) -> SessionInfo | None:
         return self._info
@@ -105,6 +107,7 @@ class AccDecoder:
         frame.update(_car(p))
         frame.update(_wheels(p))
         frame.update(_player_position(g))
+        frame.update(self._sectors.feed(i32(g, 168), i32(g, 144)))
         if self._static is not None:
             frame["max_rpm"] = float(i32(self._static, 412))
             frame["fuel_capacity"] = f32(self._static, 416)
@@ -142,6 +145,41 @@ class AccDecoder:
         )
 
 
+class SectorTimes:
+    """The game's splits of the last lap, from graphics ``lastSectorTime`` (ms).
+
+    ACC publishes one sector's time at a time, so the decoder keeps the last three it saw
+    change; they are the finished lap's when they add up to ``iLastTime`` (to 2 ms), and are
+    then held for as long as that lap time stands. Two sectors of the same time to the
+    millisecond look like one change: that lap then has no splits from the game.
+    """
+
+    def __init__(self) -> None:
+        self._seen: int | None = None
+        self._recent: deque[int] = deque(maxlen=3)
+        self._held: tuple[int, float, float] | None = None  # (lap ms, split 1 s, split 2 s)
+
+    def feed(self, last_sector_ms: int, last_lap_ms: int) -> Frame:
+        if last_sector_ms != self._seen:
+            if self._seen is not None and last_sector_ms > 0:
+                self._recent.append(last_sector_ms)
+            self._seen = last_sector_ms
+        held = self._held
+        if held is None or held[0] != last_lap_ms:
+            held = self._held = self._match(last_lap_ms)
+        if held is None:
+            return {"last_split1": -1.0, "last_split2": -1.0}
+        return {"last_split1": held[1], "last_split2": held[2]}
+
+    def _match(self, last_lap_ms: int) -> tuple[int, float, float] | None:
+        if len(self._recent) < 3 or not 0 < last_lap_ms < NO_TIME_MS:
+            return None
+        s1, s2, s3 = self._recent
+        if abs(s1 + s2 + s3 - last_lap_ms) > 2:
+            return None
+        return last_lap_ms, s1 / 1000.0, (s1 + s2) / 1000.0
+
+
 def _ms(v: int) -> float:
     return -1.0 if v == NO_TIME_MS else lap_time_or_none(v / 1000.0)
 
@@ -155,6 +193,7 @@ def _timing(g: bytes) -> Frame:
         "best_lap_time": _ms(i32(g, 148)),
         "sector": float(max(i32(g, 164), 0)),
         "lap_valid": 1.0 if i32(g, 1408) else 0.0,
+        "position": float(clamp(i32(g, 136), 0, 255)),
         "in_pit": 1.0 if i32(g, 1236) or i32(g, 160) else 0.0,
         "flag": float(FLAG.get(i32(g, 1224), 0)),
     }

@@ -118,6 +118,7 @@ def _shm_frame(p: bytes, viewed: int, now: float) -> Frame:
         "lap": float(u32(p, part + 88) + 1),  # mLapsCompleted + 1
         "lap_dist": max(f32(p, part + 80), 0.0),
         "sector": float(clamp(i32(p, part + 96), 0, 9)),  # 0-based, -1 unset
+        "position": float(clamp(u32(p, part + 84), 0, 255)),  # mRacePosition, 1-based, 0 unset
         "lap_time": max(f32(p, 6724), 0.0),
         "last_lap_time": lap_time_or_none(f32(p, 6720)),
         "best_lap_time": lap_time_or_none(f32(p, 6716)),
@@ -357,6 +358,7 @@ def _udp_timing(tm: bytes, part: int) -> Frame:
         "lap": float(max(tm[part + 21], 1)),  # sCurrentLap: the lap being driven, 1-based
         "lap_dist": float(u16(tm, part + 12)),
         "sector": float(min(tm[part + 15] & 0x07, 9)),
+        "position": float(tm[part + 14] & 0x7F),  # the top bit says whether the car is active
         "flag": float(FLAG.get(tm[part + 16] & 0x07, 0)),
         "in_pit": 1.0 if tm[part + 17] & 0x07 else 0.0,
         "lap_valid": 0.0 if tm[part + 20] & 0x08 else 1.0,  # race-state bit 3 = lap invalidated

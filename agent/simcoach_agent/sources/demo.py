@@ -695,6 +695,13 @@ def _frame(plan: LapPlan, j: int, tau: float, rng: random.Random | None, thermal
         "abs_active": 1 if plan.abs_active[j] else 0,
         "tc_active": 1 if plan.gear[j] <= 2 and 0.55 < throttle < 0.97 and abs(g_lat) > 0.6 else 0,
         "flag": 0,
+        # Alone on track: first, nobody to chase. Like a game that does not time sectors, it
+        # leaves the splits to the sector channel.
+        "last_split1": -1.0,
+        "last_split2": -1.0,
+        "position": 1,
+        "gap_ahead": -1.0,
+        "gap_leader": -1.0,
     }
     _wheels(frame, thermal, brake, throttle, plan.gear[j])
     return frame

@@ -146,7 +146,7 @@ class LapTracker:
             changed = np.flatnonzero((np.abs(last - self.s.prev_game_last) > 1e-6) & (last > 0))
             if changed.size:
                 self.s.prev_game_last = float(last[changed[0]])
-                splits = _game_splits(cols, a + int(changed[0]), self.s.prev_game_last)
+                splits = _game_splits(cols, a + int(changed[0]), b, self.s.prev_game_last)
                 return [self._finish("game", self.s.prev_game_last, splits)]
         if float(cols["t"][b - 1]) - p["t_end"] < GAME_TIME_GRACE_S and "last_lap_time" in cols:
             return []
@@ -154,7 +154,7 @@ class LapTracker:
         # Unchanged but equal to what we measured: two laps to the same thousandth.
         if "last_lap_time" in cols and abs(float(cols["last_lap_time"][b - 1]) - measured) < 0.05:
             game = float(cols["last_lap_time"][b - 1])
-            return [self._finish("game", game, _game_splits(cols, b - 1, game))]
+            return [self._finish("game", game, _game_splits(cols, b - 1, b, game))]
         return [self._finish("measured", measured)]
 
     def _finish(self, timing: str, time_s: float, game_splits: list[float] | None = None) -> CompletedLap:
@@ -179,14 +179,17 @@ class LapTracker:
         )
 
 
-def _game_splits(cols: Columns, i: int, time_s: float) -> list[float] | None:
-    """The game's own sector splits of the lap whose time it published at frame i, if it gives
+def _game_splits(cols: Columns, a: int, b: int, time_s: float) -> list[float] | None:
+    """The game's own sector splits of the lap whose time it published at frame a, if it gives
     them (last_split1/2): exact, where splits seen in the sector channel are only as fine as
-    the frame rate, and they arrive with the lap time, so they are the same lap's."""
+    the frame rate. The first frame of [a, b) that still shows this lap time and splits that
+    fit inside it: a game may publish the splits a tick after the time."""
     if "last_split1" not in cols or "last_split2" not in cols:
         return None
-    s1, s2 = float(cols["last_split1"][i]), float(cols["last_split2"][i])
-    return [s1, s2] if 0 < s1 < s2 < time_s else None
+    s1, s2 = cols["last_split1"][a:b], cols["last_split2"][a:b]
+    same_lap = np.abs(cols["last_lap_time"][a:b] - time_s) < 1e-6
+    fits = np.flatnonzero(same_lap & (s1 > 0) & (s1 < s2) & (s2 < time_s))
+    return [float(s1[fits[0]]), float(s2[fits[0]])] if fits.size else None
 
 
 def _at(cols: Columns, name: str, i: int, default: float | None) -> float | None:

@@ -87,3 +87,18 @@ def test_splits_that_do_not_fit_the_lap_are_not_used() -> None:
     _, flying = segment(frames)
     assert flying.sectors_s == pytest.approx(FLYING.sectors, abs=0.021)
     assert flying.sectors_s != [23.913, 25.536, 27.412]
+
+
+def test_splits_a_game_publishes_a_tick_after_the_lap_time_are_taken() -> None:
+    """ACC: iLastTime moves one tick before lastSectorTime shows the third sector."""
+    from test_acc import drive_lap
+
+    frames = []
+    for f in drive_lap():
+        q = quantise_frame(f)
+        assert q is not None
+        frames.append({CHANNELS[cid].name: v * CHANNELS[cid].resolution for cid, v in q.items()})
+    tracker = LapTracker()
+    (lap,) = tracker.feed({n: np.array([f[n] for f in frames]) for n in frames[0]})
+    assert (lap.number, lap.timing, lap.time_s) == (4, "game", pytest.approx(76.861))
+    assert lap.sectors_s == [23.913, 25.536, 27.412]
