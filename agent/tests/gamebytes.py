@@ -184,7 +184,7 @@ PCARS2 = {
     "mUnfilteredSteering": (6436, "f"), "mUnfilteredClutch": (6440, "f"), "mCarName": (6444, "64s"),
     "mCarClassName": (6508, "64s"), "mTrackLocation": (6576, "64s"), "mTrackVariation": (6640, "64s"),
     "mTrackLength": (6704, "f"), "mLapInvalidated": (6712, "?"), "mBestLapTime": (6716, "f"),
-    "mLastLapTime": (6720, "f"), "mCurrentTime": (6724, "f"), "mHighestFlagColour": (6800, "I"),
+    "mLastLapTime": (6720, "f"), "mCurrentTime": (6724, "f"), "mSplitTimeAhead": (6728, "f"), "mHighestFlagColour": (6800, "I"),
     "mPitMode": (6808, "I"), "mCarFlags": (6816, "I"), "mOilTempCelsius": (6820, "f"),
     "mWaterTempCelsius": (6828, "f"), "mFuelLevel": (6840, "f"), "mFuelCapacity": (6844, "f"),
     "mSpeed": (6848, "f"), "mRpm": (6852, "f"), "mMaxRPM": (6856, "f"), "mGear": (6876, "i"),
@@ -223,7 +223,7 @@ UDP_RACE = {
     "sPersonalFastestLapTime": (16, "f"), "sTrackLength": (44, "f"),
     "sTrackLocation": (48, "64s"), "sTrackVariation": (112, "64s"),
 }  # fmt: skip
-UDP_TIMINGS = {"sNumParticipants": (12, "b"), "sEventTimeRemaining": (17, "f")}
+UDP_TIMINGS = {"sNumParticipants": (12, "b"), "sEventTimeRemaining": (17, "f"), "sSplitTimeAhead": (21, "f")}
 UDP_PARTICIPANT = {
     "sWorldPosition": (0, "3h"), "sCurrentLapDistance": (12, "H"), "sRacePosition": (14, "B"),
     "sSector": (15, "B"), "sHighestFlag": (16, "B"), "sPitModeSchedule": (17, "B"),
@@ -254,12 +254,14 @@ def udp_race(number: int, values: Mapping[str, Any]) -> bytes:
     return bytes(buf)
 
 
-def udp_timings(number: int, participants: Sequence[Mapping[str, Any]], wide: bool = True) -> bytes:
+def udp_timings(
+    number: int, participants: Sequence[Mapping[str, Any]], wide: bool = True, split_ahead: float = -1.0
+) -> bytes:
     """The later revision (32-byte participants, 1 063 B) or the original (30 B, 993 B)."""
     stride, size = (32, 1063) if wide else (30, 993)
     buf = bytearray(size)
     udp_header(buf, number, 3)
-    pack_fields(buf, UDP_TIMINGS, {"sNumParticipants": len(participants)})
+    pack_fields(buf, UDP_TIMINGS, {"sNumParticipants": len(participants), "sSplitTimeAhead": split_ahead})
     for i, p in enumerate(participants):
         pack_fields(buf, UDP_PARTICIPANT, p, 33 + stride * i)
     return bytes(buf)

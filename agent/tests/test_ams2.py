@@ -277,3 +277,14 @@ def test_a_udp_pressure_no_tyre_holds_is_read_as_sent_and_refused_with_its_value
     q = quantise_frame(f, refused)
     assert q is not None and refused == {"tyre_press_fl": 1900.0}
     assert CHANNEL_ID["tyre_press_fl"] not in q and q[CHANNEL_ID["tyre_press_fr"]] == 1900  # 190.0 / 0.1
+
+
+@pytest.mark.parametrize(("split", "gap"), [(1.25, 1.25), (-1.0, -1.0), (0.0, -1.0), (float("nan"), -1.0)])
+def test_it_reports_the_gap_to_the_car_ahead(split: float, gap: float) -> None:
+    f = shm(Ams2ShmDecoder(), mSplitTimeAhead=split)
+    assert f is not None and f["gap_ahead"] == pytest.approx(gap)
+    dec = Ams2UdpDecoder()
+    udp_ready(dec)
+    assert dec.packet(udp_timings(5, [ME], split_ahead=split), 1.0) is None
+    f = dec.packet(udp_telemetry(10, TEL), 2.0)
+    assert f is not None and f["gap_ahead"] == pytest.approx(gap)

@@ -120,6 +120,7 @@ def _shm_frame(p: bytes, viewed: int, now: float) -> Frame:
         "sector": float(clamp(i32(p, part + 96), 0, 9)),  # 0-based, -1 unset
         "position": float(clamp(u32(p, part + 84), 0, 255)),  # mRacePosition, 1-based, 0 unset
         "lap_time": max(f32(p, 6724), 0.0),
+        "gap_ahead": _gap(f32(p, 6728)),  # mSplitTimeAhead
         "last_lap_time": lap_time_or_none(f32(p, 6720)),
         "best_lap_time": lap_time_or_none(f32(p, 6716)),
         "lap_valid": 0.0 if p[6712] else 1.0,
@@ -305,6 +306,7 @@ class Ams2UdpDecoder:
             return None
         frame: Frame = {"t": now}
         frame.update(_udp_timing(self._timings, part))
+        frame["gap_ahead"] = _gap(f32(self._timings, 21))  # sSplitTimeAhead, of the viewed car
         frame.update(self._lap_times(viewed))
         frame.update(_udp_car(t))
         frame.update(_udp_wheels(t))
@@ -351,6 +353,12 @@ class Ams2UdpDecoder:
             return None
         pc1.frame["t"] = now
         return pc1.frame
+
+
+def _gap(seconds: float) -> float:
+    """A split time to the car ahead in seconds; -1 for none: the game's unset (negative, or 0
+    when nobody is ahead) and garbage."""
+    return seconds if 0.0 < seconds <= 36_000.0 else -1.0
 
 
 def _udp_timing(tm: bytes, part: int) -> Frame:
