@@ -120,3 +120,21 @@ def test_lmu_reads_the_same_scoring_fields() -> None:
     assert f is not None
     assert (f["position"], f["gap_ahead"], f["gap_leader"]) == (3, 0.5, 2.0)
     assert (f["last_split1"], f["last_split2"]) == (20.0, 41.0)
+
+
+@pytest.mark.parametrize(
+    ("tel_start", "scoring_et", "lap"),
+    [
+        (70.004, 100.0, 6),  # the same lap start, read 4 ms apart: not a new lap
+        (99.95, 100.0, 7),  # started 50 ms before scoring was written (and not seen): a new lap
+        (90.0, 100.0, 6),  # a start scoring must have seen (written 10 s later): not a crossing
+    ],
+    ids=["same-start", "new-lap", "scoring-saw-it"],
+)
+def test_only_a_lap_scoring_could_not_know_of_is_a_crossing(
+    tel_start: float, scoring_et: float, lap: int
+) -> None:
+    veh = scored(mLapDist=13_600.0, mLapStartET=70.0)  # the end of lap 6, started at ET 70
+    sc = rf2_scoring({**INFO, "mCurrentET": scoring_et}, [veh])
+    f = Rf2Decoder().feed(chunks(rf2_telemetry([car(mLapStartET=tel_start)]), sc), 1.0)
+    assert f is not None and f["lap"] == lap

@@ -41,6 +41,8 @@ SCORING_INFO: Final = 548
 MAX_VEHICLES: Final = 128
 PHASE_PAUSED: Final = 9
 CONTROL_LOCAL_PLAYER: Final = 0
+MIN_LAP_S: Final = 1.0  # no lap is shorter: a lap start this much newer is another lap
+SCORING_SLACK_S: Final = 0.05  # s: scoring's clock may be this far ahead of the start it missed
 BUFFERS: Final = {
     "telemetry": ("$rFactor2SMMP_Telemetry$", TELEMETRY_SIZE),
     "scoring": ("$rFactor2SMMP_Scoring$", SCORING_SIZE),
@@ -187,10 +189,12 @@ def crossed_line(sc: Scoring, telemetry_lap_start: float) -> bool:
     """True when telemetry has started a lap that scoring has not counted yet.
 
     Both carry the session time the lap started (mLapStartET); telemetry's moves at the line,
-    scoring's up to 200 ms later. Only near the end of scoring's lap is a newer start a
-    crossing: elsewhere (back to the garage, a reset) it is not a lap scoring will count.
+    scoring's up to 200 ms later. It is a new lap only if it started a lap's worth (here: over
+    a second) after scoring's, and after scoring was written (or scoring would show it): two
+    readings of the same start never differ that much. And only near the end of scoring's
+    lap: elsewhere (back to the garage, a reset) it is not a lap scoring will count.
     """
-    if telemetry_lap_start <= sc.lap_start + 1e-6:
+    if telemetry_lap_start < max(sc.lap_start + MIN_LAP_S, sc.current_et - SCORING_SLACK_S):
         return False
     return sc.track_length <= 0 or sc.lap_dist >= 0.5 * sc.track_length
 
