@@ -2,7 +2,7 @@
 
 Each ``$rFactor2SMMP_<Type>$`` view starts with a version block (@0 ``mVersionUpdateBegin``,
 @4 ``mVersionUpdateEnd``); the writer bumps Begin, writes, bumps End, so a copy is whole only
-when both are equal. Structs are ISI's InternalsPlugin #8 types (``#pragma pack(4)``);
+when both are equal in it *and* the block has not moved once the copy is done. Structs are ISI's InternalsPlugin #8 types (``#pragma pack(4)``);
 TelemInfoV01 (1 888 B) and VehicleScoringInfoV01 (584 B) are shared with LMU's native page,
 so the helpers here decode both games.
 """
