@@ -35,7 +35,7 @@ def shm_values(seq: int = 2, **over: object) -> dict[str, object]:
         "mLastLapTime": 121.0, "mCurrentTime": 15.5, "mFuelLevel": 0.5, "mFuelCapacity": 80.0,
         "mSpeed": 60.0, "mRpm": 11000.0, "mMaxRPM": 12000.0, "mGear": 5,
         "mTyreTemp": (80.0, 81.0, 82.0, 83.0), "mTyreWear": (0.1, 0.1, 0.0, 0.0),
-        "mBrakeTempCelsius": (500.0, 501.0, 400.0, 401.0), "mAirPressure": (26.0, 26.0, 25.0, 25.0),
+        "mBrakeTempCelsius": (500.0, 501.0, 400.0, 401.0), "mAirPressure": (161.6, 161.6, 163.8, 163.8),
         "mTyreTempLeft": (70.0, 71.0, 72.0, 73.0), "mTyreTempCenter": (75.0, 76.0, 77.0, 78.0),
         "mTyreTempRight": (79.0, 80.0, 81.0, 82.0), "mSequenceNumber": seq,
     }  # fmt: skip
@@ -60,7 +60,7 @@ def test_it_decodes_the_shared_memory_page() -> None:
     assert f["lap"] == 3 and f["lap_dist"] == 812.5 and f["sector"] == 1 and f["position"] == 7
     assert f["speed"] == pytest.approx(216.0) and f["gear"] == 5 and f["rpm"] == 11000
     assert f["fuel"] == pytest.approx(40.0)  # 0.5 of 80 l
-    assert f["tyre_press_fl"] == pytest.approx(26.0 * PSI_TO_KPA, rel=1e-5)
+    assert f["tyre_press_fl"] == pytest.approx(161.6) and f["tyre_press_rr"] == pytest.approx(163.8)
     assert f["tyre_wear_fl"] == pytest.approx(10.0, rel=1e-5)
     assert f["tyre_temp_in_fl"] == 79.0 and f["tyre_temp_out_fr"] == 80.0
     assert (f["pos_x"], f["pos_y"], f["pos_z"]) == (1.0, 2.0, 3.0)
@@ -288,3 +288,15 @@ def test_it_reports_the_gap_to_the_car_ahead(split: float, gap: float) -> None:
     assert dec.packet(udp_timings(5, [ME], split_ahead=split), 1.0) is None
     f = dec.packet(udp_telemetry(10, TEL), 2.0)
     assert f is not None and f["gap_ahead"] == pytest.approx(gap)
+
+
+def test_shared_memory_tyre_pressure_is_hundredths_of_a_bar_not_psi() -> None:
+    """A real AMS2 capture holds ~161.6 in mAirPressure: 1.616 bar. Read as the header's PSI it
+    would be 1 114 kPa (11 bar), over the channel's limit, and the channel would be lost."""
+    f = shm(Ams2ShmDecoder(), mAirPressure=(161.6, 161.6, 163.8, 163.8))
+    assert f is not None
+    assert [f[f"tyre_press_{w}"] for w in ("fl", "fr", "rl", "rr")] == pytest.approx(
+        [161.6, 161.6, 163.8, 163.8]
+    )
+    refused: dict[str, object] = {}
+    assert quantise_frame(f, refused) is not None and refused == {}

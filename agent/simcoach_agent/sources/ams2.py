@@ -19,7 +19,7 @@ import socket
 import struct
 from typing import Final
 
-from ..channels import MS_TO_KMH, PSI_TO_KPA, WHEELS, Frame
+from ..channels import MS_TO_KMH, WHEELS, Frame
 from .base import SessionInfo
 from .layout import (
     STANDARD_G,
@@ -165,13 +165,16 @@ def _shm_wheels(p: bytes) -> Frame:
     temp = f32s(p, 7072, 4)  # °C
     wear = f32s(p, 7136, 4)  # 0 new .. 1 gone
     brake = f32s(p, 7184, 4)  # °C
-    press = f32s(p, 7372, 4)  # PSI
+    # The header calls mAirPressure PSI, but AMS2 writes hundredths of a bar (kPa), as over UDP:
+    # a real capture holds ~162 (PSI would be 11 bar), CREST2 dashboards show it / 100 as bar,
+    # and the SMS UDP streamer copies it unscaled into sAirPressure.
+    press = f32s(p, 7372, 4)
     left, centre, right = f32s(p, 20584, 4), f32s(p, 20600, 4), f32s(p, 20616, 4)  # °C
     for i, w in enumerate(WHEELS):
         frame[f"tyre_temp_{w}"] = temp[i]
         frame[f"tyre_wear_{w}"] = clamp(wear[i] * 100.0, 0.0, 100.0)
         frame[f"brake_temp_{w}"] = brake[i]
-        frame[f"tyre_press_{w}"] = press[i] * PSI_TO_KPA
+        frame[f"tyre_press_{w}"] = press[i]
         sided_temps(i, left[i], centre[i], right[i], frame, 0.0)
     return frame
 
