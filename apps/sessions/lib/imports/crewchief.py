@@ -206,7 +206,8 @@ def import_crewchief(lines: Iterable[str]) -> ImportedSession:
     game_name = cols.text.get("GameName") or ""
     stage = bool(_STAGE_GAME.search(game_name))
     laps = [] if stage else _laps(t, raw)
-    length = _game_length(t, ours, laps) or track_length(t, ours["speed"], laps)
+    line_to_line = laps[1:]  # lap 1 may be timed by the game yet logged from mid-lap
+    length = _game_length(t, ours, line_to_line) or track_length(t, ours["speed"], line_to_line)
     laps = judge_partial(t, ours["speed"], laps, length)
     ours |= {k: v for k, v in lap_channels(t, ours["speed"], laps).items() if k not in ours}
     extra = {f.lower(): v for f, v in raw.items() if f not in _OURS and f != "CurrentLap"}
