@@ -23,7 +23,10 @@ Fields: SpeedMs (m/s), Throttle/Brake/Clutch (0–1, pedal travel), Gear (-1 R, 
 DistanceRoundTrack (m), WorldPosition_x/y/z (m, y up), CurrentLapIsValid. CurrentLapTime
 is kept as an extra only: in the AMS2 and iRacing files it does not restart at the line,
 so `lap_time` is computed from our lap starts. SteeringAngle's scale differs by game and
-is kept as an extra.
+is kept as an extra only: the iRacing files run to ±5.75, a wheel angle in radians with
+no lock to scale it by; AMS2, AC and RBR stay within ±1 (±0.40, ±0.58, ±0.89), which fits
+a -1..1 input, but neither its sign nor that it is a share of full lock can be told from
+the files (the world axes' handedness is not stated), so it is not taken as `steering`.
 """
 
 from __future__ import annotations
