@@ -111,8 +111,12 @@ def lap_truth(
       LAP_LENGTH_TOLERANCE; unknown distance or length never makes a lap partial.
     """
     covers = covers_track(distance_m, track_length_m)
-    partial = covers is False and distance_m is not None and track_length_m is not None
-    partial = partial and distance_m < track_length_m  # type: ignore[operator]
+    partial = (
+        covers is False
+        and distance_m is not None
+        and track_length_m is not None
+        and distance_m < track_length_m  # a longer lap (pit lane, an off) still covers the track
+    )
     if given_s is not None and given_s > 0:
         return LapTruth(given_by, float(given_s), partial)
     if may_measure and covers:
