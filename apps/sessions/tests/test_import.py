@@ -117,6 +117,20 @@ class TestSessionImport:
         assert any(w.startswith("no laps") for w in outcome.warnings)
         assert len(session_trace(outcome.session)["t"]) == outcome.session.frame_count > 2_000
 
+    @pytest.mark.parametrize("name", ["rally", "barcelona_ld", "road_america_lap"])
+    def test_its_pages_show_a_session_without_a_best_lap(
+        self, name: str, client, driver, fixtures_dir: Path
+    ) -> None:
+        case = CASES[name]
+        ldx = (fixtures_dir / case.ldx).read_bytes() if case.ldx else None
+        session = _import(driver, fixtures_dir / case.path, ldx=ldx).session
+        assert session_lap_table(session=session)["best"] is None
+        client.force_login(driver)
+        page = client.get(f"/sessions/{session.pk}/")
+        assert page.status_code == 200 and 'class="best-time">–<' in page.content.decode()
+        assert client.get("/sessions/").status_code == 200
+        assert client.get(f"/api/sessions/{session.pk}/").status_code == 200
+
     def test_it_takes_an_unknown_session_type_as_practice_and_says_so(
         self, driver, fixtures_dir: Path
     ) -> None:
