@@ -233,10 +233,17 @@ def add_import_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("import", parents=[common], help="upload lap files (.ld, Garage 61 or Crew Chief CSV)")
     p.add_argument("files", nargs="+", metavar="FILE", help="lap files; gzip is fine")
     p.add_argument("--ldx", help="MoTeC .ldx sidecar with the lap markers of an .ld")
-    p.add_argument("--game", help="game, when the file does not say (acc, iracing, ams2, ...)")
-    p.add_argument("--track", help="track, when the file does not say")
-    p.add_argument("--car", help="car, when the file does not say")
-    p.add_argument("--kind", choices=["practice", "qualifying", "race", "hotlap"], help="session kind")
+    p.add_argument(
+        "--game",
+        help="game (acc, iracing, ams2, ...): needed when the file does not say, overrides it when it does",
+    )
+    p.add_argument("--track", help="track: needed when the file does not say, overrides it when it does")
+    p.add_argument("--car", help="car: needed when the file does not say, overrides it when it does")
+    p.add_argument(
+        "--kind",
+        choices=["practice", "qualifying", "race", "hotlap"],
+        help="session kind (overrides the file's; practice when neither says)",
+    )
     p.add_argument("--server", help="override the paired server URL")
     p.add_argument("--token", help="override the paired rig token")
     p.set_defaults(fn=cmd_import)

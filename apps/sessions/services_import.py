@@ -27,6 +27,7 @@ from simcoach_site.jobs import enqueue
 
 from .lib.imports import ImportedLap, ImportedSession, ImportFormatError, detect_format, import_session
 from .lib.imports.detect import MOTEC_LD
+from .lib.imports.result import TIMED
 from .models import Lap, Session
 from .services import car_get_or_create, track_get_or_create
 
@@ -38,6 +39,7 @@ GAME_RE = re.compile(r"[a-z0-9_]{1,16}")
 # Names the trace store uses for itself (and InfluxDB tags); an extra channel never takes them.
 RESERVED = {"t", "lap", "seq", "time", "session", "user"}
 KINDS = [k.value for k in Session.Kind]
+DEFAULT_KIND = Session.Kind.PRACTICE.value
 
 
 class ImportRejected(Exception):
@@ -74,22 +76,23 @@ def session_import(
 ) -> ImportOutcome:
     """Import one seekable binary file as an ended Session with its Laps and trace.
 
-    Game/track/car/kind come from the file where it says so, else from the arguments;
-    missing ones raise ImportRejected with `missing` set. Re-importing the same content
-    returns the earlier session with created=False.
+    Game/track/car/kind given as arguments override the file's; the file fills what is not
+    given. A kind neither gives is practice (with a warning); a missing game, track or car
+    raises ImportRejected with `missing` set. Re-importing the same content returns the
+    earlier session with created=False.
     """
     content_hash = _content_hash(fileobj, ldx)
     existing = Session.objects.filter(owner_id=owner.pk, content_hash=content_hash).first()
     if existing is not None:
         return ImportOutcome(existing, False, existing.laps.count(), ["this file was already imported"])
     parsed = _parse(fileobj, filename, ldx)
-    facts = _facts(parsed, filename, game=game, track=track, car=car, kind=kind)
+    facts, notes = _facts(parsed, filename, game=game, track=track, car=car, kind=kind)
     try:
         session = _store(owner, parsed, facts, content_hash, rig_id)
     except IntegrityError:  # the same file finished importing in another request meanwhile
         existing = Session.objects.get(owner_id=owner.pk, content_hash=content_hash)
         return ImportOutcome(existing, False, existing.laps.count(), ["this file was already imported"])
-    return ImportOutcome(session, True, len(parsed.laps), list(parsed.warnings))
+    return ImportOutcome(session, True, len(parsed.laps), [*parsed.warnings, *notes, *_lap_notes(parsed)])
 
 
 # ---- reading
@@ -138,12 +141,21 @@ class _Facts:
     kind: str
 
 
-def _facts(parsed: ImportedSession, filename: str, **given: str | None) -> _Facts:
-    # The file's own words win; the form only fills what the file does not say.
+def _facts(parsed: ImportedSession, filename: str, **given: str | None) -> tuple[_Facts, list[str]]:
+    """Game, track, car and kind, and notes on what was assumed.
+
+    What the user gives wins over the file (they know when a file's words are wrong or
+    too vague); the file fills the rest. A kind is never worth refusing a file for: one
+    neither says is practice, with a note.
+    """
     values = {
-        name: (getattr(parsed, name) or given.get(name) or "").strip()
+        name: ((given.get(name) or "").strip() or (getattr(parsed, name) or "").strip())
         for name in ("game", "track", "car", "kind")
     }
+    notes = []
+    if not values["kind"]:
+        values["kind"] = DEFAULT_KIND
+        notes.append(f"the file does not say its session kind; imported as {DEFAULT_KIND}")
     missing = [name for name, value in values.items() if not value]
     if missing:
         raise ImportRejected(
@@ -157,7 +169,16 @@ def _facts(parsed: ImportedSession, filename: str, **given: str | None) -> _Fact
     values["kind"] = values["kind"].lower()
     if values["kind"] not in KINDS:
         raise ImportRejected(f"{filename}: kind must be one of {', '.join(KINDS)}, not {values['kind']!r}")
-    return _Facts(**values)
+    return _Facts(**values), notes
+
+
+def _lap_notes(parsed: ImportedSession) -> list[str]:
+    """What the user should know about the laps: none at all, or none the game timed."""
+    if not parsed.laps:
+        return ["no laps: the file holds no lap; the session keeps its trace"]
+    if not any(lap.timing in TIMED and not lap.partial for lap in parsed.laps):
+        return ["no timed lap: every lap is untimed or partial, so none can be a best or reference lap"]
+    return []
 
 
 # ---- storing
@@ -221,23 +242,29 @@ def _session_create(
 
 
 def _lap_create(session: Session, lap: ImportedLap, base: float, *, is_first: bool) -> Lap:
+    """One stored lap under the one lap rule, from the importer's verdict on it.
+
+    Only a timed lap has a `time_ms`; an untimed or partial lap is never valid, so it is
+    never a best, reference or statistic lap. Every lap keeps its measured duration.
+    """
     t_start, t_end = base + lap.start_t, base + lap.end_t
     measured = lap.end_t - lap.start_t
+    timed = lap.timing in TIMED
     return Lap.objects.create(
         session=session,
         number=max(lap.number, 0),
-        # An incomplete lap (out-lap, the lap the log stops in) has no lap time to compare.
-        time_ms=round(lap.time_s * 1000) if lap.complete else None,
+        time_ms=round(lap.time_s * 1000) if timed else None,
         sector_ms=[round(s * 1000) for s in lap.sectors_s or []],
-        valid=lap.valid is not False,
+        valid=lap.valid is not False and timed and not lap.partial,
         is_out_lap=not lap.complete and is_first,
         started_at=dt.datetime.fromtimestamp(t_start, tz=dt.UTC),
         ended_at=dt.datetime.fromtimestamp(t_end, tz=dt.UTC),
         t_start=t_start,
         t_end=t_end,
         stats={
-            "timing": "game" if abs(lap.time_s - measured) > 1e-6 else "measured",
-            "partial": not lap.complete,
+            "timing": lap.timing,
+            "partial": lap.partial,
+            # line to line, or timed by the game from a standing or rolling start
             "complete": lap.complete,
             "duration_s": round(measured, 3),
             "valid_known": lap.valid is not None,

@@ -118,6 +118,7 @@ def lap_export_ld(request: HttpRequest, lap_id: int) -> HttpResponse:
         venue=session.track.name,
         event=f"{session.get_kind_display()} lap {lap.number}",
         session=session.get_kind_display(),
+        game=session.game,
         started_at=lap.started_at,
         rate_hz=rate,
     )
@@ -129,8 +130,9 @@ def lap_export_ld(request: HttpRequest, lap_id: int) -> HttpResponse:
 @login_required
 def lap_export_ldx(request: HttpRequest, lap_id: int) -> HttpResponse:
     lap = lap_get_for_user(user=request.user, lap_id=lap_id)
-    # The .ld starts on the line, so one beacon at the lap's end marks the whole lap.
-    body = lap_motec_ldx([(lap.time_ms or round((lap.t_end - lap.t_start) * 1000)) / 1000])
+    # The .ld starts on the line: beacons at its start and at the lap's time mark the lap.
+    # An untimed lap gets no end beacon, so it stays untimed when imported back.
+    body = lap_motec_ldx([lap.time_ms / 1000] if lap.time_ms else [])
     response = HttpResponse(body, content_type="application/xml")
     response["Content-Disposition"] = f'attachment; filename="{_filename(lap, "ldx")}"'
     return response

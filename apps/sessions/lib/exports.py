@@ -2,8 +2,13 @@
 
 The `.ld` writer lays a file out like ACC does (protocols.md §5): the 1 762-byte header
 with its constants, then the vehicle, venue and event blocks, the doubly linked channel
-descriptors and float32 samples, every channel at `rate_hz`. The `.ldx` carries one beacon
-per line crossing, which is where i2 takes laps from.
+descriptors and float32 samples, every channel at `rate_hz`. Channels ACC also logs go
+out under ACC's names and units (SPEED in m/s, THROTTLE/BRAKE/CLUTCH in %, RPMS, GEAR,
+STEERANGLE in degrees at an assumed lock ...), so MoTeC i2 math and layouts made for ACC
+work and our importer reads them back; the others keep our names and units. The session
+kind goes in the event's session field and `game=<code>` in the event comment (MoTeC has
+no game field). The `.ldx` carries one beacon per line crossing, which is where i2 takes
+laps from, including one at the log's start when the lap starts on the line.
 """
 
 from __future__ import annotations
@@ -18,11 +23,28 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 from apps.sessions.lib.imports import motec as ld
-from simcoach_agent.channels import BY_NAME
+from apps.sessions.lib.imports.result import ASSUMED_STEER_LOCK_DEG
+from simcoach_agent.channels import BY_NAME, MS_TO_KMH, PSI_TO_KPA
 
 DEVICE_SERIAL = 12007  # any number; i2 shows it as the logger serial
 DEVICE_VERSION = 420
 DESCRIPTOR_COUNTER_BASE = 0x2EE1  # ACC numbers its descriptors from here
+_WHEELS = (("fl", "LF"), ("fr", "RF"), ("rl", "LR"), ("rr", "RR"))
+# our channel → (ACC's name, ACC's unit, factor from our unit); read back by motec._ACC
+ACC_NAMES: dict[str, tuple[str, str, float]] = {
+    "speed": ("SPEED", "m/s", 1 / MS_TO_KMH),
+    "throttle": ("THROTTLE", "%", 100.0),
+    "brake": ("BRAKE", "%", 100.0),
+    "clutch": ("CLUTCH", "%", 100.0),
+    "rpm": ("RPMS", "1/min", 1.0),
+    "gear": ("GEAR", "", 1.0),
+    "g_lat": ("G_LAT", "g", 1.0),
+    "g_lon": ("G_LON", "g", 1.0),
+    # steering wheel angle: our -1..1 at the lock motec.py assumes for our own files
+    "steering": ("STEERANGLE", "deg", ASSUMED_STEER_LOCK_DEG),
+    **{f"brake_temp_{w}": (f"BRAKE_TEMP_{acc}", "C", 1.0) for w, acc in _WHEELS},
+    **{f"tyre_press_{w}": (f"TYRE_PRESS_{acc}", "psi", 1 / PSI_TO_KPA) for w, acc in _WHEELS},
+}
 
 
 def _equal_lengths(columns: Mapping[str, np.ndarray]) -> int:
@@ -98,7 +120,9 @@ def _header(
     return head
 
 
-def _blocks(base: int, *, vehicle: str, venue: str, event: str, session: str) -> tuple[bytes, int]:
+def _blocks(
+    base: int, *, vehicle: str, venue: str, event: str, session: str, comment: str
+) -> tuple[bytes, int]:
     """Vehicle, venue and event blocks laid out from `base`; returns them and the event pointer."""
     vehicle_block = bytearray(ld.VEHICLE_SIZE)
     _put(vehicle_block, 0, vehicle, 64)
@@ -110,6 +134,7 @@ def _blocks(base: int, *, vehicle: str, venue: str, event: str, session: str) ->
     event_block = bytearray(ld.EVENT_SIZE)
     _put(event_block, 0, event, 64)
     _put(event_block, 64, session, 64)
+    _put(event_block, 128, comment, 1024)
     struct.pack_into("<H", event_block, 1152, venue_ptr)
     return bytes(vehicle_block + venue_block + event_block), event_ptr
 
@@ -156,25 +181,35 @@ def lap_motec_ld(
     rate_hz: int,
     units: Mapping[str, str] | None = None,
     session: str = "",
+    game: str = "",
 ) -> bytes:
     """A MoTeC i2 `.ld` file holding `columns`, each sampled at `rate_hz` from the lap start.
 
-    `t` is left out (time is implied by the rate). Units default to our channel table's.
-    `started_at` is written as its wall-clock date and time; i2 has no time zone.
+    `t` is left out (time is implied by the rate). Our channels that ACC also logs take
+    ACC's names and units (ACC_NAMES); the rest keep their names, in `units` or our
+    channel table's. `session` is the session kind as i2 shows it ("Practice"), `game` our
+    game code. `started_at` is written as its wall-clock date and time; i2 has no time zone.
     """
     if not 1 <= rate_hz <= 0xFFFF or int(rate_hz) != rate_hz:
         raise ValueError(f"rate_hz must be a whole number of Hz in 1..65535, not {rate_hz}")
     names = [c for c in columns if c != "t"]
     count = _equal_lengths({c: columns[c] for c in names})
-    unit_of = {c: (units or {}).get(c, BY_NAME[c].unit if c in BY_NAME else "") for c in names}
-    blocks, event_ptr = _blocks(ld.HEADER_SIZE, vehicle=vehicle, venue=venue, event=event, session=session)
+    written = [_as_written(c, np.asarray(columns[c], dtype=np.float64), units or {}) for c in names]
+    blocks, event_ptr = _blocks(
+        ld.HEADER_SIZE,
+        vehicle=vehicle,
+        venue=venue,
+        event=event,
+        session=session,
+        comment=f"game={game}" if game else "",
+    )
     meta_ptr = ld.HEADER_SIZE + len(blocks)
     data_ptr = meta_ptr + len(names) * ld.DESCRIPTOR_SIZE
     descriptors = b"".join(
-        _descriptor(i, len(names), meta_ptr, data_ptr + i * count * 4, count, int(rate_hz), c, unit_of[c])
-        for i, c in enumerate(names)
+        _descriptor(i, len(names), meta_ptr, data_ptr + i * count * 4, count, int(rate_hz), name, unit)
+        for i, (name, unit, _) in enumerate(written)
     )
-    data = b"".join(np.asarray(columns[c], dtype="<f4").tobytes() for c in names)
+    data = b"".join(values.astype("<f4").tobytes() for _, _, values in written)
     header = _header(
         n_channels=len(names),
         meta_ptr=meta_ptr,
@@ -189,6 +224,14 @@ def lap_motec_ld(
     return bytes(header) + blocks + descriptors + data
 
 
+def _as_written(name: str, values: np.ndarray, units: Mapping[str, str]) -> tuple[str, str, np.ndarray]:
+    """A channel's name, unit and values as the .ld holds them (ACC's where ACC logs it)."""
+    if name in ACC_NAMES and name not in units:
+        acc_name, unit, factor = ACC_NAMES[name]
+        return acc_name, unit, values * factor
+    return name, units.get(name, BY_NAME[name].unit if name in BY_NAME else ""), values
+
+
 def _lap_clock(seconds: float) -> str:
     minutes, rest = divmod(round(seconds * 1000), 60_000)
     return f"{minutes}:{rest / 1000:06.3f}"
@@ -197,13 +240,15 @@ def _lap_clock(seconds: float) -> str:
 def lap_motec_ldx(lap_times_s: Sequence[float], *, start_s: float = 0.0) -> str:
     """The `.ldx` sidecar for laps of the given times, the first starting `start_s` into the log.
 
-    One beacon per line crossing (Time in microseconds). i2 numbers the stretch before the
-    first beacon lap 0, so a log that starts on the line gets its first beacon at the end of
-    the first lap and "Fastest Lap" is the fastest lap's index in `lap_times_s`.
+    One beacon per line crossing (Time in microseconds), the first at `start_s` even when
+    that is the log's start: a lap exported from the line then reads back as a timed lap,
+    not as an out-lap. i2 numbers the stretch before the first beacon lap 0, so "Fastest
+    Lap" is the fastest lap's index in `lap_times_s` plus one. No lap times: only the start
+    beacon, and the log reads back as one untimed lap.
     """
     if any(t <= 0 for t in lap_times_s) or start_s < 0:
         raise ValueError("lap times must be positive and start_s not negative")
-    crossings = ([start_s] if start_s > 0 else []) + list(start_s + np.cumsum(lap_times_s))
+    crossings = [start_s, *(start_s + np.cumsum(lap_times_s))]
     markers = "".join(
         f'     <Marker Version="100" ClassName="BCN" Name="{i}, id=99" Flags="13" Time="{t * 1e6:.17e}"/>\n'
         for i, t in enumerate(crossings)
@@ -211,11 +256,10 @@ def lap_motec_ldx(lap_times_s: Sequence[float], *, start_s: float = 0.0) -> str:
     details = ""
     if len(lap_times_s):
         best = int(np.argmin(lap_times_s))
-        fastest = best + (1 if start_s > 0 else 0)
         details = (
             f'   <String Id="Total Laps" Value="{len(crossings) + 1}"/>\n'
             f'   <String Id="Fastest Time" Value={quoteattr(_lap_clock(lap_times_s[best]))}/>\n'
-            f'   <String Id="Fastest Lap" Value="{fastest}"/>\n'
+            f'   <String Id="Fastest Lap" Value="{best + 1}"/>\n'
         )
     return (
         '<?xml version="1.0"?>\n<LDXFile Locale="English_United States.1252" DefaultLocale="C" Version="1.6">\n'

@@ -9,7 +9,8 @@ register = template.Library()
 
 @register.filter
 def laptime(ms: float | None) -> str:
-    if ms is None or ms <= 0:
+    # Django hands a missing value in as "" (a session without a best lap: `best.time_ms`)
+    if not isinstance(ms, int | float) or ms <= 0:
         return "–"
     minutes, rest = divmod(round(ms), 60_000)
     return f"{minutes}:{rest / 1000:06.3f}"

@@ -11,13 +11,21 @@ import pytest
 
 from apps.coaching.services import lap_analyse
 from apps.sessions.models import Lap, Session
+from apps.sessions.selectors import session_lap_table
 from apps.sessions.services_import import (
     ImportRejected,
     ImportStoreFailed,
     safe_channel_name,
     session_import,
 )
-from apps.sessions.tests.import_cases import CASES, IMOLA, assert_imported_like_the_file, session_trace
+from apps.sessions.tests.import_cases import (
+    BARCELONA,
+    CASES,
+    IMOLA,
+    assert_imported_like_the_file,
+    expected_lap_times,
+    session_trace,
+)
 from apps.telemetry.models import TraceChunk
 from apps.telemetry.tracestore import get_trace_store
 
@@ -54,15 +62,107 @@ class TestSessionImport:
         self, name: str, driver, fixtures_dir: Path
     ) -> None:
         case = CASES[name]
-        outcome = _import(driver, fixtures_dir / case.path, **case.meta)
+        ldx = (fixtures_dir / case.ldx).read_bytes() if case.ldx else None
+        outcome = _import(driver, fixtures_dir / case.path, ldx=ldx, **case.meta)
         session = Session.objects.select_related("track").get(pk=outcome.session.pk)
         assert outcome.created and session.state == Session.State.ENDED and session.owner == driver
         assert (
             session.source in ("motec_ld", "garage61_csv", "crewchief_csv")
             and len(session.content_hash) == 64
         )
-        assert outcome.laps == session.laps.count() >= 1
-        assert_imported_like_the_file(session, case)
+        assert outcome.laps == session.laps.count()
+        assert_imported_like_the_file(session, case, expected_lap_times(fixtures_dir, case))
+
+    @pytest.mark.parametrize(
+        ("name", "number", "seconds"),
+        [("magny_cours", 1, 100.818), ("lime_rock", 1, 76.391), ("road_america", 1, 119.023)],
+    )
+    def test_it_times_lap_one_when_the_game_timed_it(
+        self, name: str, number: int, seconds: float, driver, fixtures_dir: Path
+    ) -> None:
+        lap = _import(driver, fixtures_dir / CASES[name].path).session.laps.get(number=number)
+        assert lap.time_ms == round(seconds * 1000) and lap.stats["timing"] == "game"
+        assert not lap.is_out_lap and lap.stats["complete"]
+
+    @pytest.mark.parametrize(
+        ("name", "partial_lap", "covered", "best_lap", "best_s"),
+        [
+            # 67 m of 2 469 m in 32.0 s was the best; lap 10's 80.869 s iRacing did not time
+            ("charlotte", 4, "67 m", 9, 81.574),
+            ("okayama", 3, "809 m", 5, 62.932),  # 809 of 1 930 m in 56.0 s was the best
+        ],
+    )
+    def test_it_never_makes_a_partial_or_untimed_lap_best(
+        self,
+        name: str,
+        partial_lap: int,
+        covered: str,
+        best_lap: int,
+        best_s: float,
+        driver,
+        fixtures_dir: Path,
+    ) -> None:
+        session = _import(driver, fixtures_dir / CASES[name].path).session
+        partial = session.laps.get(number=partial_lap)
+        assert (partial.time_ms, partial.valid, partial.stats["partial"]) == (None, False, True), covered
+        assert partial.stats["duration_s"] > 30  # its measured duration is kept
+        best = session_lap_table(session=session)["best"]
+        assert (best.number, best.time_ms) == (best_lap, round(best_s * 1000))
+        assert best.stats["timing"] == "game" and not best.stats["partial"]
+
+    def test_it_imports_a_rally_stage_as_a_trace_without_laps(self, driver, fixtures_dir: Path) -> None:
+        outcome = _import(driver, fixtures_dir / CASES["rally"].path)
+        assert outcome.created and outcome.laps == 0 and outcome.session.laps.count() == 0
+        assert outcome.session.game == "rbr" and outcome.session.track.name == "Saalahti"
+        assert any(w.startswith("no laps") for w in outcome.warnings)
+        assert len(session_trace(outcome.session)["t"]) == outcome.session.frame_count > 2_000
+
+    @pytest.mark.parametrize("name", ["rally", "barcelona_ld", "road_america_lap"])
+    def test_its_pages_show_a_session_without_a_best_lap(
+        self, name: str, client, driver, fixtures_dir: Path
+    ) -> None:
+        case = CASES[name]
+        ldx = (fixtures_dir / case.ldx).read_bytes() if case.ldx else None
+        session = _import(driver, fixtures_dir / case.path, ldx=ldx).session
+        assert session_lap_table(session=session)["best"] is None
+        client.force_login(driver)
+        page = client.get(f"/sessions/{session.pk}/")
+        assert page.status_code == 200 and 'class="best-time">–<' in page.content.decode()
+        assert client.get("/sessions/").status_code == 200
+        assert client.get(f"/api/sessions/{session.pk}/").status_code == 200
+
+    def test_it_takes_an_unknown_session_type_as_practice_and_says_so(
+        self, driver, fixtures_dir: Path
+    ) -> None:
+        outcome = _import(driver, fixtures_dir / CASES["okayama"].path)
+        assert outcome.session.kind == "practice"
+        assert any("'LonePractice' imported as practice" in w for w in outcome.warnings)
+
+    def test_what_the_user_gives_overrides_the_file(self, driver, fixtures_dir: Path) -> None:
+        given = {"game": "AMS2", "track": "Magny-Cours GP", "car": "488 GT3", "kind": "race"}
+        session = _import(driver, fixtures_dir / CASES["magny_cours"].path, **given).session
+        assert (session.game, session.track.name, session.car.name, session.kind) == (
+            "ams2",
+            "Magny-Cours GP",
+            "488 GT3",
+            "race",
+        )
+
+    def test_an_ld_without_kind_is_practice_with_a_note(self, driver, fixtures_dir: Path) -> None:
+        outcome = _import(driver, fixtures_dir / IMOLA)
+        assert outcome.session.kind == "practice"
+        assert any("does not say its session kind" in w for w in outcome.warnings)
+
+    def test_it_ends_an_acc_log_where_the_driving_channels_end(self, driver, fixtures_dir: Path) -> None:
+        ldx = (fixtures_dir / f"{BARCELONA}.ldx").read_bytes()
+        outcome = _import(driver, fixtures_dir / f"{BARCELONA}.ld", ldx=ldx)
+        session = outcome.session
+        assert (session.ended_at - session.started_at).total_seconds() == pytest.approx(103.2, abs=0.1)
+        (lap,) = session.laps.all()
+        assert (lap.time_ms, lap.valid, lap.stats["timing"]) == (None, False, "untimed")
+        assert lap.stats["duration_s"] == pytest.approx(103.2, abs=0.1) and not lap.stats["partial"]
+        assert any("no beacons" in w for w in outcome.warnings)
+        assert any("run 621.7 s" in w for w in outcome.warnings)
 
     @pytest.mark.parametrize("name", ["imola_ld", "lime_rock"])
     def test_it_does_not_import_the_same_file_twice(self, name: str, driver, fixtures_dir: Path) -> None:
@@ -99,12 +199,16 @@ class TestSessionImport:
         trace = session_trace(session)
         assert {"steerangle", "sus_travel_rr", "wheel_speed_lf", "lap_beacon"} <= set(trace)
         assert 100 < np.nanmax(np.abs(trace["steerangle"])) < 120  # degrees, as ACC logged them
-        assert chunks == [6000, 6000, 2706]  # bounded writes: 14 706 samples, 6 000 a chunk
+        assert chunks == [
+            6000,
+            6000,
+            2704,
+        ]  # bounded writes: 14 704 samples (245.07 s of SPEED), 6 000 a chunk
 
     def test_it_asks_for_what_the_file_does_not_say(self, driver, fixtures_dir: Path) -> None:
-        with pytest.raises(ImportRejected, match="does not say its track, car, kind") as err:
+        with pytest.raises(ImportRejected, match="does not say its track, car; please") as err:
             _import(driver, fixtures_dir / CASES["garage61"].path)
-        assert err.value.missing == ["track", "car", "kind"]
+        assert err.value.missing == ["track", "car"]
         _nothing_stored()
 
     def test_it_rejects_an_unknown_kind(self, driver, fixtures_dir: Path) -> None:

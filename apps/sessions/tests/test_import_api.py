@@ -11,7 +11,7 @@ from django.test import Client
 
 from apps.sessions import views_import
 from apps.sessions.models import Lap, Session
-from apps.sessions.tests.import_cases import CASES, IMOLA, assert_imported_like_the_file
+from apps.sessions.tests.import_cases import CASES, IMOLA, assert_imported_like_the_file, expected_lap_times
 from apps.telemetry.models import TraceChunk
 
 pytestmark = [pytest.mark.django_db, pytest.mark.fixtures, pytest.mark.usefixtures("isolated_trace_store")]
@@ -39,13 +39,17 @@ class TestImportApi:
         self, name: str, logged_in: Client, fixtures_dir: Path
     ) -> None:
         case = CASES[name]
-        response = _post(logged_in, fixtures_dir / case.path, case.meta)
+        if case.ldx:
+            with (fixtures_dir / case.ldx).open("rb") as ldx:
+                response = _post(logged_in, fixtures_dir / case.path, {**case.meta, "ldx": ldx})
+        else:
+            response = _post(logged_in, fixtures_dir / case.path, case.meta)
         assert response.status_code == 201, response.json()
         body = response.json()
         assert body["created"] is True and body["url"] == f"/sessions/{body['session_id']}/"
         session = Session.objects.select_related("track").get(pk=body["session_id"])
         assert body["laps"] == session.laps.count() and isinstance(body["warnings"], list)
-        assert_imported_like_the_file(session, case)
+        assert_imported_like_the_file(session, case, expected_lap_times(fixtures_dir, case))
 
     def test_it_takes_a_rig_token_and_imports_for_the_rigs_owner(
         self, client: Client, rig_and_token, driver, fixtures_dir: Path
@@ -129,7 +133,7 @@ class TestImportPage:
             asked = logged_in.post("/import/", {"file": f})
         page = asked.content.decode()
         assert asked.status_code == 400
-        assert "does not say its track, car, kind" in page and '<details id="import-fields" open>' in page
+        assert "does not say its track, car;" in page and '<details id="import-fields" open>' in page
         with path.open("rb") as f:
             done = logged_in.post("/import/", {"file": [f], **CASES["garage61"].meta})
         session = Session.objects.get()

@@ -9,16 +9,24 @@ the first sample, not a fixed grid.
 
 Laps: a lap ends where CurrentLap changes. The crossing time is refined between samples
 with DistanceRoundTrack / speed of the first sample after the line, which brings measured
-lap durations within a few hundredths of the game's times. A lap's game time is
-LapTimePrevious as it stands at the end of the following lap: AC sets it at the line, but
-iRacing updates it only seconds later, so the value read right after the line can still be
-the lap before's. -1 means the game gave no time (pit laps, first laps).
+lap durations within a few hundredths of the game's times. A lap's time is the game's
+only (the one lap rule, `result.lap_truth`): lap k's time is the first LapTimePrevious
+seen in lap k+1 that differs from the value lap k ended with (AC sets it at the line,
+iRacing seconds later, after a -1 or the lap before's time). -1 means the game gave no
+time (pit laps, some first laps): the lap is untimed. Lap 1 from a standing or rolling
+start is timed when the game timed it; where the log holds more than that time before
+the lap's end (waiting on the grid, an out-lap CurrentLap does not count), the lap starts
+its game time before its end. Rally games drive stages, not laps: their files import
+with no laps.
 
 Fields: SpeedMs (m/s), Throttle/Brake/Clutch (0–1, pedal travel), Gear (-1 R, 0 N), Rpms,
 DistanceRoundTrack (m), WorldPosition_x/y/z (m, y up), CurrentLapIsValid. CurrentLapTime
 is kept as an extra only: in the AMS2 and iRacing files it does not restart at the line,
 so `lap_time` is computed from our lap starts. SteeringAngle's scale differs by game and
-is kept as an extra.
+is kept as an extra only: the iRacing files run to ±5.75, a wheel angle in radians with
+no lock to scale it by; AMS2, AC and RBR stay within ±1 (±0.40, ±0.58, ±0.89), which fits
+a -1..1 input, but neither its sign nor that it is a share of full lock can be told from
+the files (the world axes' handedness is not stated), so it is not taken as `steering`.
 """
 
 from __future__ import annotations
@@ -35,12 +43,15 @@ import numpy as np
 from simcoach_agent.channels import MS_TO_KMH
 
 from .result import (
+    GAME,
+    UNTIMED,
     FloatArray,
     ImportedLap,
     ImportedSession,
     ImportFormatError,
     clamp_pedals,
     csv_number,
+    judge_partial,
     lap_channels,
     track_length,
 )
@@ -94,6 +105,17 @@ _KINDS = {
     "race": "race",
     "hotlap": "hotlap",
 }
+# Session type names beyond _KINDS (iRacing's LonePractice, ...) map by the word they hold;
+# a name holding none of these is taken as practice, with a warning.
+_KIND_WORDS = (("qual", "qualifying"), ("race", "race"), ("hotlap", "hotlap"), ("practice", "practice"))
+DEFAULT_KIND = "practice"
+# Games that drive stages (one run from start to finish), not laps round a circuit.
+_STAGE_GAME = re.compile(r"rally|\bwrc\b|dirt", re.IGNORECASE)
+# Our game names are at most 16 characters (Session.game); long names get a short form.
+_GAMES_SHORT = {"Richard Burns Rally": "rbr"}
+GAME_NAME_MAX = 16
+# Lap 1 starts at its game time before its end when the log holds this much more before it.
+FIRST_LAP_SLACK_S = 1.0
 _EXTRA_UNITS = {
     "currentlaptime": "s",
     "steeringangle": "",
@@ -184,37 +206,64 @@ def import_crewchief(lines: Iterable[str]) -> ImportedSession:
     if "speed" not in ours:
         raise ImportFormatError(f"{NAME}: no SpeedMs field")
     clamp_pedals(ours)
-    laps = _laps(t, raw)
+    game_name = cols.text.get("GameName") or ""
+    stage = bool(_STAGE_GAME.search(game_name))
+    laps = [] if stage else _laps(t, raw)
+    line_to_line = laps[1:]  # lap 1 may be timed by the game yet logged from mid-lap
+    length = _game_length(t, ours, line_to_line) or track_length(t, ours["speed"], line_to_line)
+    laps = judge_partial(t, ours["speed"], laps, length)
     ours |= {k: v for k, v in lap_channels(t, ours["speed"], laps).items() if k not in ours}
     extra = {f.lower(): v for f, v in raw.items() if f not in _OURS and f != "CurrentLap"}
+    kind, kind_warning = _kind(cols.text.get("SessionTypeName"))
     return ImportedSession(
         source_format="crewchief_csv",
-        game=_game(cols.text.get("GameName")),
+        game=_game(game_name),
         track=cols.text.get("TrackCode"),
         car=cols.text.get("CarModel"),
-        kind=_KINDS.get((cols.text.get("SessionTypeName") or "").lower()),
+        kind=kind,
         started_at=datetime.fromtimestamp(epoch[0], tz=UTC),
-        track_length_m=_game_length(t, ours, laps) or track_length(t, ours["speed"], laps),
+        track_length_m=None if stage else length,
         channels=ours,
         extra=extra,
         extra_units={k: _EXTRA_UNITS.get(k, "") for k in extra},
         laps=laps,
         meta={k: v for k, v in cols.text.items() if k in ("GameName", "SessionId")},
-        warnings=_warnings(cols, laps),
+        warnings=kind_warning + _warnings(cols, laps, stage),
     )
 
 
+def _kind(name: str | None) -> tuple[str | None, list[str]]:
+    """Our session kind for Crew Chief's SessionTypeName, and a warning when we had to guess."""
+    low = (name or "").strip().lower()
+    if not low:
+        return None, []
+    if low in _KINDS:
+        return _KINDS[low], []
+    kind = next((k for word, k in _KIND_WORDS if word in low), None)
+    if kind is not None:
+        return kind, [f"{NAME}: session type {name!r} imported as {kind}"]
+    return DEFAULT_KIND, [f"{NAME}: session type {name!r} is not one we know; imported as {DEFAULT_KIND}"]
+
+
 def _game(name: str | None) -> str | None:
+    """Our short game name: the five we stream by their codes, others as a slug of their name."""
     if not name:
         return None
-    return _GAMES.get(name.strip()) or re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    name = name.strip()
+    known = _GAMES.get(name) or _GAMES_SHORT.get(name)
+    if known:
+        return known
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    return slug[:GAME_NAME_MAX].strip("_") or None
 
 
-def _warnings(cols: _Columns, laps: list[ImportedLap]) -> list[str]:
+def _warnings(cols: _Columns, laps: list[ImportedLap], stage: bool) -> list[str]:
     found = []
     if len(cols.session_ids - {""}) > 1:
         found.append(f"{NAME}: rows from {len(cols.session_ids - {''})} sessions; imported as one")
-    if not laps or not any(lap.complete for lap in laps):
+    if stage:
+        found.append(f"{NAME}: no laps: {cols.text.get('GameName')} drives stages; imported as a trace only")
+    elif not any(lap.complete for lap in laps):
         found.append(f"{NAME}: no complete lap (CurrentLap never changes twice)")
     return found
 
@@ -233,33 +282,55 @@ def _crossing(t: FloatArray, raw: dict[str, FloatArray], i: int) -> float:
 
 
 def _laps(t: FloatArray, raw: dict[str, FloatArray]) -> list[ImportedLap]:
+    """Laps cut where CurrentLap changes, timed by the game's LapTimePrevious only."""
     lap_no = _forward_fill(raw["CurrentLap"])
     changes = np.flatnonzero(lap_no[1:] != lap_no[:-1]) + 1
     edges = [0.0, *(_crossing(t, raw, int(i)) for i in changes), float(t[-1])]
-    starts = [0, *changes.tolist()]
+    bounds = [0, *changes.tolist(), len(t)]  # sample index ranges of the laps
     laps: list[ImportedLap] = []
     for j in range(len(edges) - 1):
-        game_time, valid = _game_time(raw, changes, j)
-        complete = 0 < j < len(edges) - 2
-        measured = edges[j + 1] - edges[j]
-        number = int(lap_no[starts[j]]) if np.isfinite(lap_no[starts[j]]) else j + 1
-        laps.append(ImportedLap(number, edges[j], edges[j + 1], game_time or measured, valid, None, complete))
+        game_time = _game_time(raw.get("LapTimePrevious"), bounds, j)
+        start, end = edges[j], edges[j + 1]
+        if j == 0 and game_time is not None and end - start - game_time > FIRST_LAP_SLACK_S:
+            start = end - game_time  # the log began before the lap did (grid, uncounted out-lap)
+        complete = 0 < j < len(edges) - 2 or game_time is not None
+        number = int(lap_no[bounds[j]]) if np.isfinite(lap_no[bounds[j]]) else j + 1
+        laps.append(
+            ImportedLap(
+                number,
+                start,
+                end,
+                game_time if game_time is not None else end - start,
+                _valid(raw, bounds, j) if game_time is not None or complete else None,
+                None,
+                complete,
+                GAME if game_time is not None else UNTIMED,
+            )
+        )
     return laps
 
 
-def _game_time(raw: dict[str, FloatArray], changes: np.ndarray, j: int) -> tuple[float | None, bool | None]:
-    """LapTimePrevious and PreviousLapWasValid for the lap that ends at change j."""
-    prev, ok = raw.get("LapTimePrevious"), raw.get("PreviousLapWasValid")
-    if prev is None or j >= len(changes):
-        return None, None
-    start = int(changes[j])
-    stop = int(changes[j + 1]) if j + 1 < len(changes) else len(prev)
-    time_s, before = _last_finite(prev[start:stop]), _last_finite(prev[:start])
-    # the last, partial lap: iRacing may not have posted the time yet when the log stops
-    if time_s is None or (stop == len(prev) and time_s == before):
-        return None, None
-    flag = _last_finite(ok[start:stop]) if ok is not None else None
-    return (time_s if time_s > 0 else None), (None if flag is None else flag > 0.5)
+def _game_time(prev: FloatArray | None, bounds: list[int], j: int) -> float | None:
+    """The game's time for lap j: the first LapTimePrevious in lap j+1 that differs from
+    the value lap j ended with (SOURCES.md's ground truth); None when the game gave none."""
+    if prev is None or j + 2 >= len(bounds):
+        return None
+    ended = _last_finite(prev[bounds[j] : bounds[j + 1]])
+    following = prev[bounds[j + 1] : bounds[j + 2]]
+    following = following[np.isfinite(following)]
+    changed = following[following != ended] if ended is not None else following
+    if not len(changed) or changed[0] <= 0:
+        return None
+    return float(changed[0])
+
+
+def _valid(raw: dict[str, FloatArray], bounds: list[int], j: int) -> bool | None:
+    """PreviousLapWasValid as it stands at the end of the next lap (None when unknown)."""
+    ok = raw.get("PreviousLapWasValid")
+    if ok is None or j + 2 >= len(bounds):
+        return None
+    flag = _last_finite(ok[bounds[j + 1] : bounds[j + 2]])
+    return None if flag is None else flag > 0.5
 
 
 def _last_finite(values: FloatArray) -> float | None:

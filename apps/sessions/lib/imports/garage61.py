@@ -4,6 +4,17 @@ Columns: Speed (m/s), LapDistPct (0–1), Lat/Lon (degrees), Brake/Throttle (0�
 SteeringWheelAngle (rad), Gear (-1 R, 0 N), Clutch (iRacing: 1 engaged, 0 pedal down),
 ABSActive/DRSActive (true/false), LatAccel/LongAccel/VertAccel (m/s²), Yaw, YawRate.
 
+SteeringWheelAngle is positive to the left (on all three real laps it turns the same way
+as the heading of the Lat/Lon path, correlation 0.78–0.84); our `steering` runs -1 left
+.. 1 right as a fraction of full lock. The file lacks the car's lock
+(SteeringWheelAngleMax), so we divide by ASSUMED_LOCK_RAD and say so in a warning; the
+raw angle stays in the extra `steeringwheelangle` (rad).
+
+The lap is timed by us (there is no time column): Garage 61 exports whole laps, so the
+lap is "measured" unless LapDistPct covers less than the track (then partial, untimed).
+Its last rows may already be past the line (LapDistPct 0.9999 → 0.0003): LapDistPct is
+unwrapped there, and the lap ends where it reaches 1.
+
 There is no time column. We take the row rate, 60 Hz (iRacing's telemetry rate): on the
 real sample the time that distance/speed gives for each row is 1/60 s within ±3 % and sums
 to the same lap time within 0.01 s, while per-row distance/speed is noisy where LapDistPct
@@ -24,6 +35,8 @@ import numpy as np
 from simcoach_agent.channels import MS_TO_KMH
 
 from .result import (
+    ASSUMED_STEER_LOCK_DEG,
+    LAP_LENGTH_TOLERANCE,
     FloatArray,
     ImportedLap,
     ImportedSession,
@@ -32,6 +45,8 @@ from .result import (
     csv_number,
     cumulative_distance,
     lap_channels,
+    lap_truth,
+    with_truth,
 )
 
 ROW_RATE_HZ = 60.0
@@ -39,6 +54,9 @@ EARTH_RADIUS_M = 6_371_008.8  # mean radius
 G = 9.80665  # m/s² per g
 REQUIRED = ("Speed", "LapDistPct")
 MAX_ROWS = 60 * 3600  # an hour at 60 Hz; no lap is longer
+ASSUMED_LOCK_RAD = float(np.radians(ASSUMED_STEER_LOCK_DEG))  # the file lacks the car's lock
+# Below this share of a lap we cannot even tell the track length.
+MIN_COVERED = 0.5
 _OURS = {  # column → (our name, factor)
     "Speed": ("speed", MS_TO_KMH),
     "Throttle": ("throttle", 1.0),
@@ -103,12 +121,21 @@ def import_garage61(text: str | Iterable[str]) -> ImportedSession:
         ours["clutch"] = 1.0 - cols["Clutch"]  # iRacing counts engagement; we count pedal travel
     if "Lat" in cols and "Lon" in cols:
         ours["pos_x"], ours["pos_z"] = _positions(cols["Lat"], cols["Lon"])
+    warnings = ["Garage 61 CSV: no timestamps; time assumed from the 60 Hz row rate"]
+    if "SteeringWheelAngle" in cols:
+        # positive left in iRacing, ours positive right
+        ours["steering"] = np.clip(-cols["SteeringWheelAngle"] / ASSUMED_LOCK_RAD, -1.0, 1.0)
+        warnings.append(
+            f"Garage 61 CSV: steering scaled by an assumed {ASSUMED_STEER_LOCK_DEG:.0f}° lock"
+            " (the file does not give the car's)"
+        )
     used = {*_OURS, "Clutch", "Speed"}
     extra = {c.lower(): v for c, v in cols.items() if c not in used}
     clamp_pedals(ours)
-    length, lap = _lap(t, ours["speed"], cols["LapDistPct"])
+    pct = _unwrapped(cols["LapDistPct"])
+    length, lap = _lap(t, ours["speed"], pct)
     ours |= lap_channels(t, ours["speed"], [lap])
-    ours["lap_dist"] = cols["LapDistPct"] * length  # the game's own distance beats our integral
+    ours["lap_dist"] = np.mod(pct, 1.0) * length  # the game's own distance beats our integral
     return ImportedSession(
         source_format="garage61_csv",
         game="iracing",  # Garage 61's column names are iRacing SDK variables
@@ -121,18 +148,47 @@ def import_garage61(text: str | Iterable[str]) -> ImportedSession:
         extra=extra,
         extra_units={k: _EXTRA_UNITS.get(k, "") for k in extra},
         laps=[lap],
-        warnings=["Garage 61 CSV: no timestamps; time assumed from the 60 Hz row rate"],
+        warnings=warnings,
     )
 
 
+def _unwrapped(pct: FloatArray) -> FloatArray:
+    """LapDistPct counting on past 1 after the rows that have already crossed the line."""
+    wraps = np.flatnonzero(np.diff(pct) < -0.5)
+    if len(wraps) > 1:
+        raise ImportFormatError(f"Garage 61 CSV: LapDistPct crosses the line {len(wraps)} times; not one lap")
+    out = pct.copy()
+    if len(wraps):
+        out[wraps[0] + 1 :] += 1.0
+    return out
+
+
 def _lap(t: FloatArray, speed_kmh: FloatArray, pct: FloatArray) -> tuple[float, ImportedLap]:
-    """Track length (m) and the lap, extended over the bits before the first and after the last row."""
+    """Track length (m) and the lap, timed line to line.
+
+    The length is the speed integral over the share of the lap the rows cover. The lap
+    starts before the first row by the distance left to the line at the first row's speed,
+    and ends where LapDistPct reaches 1 (between rows when the last rows are past the line,
+    else after the last row at its speed): on the real files this gives Garage 61's own lap
+    times (57.444 s, 86.439 s) within 0.001 s.
+    """
     covered = float(pct[-1] - pct[0])
-    if not 0.5 < covered <= 1.0:
+    if not MIN_COVERED < covered <= 1.0 + LAP_LENGTH_TOLERANCE:
         raise ImportFormatError(f"Garage 61 CSV: LapDistPct covers {covered:.2f} of a lap, not one lap")
     length = float(cumulative_distance(t, speed_kmh)[-1]) / covered
     v_first, v_last = max(speed_kmh[0], 1.0) / 3.6, max(speed_kmh[-1], 1.0) / 3.6  # metres per second
-    before = pct[0] * length / v_first
-    after = (1.0 - pct[-1]) * length / v_last
-    time_s = float(t[-1] + before + after)
-    return length, ImportedLap(1, 0.0, float(t[-1]), time_s, None, None, True)
+    start = -pct[0] * length / v_first
+    end = (
+        float(np.interp(1.0, pct, t)) if pct[-1] >= 1.0 else float(t[-1] + (1.0 - pct[-1]) * length / v_last)
+    )
+    whole = covered >= 1.0 - LAP_LENGTH_TOLERANCE
+    measured = end - start if whole else float(t[-1])  # a partial lap: only the rows' own span
+    lap = ImportedLap(1, 0.0, min(end, float(t[-1])), measured, None, None, whole)
+    truth = lap_truth(
+        given_s=None,
+        measured_s=measured,
+        distance_m=min(covered, 1.0) * length,
+        track_length_m=length,
+        may_measure=True,
+    )
+    return length, with_truth(lap, truth)

@@ -18,7 +18,14 @@ in ACC). ACC quirks, from the real Imola file: G_LAT/G_LON are labelled m/s2 but
 1.. gears; CLUTCH is pedal travel in % (100 at standstill); LAP_BEACON stays 0 and laps
 live in the `.ldx` (beacon Time in microseconds; i2 numbers the stretch before the first
 beacon lap 0, so the file's "Fastest Lap" n is our lap n + 1). There is no distance
-channel: lap_dist is integrated speed.
+channel: lap_dist is integrated speed. The EN_* and TIME channels of newer ACC files run
+on for minutes after the others (Barcelona: 621.7 s against 103.2 s): the log ends where
+the speed channel ends. Laps between two beacons are timed by them; a log without
+beacons is one untimed lap (ACC leaves the beacons out of laps it did not time).
+
+Our own exports (apps/sessions/lib/exports.py) use ACC's channel names and units, put the
+session kind in the event's session field and `game=<code>` in the event comment, which
+is how we know their game; their STEERANGLE (degrees) is our steering at an assumed lock.
 """
 
 from __future__ import annotations
@@ -35,12 +42,14 @@ import numpy as np
 from simcoach_agent.channels import BY_NAME, PSI_TO_KPA
 
 from .result import (
+    ASSUMED_STEER_LOCK_DEG,
     MIN_LAP_S,
     FloatArray,
     ImportedLap,
     ImportedSession,
     ImportFormatError,
     clamp_pedals,
+    judge_partial,
     lap_channels,
     laps_from_crossings,
     resample,
@@ -346,15 +355,22 @@ _FACTORS = {
     ("degc", "°C"): 1.0,
     ("rpm", "1/min"): 1.0,
 }
+# `game=<code>` in the event comment: written by our exporter (Session.game is ≤ 16 chars)
+GAME_TAG = re.compile(r"(?:^|[\s;])game=([a-z0-9_]{1,16})(?:$|[\s;])")
 _STEP_CHANNELS = {"gear", "lap", "sector", "lap_valid", "in_pit", "flag", "abs_active", "tc_active"}
 
 
-def _target(channel: LdChannel, acc: bool) -> tuple[str, float] | None:
+def _target(channel: LdChannel, acc: bool, own: bool = False) -> tuple[str, float] | None:
     """Our channel name and the factor from the file's unit, or None to keep it as an extra."""
+    if own and channel.name == "STEERANGLE" and channel.unit.lower() == "deg":
+        return "steering", 1.0 / ASSUMED_STEER_LOCK_DEG
     if channel.name in BY_NAME and channel.name != "t":
         ours, unit = channel.name, channel.unit  # written by our own exporter
-    elif acc and channel.name in _ACC:
-        ours, unit = _ACC[channel.name][0], _ACC_UNITS.get(channel.name, channel.unit)
+    elif channel.name in _ACC:  # ACC's names are what i2 users know; its lying labels only in ACC's files
+        ours, unit = (
+            _ACC[channel.name][0],
+            _ACC_UNITS.get(channel.name, channel.unit) if acc else channel.unit,
+        )
     else:
         return None
     factor = _factor(unit, BY_NAME[ours].unit)
@@ -369,6 +385,30 @@ def _factor(unit: str, want: str) -> float | None:
 def _is_acc(channels: list[LdChannel]) -> bool:
     names = {c.name for c in channels}
     return {"SPEED", "RPMS", "STEERANGLE"} <= names
+
+
+def _our_game(header: LdHeader) -> str | None:
+    """The game our exporter wrote into the event comment, if this file is one of ours."""
+    match = GAME_TAG.search(header.comment)
+    return match.group(1) if match else None
+
+
+def _speed_channel(channels: list[LdChannel]) -> LdChannel | None:
+    return next((c for c in channels if c.name in ("SPEED", "speed")), None)
+
+
+def _duration(channels: list[LdChannel]) -> tuple[float, list[str]]:
+    """The log's length: where the speed channel ends, and a warning for channels running past it."""
+    longest = max(c.duration_s for c in channels)
+    speed = _speed_channel(channels)
+    if speed is None or longest <= speed.duration_s + 1.0:
+        return (speed.duration_s if speed else longest), []
+    past = [c.name for c in channels if c.duration_s > speed.duration_s + 1.0]
+    shown = ", ".join(past[:4]) + (", ..." if len(past) > 4 else "")
+    return speed.duration_s, [
+        f"MoTeC .ld: {len(past)} channels ({shown}) run {longest:.1f} s, past the driving channels' "
+        f"{speed.duration_s:.1f} s; the log is cut where they end"
+    ]
 
 
 def _main_rate(channels: list[LdChannel]) -> int:
@@ -415,7 +455,7 @@ def _debounce(crossings: list[float]) -> list[float]:
 
 
 def _read_all(
-    f: BinaryIO, channels: list[LdChannel], t: FloatArray, acc: bool
+    f: BinaryIO, channels: list[LdChannel], t: FloatArray, acc: bool, own: bool
 ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, str]]:
     ours: dict[str, FloatArray] = {"t": t}
     extra: dict[str, FloatArray] = {}
@@ -423,7 +463,7 @@ def _read_all(
     for c in channels:
         values = read_ld_samples(f, c)
         t_src = np.arange(c.count) / c.rate_hz
-        target = _target(c, acc)
+        target = _target(c, acc, own)
         if target is not None:
             name, factor = target
             ours[name] = resample(t_src, values, t, step=name in _STEP_CHANNELS) * factor
@@ -442,28 +482,31 @@ def import_ld(f: BinaryIO, *, ldx: bytes | str | None = None, local_tz: tzinfo =
     """
     header = read_ld_header(f)
     channels = read_ld_channels(f, header)
+    own_game = _our_game(header)
     acc = _is_acc(channels)
     rate = _main_rate(channels)
-    duration = max(c.duration_s for c in channels)
+    duration, warnings = _duration(channels)
     t = np.arange(int(round(duration * rate))) / rate
-    ours, extra, units = _read_all(f, channels, t, acc)
-    warnings = [f"MoTeC .ld: found {len(channels)} channels, the header says {header.n_channels}"] * (
+    ours, extra, units = _read_all(f, channels, t, acc, own_game is not None)
+    warnings += [f"MoTeC .ld: found {len(channels)} channels, the header says {header.n_channels}"] * (
         len(channels) != header.n_channels
     )
     if "speed" not in ours:
         raise ImportFormatError("MoTeC .ld: no speed channel (SPEED or speed)")
     clamp_pedals(ours)
     laps, lap_warnings, details = _laps(t, ours, extra, ldx, duration)
+    length = track_length(t, ours["speed"], laps)
+    laps = judge_partial(t, ours["speed"], laps, length)
     for name, values in lap_channels(t, ours["speed"], laps).items():
         ours.setdefault(name, values)
     return ImportedSession(
         source_format="motec_ld",
-        game="acc" if acc else None,
+        game=own_game or ("acc" if acc else None),
         track=header.venue or header.event or None,
         car=header.vehicle_id or header.vehicle or None,
         kind=_kind(header.session),
         started_at=_started_at(header, local_tz),
-        track_length_m=track_length(t, ours["speed"], laps),
+        track_length_m=length,
         channels=ours,
         extra=extra,
         extra_units=units,
@@ -480,17 +523,21 @@ def _laps(
     ldx: bytes | str | None,
     end: float,
 ) -> tuple[list[ImportedLap], list[str], dict[str, str]]:
+    untimed = "the log is one untimed lap"
     if ldx is not None:
         info = parse_ldx(ldx)
         details = {
             "ldx_total_laps": str(info.total_laps or ""),
             "ldx_fastest_time_s": str(info.fastest_time_s or ""),
         }
-        return laps_from_crossings(info.beacons_s, end), [], details
+        warnings = (
+            [] if info.beacons_s else [f"MoTeC .ldx: no beacons (the game did not split the log): {untimed}"]
+        )
+        return laps_from_crossings(info.beacons_s, end), warnings, details
     crossings = _debounce(_beacon_crossings(t, extra["lap_beacon"])) if "lap_beacon" in extra else []
     if crossings:
         return laps_from_crossings(crossings, end), [], {}
-    warning = "MoTeC .ld: no lap markers (no .ldx sidecar, LAP_BEACON never set): the log is one out-lap"
+    warning = f"MoTeC .ld: no lap markers (no .ldx sidecar, LAP_BEACON never set): {untimed}"
     return laps_from_crossings([], end), [warning], {}
 
 

@@ -9,7 +9,7 @@ Nothing here touches Django: the service that stores a session reads these plain
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -18,6 +18,20 @@ from numpy.typing import NDArray
 from simcoach_agent.channels import BY_NAME
 
 FloatArray = NDArray[np.float64]
+
+# Where a lap's time comes from (ImportedLap.timing, Lap.stats["timing"]).
+GAME, BEACON, MEASURED, UNTIMED = "game", "beacon", "measured", "untimed"
+TIMED = (GAME, BEACON, MEASURED)
+# A lap "covers the track" when its distance is within this fraction of the track length.
+# It has to absorb our speed integral's error (≈0.5 % at 10 Hz, see crewchief.py) and a
+# lap logged from a few metres past the line; a reset, a tow to the pits or a log that
+# starts or stops mid-lap leaves far more than 5 % out (the fixtures' partial laps cover
+# 3 % and 42 % of the track).
+LAP_LENGTH_TOLERANCE = 0.05
+# Full lock of a steering wheel (centre to one side) where a file gives none: Garage 61's
+# angles in rad and our own .ld exports' STEERANGLE in degrees are scaled by it to our
+# `steering` (-1 .. 1). 270° (a 540° wheel) keeps the real laps' peaks (87–96°) in range.
+ASSUMED_STEER_LOCK_DEG = 270.0
 
 # A lap shorter than this is a glitch (a double beacon, a reset), not a lap; seconds.
 MIN_LAP_S = 5.0
@@ -32,10 +46,12 @@ class ImportedLap:
     """One lap as found in the file. Times are seconds on the session's `t` base.
 
     `number` is the game's lap number when the file has one (Crew Chief), else it counts
-    from 1 for the first (possibly partial) stretch of the log. `time_s` is the
-    game's lap time when the file carries one, else `end_t - start_t`. `complete` is true
-    when the lap starts and ends on a line crossing the file records, so that its distance
-    is a whole lap; out-laps and the lap the log stops in are not complete.
+    from 1 for the first (possibly partial) stretch of the log. `time_s` is the lap's time
+    by `timing` (see `lap_truth`): the game's or the beacons' time, or for a "measured" or
+    "untimed" lap its duration `end_t - start_t`. `complete` is true when the lap runs
+    line to line: it starts and ends on line crossings the file records, or the game timed
+    it (lap 1 from a standing or rolling start); out-laps and the lap the log stops in are
+    not complete.
     """
 
     number: int
@@ -51,6 +67,66 @@ class ImportedLap:
     timing: str = "measured"
     # The distance covered falls well short of the track (a reset, a tow, the log's edges).
     partial: bool = False
+
+
+@dataclass(frozen=True)
+class LapTruth:
+    """What the one lap rule says of one lap: where its time comes from, the time, partial."""
+
+    timing: str  # GAME, BEACON, MEASURED or UNTIMED
+    time_s: float  # the timed lap time, or for an untimed lap its measured duration
+    partial: bool
+
+    @property
+    def timed(self) -> bool:
+        return self.timing in TIMED
+
+
+def covers_track(distance_m: float | None, track_length_m: float | None) -> bool | None:
+    """Whether a lap's distance is the track length within LAP_LENGTH_TOLERANCE (None: unknown)."""
+    if distance_m is None or not track_length_m or track_length_m <= 0:
+        return None
+    return abs(distance_m / track_length_m - 1.0) <= LAP_LENGTH_TOLERANCE
+
+
+def lap_truth(
+    *,
+    given_s: float | None,
+    measured_s: float,
+    distance_m: float | None,
+    track_length_m: float | None,
+    given_by: str = GAME,
+    may_measure: bool = False,
+) -> LapTruth:
+    """The one lap rule (DESIGN.md) for one lap, shared by every importer and live laps.
+
+    - `given_s` is the lap's own time from the file: the game's (`given_by` GAME) or the
+      span between two lap markers (BEACON); None, or a value <= 0 (games write -1), means
+      the file gave none. A given time always wins over our measurement.
+    - Without one, a lap is MEASURED only where the format never carries lap times
+      (`may_measure`, e.g. Garage 61) and its distance covers the track within
+      LAP_LENGTH_TOLERANCE; otherwise it is UNTIMED and `time_s` is its measured duration,
+      which is never a lap time.
+    - It is partial when its distance falls short of the track length by more than
+      LAP_LENGTH_TOLERANCE; unknown distance or length never makes a lap partial.
+    """
+    covers = covers_track(distance_m, track_length_m)
+    partial = (
+        covers is False
+        and distance_m is not None
+        and track_length_m is not None
+        and distance_m < track_length_m  # a longer lap (pit lane, an off) still covers the track
+    )
+    if given_s is not None and given_s > 0:
+        return LapTruth(given_by, float(given_s), partial)
+    if may_measure and covers:
+        return LapTruth(MEASURED, float(measured_s), partial)
+    return LapTruth(UNTIMED, float(measured_s), partial)
+
+
+def with_truth(lap: ImportedLap, truth: LapTruth) -> ImportedLap:
+    """The lap carrying the rule's verdict: its time, timing and partial flag."""
+    return replace(lap, time_s=truth.time_s, timing=truth.timing, partial=truth.partial)
 
 
 @dataclass
@@ -87,31 +163,50 @@ def cumulative_distance(t: FloatArray, speed_kmh: FloatArray) -> FloatArray:
     return np.concatenate(([0.0], np.cumsum(steps)))
 
 
-def laps_from_crossings(
-    crossings: Sequence[float],
-    t_end: float,
-    *,
-    lap_times: Sequence[float | None] | None = None,
-    valid: Sequence[bool | None] | None = None,
-) -> list[ImportedLap]:
+def laps_from_crossings(crossings: Sequence[float], t_end: float) -> list[ImportedLap]:
     """Cut [0, t_end] into laps at the line crossings (seconds on the `t` base).
 
-    The stretch before the first crossing is lap 1 (an out-lap or a lap joined late) and
-    the stretch after the last one is the lap the log stops in; both are incomplete.
-    `lap_times[i]`/`valid[i]`, when given, belong to the lap that ends at crossing i.
+    A lap between two crossings is timed by them (BEACON). The stretch before the first
+    crossing is lap 1 (an out-lap or a lap joined late) and the stretch after the last one
+    is the lap the log stops in; both are incomplete and untimed. A crossing less than
+    MIN_LAP_S from either end of the log means the log starts (or ends) on the line: no
+    stretch of a few samples there becomes a lap of its own, and the crossing, even just
+    past the log's end, still times its lap (a lap exported from the line to the line).
+    Partial laps are judged afterwards (`judge_partial`), once the track length is known.
     """
-    edges = [0.0, *[c for c in crossings if 0.0 < c < t_end], t_end]
+    marks = sorted(c for c in crossings if -MIN_LAP_S < c < t_end + MIN_LAP_S)
+    starts_on_line = bool(marks) and marks[0] < MIN_LAP_S
+    ends_on_line = bool(marks) and marks[-1] > t_end - MIN_LAP_S and (len(marks) > 1 or not starts_on_line)
+    inner = [c for c in marks if MIN_LAP_S <= c <= t_end - MIN_LAP_S]
+    edges = [marks[0] if starts_on_line else 0.0, *inner, marks[-1] if ends_on_line else t_end]
     laps: list[ImportedLap] = []
     for i in range(len(edges) - 1):
         start, end = edges[i], edges[i + 1]
         if end - start <= 0:
             continue
-        game_time = lap_times[i] if lap_times is not None and i < len(lap_times) else None
-        ok = valid[i] if valid is not None and i < len(valid) else None
-        complete = 0 < i < len(edges) - 2
-        time_s = game_time if game_time is not None and game_time > 0 else end - start
-        laps.append(ImportedLap(len(laps) + 1, start, end, float(time_s), ok, None, complete))
+        complete = (i > 0 or starts_on_line) and (i < len(edges) - 2 or ends_on_line)
+        start_t, end_t = max(start, 0.0), min(end, t_end)
+        timing, time_s = (BEACON, end - start) if complete else (UNTIMED, end_t - start_t)
+        laps.append(ImportedLap(len(laps) + 1, start_t, end_t, time_s, None, None, complete, timing))
     return laps
+
+
+def judge_partial(
+    t: FloatArray, speed_kmh: FloatArray, laps: Sequence[ImportedLap], track_length_m: float | None
+) -> list[ImportedLap]:
+    """The laps with the one lap rule applied on their driven distance (speed integral)."""
+    judged = []
+    for lap in laps:
+        given = lap.time_s if lap.timing in (GAME, BEACON) else None
+        truth = lap_truth(
+            given_s=given,
+            given_by=lap.timing,
+            measured_s=lap.end_t - lap.start_t,
+            distance_m=lap_distance(t, speed_kmh, lap),
+            track_length_m=track_length_m,
+        )
+        judged.append(with_truth(lap, truth))
+    return judged
 
 
 def lap_channels(t: FloatArray, speed_kmh: FloatArray, laps: Sequence[ImportedLap]) -> dict[str, FloatArray]:
@@ -145,7 +240,7 @@ def track_length(t: FloatArray, speed_kmh: FloatArray, laps: Sequence[ImportedLa
     The median, not the mean: a lap through the pit lane or with an off is longer or
     shorter than the track, and there are rarely more of those than clean laps.
     """
-    dists = [lap_distance(t, speed_kmh, lap) for lap in laps if lap.complete]
+    dists = [lap_distance(t, speed_kmh, lap) for lap in laps if lap.complete and not lap.partial]
     return float(np.median(dists)) if dists else None
 
 

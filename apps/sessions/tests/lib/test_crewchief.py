@@ -7,12 +7,13 @@ import pytest
 
 from apps.sessions.lib.imports import ImportFormatError, import_crewchief, import_session
 
-# file → (game, track, kind, complete laps we count, of which the game timed, track length in m)
+# file → (game, track, kind, complete laps, of which the game timed, track length in m);
+# complete: line to line, or lap 1 when the game timed it from a standing or rolling start
 SESSIONS = {
-    "session_1683388042_df.csv.gz": ("ams2", "Road_America:Road_America_RC", "race", 16, 16, 6500),
+    "session_1683388042_df.csv.gz": ("ams2", "Road_America:Road_America_RC", "race", 17, 17, 6500),
     # iRacing posts -1 for its two pit laps (189 s and 180 s)
-    "session_1681021274_df.csv.gz": ("iracing", "magnycours gp", "practice", 8, 6, 4410),
-    "session_1673613558_df.csv.gz": ("ac", "rt_lime_rock_park:chicane", "qualifying", 15, 15, 2400),
+    "session_1681021274_df.csv.gz": ("iracing", "magnycours gp", "practice", 9, 7, 4410),
+    "session_1673613558_df.csv.gz": ("ac", "rt_lime_rock_park:chicane", "qualifying", 16, 16, 2400),
 }
 
 
@@ -38,24 +39,42 @@ def test_it_counts_complete_laps_between_two_lap_changes(session) -> None:
     name, s = session
     complete = [lap for lap in s.laps if lap.complete]
     assert len(complete) == SESSIONS[name][3]
-    assert not s.laps[0].complete and not s.laps[-1].complete
+    assert s.laps[0].complete and s.laps[0].timing == "game" and not s.laps[-1].complete
     numbers = [lap.number for lap in s.laps]
     assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
 
 
 def test_it_times_laps_like_the_game(session) -> None:
     name, s = session
-    timed = [
-        lap
-        for lap in s.laps
-        if lap.complete and lap.time_s != pytest.approx(lap.end_t - lap.start_t, abs=1e-9)
-    ]
-    errors = np.array([lap.end_t - lap.start_t - lap.time_s for lap in timed])
+    timed = [lap for lap in s.laps if lap.timing == "game"]
+    errors = np.array([lap.end_t - lap.start_t - lap.time_s for lap in timed[1:]])  # lap 1 may start early
     assert len(timed) == SESSIONS[name][4]
+    assert all(lap.complete for lap in timed)
     # valid laps: our line crossings agree with the game's LapTimePrevious
-    assert all(abs(e) <= 0.05 for e, lap in zip(errors, timed, strict=True) if lap.valid)
+    assert all(abs(e) <= 0.05 for e, lap in zip(errors, timed[1:], strict=True) if lap.valid)
     # invalid laps too, except where the game clock stopped (a pause, Lime Rock lap 12: +4.9 s)
     assert np.mean(np.abs(errors) <= 0.05) >= 0.85
+    untimed = [lap for lap in s.laps if lap.timing != "game"]
+    assert all(lap.timing == "untimed" and lap.time_s == lap.end_t - lap.start_t for lap in untimed)
+
+
+def test_it_starts_a_game_timed_lap_one_at_its_time_before_its_end(fixtures_dir: Path) -> None:
+    # Magny-Cours: the log holds an out-lap CurrentLap does not count before lap 1 (245.9 s
+    # of log for iRacing's 100.818 s lap); the lap is the last 100.818 s of it
+    s = _load(fixtures_dir, "session_1681021274_df.csv.gz")
+    first = s.laps[0]
+    assert (first.number, first.time_s, first.timing) == (1, 100.818, "game")
+    assert first.end_t - first.start_t == pytest.approx(100.818) and first.start_t > 140
+    assert s.channels["lap"][s.channels["t"] < first.start_t - 0.1].max() == 0  # in no lap
+
+
+def test_it_marks_laps_the_game_did_not_time_and_partial_laps(fixtures_dir: Path) -> None:
+    s = _load(fixtures_dir, "session_1680321341_df.csv.gz")
+    by_number = {lap.number: lap for lap in s.laps}
+    assert [n for n, lap in by_number.items() if lap.timing == "untimed"] == [2, 3, 4, 10, 11]
+    assert [n for n, lap in by_number.items() if lap.partial] == [4, 11]  # 67 m and 82 m of 2 469 m
+    assert by_number[4].time_s == pytest.approx(32.046, abs=0.01)  # its measured duration only
+    assert by_number[1].time_s == pytest.approx(85.926, abs=1e-3)
 
 
 def test_it_estimates_the_track_length(session) -> None:
@@ -88,8 +107,32 @@ def test_it_reads_world_positions_when_present(fixtures_dir: Path) -> None:
 
 def test_it_reads_a_single_partial_lap(fixtures_dir: Path) -> None:
     s = _load(fixtures_dir, "lap_40781_df.csv.gz")
-    assert [(lap.number, lap.complete) for lap in s.laps] == [(18, False)]
+    assert [(lap.number, lap.complete, lap.timing) for lap in s.laps] == [(18, False, "untimed")]
     assert s.track_length_m is None and s.warnings
+
+
+def test_it_reads_a_rally_stage_without_laps(fixtures_dir: Path) -> None:
+    s = _load(fixtures_dir, "session_1703706617_df.csv.gz")
+    assert (s.game, s.track, s.laps, s.track_length_m) == ("rbr", "Saalahti", [], None)
+    assert any("no laps" in w and "Richard Burns Rally" in w for w in s.warnings)
+    assert set(s.channels["lap"].tolist()) == {0.0} and len(s.channels["t"]) > 2_000
+
+
+@pytest.mark.parametrize(
+    ("type_name", "kind", "warned"),
+    [("Race", "race", False), ("LonePractice", "practice", True), ("Warmup", "practice", True)],
+)
+def test_it_maps_session_types_and_warns_when_it_guesses(type_name: str, kind: str, warned: bool) -> None:
+    text = FLUX.replace(",result,table,GameName,", ",result,table,SessionTypeName,").replace(
+        "Automobilista 2", type_name
+    )
+    s = import_crewchief(text.splitlines(keepends=True))
+    assert s.kind == kind and any(type_name in w for w in s.warnings) == warned
+
+
+def test_it_names_games_beyond_ours_by_a_short_name() -> None:
+    s = import_crewchief(FLUX.replace("Automobilista 2", "Some Very Long Racing Game 2024").splitlines(True))
+    assert s.game == "some_very_long_r" and len(s.game) <= 16
 
 
 FLUX = """#group,false,false,true,false,false,false,false
@@ -112,8 +155,16 @@ FLUX = """#group,false,false,true,false,false,false,false
 def test_it_reads_annotated_flux_tables_out_of_order() -> None:
     s = import_crewchief(FLUX.splitlines(keepends=True))
     assert s.game == "ams2" and s.channels["t"].tolist() == [0, 10, 40, 70, 80]
-    assert [(lap.number, lap.complete) for lap in s.laps] == [(1, False), (2, True), (3, False)]
-    assert s.laps[1].time_s == 60.0  # LapTimePrevious at the end of the next lap
+    # lap 1 ends on -1, lap 2 turns it to 60.5: the game timed lap 1 (a standing start)
+    assert [(lap.number, lap.complete, lap.timing) for lap in s.laps] == [
+        (1, True, "game"),
+        (2, True, "game"),
+        (3, False, "untimed"),
+    ]
+    assert (s.laps[0].time_s, s.laps[1].time_s) == (
+        60.5,
+        60.0,
+    )  # LapTimePrevious's first change in the next lap
     assert s.track_length_m == pytest.approx(3000)  # 50 m/s for 60 s
 
 

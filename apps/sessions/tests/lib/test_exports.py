@@ -86,10 +86,11 @@ def test_it_round_trips_through_our_reader() -> None:
         "Spa",
         "Practice 1",
     )
+    # ACC's names and units where ACC logs the channel, so i2 layouts for ACC work
     assert [(c.name, c.unit, c.rate_hz, c.count) for c in channels] == [
-        ("speed", "km/h", 60, N),
-        ("throttle", "", 60, N),
-        ("gear", "", 60, N),
+        ("SPEED", "m/s", 60, N),
+        ("THROTTLE", "%", 60, N),
+        ("GEAR", "", 60, N),
         ("tyre_temp_fl", "°C", 60, N),
         ("lap_dist", "m", 60, N),
         ("oil_pressure", "bar", 60, N),
@@ -126,6 +127,52 @@ def test_it_writes_an_ldx_that_reads_back_like_acc_does() -> None:
 
 
 def test_it_marks_a_single_lap_that_starts_on_the_line() -> None:
+    # a beacon at the log's start too: the lap reads back as timed, not as an out-lap
     info = parse_ldx(lap_motec_ldx([95.25]))
-    assert info.beacons_s == [95.25] and info.fastest_lap == 0 and info.fastest_time_s == pytest.approx(95.25)
+    assert info.beacons_s == [0.0, 95.25] and info.fastest_lap == 1
+    assert info.fastest_time_s == pytest.approx(95.25)
     assert 'Value="1:35.250"' in lap_motec_ldx([95.25])
+    assert parse_ldx(lap_motec_ldx([])).beacons_s == [0.0]  # an untimed lap: no end beacon
+
+
+def _acc_columns() -> dict[str, np.ndarray]:
+    t = np.arange(N) / 60
+    return {
+        "t": t,
+        "speed": 100 + 50 * np.sin(t),
+        "throttle": np.clip(np.cos(t), 0, 1),
+        "brake": np.clip(-np.cos(t), 0, 1),
+        "rpm": 5000 + 1000 * np.sin(t),
+        "gear": np.repeat(np.arange(1, 7), N // 6).astype(float),
+        "steering": 0.4 * np.sin(t / 2),
+        "g_lat": 1.5 * np.sin(t),
+        "tyre_press_fl": np.full(N, 180.0),
+    }
+
+
+def test_it_writes_acc_units_and_reads_them_back_into_ours() -> None:
+    raw = lap_motec_ld(
+        _acc_columns(),
+        driver="",
+        vehicle="BMW M4 GT3",
+        venue="Barcelona",
+        event="Race lap 3",
+        session="Race",
+        game="acc",
+        started_at=datetime(2024, 6, 12, 18, 40, 53),
+        rate_hz=60,
+    )
+    f = io.BytesIO(raw)
+    by_name = {c.name: c for c in read_ld_channels(f, read_ld_header(f))}
+    assert {n: by_name[n].unit for n in ("SPEED", "THROTTLE", "BRAKE", "STEERANGLE", "RPMS")} == {
+        "SPEED": "m/s",
+        "THROTTLE": "%",
+        "BRAKE": "%",
+        "STEERANGLE": "deg",
+        "RPMS": "1/min",
+    }
+    back = import_ld(f)
+    assert (back.game, back.kind, back.track, back.car) == ("acc", "race", "Barcelona", "BMW M4 GT3")
+    original = _acc_columns()
+    for name in ("speed", "throttle", "brake", "rpm", "gear", "steering", "g_lat", "tyre_press_fl"):
+        assert np.allclose(back.channels[name], original[name], rtol=1e-5, atol=1e-4), name

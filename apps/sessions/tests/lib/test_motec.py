@@ -148,3 +148,21 @@ def test_it_refuses_ldx_with_entities() -> None:
         parse_ldx(bomb)
     with pytest.raises(ImportFormatError, match="not well-formed"):
         parse_ldx("<LDXFile><Marker")
+
+
+BARCELONA = "acc/Barcelona-bmw_m4_gt3-3-2024.06.12-18.40.53"
+
+
+def test_it_ends_the_barcelona_log_with_its_driving_channels(fixtures_dir: Path) -> None:
+    # EN_* and TIME run 621.7 s; SPEED, THROTTLE ... 103.2 s. The .ldx has no beacons.
+    ldx = (fixtures_dir / f"{BARCELONA}.ldx").read_bytes()
+    with (fixtures_dir / f"{BARCELONA}.ld").open("rb") as f:
+        s = import_session(f, ldx=ldx)
+    assert s.channels["t"][-1] == pytest.approx(103.2, abs=0.05)
+    (lap,) = s.laps
+    assert (lap.timing, lap.complete, lap.partial) == ("untimed", False, False)
+    assert lap.time_s == pytest.approx(103.2, abs=0.05)  # its measured duration, not a lap time
+    assert cumulative_distance(s.channels["t"], s.channels["speed"])[-1] == pytest.approx(4580, rel=0.01)
+    assert (s.game, s.track, s.car) == ("acc", "Barcelona", "M4 GT3")
+    assert any("no beacons" in w for w in s.warnings) and any("621.7 s" in w for w in s.warnings)
+    assert len(s.extra["en_et"]) == len(s.channels["t"])  # cut with the rest
