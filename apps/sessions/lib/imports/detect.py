@@ -24,7 +24,7 @@ GARAGE61_CSV = "garage61_csv"
 CREWCHIEF_CSV = "crewchief_csv"
 IRACING_IBT = "iracing_ibt"
 GZIP_MAGIC = b"\x1f\x8b"
-UNKNOWN = "not a MoTeC .ld, .ldx, iRacing .ibt, Garage 61 CSV or Crew Chief CSV file"
+UNKNOWN = "not a MoTeC .ld, .ldx, Garage 61 CSV or Crew Chief CSV file, nor an iRacing .ibt"
 _DEVICE = re.compile(rb"[A-Za-z0-9][A-Za-z0-9 _-]{1,7}")
 _CREWCHIEF_FIELDS = ("CurrentLapTime", "DistanceRoundTrack", "LapTimePrevious", "SpeedMs")
 
@@ -71,14 +71,13 @@ def _is_ibt(head: bytes) -> bool:
     if len(head) < 144:
         return False
     ver, _status, tick_rate = struct.unpack_from("<3i", head, 0)
-    num_vars, var_offset, num_buf, buf_len = struct.unpack_from("<4i", head, 24)
+    var_offset, num_buf = struct.unpack_from("<2i", head, 28)
+    # counts and sizes are left to the reader, which names what is wrong with them
     return (
         ver == 2
         and 1 <= tick_rate <= 10_000
-        and 0 < num_vars <= 10_000
         and var_offset >= 144  # after the 112-byte header and the 32-byte disk sub-header
         and 1 <= num_buf <= 4
-        and 0 < buf_len <= 1 << 20
     )
 
 

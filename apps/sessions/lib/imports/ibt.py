@@ -97,6 +97,20 @@ def _within(what: str, offset: int, size: int, file_size: int) -> None:
         )
 
 
+def _no_overlap(header: Header) -> None:
+    """The variable table, the session info and the rows are separate parts of the file."""
+    parts = sorted(
+        [
+            (header.var_header_offset, header.num_vars * irsdk.VAR_HEADER_SIZE, "variable table"),
+            (header.session_info_offset, header.session_info_len, "session info"),
+            (header.bufs[0][1], header.buf_len, "rows"),
+        ]
+    )
+    for (a, size, what), (b, _, other) in zip(parts, parts[1:], strict=False):
+        if a + size > b:
+            raise ImportFormatError(f"{NAME}: the {what} overlaps the {other} (damaged header?)")
+
+
 def read_layout(f: BinaryIO) -> IbtLayout:
     """Headers, variable table and session info, every size checked against the file's."""
     size = _file_size(f)
@@ -112,6 +126,7 @@ def read_layout(f: BinaryIO) -> IbtLayout:
         raise ImportFormatError(f"{NAME}: tickRate {header.tick_rate} Hz is not a telemetry rate (damaged?)")
     _within("variable table", header.var_header_offset, header.num_vars * irsdk.VAR_HEADER_SIZE, size)
     _within("session info", header.session_info_offset, header.session_info_len, size)
+    _no_overlap(header)
     table = _read_at(f, header.var_header_offset, header.num_vars * irsdk.VAR_HEADER_SIZE)
     try:
         variables = irsdk.parse_var_headers(table, header.num_vars, header.buf_len)
