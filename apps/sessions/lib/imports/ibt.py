@@ -303,7 +303,7 @@ def _tyres(raw: dict[str, FloatArray]) -> dict[str, FloatArray]:
 
 def _extras(raw: dict[str, FloatArray]) -> tuple[dict[str, FloatArray], dict[str, str]]:
     extra: dict[str, FloatArray] = {}
-    for var, unit in EXTRAS.items():
+    for var in EXTRAS:
         if var not in raw:
             continue
         values = raw[var]
