@@ -29,6 +29,7 @@ def make_decoder(kind: str) -> Decoder:
     """The decoder for a recording's ``decoder`` name (a game, or ams2-udp)."""
     from .acc import AccDecoder
     from .ams2 import Ams2ShmDecoder, Ams2UdpDecoder
+    from .iracing import IracingDecoder
     from .lmu import LmuDecoder
     from .r3e import R3eDecoder
     from .rf2 import Rf2Decoder
@@ -40,6 +41,7 @@ def make_decoder(kind: str) -> Decoder:
         "lmu": LmuDecoder,
         "ams2": Ams2ShmDecoder,
         "ams2-udp": Ams2UdpDecoder,
+        "iracing": IracingDecoder,
     }
     if kind not in makers:
         raise LayoutError(f"recording uses decoder {kind!r}, which this agent does not have")
