@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final, Protocol
 
 from .. import irsdk
@@ -140,8 +142,10 @@ class _LapClock:
     last_pct: float = 0.0
 
     def update(self, lap: int, session_time: float, pct: float) -> None:
-        if self.lap is not None and lap != self.lap:
+        if self.lap is not None and lap == self.lap + 1:
             self.start = self._crossing(session_time, pct)
+        elif self.lap is not None and lap != self.lap:
+            self.start = None  # a reset or a new session: the game's clock until the next line
         self.lap, self.last_time, self.last_pct = lap, session_time, pct
 
     def _crossing(self, now: float, pct: float) -> float:
@@ -206,6 +210,8 @@ class IracingDecoder:
         self._last_tick = tick
         if not self._get(row, "IsOnTrack") or self._get(row, "IsReplayPlaying"):
             return None  # in the garage, in menus or watching a replay
+        if self._get(row, "PlayerTrackSurface") == irsdk.TRK_NOT_IN_WORLD:
+            return None  # the car is not placed yet: a blank row (Lap 0 at latitude 0)
         frame = _Row(self, row).frame(now)
         self._info = _session_info(self._facts, self._get(row, "SessionNum"))
         return frame
@@ -312,3 +318,26 @@ def _session_info(facts: SessionFacts | None, session_num: float | None) -> Sess
         track_length_m=facts.track_length_m,
         extra={k: v for k, v in extra.items() if v},
     )
+
+
+def polls_from_ibt(path: str | Path) -> Iterator[tuple[float, list[Chunk]]]:
+    """An `.ibt` file as the polls a recording of the live sim would hold.
+
+    The file's rows have the live rows' layout, so a real drive can be replayed through the
+    live decoder (tests, bench/agent.py). Times: the file's start date plus each row's tick.
+    """
+    with open(path, "rb") as f:
+        head = f.read(irsdk.HEADER_SIZE + irsdk.DISK_SUB_HEADER_SIZE)
+        header, sub = irsdk.parse_header(head), irsdk.parse_disk_sub_header(head)
+        f.seek(header.var_header_offset)
+        table = f.read(header.num_vars * irsdk.VAR_HEADER_SIZE)
+        f.seek(header.session_info_offset)
+        yaml = f.read(header.session_info_len).split(b"\0", 1)[0]
+        f.seek(header.bufs[0][1])
+        first = [("irsdk_vars", struct.pack("<I", header.buf_len) + table), ("irsdk_yaml", yaml)]
+        for i in range(sub.record_count):
+            row = f.read(header.buf_len)
+            if len(row) < header.buf_len:
+                raise IrsdkError(f"{path}: the file ends inside record {i} of {sub.record_count}")
+            chunks = [*(first if i == 0 else []), ("irsdk_row", struct.pack("<i", i + 1) + row)]
+            yield sub.start_date + i / header.tick_rate, chunks

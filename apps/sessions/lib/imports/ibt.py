@@ -13,7 +13,8 @@ Laps follow the game: a lap ends where `Lap` moves on, at the moment `LapDistPct
 `LapLastLapTime` about half a second later, so lap k's time is the first value of
 `LapLastLapTime` during lap k+1 that differs from the one lap k ended with; -1 (or 0) means the
 game did not time it. The stretches before the first and after the last crossing are partial.
-The sim may write one blank row before the car is placed (Lap 0, position 0/0): it is dropped.
+The sim may write a blank row before the car is placed (PlayerTrackSurface -1, Lap 0 at
+latitude 0): such leading rows are dropped.
 """
 
 from __future__ import annotations
@@ -180,12 +181,12 @@ def _read_columns(f: BinaryIO, layout: IbtLayout) -> dict[str, FloatArray]:
 
 
 def _first_live_row(cols: dict[str, FloatArray], limit: int) -> int:
-    """Skip the blank rows the sim can write before the car is placed (Lap 0 at 0/0)."""
-    lat, lon, lap = cols.get("Lat"), cols.get("Lon"), cols.get("Lap")
-    if lat is None or lon is None or lap is None:
+    """Skip the blank rows the sim can write before the car is placed (not in the world)."""
+    surface = cols.get("PlayerTrackSurface")
+    if surface is None:
         return 0
     i = 0
-    while i < min(limit, len(lap) - 2) and lat[i] == 0 and lon[i] == 0 and lap[i] == 0:
+    while i < min(limit, len(surface) - 2) and surface[i] == irsdk.TRK_NOT_IN_WORLD:
         i += 1
     return i
 
