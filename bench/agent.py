@@ -121,7 +121,9 @@ def streaming(seconds: float, batch_interval: float, replay: Path | None = None)
     server = asyncio.run_coroutine_threadsafe(RigServer().start(), loop).result(10)
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "SIMCOACH_AGENT_HOME": home, "PYTHONPATH": str(ROOT / "agent")}
-        what = ["run", "--game", "demo"] if replay is None else ["replay", str(replay_file(replay, Path(home)))]
+        what = (
+            ["run", "--game", "demo"] if replay is None else ["replay", str(replay_file(replay, Path(home)))]
+        )
         args = ["--json", *what, "--server", server.url, "--token", "sc_rig_good"]
         args += ["--batch-interval", str(batch_interval)]
         proc = subprocess.Popen(
@@ -198,7 +200,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0, help="streaming run length")
     ap.add_argument("--encode-seconds", type=float, default=300.0, help="demo seconds to encode")
     ap.add_argument("--skip-stream", action="store_true")
-    ap.add_argument("--replay", type=Path, help="stream this recording (.rec.gz) or iRacing .ibt, not the demo car")
+    ap.add_argument(
+        "--replay", type=Path, help="stream this recording (.rec.gz) or iRacing .ibt, not the demo car"
+    )
     ap.add_argument("--floor", action="store_true", help="also measure the 60 Hz loop and demo-car floor")
     ap.add_argument(
         "--intervals", type=float, nargs="+", default=[0.1, 0.05], help="batch intervals to stream at (s)"

@@ -121,7 +121,19 @@ def parse_header(buf: bytes) -> Header:
     if not 0 <= v[4] <= MAX_SESSION_INFO:
         raise IrsdkError(f"iRacing header: sessionInfoLen is {v[4]} bytes (damaged?)")
     bufs = tuple((v[12 + 4 * i], v[13 + 4 * i]) for i in range(num_buf))
-    return Header(*v[:10], bufs=bufs)  # type: ignore[arg-type]
+    return Header(
+        ver=v[0],
+        status=v[1],
+        tick_rate=v[2],
+        session_info_update=v[3],
+        session_info_len=v[4],
+        session_info_offset=v[5],
+        num_vars=v[6],
+        var_header_offset=v[7],
+        num_buf=num_buf,
+        buf_len=v[9],
+        bufs=bufs,
+    )
 
 
 def parse_disk_sub_header(buf: bytes) -> DiskSubHeader:
@@ -150,7 +162,9 @@ def parse_var_headers(buf: bytes, num_vars: int, buf_len: int) -> dict[str, VarH
         name = _text(buf[at + 16 : at + 48])
         if vtype not in VAR_TYPES:
             raise IrsdkError(f"iRacing variable {i} '{name}' has unknown type {vtype}")
-        var = VarHeader(name, vtype, offset, count, _text(buf[at + 112 : at + 144]), _text(buf[at + 48 : at + 112]))
+        var = VarHeader(
+            name, vtype, offset, count, _text(buf[at + 112 : at + 144]), _text(buf[at + 48 : at + 112])
+        )
         if count < 1 or offset < 0 or offset + var.size > buf_len:
             raise IrsdkError(
                 f"iRacing variable {i} '{name}' ({count} at offset {offset}) lies outside the "
@@ -395,4 +409,3 @@ def project(lat_deg: Any, lon_deg: Any, origin: tuple[float, float]) -> tuple[An
 def sector_of(pct: float, starts: tuple[float, ...]) -> int:
     """0-based sector that lap fraction ``pct`` lies in, from the split starts."""
     return max(0, sum(1 for s in starts if pct >= s) - 1)
-

@@ -230,7 +230,9 @@ def _existing(name: str) -> Path:
 
 def add_import_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     """The `import` subcommand's arguments (kept here so cli.py only wires it in)."""
-    p = sub.add_parser("import", parents=[common], help="upload lap files (.ld, .ibt, Garage 61 or Crew Chief CSV)")
+    p = sub.add_parser(
+        "import", parents=[common], help="upload lap files (.ld, .ibt, Garage 61 or Crew Chief CSV)"
+    )
     p.add_argument("files", nargs="+", metavar="FILE", help="lap files; gzip is fine")
     p.add_argument("--ldx", help="MoTeC .ldx sidecar with the lap markers of an .ld")
     p.add_argument("--game", help="game, when the file does not say (acc, iracing, ams2, ...)")

@@ -122,7 +122,9 @@ def test_it_gives_up_after_retries_while_the_sim_keeps_rewriting() -> None:
     sim.write(1, driving())
     transport.poll()
     sim.write(2, driving())
-    sim.on_read = lambda offset, size: sim.scribble(sim.ticks.index(max(sim.ticks)), max(sim.ticks) + 1, driving())
+    sim.on_read = lambda offset, size: sim.scribble(
+        sim.ticks.index(max(sim.ticks)), max(sim.ticks) + 1, driving()
+    )
     assert transport.poll() == []
 
 
@@ -138,7 +140,9 @@ def test_it_times_the_lap_from_the_line_not_from_the_late_game_clock() -> None:
     assert f["lap_time"] == pytest.approx(0.03, abs=1e-6)  # iRacing's own clock still says 61.04
     sim.write(3, driving(Lap=6, LapDistPct=0.5, LapDist=500.0, SessionTime=230.01, LapLastLapTime=61.02))
     f = src.read()
-    assert f is not None and f["lap_time"] == pytest.approx(30.0) and f["last_lap_time"] == pytest.approx(61.02)
+    assert (
+        f is not None and f["lap_time"] == pytest.approx(30.0) and f["last_lap_time"] == pytest.approx(61.02)
+    )
 
 
 @pytest.mark.parametrize(
@@ -207,7 +211,9 @@ def test_it_parses_the_yaml_subset() -> None:
     assert facts.sector_starts == (0.0, 0.4, 0.75) and facts.player_car_idx == 1
 
 
-@pytest.mark.parametrize("text", ["", "::::", "- - -\n  : x\n", "a:\n - b\n -\n", "WeekendInfo: 3\nDriverInfo:\n"])
+@pytest.mark.parametrize(
+    "text", ["", "::::", "- - -\n  : x\n", "a:\n - b\n -\n", "WeekendInfo: 3\nDriverInfo:\n"]
+)
 def test_it_survives_odd_yaml(text: str) -> None:
     facts = irsdk.session_facts(irsdk.parse_session_info(text))
     assert facts.track == "" and facts.kind() == "practice"
@@ -215,7 +221,12 @@ def test_it_survives_odd_yaml(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("words", "kind"),
-    [("Offline Testing", "practice"), ("Lone Qualify", "qualifying"), ("Race", "race"), ("Time Trial", "hotlap")],
+    [
+        ("Offline Testing", "practice"),
+        ("Lone Qualify", "qualifying"),
+        ("Race", "race"),
+        ("Time Trial", "hotlap"),
+    ],
 )
 def test_it_maps_session_types(words: str, kind: str) -> None:
     assert irsdk.session_kind(words) == kind

@@ -242,7 +242,11 @@ class _Row:
 
     def _driver(self) -> Frame:
         out: Frame = {}
-        clutch, angle, lock = self.get("Clutch"), self.get("SteeringWheelAngle"), self.get("SteeringWheelAngleMax")
+        clutch, angle, lock = (
+            self.get("Clutch"),
+            self.get("SteeringWheelAngle"),
+            self.get("SteeringWheelAngleMax"),
+        )
         if clutch is not None:
             out["clutch"] = clamp(irsdk.clutch_travel(clutch), 0.0, 1.0)
         if angle is not None and lock:
@@ -280,24 +284,28 @@ class _Row:
         east, north = irsdk.project(lat, lon, origin)
         return {"pos_x": east, "pos_z": north}
 
+    def _three(self, names: tuple[str, str, str]) -> tuple[float, float, float] | None:
+        a, b, c = (self.get(n) for n in names)
+        return None if a is None or b is None or c is None else (a, b, c)
+
     def _tyres(self) -> Frame:
         out: Frame = {}
         for i, (w, prefix) in enumerate(irsdk.WHEEL_PREFIX):
             v = irsdk.wheel_vars(prefix)
             # live, iRacing publishes carcass temperatures (updated in the pits) and cold pressure
-            temps = [self.get(v[k]) for k in ("temp_l", "temp_m", "temp_r")]
-            if None in temps:
-                temps = [self.get(v[k]) for k in ("carcass_l", "carcass_m", "carcass_r")]
-            if None not in temps:
-                left, middle, right = temps  # type: ignore[misc]
+            temps = self._three((v["temp_l"], v["temp_m"], v["temp_r"])) or self._three(
+                (v["carcass_l"], v["carcass_m"], v["carcass_r"])
+            )
+            if temps is not None:
+                left, middle, right = temps
                 out[f"tyre_temp_{w}"] = middle
                 sided_temps(i, left, middle, right, out, 0.0)
             press = self.get(v["press"])
             press = self.get(v["cold_press"]) if press is None else press
             if press is not None:
                 out[f"tyre_press_{w}"] = press  # kPa
-            wear = [self.get(v[k]) for k in ("wear_l", "wear_m", "wear_r")]
-            if None not in wear:
+            wear = self._three((v["wear_l"], v["wear_m"], v["wear_r"]))
+            if wear is not None:
                 out[f"tyre_wear_{w}"] = clamp(irsdk.tyre_wear_pct(*wear), 0.0, 100.0)
         return out
 
@@ -306,9 +314,11 @@ def _session_info(facts: SessionFacts | None, session_num: float | None) -> Sess
     if facts is None:
         return None  # the YAML has not arrived yet
     num = None if session_num is None else int(session_num)
-    extra = {"driver": facts.driver, "track_id": facts.track, "session_type": facts.session_types.get(
-        facts.current_session if num is None else num, ""
-    )}
+    extra = {
+        "driver": facts.driver,
+        "track_id": facts.track,
+        "session_type": facts.session_types.get(facts.current_session if num is None else num, ""),
+    }
     return SessionInfo(
         game="iracing",
         track=facts.track_name or "unknown",

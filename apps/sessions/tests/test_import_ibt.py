@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.sessions.models import Lap, Session
 from apps.sessions.services_import import ImportRejected, session_import
@@ -71,9 +72,31 @@ class TestIbtImport:
         ]
         assert any("no complete lap" in w for w in outcome.warnings)
 
-    def test_it_stores_nothing_from_a_truncated_file(self, driver, fixtures_dir: Path, tmp_path: Path) -> None:
+    def test_it_stores_nothing_from_a_truncated_file(
+        self, driver, fixtures_dir: Path, tmp_path: Path
+    ) -> None:
         cut = tmp_path / "cut.ibt"
         cut.write_bytes((fixtures_dir / BRISTOL).read_bytes()[:2_000_000])
         with pytest.raises(ImportRejected, match="cut.ibt: iRacing .ibt: the header declares 3446 records"):
             _import(driver, cut)
         assert (Session.objects.count(), Lap.objects.count(), TraceChunk.objects.count()) == (0, 0, 0)
+
+
+class TestIbtImportApi:
+    def test_it_imports_an_ibt_posted_by_a_rig(self, client, rig_and_token, fixtures_dir: Path) -> None:  # type: ignore[no-untyped-def]
+        rig, token = rig_and_token
+        with (fixtures_dir / BRISTOL).open("rb") as f:
+            response = client.post("/api/imports/", {"file": f}, HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert response.status_code == 201, response.json()
+        session = Session.objects.get(pk=response.json()["session_id"])
+        assert (session.rig, session.game, response.json()["laps"]) == (rig, "iracing", 4)
+
+    def test_it_names_a_damaged_ibt_in_a_400(self, client, driver, fixtures_dir: Path) -> None:  # type: ignore[no-untyped-def]
+        client.force_login(driver)
+        raw = bytearray((fixtures_dir / AMG).read_bytes())
+        raw[140:144] = (10**6).to_bytes(4, "little")  # sessionRecordCount far past the file
+        upload = SimpleUploadedFile("amg.ibt", bytes(raw))
+        response = client.post("/api/imports/", {"file": upload})
+        assert response.status_code == 400
+        assert "iRacing .ibt: the header declares 1000000 records" in str(response.json())
+        assert Session.objects.count() == 0

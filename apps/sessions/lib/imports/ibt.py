@@ -63,9 +63,7 @@ EXTRAS: dict[str, str] = {
     **{f"{w}rideHeight": "m" for _, w in irsdk.WHEEL_PREFIX},
     **{f"{w}speed": "m/s" for _, w in irsdk.WHEEL_PREFIX},
 }
-_WHEEL_VARS = {
-    name for _, prefix in irsdk.WHEEL_PREFIX for name in irsdk.wheel_vars(prefix).values()
-}
+_WHEEL_VARS = {name for _, prefix in irsdk.WHEEL_PREFIX for name in irsdk.wheel_vars(prefix).values()}
 _NEEDED = {*irsdk.SCALED, *EXTRAS, *_WHEEL_VARS, "Clutch", "LapLastLapTime", "LapBestLapTime"}
 
 
@@ -147,7 +145,9 @@ def _record_count(
     sub: irsdk.DiskSubHeader, header: Header, data_offset: int, size: int
 ) -> tuple[int, list[str]]:
     if not 0 < data_offset <= size:
-        raise ImportFormatError(f"{NAME}: the rows start at offset {data_offset}, outside the {size}-byte file")
+        raise ImportFormatError(
+            f"{NAME}: the rows start at offset {data_offset}, outside the {size}-byte file"
+        )
     fits = (size - data_offset) // header.buf_len
     if sub.record_count < 0 or sub.record_count > MAX_RECORDS:
         raise ImportFormatError(f"{NAME}: the header declares {sub.record_count} records (damaged?)")
@@ -257,12 +257,16 @@ def _channels(raw: dict[str, FloatArray], facts: SessionFacts) -> dict[str, Floa
         ours["clutch"] = irsdk.clutch_travel(raw["Clutch"])
     if "SteeringWheelAngle" in raw and "SteeringWheelAngleMax" in raw:
         lock = np.where(raw["SteeringWheelAngleMax"] > 0, raw["SteeringWheelAngleMax"], np.nan)
-        ours["steering"] = np.clip(np.nan_to_num(irsdk.steering_fraction(raw["SteeringWheelAngle"], lock)), -1, 1)
+        ours["steering"] = np.clip(
+            np.nan_to_num(irsdk.steering_fraction(raw["SteeringWheelAngle"], lock)), -1, 1
+        )
     for var, name in (("LapLastLapTime", "last_lap_time"), ("LapBestLapTime", "best_lap_time")):
         if var in raw:
             ours[name] = np.where(raw[var] > 0, raw[var], -1.0)
     if "LapDistPct" in raw and facts.sector_starts:
-        ours["sector"] = np.maximum(np.searchsorted(facts.sector_starts, raw["LapDistPct"], side="right") - 1, 0)
+        ours["sector"] = np.maximum(
+            np.searchsorted(facts.sector_starts, raw["LapDistPct"], side="right") - 1, 0
+        )
     ours |= _positions(raw, facts)
     ours |= _tyres(raw)
     return {k: np.asarray(v, dtype=np.float64) for k, v in ours.items()}
@@ -280,24 +284,29 @@ def _positions(raw: dict[str, FloatArray], facts: SessionFacts) -> dict[str, Flo
     return {"pos_x": np.where(placed, east, np.nan), "pos_z": np.where(placed, north, np.nan)}
 
 
+def _three(raw: dict[str, FloatArray], names: tuple[str, str, str]) -> tuple[FloatArray, ...] | None:
+    found = tuple(raw[n] for n in names if n in raw)
+    return found if len(found) == 3 else None
+
+
 def _tyres(raw: dict[str, FloatArray]) -> dict[str, FloatArray]:
     out: dict[str, FloatArray] = {}
     for i, (w, prefix) in enumerate(irsdk.WHEEL_PREFIX):
         v = irsdk.wheel_vars(prefix)
         # surface temperatures when the file has them, else the carcass ones
-        sides = [raw.get(v[k]) for k in ("temp_l", "temp_m", "temp_r")]
-        if any(s is None for s in sides):
-            sides = [raw.get(v[k]) for k in ("carcass_l", "carcass_m", "carcass_r")]
-        if all(s is not None for s in sides):
-            left, middle, right = sides  # type: ignore[misc]
+        temps = _three(raw, (v["temp_l"], v["temp_m"], v["temp_r"])) or _three(
+            raw, (v["carcass_l"], v["carcass_m"], v["carcass_r"])
+        )
+        if temps is not None:
+            left, middle, right = temps
             inner, outer = (right, left) if i in (0, 2) else (left, right)  # as seen from behind
             out |= {f"tyre_temp_{w}": middle, f"tyre_temp_in_{w}": inner}
             out |= {f"tyre_temp_mid_{w}": middle, f"tyre_temp_out_{w}": outer}
         press = raw.get(v["press"], raw.get(v["cold_press"]))
         if press is not None:
             out[f"tyre_press_{w}"] = press  # kPa
-        wear = [raw.get(v[k]) for k in ("wear_l", "wear_m", "wear_r")]
-        if all(x is not None for x in wear):
+        wear = _three(raw, (v["wear_l"], v["wear_m"], v["wear_r"]))
+        if wear is not None:
             out[f"tyre_wear_{w}"] = np.clip(irsdk.tyre_wear_pct(*wear), 0, 100)
     return out
 
@@ -341,19 +350,19 @@ def _laps(t: FloatArray, raw: dict[str, FloatArray], facts: SessionFacts) -> lis
     for j in range(len(edges) - 1):
         start, end = edges[j], edges[j + 1]
         complete = 0 < j < len(edges) - 2
-        game = _game_time(raw, changes, j, end - start) if j < len(changes) else None
-        timed = game is not None and game > 0
+        posted = _game_time(raw, changes, j, end - start) if j < len(changes) else None
+        game = posted if posted is not None and posted > 0 else None
         partial = not complete or _short(raw, starts[j], int(changes[j]) if j < len(changes) else len(t))
         laps.append(
             ImportedLap(
                 number=int(raw["Lap"][starts[j]]),
                 start_t=start,
                 end_t=end,
-                time_s=float(game) if timed else end - start,  # type: ignore[arg-type]
+                time_s=game if game is not None else end - start,
                 valid=None,  # iRacing keeps no lap-valid flag for the player
-                sectors_s=_sectors(t, raw, facts, start, float(game)) if timed and complete else None,
+                sectors_s=_sectors(t, raw, facts, start, game) if game is not None and complete else None,
                 complete=complete,
-                timing="game" if timed else "untimed",
+                timing="untimed" if game is None else "game",
                 partial=partial,
             )
         )

@@ -45,7 +45,10 @@ class TestBristol:
     def test_it_times_the_two_whole_laps_with_the_games_time(self, bristol) -> None:  # type: ignore[no-untyped-def]
         timed = [lap for lap in bristol.laps if lap.timing == "game"]
         assert [lap.number for lap in timed] == [171, 172]
-        assert [lap.time_s for lap in timed] == [pytest.approx(15.226, abs=0.05), pytest.approx(15.067, abs=0.05)]
+        assert [lap.time_s for lap in timed] == [
+            pytest.approx(15.226, abs=0.05),
+            pytest.approx(15.067, abs=0.05),
+        ]
         assert all(lap.complete and not lap.partial for lap in timed)
 
     def test_it_marks_the_laps_at_the_edges_partial_and_lap_170_untimed(self, bristol) -> None:  # type: ignore[no-untyped-def]
@@ -66,7 +69,9 @@ class TestBristol:
         assert bristol.car == "Chevrolet Silverado" and bristol.kind == "practice"
         assert bristol.track_length_m == pytest.approx(828.2)
         assert bristol.meta["driver"] == "Jackson Grimm" and bristol.meta["session_type"] == "Offline Testing"
-        assert bristol.started_at is not None and bristol.started_at.isoformat().startswith("2025-11-06T23:39:03")
+        assert bristol.started_at is not None and bristol.started_at.isoformat().startswith(
+            "2025-11-06T23:39:03"
+        )
 
     def test_it_converts_channels_to_our_units(self, bristol) -> None:  # type: ignore[no-untyped-def]
         ch = bristol.channels
@@ -79,7 +84,10 @@ class TestBristol:
         # Bristol turns left: our g_lat is + in a right turn, so it is mostly negative here
         assert np.median(ch["g_lat"][fast]) < -1.0
         # positions in metres around the track's own reference point: a 0.83 km oval
-        span = np.nanmax(ch["pos_x"]) - np.nanmin(ch["pos_x"]), np.nanmax(ch["pos_z"]) - np.nanmin(ch["pos_z"])
+        span = (
+            np.nanmax(ch["pos_x"]) - np.nanmin(ch["pos_x"]),
+            np.nanmax(ch["pos_z"]) - np.nanmin(ch["pos_z"]),
+        )
         assert 150 < max(span) < 400
         assert 150 < np.median(ch["tyre_press_fr"]) < 400  # kPa
         assert 0 <= np.min(ch["tyre_wear_fl"]) < 10  # % worn, nearly new
@@ -108,7 +116,9 @@ def test_it_imports_the_amg_out_lap_and_says_there_is_no_complete_lap(fixtures_d
     ]
     assert any("no complete lap" in w for w in session.warnings)
     assert session.track == "Red Bull Ring - Grand Prix" and session.car == "Mercedes AMG GT4"
-    assert np.max(session.channels["speed"]) > 150 and set(np.unique(session.channels["last_lap_time"])) == {-1.0}
+    assert np.max(session.channels["speed"]) > 150 and set(np.unique(session.channels["last_lap_time"])) == {
+        -1.0
+    }
 
 
 def test_it_parses_the_w13_header_and_variables(fixtures_dir: Path) -> None:
@@ -153,7 +163,10 @@ def _cut(size: int) -> Callable[[bytes], bytes]:
 
 
 DAMAGES = {
-    "rows cut short": (_cut(3_000_000), r"declares 3446 records of 1070 bytes, the file holds 2755 \(truncated"),
+    "rows cut short": (
+        _cut(3_000_000),
+        r"declares 3446 records of 1070 bytes, the file holds 2755 \(truncated",
+    ),
     "cut inside the variable table": (_cut(20_000), r"variable table .* runs past the end"),
     "cut inside the header": (_cut(100), "not a MoTeC"),
     "record count patched up": (_patch("<i", 140, 99_999), "declares 99999 records"),
@@ -163,7 +176,10 @@ DAMAGES = {
     "numBuf zero": (_patch("<i", 32, 0), "not a MoTeC"),
     "session info past the end": (_patch("<i", 16, 50_000_000), "sessionInfoLen"),
     "session info offset past the end": (_patch("<i", 20, 4_000_000), r"session info .* runs past the end"),
-    "variable outside the row": (_patch("<i", 144 + 4, 5_000), r"variable 0 'SessionTime' .* outside the 1070-byte row"),
+    "variable outside the row": (
+        _patch("<i", 144 + 4, 5_000),
+        r"variable 0 'SessionTime' .* outside the 1070-byte row",
+    ),
     "unknown variable type": (_patch("<i", 144, 9), "variable 0 'SessionTime' has unknown type 9"),
     "rows start past the end": (_patch("<i", 52, 9_000_000), "rows start at offset 9000000"),
     "no rows": (_patch("<i", 140, 1), "1 records; nothing to import"),
