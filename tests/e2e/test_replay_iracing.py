@@ -40,4 +40,6 @@ def test_it_streams_a_real_iracing_drive_into_game_timed_laps(
     for number, truth_ms in ((171, 15_226), (172, 15_067)):
         assert laps[number].stats["timing"] == "game"
         assert abs(laps[number].time_ms - truth_ms) <= 50, (number, laps[number].time_ms)
+    # lap 170 left the pit road and the game posted -1 for it: an untimed out-lap, never valid
+    assert (laps[170].stats["timing"], laps[170].is_out_lap, laps[170].valid) == ("untimed", True, False)
     assert 0 not in laps  # the blank row before the car is placed is not a lap
