@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 import struct
+import sys
+from pathlib import Path
 
 import pytest
 from irsdkbytes import FakeSim, driving, session_yaml
 
-from simcoach_agent import irsdk
-from simcoach_agent.sources.iracing import IracingDecoder, IracingTransport
+from simcoach_agent import irsdk, sources
+from simcoach_agent.sources import SharedMemoryUnavailable, detect_game, open_source
+from simcoach_agent.sources.iracing import IracingDecoder, IracingTransport, polls_from_ibt
 from simcoach_agent.sources.layout import LayoutError, PolledSource
 
 
@@ -230,3 +233,40 @@ def test_it_survives_odd_yaml(text: str) -> None:
 )
 def test_it_maps_session_types(words: str, kind: str) -> None:
     assert irsdk.session_kind(words) == kind
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="off Windows only")
+def test_it_says_the_live_reader_needs_windows() -> None:
+    with pytest.raises(
+        SharedMemoryUnavailable, match="iracing: reading the game's shared memory needs Windows"
+    ):
+        open_source("iracing")
+
+
+def test_auto_finds_iracing_by_its_sdk_mapping(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Off Windows no mapping exists; answer for the OS the way OpenFileMappingW would.
+    monkeypatch.setattr(sources, "mapping_exists", lambda name: name == "Local\\IRSDKMemMapFileName")
+    assert detect_game(udp_wait=0) == "iracing"
+
+
+@pytest.mark.fixtures
+def test_it_replays_a_real_ibt_through_the_live_decoder(fixtures_dir: Path) -> None:
+    dec = IracingDecoder()
+    frames = [
+        f
+        for t, chunks in polls_from_ibt(
+            fixtures_dir / "iracing" / "trucks_silverado2019_bristol_2025-11-06_17-39-03.ibt"
+        )
+        if (f := dec.feed(chunks, t)) is not None
+    ]
+    assert len(frames) == 3445  # every row but the blank one before the car is placed
+    ends = {
+        int(a["lap"]): a["lap_time"] for a, b in zip(frames, frames[1:], strict=False) if b["lap"] != a["lap"]
+    }
+    # time since our line crossing, to within a row of the game's 15.226 / 15.067 s
+    assert ends[171] == pytest.approx(15.226, abs=0.03) and ends[172] == pytest.approx(15.067, abs=0.03)
+    assert frames[-1]["last_lap_time"] == pytest.approx(15.067, abs=0.001)
+    info = dec.info()
+    assert (
+        info is not None and info.car == "Chevrolet Silverado" and info.track_length_m == pytest.approx(828.2)
+    )
