@@ -206,7 +206,7 @@ def import_ibt(f: BinaryIO) -> ImportedSession:
     t = _time_base(raw, layout.header.tick_rate)
     ours = _channels(raw, facts)
     ours["t"] = t
-    laps = _laps(t, raw, facts)
+    laps, lap_warnings = _laps(t, raw, facts)
     computed = lap_channels(t, ours["speed"], laps)
     ours["lap_time"] = computed["lap_time"]  # LapCurrentLapTime restarts late; ours starts at the line
     ours.setdefault("lap_dist", computed["lap_dist"])
@@ -225,7 +225,7 @@ def import_ibt(f: BinaryIO) -> ImportedSession:
         extra_units=units,
         laps=laps,
         meta=_meta(layout, facts, raw),
-        warnings=layout.warnings + _lap_warnings(laps),
+        warnings=layout.warnings + lap_warnings + _lap_warnings(laps),
     )
 
 
@@ -334,7 +334,7 @@ def _crossings(t: FloatArray, raw: dict[str, FloatArray]) -> tuple[np.ndarray, l
     times = []
     for i in changes:
         at = float(t[i])
-        if pct is not None:
+        if pct is not None and lap[i] == lap[i - 1] + 1:
             before, after = float(pct[i - 1]), float(pct[i]) + 1.0  # unwrap across the line
             if 0.5 < before < 1.0 < after < 1.5 and after > before:
                 at = float(t[i - 1] + (t[i] - t[i - 1]) * (1.0 - before) / (after - before))
@@ -342,20 +342,33 @@ def _crossings(t: FloatArray, raw: dict[str, FloatArray]) -> tuple[np.ndarray, l
     return changes, times
 
 
-def _laps(t: FloatArray, raw: dict[str, FloatArray], facts: SessionFacts) -> list[ImportedLap]:
+def _laps(
+    t: FloatArray, raw: dict[str, FloatArray], facts: SessionFacts
+) -> tuple[list[ImportedLap], list[str]]:
     changes, crossings = _crossings(t, raw)
+    lap_no = raw["Lap"]
+    # Lap moving on by one is the line; any other jump is a new session or a reset, not a lap end
+    on_line = [bool(lap_no[i] == lap_no[i - 1] + 1) for i in changes]
     edges = [float(t[0]), *crossings, float(t[-1])]
     starts = [0, *changes.tolist()]
-    laps = []
+    laps: list[ImportedLap] = []
+    warnings: list[str] = []
     for j in range(len(edges) - 1):
         start, end = edges[j], edges[j + 1]
-        complete = 0 < j < len(edges) - 2
-        posted = _game_time(raw, changes, j, end - start) if j < len(changes) else None
+        ends_on_line = j < len(changes) and on_line[j]
+        complete = 0 < j and ends_on_line and on_line[j - 1]
+        posted = _game_time(raw, changes, j, end - start) if ends_on_line else None
         game = posted if posted is not None and posted > 0 else None
         partial = not complete or _short(raw, starts[j], int(changes[j]) if j < len(changes) else len(t))
+        number = int(lap_no[starts[j]])
+        if laps and number <= laps[-1].number:
+            warnings.append(
+                f"{NAME}: the lap counter went back to {number}; lap numbered {laps[-1].number + 1}"
+            )
+            number = laps[-1].number + 1  # lap numbers stay unique within the session
         laps.append(
             ImportedLap(
-                number=int(raw["Lap"][starts[j]]),
+                number=number,
                 start_t=start,
                 end_t=end,
                 time_s=game if game is not None else end - start,
@@ -366,7 +379,7 @@ def _laps(t: FloatArray, raw: dict[str, FloatArray], facts: SessionFacts) -> lis
                 partial=partial,
             )
         )
-    return laps
+    return laps, warnings
 
 
 def _game_time(raw: dict[str, FloatArray], changes: np.ndarray, j: int, measured: float) -> float | None:

@@ -205,3 +205,22 @@ def test_it_refuses_another_header_version(fixtures_dir: Path) -> None:
         import_ibt(io.BytesIO(raw))
     with pytest.raises(ImportFormatError, match="header version 3"):
         import_ibt(io.BytesIO(raw))
+
+
+def _set_lap(raw: bytes, first_row: int, last_row: int, value: int) -> bytes:
+    """Bristol's rows: 1 070 bytes from offset 51 696, `Lap` (int) at 209 in each row."""
+    buf = bytearray(raw)
+    for row in range(first_row, last_row):
+        struct.pack_into("<i", buf, 51_696 + row * 1070 + 209, value)
+    return bytes(buf)
+
+
+def test_it_keeps_lap_numbers_unique_when_the_counter_goes_back(fixtures_dir: Path) -> None:
+    raw = _read(fixtures_dir, BRISTOL)
+    raw = _set_lap(_set_lap(raw, 2161, 3065, 1), 3065, 3446, 2)  # a new session from row 2161
+    session = _import(raw)
+    assert [lap.number for lap in session.laps] == [170, 171, 172, 173]
+    # 171 ended where the counter jumped back, not on the line: no whole lap, no game time for it
+    assert [lap.complete for lap in session.laps] == [False, False, False, False]
+    assert session.laps[1].timing == "untimed"
+    assert any("lap counter went back to 1" in w for w in session.warnings)
