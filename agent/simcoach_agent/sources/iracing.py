@@ -165,6 +165,7 @@ class IracingDecoder:
 
     def __init__(self) -> None:
         self._vars: dict[str, VarHeader] = {}
+        self._scaled: list[tuple[VarHeader, str, float]] = []
         self._row_len = 0
         self._facts: SessionFacts | None = None
         self._info: SessionInfo | None = None
@@ -194,6 +195,8 @@ class IracingDecoder:
             raise LayoutError(f"iRacing: {exc}; update simcoach-agent") from None
         self._row_len = buf_len
         self._clock = _LapClock()
+        # resolved once per table: the scaled channels' variables, in the table's layout
+        self._scaled = [(self._vars[v], name, f) for v, (name, f) in irsdk.SCALED.items() if v in self._vars]
         missing = [name for name in ("Speed", "Lap", "LapDist") if name not in self._vars]
         if missing:
             raise LayoutError(f"iRacing: the sim publishes no {', '.join(missing)}; update simcoach-agent")
@@ -229,9 +232,9 @@ class _Row:
 
     def frame(self, now: float) -> Frame:
         frame: Frame = {"t": now}
-        for var, (name, factor) in irsdk.SCALED.items():
-            value = self.get(var)
-            if value is not None and math.isfinite(value):
+        for var, name, factor in self.dec._scaled:
+            value = irsdk.read_value(self.row, var)
+            if math.isfinite(value):
                 frame[name] = value * factor
         for name in ("throttle", "brake"):
             if name in frame:
