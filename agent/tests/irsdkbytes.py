@@ -36,6 +36,7 @@ VARIABLES: Sequence[tuple[str, int, int, str]] = (
     ("SteeringWheelAngleMax", 4, 1, "rad"),
     ("OnPitRoad", 1, 1, ""),
     ("PlayerTrackSurface", 2, 1, "irsdk_TrkLoc"),
+    ("PlayerCarMyIncidentCount", 2, 1, ""),
     ("LatAccel", 4, 1, "m/s^2"),
     ("LongAccel", 4, 1, "m/s^2"),
     ("Lat", 5, 1, "deg"),

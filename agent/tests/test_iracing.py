@@ -270,3 +270,22 @@ def test_it_replays_a_real_ibt_through_the_live_decoder(fixtures_dir: Path) -> N
     assert (
         info is not None and info.car == "Chevrolet Silverado" and info.track_length_m == pytest.approx(828.2)
     )
+
+
+def test_it_invalidates_the_lap_on_an_off_track_or_an_incident_until_the_line() -> None:
+    sim = FakeSim()
+    src = source(sim)
+    rows = [
+        (1, driving(LapDistPct=0.2)),
+        (2, driving(LapDistPct=0.3, PlayerTrackSurface=0)),  # four wheels off
+        (3, driving(LapDistPct=0.4)),
+        (4, driving(Lap=6, LapDistPct=0.01, SessionTime=101.0)),  # the line: a new lap
+        (5, driving(Lap=6, LapDistPct=0.2, SessionTime=104.0, PlayerCarMyIncidentCount=2)),
+    ]
+    valid = []
+    for tick, values in rows:
+        sim.write(tick, values)
+        f = src.read()
+        assert f is not None
+        valid.append(f["lap_valid"])
+    assert valid == [1, 0, 0, 1, 0]

@@ -138,15 +138,30 @@ class _LapClock:
 
     lap: int | None = None
     start: float | None = None  # SessionTime at the line; None until we saw a crossing
+    clean: bool = True  # no off-track and no new incident since the lap began
+    incidents: float | None = None
     last_time: float = 0.0
     last_pct: float = 0.0
 
     def update(self, lap: int, session_time: float, pct: float) -> None:
+        if self.lap is not None and lap != self.lap:
+            self.clean, self.incidents = True, None
         if self.lap is not None and lap == self.lap + 1:
             self.start = self._crossing(session_time, pct)
         elif self.lap is not None and lap != self.lap:
             self.start = None  # a reset or a new session: the game's clock until the next line
         self.lap, self.last_time, self.last_pct = lap, session_time, pct
+
+    def judge(self, surface: float | None, incidents: float | None) -> bool:
+        """Still valid: iRacing has no lap-valid flag; an off-track or a new incident is what
+        makes it refuse a qualifying lap."""
+        if surface == irsdk.TRK_OFF_TRACK:
+            self.clean = False
+        if incidents is not None:
+            if self.incidents is not None and incidents != self.incidents:
+                self.clean = False
+            self.incidents = incidents if self.incidents is None else self.incidents
+        return self.clean
 
     def _crossing(self, now: float, pct: float) -> float:
         before, after = self.last_pct, pct + 1.0
@@ -269,8 +284,10 @@ class _Row:
         session_time = self.get("SessionTime") or 0.0
         clock = self.dec._clock
         clock.update(lap, session_time, pct)
+        valid = clock.judge(self.get("PlayerTrackSurface"), self.get("PlayerCarMyIncidentCount"))
         out: Frame = {
             "lap": float(max(lap, 0)),
+            "lap_valid": 1.0 if valid else 0.0,
             "lap_time": clock.lap_time(session_time, self.get("LapCurrentLapTime")),
             "last_lap_time": lap_time_or_none(self.get("LapLastLapTime") or -1.0),
             "best_lap_time": lap_time_or_none(self.get("LapBestLapTime") or -1.0),

@@ -13,6 +13,8 @@ Laps follow the game: a lap ends where `Lap` moves on, at the moment `LapDistPct
 `LapLastLapTime` about half a second later, so lap k's time is the first value of
 `LapLastLapTime` during lap k+1 that differs from the one lap k ended with; -1 (or 0) means the
 game did not time it. The stretches before the first and after the last crossing are partial.
+A lap with an off-track (PlayerTrackSurface 0) or a new incident is invalid: iRacing has
+no lap-valid flag for the player, and those are what make it refuse a qualifying lap.
 The sim may write a blank row before the car is placed (PlayerTrackSurface -1, Lap 0 at
 latitude 0): such leading rows are dropped.
 """
@@ -372,7 +374,7 @@ def _laps(
                 start_t=start,
                 end_t=end,
                 time_s=game if game is not None else end - start,
-                valid=None,  # iRacing keeps no lap-valid flag for the player
+                valid=_clean(raw, starts[j], int(changes[j]) if j < len(changes) else len(t)),
                 sectors_s=_sectors(t, raw, facts, start, game) if game is not None and complete else None,
                 complete=complete,
                 timing="untimed" if game is None else "game",
@@ -398,6 +400,17 @@ def _game_time(raw: dict[str, FloatArray], changes: np.ndarray, j: int, measured
     if j + 1 < len(changes) and ended_with > 0 and abs(ended_with - measured) < 0.1:
         return float(ended_with)
     return None
+
+
+def _clean(raw: dict[str, FloatArray], a: int, b: int) -> bool | None:
+    """iRacing has no lap-valid flag; an off-track or a new incident in the lap is what makes
+    the sim refuse a qualifying lap, so those mark it invalid. None when neither is logged."""
+    surface, incidents = raw.get("PlayerTrackSurface"), raw.get("PlayerCarMyIncidentCount")
+    if surface is None and incidents is None or b <= a:
+        return None
+    off = surface is not None and bool(np.any(surface[a:b] == irsdk.TRK_OFF_TRACK))
+    new = incidents is not None and bool(np.any(incidents[a:b] != incidents[a]))
+    return not (off or new)
 
 
 def _short(raw: dict[str, FloatArray], a: int, b: int) -> bool:

@@ -224,3 +224,10 @@ def test_it_keeps_lap_numbers_unique_when_the_counter_goes_back(fixtures_dir: Pa
     assert [lap.complete for lap in session.laps] == [False, False, False, False]
     assert session.laps[1].timing == "untimed"
     assert any("lap counter went back to 1" in w for w in session.warnings)
+
+
+def test_it_judges_laps_by_off_tracks_and_incidents(bristol, fixtures_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    # Bristol: 171 and 172 clean; the incident count goes 12 → 14 in lap 173
+    assert [(lap.number, lap.valid) for lap in bristol.laps[1:]] == [(171, True), (172, True), (173, False)]
+    amg = _import(_read(fixtures_dir, AMG))
+    assert amg.laps[0].valid is False  # off track (surface 0) and 0 → 2 incidents
