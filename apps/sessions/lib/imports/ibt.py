@@ -21,7 +21,6 @@ latitude 0): such leading rows are dropped.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO
@@ -136,10 +135,10 @@ def read_layout(f: BinaryIO) -> IbtLayout:
     info = _read_at(f, header.session_info_offset, header.session_info_len)
     data_offset = header.bufs[0][1]
     records, warnings = _record_count(sub, header, data_offset, size)
-    return IbtLayout(header, sub, variables, irsdk_text(info), data_offset, records, warnings)
+    return IbtLayout(header, sub, variables, _cp1252(info), data_offset, records, warnings)
 
 
-def irsdk_text(raw: bytes) -> str:
+def _cp1252(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0].decode("cp1252", errors="replace")
 
 
@@ -220,7 +219,7 @@ def import_ibt(f: BinaryIO) -> ImportedSession:
         track=facts.track_name or None,
         car=facts.car or None,
         kind=facts.kind(_session_num(raw)),
-        started_at=_started_at(layout.sub, float(t[0]) if len(t) else 0.0, first, layout.header.tick_rate),
+        started_at=_started_at(layout.sub, first, layout.header.tick_rate),
         track_length_m=facts.track_length_m,
         channels=ours,
         extra=extra,
@@ -244,7 +243,7 @@ def _session_num(raw: dict[str, FloatArray]) -> int | None:
     return int(nums[0]) if nums is not None and len(nums) else None
 
 
-def _started_at(sub: irsdk.DiskSubHeader, _t0: float, skipped: int, tick_rate: int) -> datetime | None:
+def _started_at(sub: irsdk.DiskSubHeader, skipped: int, tick_rate: int) -> datetime | None:
     if sub.start_date <= 0:
         return None
     return datetime.fromtimestamp(sub.start_date + skipped / tick_rate, tz=UTC)
@@ -457,4 +456,4 @@ def _meta(layout: IbtLayout, facts: SessionFacts, raw: dict[str, FloatArray]) ->
         "lap_count": str(layout.sub.lap_count),
         "variables": str(len(layout.variables)),
     }
-    return {k: v for k, v in found.items() if v and not (isinstance(v, float) and math.isnan(v))}
+    return {k: v for k, v in found.items() if v}
