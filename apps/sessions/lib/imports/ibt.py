@@ -360,7 +360,7 @@ def _laps(
         complete = 0 < j and ends_on_line and on_line[j - 1]
         posted = _game_time(raw, changes, j, end - start) if ends_on_line else None
         game = posted if posted is not None and posted > 0 else None
-        partial = not complete or _short(raw, starts[j], int(changes[j]) if j < len(changes) else len(t))
+        partial = not complete or _short(raw, starts[j], _end_row(changes, j, len(t)))
         number = int(lap_no[starts[j]])
         if laps and number <= laps[-1].number:
             warnings.append(
@@ -373,7 +373,10 @@ def _laps(
                 start_t=start,
                 end_t=end,
                 time_s=game if game is not None else end - start,
-                valid=_clean(raw, starts[j], int(changes[j]) if j < len(changes) else len(t)),
+                # untimed and partial laps are never valid (DESIGN: one lap rule)
+                valid=False
+                if game is None or partial
+                else _clean(raw, starts[j], _end_row(changes, j, len(t))),
                 sectors_s=_sectors(t, raw, facts, start, game) if game is not None and complete else None,
                 complete=complete,
                 timing="untimed" if game is None else "game",
@@ -399,6 +402,10 @@ def _game_time(raw: dict[str, FloatArray], changes: np.ndarray, j: int, measured
     if j + 1 < len(changes) and ended_with > 0 and abs(ended_with - measured) < 0.1:
         return float(ended_with)
     return None
+
+
+def _end_row(changes: np.ndarray, j: int, n: int) -> int:
+    return int(changes[j]) if j < len(changes) else n
 
 
 def _clean(raw: dict[str, FloatArray], a: int, b: int) -> bool | None:

@@ -55,6 +55,7 @@ class TestBristol:
         first, last = bristol.laps[0], bristol.laps[-1]
         assert (first.number, first.timing, first.partial, first.complete) == (170, "untimed", True, False)
         assert (last.number, last.partial, last.complete) == (173, True, False)
+        assert first.valid is False and last.valid is False  # never valid (DESIGN: one lap rule)
         assert len(bristol.laps) == 4
 
     def test_it_puts_the_line_where_the_lap_distance_wraps(self, bristol) -> None:  # type: ignore[no-untyped-def]
