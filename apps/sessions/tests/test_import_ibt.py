@@ -100,3 +100,13 @@ class TestIbtImportApi:
         assert response.status_code == 400
         assert "iRacing .ibt: the header declares 1000000 records" in str(response.json())
         assert Session.objects.count() == 0
+
+
+@pytest.mark.influx
+@pytest.mark.django_db(transaction=True)
+def test_it_imports_an_ibt_into_influxdb(influx_store, driver, fixtures_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    session = _import(driver, fixtures_dir / BRISTOL).session
+    trace = session_trace(session)
+    assert len(trace["t"]) == session.frame_count
+    assert 150 < np.nanmax(trace["speed"]) < 260 and "playertracksurface" in trace
+    assert set(np.unique(trace["lap"])) == {170, 171, 172, 173}
