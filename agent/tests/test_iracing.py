@@ -14,6 +14,7 @@ from simcoach_agent import irsdk, sources
 from simcoach_agent.sources import SharedMemoryUnavailable, detect_game, open_source
 from simcoach_agent.sources.iracing import IracingDecoder, IracingTransport, polls_from_ibt
 from simcoach_agent.sources.layout import LayoutError, PolledSource
+from simcoach_agent.sources.recording import ReplaySource
 
 
 def source(sim: FakeSim) -> PolledSource:
@@ -289,3 +290,25 @@ def test_it_invalidates_the_lap_on_an_off_track_or_an_incident_until_the_line() 
         assert f is not None
         valid.append(f["lap_valid"])
     assert valid == [1, 0, 0, 1, 0]
+
+
+@pytest.mark.fixtures
+def test_replay_plays_an_ibt_file_as_the_live_sim(fixtures_dir: Path) -> None:
+    src = ReplaySource(fixtures_dir / "iracing" / "itelem_amg.ibt", realtime=False)
+    frames = []
+    while not src.finished:
+        if (f := src.read()) is not None:
+            frames.append(f)
+    src.close()
+    assert src.game == "iracing" and len(frames) == 3371
+    assert frames[0]["t"] == pytest.approx(1681113045.0)  # the file's own start date
+    assert max(f["speed"] for f in frames) > 150 and {f["lap"] for f in frames} == {0}
+    info = src.info()
+    assert info is not None and info.car == "Mercedes AMG GT4"
+
+
+def test_replay_still_refuses_a_file_that_is_neither(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.ibt"
+    junk.write_bytes(b"\x02\x00\x00\x00" + bytes(200))  # version 2 but no buffers
+    with pytest.raises(LayoutError, match="is not a SimCoach recording"):
+        ReplaySource(junk)

@@ -350,6 +350,17 @@ def _session_info(facts: SessionFacts | None, session_num: float | None) -> Sess
     )
 
 
+def is_ibt(path: str | Path) -> bool:
+    """The file starts with an SDK header followed by the disk sub-header (not a recording)."""
+    with open(path, "rb") as f:
+        head = f.read(irsdk.HEADER_SIZE + irsdk.DISK_SUB_HEADER_SIZE)
+    try:
+        header = irsdk.parse_header(head)
+    except IrsdkError:
+        return False
+    return header.ver == irsdk.SDK_VERSION and header.var_header_offset >= len(head)
+
+
 def polls_from_ibt(path: str | Path) -> Iterator[tuple[float, list[Chunk]]]:
     """An `.ibt` file as the polls a recording of the live sim would hold.
 
