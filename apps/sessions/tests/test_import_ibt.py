@@ -83,6 +83,14 @@ class TestIbtImport:
 
 
 class TestIbtImportApi:
+    def test_it_imports_an_ibt_from_the_import_page(self, client, driver, fixtures_dir: Path) -> None:  # type: ignore[no-untyped-def]
+        client.force_login(driver)
+        with (fixtures_dir / AMG).open("rb") as f:
+            done = client.post("/import/", {"file": f})  # the file says game, track, car and kind
+        session = Session.objects.get()
+        assert done.status_code == 200 and f'href="/sessions/{session.pk}/"' in done.content.decode()
+        assert (session.game, session.kind) == ("iracing", "practice")
+
     def test_it_imports_an_ibt_posted_by_a_rig(self, client, rig_and_token, fixtures_dir: Path) -> None:  # type: ignore[no-untyped-def]
         rig, token = rig_and_token
         with (fixtures_dir / BRISTOL).open("rb") as f:
