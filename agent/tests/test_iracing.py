@@ -312,3 +312,16 @@ def test_replay_still_refuses_a_file_that_is_neither(tmp_path: Path) -> None:
     junk.write_bytes(b"\x02\x00\x00\x00" + bytes(200))  # version 2 but no buffers
     with pytest.raises(LayoutError, match="is not a SimCoach recording"):
         ReplaySource(junk)
+
+
+def test_it_reads_a_variable_table_without_the_optional_flags() -> None:
+    # only what the decoder cannot do without: a table of Speed, Lap and LapDist
+    table = b""
+    for i, name in enumerate(("Speed", "Lap", "LapDist")):
+        table += struct.pack("<3i?3x", 4 if name != "Lap" else 2, 4 * i, 1, False)
+        table += name.encode().ljust(32, b"\0") + bytes(64) + bytes(32)
+    dec = IracingDecoder()
+    dec.feed([("irsdk_vars", struct.pack("<I", 12) + table)], 0.0)
+    f = dec.feed([("irsdk_row", struct.pack("<i", 1) + struct.pack("<fif", 10.0, 3, 55.0))], 1.0)
+    assert f is not None and (f["speed"], f["lap"], f["lap_dist"]) == (pytest.approx(36.0), 3, 55.0)
+    assert dec.info() is None  # no session info yet

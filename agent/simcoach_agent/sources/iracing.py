@@ -226,8 +226,8 @@ class IracingDecoder:
         if not self._vars or len(row) < self._row_len or tick == self._last_tick:
             return None
         self._last_tick = tick
-        if not self._get(row, "IsOnTrack") or self._get(row, "IsReplayPlaying"):
-            return None  # in the garage, in menus or watching a replay
+        if self._get(row, "IsOnTrack") == 0 or self._get(row, "IsReplayPlaying"):
+            return None  # in the garage, in menus or watching a replay (absent: assume driving)
         if self._get(row, "PlayerTrackSurface") == irsdk.TRK_NOT_IN_WORLD:
             return None  # the car is not placed yet: a blank row (Lap 0 at latitude 0)
         frame = _Row(self, row).frame(now)
