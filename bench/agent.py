@@ -11,7 +11,12 @@
    producer: game reader, quantising, spool). The 1-minute load average is printed with each
    number: on a shared machine the same run costs more CPU under load.
 
-Usage: .venv/bin/python bench/agent.py [--seconds 60] [--encode-seconds 300]
+   With ``--replay FILE`` the streaming run replays a game recording (``.rec.gz``) or an
+   iRacing ``.ibt`` (its rows have the live rows' layout, so it is turned into a recording of
+   the live sim first) at real time instead of driving the demo car: the game's own decoder
+   is then part of the measured cost.
+
+Usage: .venv/bin/python bench/agent.py [--seconds 60] [--encode-seconds 300] [--replay FILE]
 """
 
 from __future__ import annotations
@@ -98,13 +103,28 @@ def _rss_mb(pid: int, key: str = "VmRSS") -> float:
     return float("nan")
 
 
-def streaming(seconds: float, batch_interval: float) -> dict[str, object]:
+def replay_file(path: Path, workdir: Path) -> Path:
+    """A recording to replay: the file itself, or an `.ibt` written out as a live recording."""
+    if path.suffix != ".ibt":
+        return path
+    from simcoach_agent.sources.iracing import polls_from_ibt
+    from simcoach_agent.sources.recording import write_recording
+
+    out = workdir / (path.stem + ".rec.gz")
+    write_recording(out, "iracing", polls_from_ibt(path), decoder="iracing")
+    return out
+
+
+def streaming(seconds: float, batch_interval: float, replay: Path | None = None) -> dict[str, object]:
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
     server = asyncio.run_coroutine_threadsafe(RigServer().start(), loop).result(10)
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "SIMCOACH_AGENT_HOME": home, "PYTHONPATH": str(ROOT / "agent")}
-        args = ["--json", "run", "--game", "demo", "--server", server.url, "--token", "sc_rig_good"]
+        what = (
+            ["run", "--game", "demo"] if replay is None else ["replay", str(replay_file(replay, Path(home)))]
+        )
+        args = ["--json", *what, "--server", server.url, "--token", "sc_rig_good"]
         args += ["--batch-interval", str(batch_interval)]
         proc = subprocess.Popen(
             [sys.executable, "-m", "simcoach_agent", *args], env=env, stdout=subprocess.PIPE, text=True
@@ -127,6 +147,7 @@ def streaming(seconds: float, batch_interval: float) -> dict[str, object]:
     statuses = [s for s in statuses if s.get("event") == "status"]
     received = sum(len(v) for v in server.store.arrivals.values())
     return {
+        "source": "demo" if replay is None else replay.name,
         "batch_interval_s": batch_interval,
         "seconds": round(t1 - t0, 1),
         "cpu_pct_of_one_core": round(100 * (cpu1 - cpu0) / (t1 - t0), 2),
@@ -179,6 +200,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0, help="streaming run length")
     ap.add_argument("--encode-seconds", type=float, default=300.0, help="demo seconds to encode")
     ap.add_argument("--skip-stream", action="store_true")
+    ap.add_argument(
+        "--replay", type=Path, help="stream this recording (.rec.gz) or iRacing .ibt, not the demo car"
+    )
     ap.add_argument("--floor", action="store_true", help="also measure the 60 Hz loop and demo-car floor")
     ap.add_argument(
         "--intervals", type=float, nargs="+", default=[0.1, 0.05], help="batch intervals to stream at (s)"
@@ -191,7 +215,7 @@ def main() -> None:
             print(json.dumps(floor(opts.seconds, demo)))
     if not opts.skip_stream:
         for interval in opts.intervals:
-            print(json.dumps(streaming(opts.seconds, interval)))
+            print(json.dumps(streaming(opts.seconds, interval, opts.replay)))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from typing import Final, Literal
 
 Kind = Literal["f", "i", "b"]  # float, integer, boolean
 WHEELS: Final = ("fl", "fr", "rl", "rr")
-GAMES: Final = ("acc", "r3e", "lmu", "rf2", "ams2", "demo")
+GAMES: Final = ("acc", "r3e", "lmu", "rf2", "ams2", "demo", "iracing")
 SESSION_KINDS: Final = ("practice", "qualifying", "race", "hotlap")
 
 # Frames are plain dicts: channel name -> value in the channel's unit.

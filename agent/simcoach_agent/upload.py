@@ -1,4 +1,4 @@
-"""``simcoach-agent import FILE...``: upload lap files (MoTeC .ld/.ldx, Garage 61, Crew Chief CSV).
+"""``simcoach-agent import FILE...``: upload lap files (MoTeC .ld/.ldx, iRacing .ibt, Garage 61, Crew Chief CSV).
 
 Each file goes to the server's ``POST /api/imports/`` as multipart/form-data with the rig
 token. The body is streamed from disk in chunks (a one-hour .ld is tens of MB) with a known
@@ -230,7 +230,9 @@ def _existing(name: str) -> Path:
 
 def add_import_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     """The `import` subcommand's arguments (kept here so cli.py only wires it in)."""
-    p = sub.add_parser("import", parents=[common], help="upload lap files (.ld, Garage 61 or Crew Chief CSV)")
+    p = sub.add_parser(
+        "import", parents=[common], help="upload lap files (.ld, .ibt, Garage 61 or Crew Chief CSV)"
+    )
     p.add_argument("files", nargs="+", metavar="FILE", help="lap files; gzip is fine")
     p.add_argument("--ldx", help="MoTeC .ldx sidecar with the lap markers of an .ld")
     p.add_argument(

@@ -129,6 +129,22 @@ def ams2() -> Iterator[Poll]:
         yield s["t"], [("pcars2", pcars2_page(values, [part]))]
 
 
+def iracing() -> Iterator[Poll]:
+    from irsdkbytes import FakeSim, IracingTransportFor, driving, session_yaml
+
+    sim = FakeSim(session_yaml(length_km=LENGTH / 1000))
+    transport = IracingTransportFor(sim)
+    for s in frames():
+        # iRacing posts the finished lap's time about half a second after the line
+        posted = s["lap"] == 4 and s["lap_time"] >= 0.5
+        sim.write(s["i"] + 1, driving(
+            SessionTime=100.0 + s["i"] / RATE, Lap=s["lap"], LapCompleted=s["completed"],
+            LapDist=s["dist"], LapDistPct=s["dist"] / LENGTH, LapCurrentLapTime=s["lap_time"],
+            LapLastLapTime=LAP_TIME if posted else 51.0, LapBestLapTime=LAP_TIME, Speed=SPEED, Gear=5,
+        ))  # fmt: skip
+        yield s["t"], transport.poll()
+
+
 def ams2_udp() -> Iterator[Poll]:
     n = 0
     for s in frames():
@@ -155,4 +171,5 @@ GAMES: dict[str, tuple[str, Callable[[], Iterator[Poll]]]] = {
     "lmu": ("lmu", lmu),
     "ams2": ("ams2", ams2),
     "ams2-udp": ("ams2", ams2_udp),
+    "iracing": ("iracing", iracing),
 }

@@ -20,7 +20,7 @@ __all__ = [
     "open_source",
 ]
 
-KNOWN: Final = ("acc", "r3e", "lmu", "rf2", "ams2", "demo", "replay")
+KNOWN: Final = ("acc", "r3e", "lmu", "rf2", "ams2", "demo", "replay", "iracing")
 # Checked in this order: LMU also creates the rF2 plugin's buffers when the plugin is on, and
 # its native page is the better source, so it comes before rf2.
 MAPPINGS: Final = (
@@ -29,6 +29,9 @@ MAPPINGS: Final = (
     ("LMU_Data", "lmu"),
     ("$rFactor2SMMP_Telemetry$", "rf2"),
     ("$pcars2$", "ams2"),
+    # the SDK's file exists while the sim runs (no setting to switch on); the reader then
+    # waits for the header's "connected" bit
+    ("Local\\IRSDKMemMapFileName", "iracing"),
 )
 
 
@@ -54,7 +57,7 @@ def open_source(game: str, **opts: Any) -> Source:
         return ReplaySource(**opts)
     if name == "ams2":
         return _ams2(**opts)
-    if name in ("acc", "r3e", "lmu", "rf2"):
+    if name in ("acc", "r3e", "lmu", "rf2", "iracing"):
         return _shm_source(name)
     raise UnknownGame(f"unknown game {game!r}; choose one of: {', '.join(KNOWN)}")
 
@@ -68,6 +71,10 @@ def _shm_source(name: str) -> Source:
         from .r3e import R3eDecoder, R3eTransport
 
         return PolledSource(R3eTransport(), R3eDecoder())
+    if name == "iracing":
+        from .iracing import IracingDecoder, IracingTransport
+
+        return PolledSource(IracingTransport(), IracingDecoder())
     if name == "lmu":
         from .lmu import LmuDecoder, LmuTransport
 

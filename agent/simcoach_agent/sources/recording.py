@@ -1,5 +1,7 @@
 """Record raw game bytes, and replay them through the same decoders as a live game.
 
+An iRacing `.ibt` file replays too: its rows are the live sim's rows (see iracing.py).
+
 A recording is a gzip stream of msgpack maps: first a header
 ``{"format": "simcoach-rec", "version": 1, "game": ..., "decoder": ...}``, then one record per
 chunk ``{"t": seconds since the epoch, "tag": page name or "udp", "data": raw bytes}``. The
@@ -29,6 +31,7 @@ def make_decoder(kind: str) -> Decoder:
     """The decoder for a recording's ``decoder`` name (a game, or ams2-udp)."""
     from .acc import AccDecoder
     from .ams2 import Ams2ShmDecoder, Ams2UdpDecoder
+    from .iracing import IracingDecoder
     from .lmu import LmuDecoder
     from .r3e import R3eDecoder
     from .rf2 import Rf2Decoder
@@ -40,6 +43,7 @@ def make_decoder(kind: str) -> Decoder:
         "lmu": LmuDecoder,
         "ams2": Ams2ShmDecoder,
         "ams2-udp": Ams2UdpDecoder,
+        "iracing": IracingDecoder,
     }
     if kind not in makers:
         raise LayoutError(f"recording uses decoder {kind!r}, which this agent does not have")
@@ -104,7 +108,10 @@ def read_recording(path: str | Path) -> tuple[dict[str, Any], Iterator[Poll]]:
     """The header and an iterator over polls (chunks regrouped by their shared timestamp)."""
     f = gzip.GzipFile(path, "rb")
     unpacker = msgpack.Unpacker(f, raw=False, max_buffer_size=64 * 1024 * 1024)
-    header = next(unpacker, None)
+    try:
+        header = next(unpacker, None)
+    except (OSError, EOFError, ValueError):  # not gzip (BadGzipFile), cut short, not msgpack
+        header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         f.close()
         raise LayoutError(f"{path} is not a SimCoach recording")
@@ -131,6 +138,16 @@ def _polls(unpacker: msgpack.Unpacker, f: gzip.GzipFile) -> Iterator[Poll]:
         f.close()
 
 
+def _ibt_as_recording(path: str | Path) -> tuple[dict[str, Any], Iterator[Poll]] | None:
+    """An iRacing `.ibt` replays as a recording of the live sim: its rows have the live layout."""
+    from .iracing import is_ibt, polls_from_ibt
+
+    if not is_ibt(path):
+        return None
+    header = {"format": FORMAT, "version": VERSION, "game": "iracing", "decoder": "iracing"}
+    return header, polls_from_ibt(path)
+
+
 class ReplaySource:
     """A Source that plays a recording back through the game's own decoder.
 
@@ -140,7 +157,7 @@ class ReplaySource:
     """
 
     def __init__(self, path: str | Path, speed: float = 1.0, realtime: bool = True) -> None:
-        self.header, self._polls = read_recording(path)
+        self.header, self._polls = _ibt_as_recording(path) or read_recording(path)
         self.game: str = str(self.header["game"])
         self.decoder = make_decoder(str(self.header.get("decoder") or self.game))
         self.speed = speed

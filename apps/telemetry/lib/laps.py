@@ -24,7 +24,7 @@ class CompletedLap:
     t_start: float
     t_end: float
     time_s: float
-    timing: str  # "game" when the game reported the time, "measured" otherwise
+    timing: str  # "game" when the game reported the time, "untimed" when it said it has none, else "measured"
     sectors_s: list[float]
     valid: bool
     is_out_lap: bool
@@ -143,11 +143,15 @@ class LapTracker:
             return []
         if "last_lap_time" in cols:
             last = cols["last_lap_time"][a:b]
-            changed = np.flatnonzero((np.abs(last - self.s.prev_game_last) > 1e-6) & (last > 0))
+            changed = np.flatnonzero(np.abs(last - self.s.prev_game_last) > 1e-6)
             if changed.size:
                 self.s.prev_game_last = float(last[changed[0]])
-                splits = _game_splits(cols, a + int(changed[0]), b, self.s.prev_game_last)
-                return [self._finish("game", self.s.prev_game_last, splits)]
+                if self.s.prev_game_last > 0:
+                    splits = _game_splits(cols, a + int(changed[0]), b, self.s.prev_game_last)
+                    return [self._finish("game", self.s.prev_game_last, splits)]
+                # The game posted "no time" for this lap (iRacing's -1 after a lap it does
+                # not count): it keeps its duration and is never valid (DESIGN: one lap rule).
+                return [self._finish("untimed", p["t_end"] - p["t_start"])]
         if float(cols["t"][b - 1]) - p["t_end"] < GAME_TIME_GRACE_S and "last_lap_time" in cols:
             return []
         measured = p["t_end"] - p["t_start"]
@@ -171,7 +175,7 @@ class LapTracker:
             time_s=time_s,
             timing=timing,
             sectors_s=sectors,
-            valid=p["valid"],
+            valid=p["valid"] and timing != "untimed",
             is_out_lap=p["is_out_lap"],
             is_in_lap=p["is_in_lap"],
             partial=p["partial"],

@@ -1,4 +1,4 @@
-"""Lap file importers: MoTeC .ld/.ldx, Garage 61 CSV and Crew Chief (InfluxDB) CSV.
+"""Lap file importers: MoTeC .ld/.ldx, iRacing .ibt, Garage 61 CSV and Crew Chief (InfluxDB) CSV.
 
 `import_session(f)` looks at the content (never the name), picks the reader and returns an
 `ImportedSession`; every problem with the file is an `ImportFormatError` whose message
@@ -12,12 +12,13 @@ import io
 import shutil
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from .crewchief import import_crewchief
-from .detect import CREWCHIEF_CSV, GZIP_MAGIC, MOTEC_LD, MOTEC_LDX, detect_format
+from .detect import CREWCHIEF_CSV, GZIP_MAGIC, IRACING_IBT, MOTEC_LD, MOTEC_LDX, detect_format
 from .garage61 import import_garage61
+from .ibt import import_ibt
 from .motec import import_ld, parse_ldx
 from .result import ImportedLap, ImportedSession, ImportFormatError
 
@@ -28,6 +29,7 @@ __all__ = [
     "detect_format",
     "import_crewchief",
     "import_garage61",
+    "import_ibt",
     "import_ld",
     "import_session",
     "parse_ldx",
@@ -47,6 +49,8 @@ def import_session(f: BinaryIO, *, ldx: bytes | str | None = None) -> ImportedSe
         raise ImportFormatError("MoTeC .ldx: this is a lap-marker sidecar; upload it together with its .ld")
     if kind == MOTEC_LD:
         return _import_ld(f, zipped, ldx)
+    if kind == IRACING_IBT:
+        return _import_seekable(f, zipped, import_ibt)
     lines = _text_lines(f, zipped)
     try:
         return import_crewchief(lines) if kind == CREWCHIEF_CSV else import_garage61(lines)
@@ -55,15 +59,21 @@ def import_session(f: BinaryIO, *, ldx: bytes | str | None = None) -> ImportedSe
 
 
 def _import_ld(f: BinaryIO, zipped: bool, ldx: bytes | str | None) -> ImportedSession:
+    return _import_seekable(f, zipped, lambda plain: import_ld(plain, ldx=ldx))
+
+
+def _import_seekable(
+    f: BinaryIO, zipped: bool, reader: Callable[[BinaryIO], ImportedSession]
+) -> ImportedSession:
     if not zipped:
-        return import_ld(f, ldx=ldx)
-    # .ld needs seeking; inflate into a spooled temp file chunk by chunk (bounded memory)
+        return reader(f)
+    # .ld and .ibt need seeking; inflate into a spooled temp file chunk by chunk (bounded memory)
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as plain:
         try:
             shutil.copyfileobj(gzip.GzipFile(fileobj=f), plain)
         except (EOFError, OSError, zlib.error) as exc:
             raise ImportFormatError(f"gzip: the compressed file is damaged or cut short ({exc})") from None
-        return import_ld(plain, ldx=ldx)  # type: ignore[arg-type]
+        return reader(plain)  # type: ignore[arg-type]
 
 
 def _text_lines(f: BinaryIO, zipped: bool) -> Iterator[str]:
