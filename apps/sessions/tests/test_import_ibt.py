@@ -38,6 +38,8 @@ class TestIbtImport:
         assert abs(timed[171] - 15_226) <= 50 and abs(timed[172] - 15_067) <= 50
         assert [lap.stats["partial"] for lap in laps] == [True, False, False, True]
         assert laps[0].is_out_lap and laps[0].time_ms is None  # lap 170 left the pits, untimed
+        assert [lap.stats["timing"] for lap in laps] == ["untimed", "game", "game", "untimed"]
+        assert [lap.valid for lap in laps] == [False, True, True, False]
 
     def test_it_stores_what_the_file_says_about_the_session(self, driver, fixtures_dir: Path) -> None:
         session = Session.objects.select_related("track", "car").get(
