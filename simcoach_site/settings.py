@@ -253,15 +253,25 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
         "json": {"()": "simcoach_site.logs.JsonFormatter"},
     },
+    # Share tokens and invite codes are in URLs, and URLs reach log lines (404s, 410s): cut out
+    # on the loggers that log paths (so Django's own DEBUG console gets the cut line too) and on
+    # our handler (for everything else).
+    "filters": {"redact_urls": {"()": "simcoach_site.logs.RedactUrlsFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",  # containers: one JSON object per line on stdout
             "formatter": "plain" if DEBUG else "json",
+            "filters": ["redact_urls"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "django.channels.server": {"level": "WARNING", "filters": ["redact_urls"]},
+        "django.request": {"filters": ["redact_urls"]},
+        "django.security": {"filters": ["redact_urls"]},
+    },
 }
 
 # --- Production: refuse what is only safe on a laptop -------------------------------------------
