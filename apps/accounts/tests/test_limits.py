@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.db import connections
 from django.test import Client
 
 from apps.accounts.apis import STARTS_PER_IP_PER_HOUR
@@ -194,7 +195,10 @@ def hammer(threads: int, work: Callable[[int], object]) -> list[object]:
 
     def run(i: int) -> None:
         gate.wait()
-        results[i] = work(i)
+        try:
+            results[i] = work(i)
+        finally:
+            connections.close_all()  # this thread's own connection, or the test db cannot be dropped
 
     pool = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
     for t in pool:

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
+from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -100,7 +101,10 @@ class TestInvite:
 
         def run(name: str) -> None:
             gate.wait()
-            results[name] = sign_up(Client(), name, invite=token)
+            try:
+                results[name] = sign_up(Client(), name, invite=token)
+            finally:
+                connections.close_all()
 
         threads = [threading.Thread(target=run, args=(n,)) for n in ("racer1", "racer2")]
         for t in threads:
