@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -277,14 +278,15 @@ def coached_driver_live(request: HttpRequest, coached_driver_id: int) -> HttpRes
 LOGIN_FAILS_PER_USER_IP = 10
 LOGIN_FAILS_PER_IP = 50
 LOGIN_WINDOW_S = 900
-LOGIN_REFUSED = "Too many failed logins. Wait 15 minutes and try again."
 
 
 def login_attempt_keys(request: HttpRequest) -> list[tuple[str, int]]:
     username = str(request.POST.get("username", "")).strip().lower()[:150]
+    # Hashed: a cache key must be short and plain (no spaces), and Redis need not hold usernames.
+    user_key = hashlib.sha256(username.encode()).hexdigest()[:32]
     ip = ip_bucket(client_ip(request))
     return [
-        (f"login-user-ip:{username}|{ip}", LOGIN_FAILS_PER_USER_IP),
+        (f"login-user-ip:{user_key}|{ip}", LOGIN_FAILS_PER_USER_IP),
         (f"login-ip:{ip}", LOGIN_FAILS_PER_IP),
     ]
 
