@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from apps.sessions.models import Session
 from simcoach_site.events import broadcast_on_commit, rig_group, session_group
-from simcoach_site.lib.ratelimit import count, limited
+from simcoach_site.lib.ratelimit import attempt
 
 from .models import CoachedDriver, CoachNote, Rig, ShareLink, SignupInvite
 from .tokens import INVITE_TOKEN_PREFIX, RIG_TOKEN_PREFIX, SHARE_TOKEN_PREFIX, token_hash, token_new
@@ -184,13 +184,12 @@ def note_clean(text: object) -> str:
 
 def _note_rate_check(link: ShareLink) -> None:
     # Keyed by the token hash, not the row id: ids can be reused, hashes cannot.
+    # Counted as they are checked (atomic), so two sockets of one link cannot both slip in.
     burst, window = f"note-burst:{link.token_hash[:20]}", f"note-window:{link.token_hash[:20]}"
-    if limited(burst, limit=1):
+    if not attempt(burst, limit=1, window_s=NOTE_MIN_INTERVAL_S):
         raise NoteRefused(f"one note every {NOTE_MIN_INTERVAL_S} seconds")
-    if limited(window, limit=NOTE_WINDOW_LIMIT):
+    if not attempt(window, limit=NOTE_WINDOW_LIMIT, window_s=NOTE_WINDOW_S):
         raise NoteRefused(f"at most {NOTE_WINDOW_LIMIT} notes per {NOTE_WINDOW_S // 60} minutes")
-    count(burst, window_s=NOTE_MIN_INTERVAL_S)
-    count(window, window_s=NOTE_WINDOW_S)
 
 
 @transaction.atomic
