@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
@@ -64,6 +65,11 @@ class ForwardingHandler(BaseHTTPRequestHandler):
         pass
 
 
+class ProxyServer(ThreadingHTTPServer):
+    request_queue_size = 256  # listen backlog: many clients may connect at one instant
+    daemon_threads = True
+
+
 @dataclass
 class Chain:
     proxy_port: int
@@ -89,6 +95,11 @@ class Chain:
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, text
 
 
+@pytest.fixture(autouse=True)
+def _clear_limits() -> None:
+    cache.clear()  # the server's counters: the same Redis db (or nothing to clear on locmem)
+
+
 @pytest.fixture
 def chain(tmp_path: Path) -> Iterator[Chain]:
     daphne_port = free_port()
@@ -100,7 +111,7 @@ def chain(tmp_path: Path) -> Iterator[Chain]:
             [*cmd, "simcoach_site.asgi:application"], cwd=ROOT, env=env, stdout=out, stderr=out
         )
         handler = type("Handler", (ForwardingHandler,), {"upstream_port": daphne_port})
-        proxy = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        proxy = ProxyServer(("127.0.0.1", 0), handler)
         threading.Thread(target=proxy.serve_forever, daemon=True).start()
         try:
             wait_for_port("127.0.0.1", daphne_port, proc)
