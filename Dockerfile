@@ -53,4 +53,7 @@ RUN useradd --system --uid 10001 --home-dir /app simcoach \
 USER simcoach
 
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "simcoach_site.asgi:application"]
+# Daphne with share tokens cut out of its access log (simcoach_site/serve.py). Without
+# --proxy-headers: Daphne would take X-Forwarded-For's first address, which the client writes;
+# behind a proxy set TRUSTED_PROXY_COUNT instead (docker-compose.yml does).
+CMD ["python", "-m", "simcoach_site.serve", "-b", "0.0.0.0", "-p", "8000", "simcoach_site.asgi:application"]

@@ -15,3 +15,17 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry)
+
+
+class RedactUrlsFilter(logging.Filter):
+    """Cut share tokens, invites and pairing codes out of a record's message (django.request
+    logs every 404 and 410 with its path, and a share link that is unknown or expired is one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from simcoach_site.lib.redact import url_redacted
+
+        message = record.getMessage()
+        redacted = url_redacted(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True

@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simcoach_site.headers.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "simcoach_site.urls"
@@ -192,6 +193,21 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=102
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)  # one upload request
 
+# --- Who may sign up, and how far the client's address can be believed ---------------------------
+# open: anyone; invite: only with an invite token (admin or `manage.py create_signup_invite`);
+# closed: nobody (accounts come from the admin or `createsuperuser`).
+SIGNUP = env.str("SIGNUP", default="open")
+if SIGNUP not in ("open", "invite", "closed"):
+    raise ImproperlyConfigured(f"SIGNUP must be 'open', 'invite' or 'closed', not {SIGNUP!r}")
+# Proxies in front of Daphne that append to X-Forwarded-For (nginx in docker-compose: 1). 0 = the
+# socket peer is the client. Every per-IP limit keys on the address this many proxies vouch for
+# (simcoach_site/lib/client.py); more than the real number lets clients choose their address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if not 0 <= TRUSTED_PROXY_COUNT <= 5:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0-5, not {TRUSTED_PROXY_COUNT}")
+# The DEBUG page and error reports mask settings whose name says secret, and URLs with a password.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "simcoach_site.errors.SecretsHidingFilter"
+
 # --- Auth, i18n, static --------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -237,19 +253,31 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
         "json": {"()": "simcoach_site.logs.JsonFormatter"},
     },
+    # Share tokens and invite codes are in URLs, and URLs reach log lines (404s, 410s): cut out
+    # on the loggers that log paths (so Django's own DEBUG console gets the cut line too) and on
+    # our handler (for everything else).
+    "filters": {"redact_urls": {"()": "simcoach_site.logs.RedactUrlsFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",  # containers: one JSON object per line on stdout
             "formatter": "plain" if DEBUG else "json",
+            "filters": ["redact_urls"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "django.channels.server": {"level": "WARNING", "filters": ["redact_urls"]},
+        "django.request": {"filters": ["redact_urls"]},
+        "django.security": {"filters": ["redact_urls"]},
+    },
 }
 
 # --- Production: refuse what is only safe on a laptop -------------------------------------------
-SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
+# HSTS for a year whenever DEBUG is off (the site is served over TLS then: SECURE_SSL_REDIRECT);
+# DJANGO_HSTS_SECONDS=0 turns it off, e.g. while trying a new domain.
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
 if not DEBUG:
     if SECRET_KEY == _PLACEHOLDER_KEY or len(SECRET_KEY) < 40:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set (40+ characters) when DJANGO_DEBUG is off")

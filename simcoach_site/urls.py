@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.accounts.views import admin_login
 from simcoach_site.status import status_view
 
 urlpatterns = [
@@ -14,5 +15,7 @@ urlpatterns = [
     path("api/status/", status_view),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Before admin.site.urls, so the admin's own (unlimited) login view is never reached.
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
 ]

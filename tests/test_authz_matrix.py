@@ -96,6 +96,7 @@ MATRIX: dict[str, object] = {
     "api/schema/": Public(),
     "api/docs/": Public(),
     "admin/": Public(),  # Django's own staff check; tested by Django
+    "admin/login/": Public(),  # the admin login, with the login limits in front (accounts/views.py)
 }
 
 # WebSocket routes: the rig socket takes only rig tokens (apps/telemetry/tests/test_consumers.py).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
@@ -12,17 +11,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from simcoach_site.lib.ratelimit import count, limited
+from simcoach_site.lib.client import UNKNOWN, client_ip, ip_bucket
+from simcoach_site.lib.ratelimit import attempt
 
 from .pairing import EXPIRES_S, PairingError, device_authorization_start, device_token_poll
 from .selectors import rig_get_by_token
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 STARTS_PER_IP_PER_HOUR = 30
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 class RigDeviceStartApi(APIView):
@@ -36,13 +32,12 @@ class RigDeviceStartApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT, 429: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
-        ip = client_ip(request) or "unknown"
-        if limited(f"device-start:{ip}", limit=STARTS_PER_IP_PER_HOUR):
+        ip = client_ip(request)
+        if not attempt(f"device-start:{ip_bucket(ip)}", limit=STARTS_PER_IP_PER_HOUR, window_s=3600):
             return Response({"error": "slow_down", "error_description": "too many pairing requests"}, 429)
-        count(f"device-start:{ip}", window_s=3600)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        grant = device_authorization_start(**data.validated_data, client_ip=client_ip(request))
+        grant = device_authorization_start(**data.validated_data, client_ip=ip if ip != UNKNOWN else None)
         verify = request.build_absolute_uri(reverse("pair"))
         return Response(
             {

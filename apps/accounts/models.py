@@ -148,3 +148,36 @@ class CoachNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author}: {self.text[:40]}"
+
+
+class SignupInvite(models.Model):
+    """One account's worth of sign-up when SIGNUP=invite. Only a SHA-256 of its token is kept;
+    whoever creates it (an admin, or `manage.py create_signup_invite`) sees the link once."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    token_hint = models.CharField(
+        max_length=8, help_text="Last characters of the token, to tell invites apart"
+    )
+    note = models.CharField(max_length=80, blank=True, help_text="Who it is for")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_by = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="signup_invite",
+    )
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invite …{self.token_hint} for {self.note or 'anyone'}"
+
+    def is_usable(self, now: dt.datetime | None = None) -> bool:
+        return self.used_at is None and (now or timezone.now()) < self.expires_at

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from apps.sessions.models import Session
 
-from .models import CoachedDriver, Rig, ShareLink
-from .tokens import RIG_TOKEN_PREFIX, SHARE_TOKEN_PREFIX, token_hash
+from .models import CoachedDriver, Rig, ShareLink, SignupInvite
+from .tokens import INVITE_TOKEN_PREFIX, RIG_TOKEN_PREFIX, SHARE_TOKEN_PREFIX, token_hash
 
 
 def rig_get_by_token(*, token: str) -> Rig | None:
@@ -22,6 +22,14 @@ def rig_get_by_token(*, token: str) -> Rig | None:
     if rig is None or rig.is_revoked or not rig.owner.is_active:
         return None
     return rig
+
+
+def signup_invite_get_usable(*, token: str) -> SignupInvite | None:
+    """The unused, unexpired invite a token belongs to, or None."""
+    if not token.startswith(INVITE_TOKEN_PREFIX) or len(token) > 200:
+        return None
+    invite = SignupInvite.objects.filter(token_hash=token_hash(token)).first()
+    return invite if invite is not None and invite.is_usable() else None
 
 
 def rig_list(*, user: User | AnonymousUser) -> QuerySet[Rig]:

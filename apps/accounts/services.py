@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 
+from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -11,10 +12,54 @@ from django.utils import timezone
 
 from apps.sessions.models import Session
 from simcoach_site.events import broadcast_on_commit, rig_group, session_group
-from simcoach_site.lib.ratelimit import count, limited
+from simcoach_site.lib.ratelimit import attempt
 
-from .models import CoachedDriver, CoachNote, Rig, ShareLink
-from .tokens import RIG_TOKEN_PREFIX, SHARE_TOKEN_PREFIX, token_hash, token_new
+from .models import CoachedDriver, CoachNote, Rig, ShareLink, SignupInvite
+from .tokens import INVITE_TOKEN_PREFIX, RIG_TOKEN_PREFIX, SHARE_TOKEN_PREFIX, token_hash, token_new
+
+INVITE_DEFAULT_DAYS = 7
+
+
+class InviteRefused(Exception):
+    """A sign-up whose invite is unknown, expired or already used; the message says which."""
+
+
+def signup_invite_create(
+    *,
+    created_by: User | None,
+    expires_in: dt.timedelta = dt.timedelta(days=INVITE_DEFAULT_DAYS),
+    note: str = "",
+) -> tuple[SignupInvite, str]:
+    """An invite for one sign-up; returns it with its token, the only time the token exists."""
+    if expires_in <= dt.timedelta(0):
+        raise ValueError("an invite must expire in the future")
+    token = token_new(INVITE_TOKEN_PREFIX)
+    invite = SignupInvite.objects.create(
+        token_hash=token_hash(token),
+        token_hint=token[-4:],
+        note=note.strip()[:80],
+        created_by=created_by,
+        expires_at=timezone.now() + expires_in,
+    )
+    return invite, token
+
+
+@transaction.atomic
+def user_signup(*, form: UserCreationForm[User], invite_token: str | None) -> User:
+    """Create the account of a valid sign-up form; with an invite token, use the invite up.
+
+    The invite is claimed by a conditional update in the same transaction as the user: two
+    sign-ups racing on one invite both run the update, and only one sees a row change.
+    """
+    user = form.save()
+    if invite_token is None:
+        return user
+    claimed = SignupInvite.objects.filter(
+        token_hash=token_hash(invite_token), used_at__isnull=True, expires_at__gt=timezone.now()
+    ).update(used_at=timezone.now(), used_by=user)
+    if claimed != 1:  # the exception rolls the new user back with the transaction
+        raise InviteRefused("That invite is unknown, expired or already used. Ask for a new one.")
+    return user
 
 
 def rig_create(*, owner: User, name: str) -> tuple[Rig, str]:
@@ -139,13 +184,12 @@ def note_clean(text: object) -> str:
 
 def _note_rate_check(link: ShareLink) -> None:
     # Keyed by the token hash, not the row id: ids can be reused, hashes cannot.
+    # Counted as they are checked (atomic), so two sockets of one link cannot both slip in.
     burst, window = f"note-burst:{link.token_hash[:20]}", f"note-window:{link.token_hash[:20]}"
-    if limited(burst, limit=1):
+    if not attempt(burst, limit=1, window_s=NOTE_MIN_INTERVAL_S):
         raise NoteRefused(f"one note every {NOTE_MIN_INTERVAL_S} seconds")
-    if limited(window, limit=NOTE_WINDOW_LIMIT):
+    if not attempt(window, limit=NOTE_WINDOW_LIMIT, window_s=NOTE_WINDOW_S):
         raise NoteRefused(f"at most {NOTE_WINDOW_LIMIT} notes per {NOTE_WINDOW_S // 60} minutes")
-    count(burst, window_s=NOTE_MIN_INTERVAL_S)
-    count(window, window_s=NOTE_WINDOW_S)
 
 
 @transaction.atomic

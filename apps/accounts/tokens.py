@@ -5,6 +5,7 @@ import secrets
 
 RIG_TOKEN_PREFIX = "sc_rig_"  # noqa: S105 - a public prefix, not a secret
 SHARE_TOKEN_PREFIX = "sc_share_"  # noqa: S105 - a public prefix, not a secret
+INVITE_TOKEN_PREFIX = "sc_invite_"  # noqa: S105 - a public prefix, not a secret
 
 
 def token_new(prefix: str, nbytes: int = 24) -> str:

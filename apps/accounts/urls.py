@@ -5,7 +5,7 @@ from . import apis, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", views.RateLimitedLoginView.as_view(), name="login"),
+    path("accounts/login/", views.site_login, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

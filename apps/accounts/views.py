@@ -1,12 +1,18 @@
 from __future__ import annotations
 
-from django.contrib import messages
+import functools
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
 from django.contrib.auth.views import LoginView
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -14,7 +20,8 @@ from django.views.decorators.http import require_POST
 
 from apps.sessions.selectors import lap_list
 from simcoach_site.lib.auth import request_user
-from simcoach_site.lib.ratelimit import count, limited
+from simcoach_site.lib.client import client_ip, ip_bucket
+from simcoach_site.lib.ratelimit import attempt, attempt_all, refund
 
 from .forms import CoachedDriverSaveForm, ShareLinkCreateForm
 from .models import CoachNote, ShareLink
@@ -29,8 +36,10 @@ from .selectors import (
     share_link_list,
     share_link_resolve,
     share_link_session,
+    signup_invite_get_usable,
 )
 from .services import (
+    InviteRefused,
     coached_driver_remove,
     coached_driver_save,
     rig_rename,
@@ -38,17 +47,41 @@ from .services import (
     share_link_create,
     share_link_revoke,
     share_link_touch,
+    user_signup,
 )
+
+SIGNUPS_PER_IP = 10  # sign-up form posts per address per hour (each may create an account)
+SIGNUP_WINDOW_S = 3600
 
 
 def signup(request: HttpRequest) -> HttpResponse:
+    """Create an account, as settings.SIGNUP allows: open, with an invite, or not at all."""
+    if settings.SIGNUP == "closed":
+        return render(request, "accounts/signup_closed.html", status=403)
+    invite_token = (request.POST.get("invite") or request.GET.get("invite") or "").strip()
+    if settings.SIGNUP == "invite" and signup_invite_get_usable(token=invite_token) is None:
+        return render(
+            request, "accounts/signup_closed.html", {"invite_refused": bool(invite_token)}, status=403
+        )
     form: UserCreationForm[User] = UserCreationForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user)
-        messages.success(request, "Welcome to SimCoach. Pair your rig to start streaming.")
-        return redirect("rigs")
-    return render(request, "accounts/signup.html", {"form": form})
+    if request.method == "POST":
+        if not attempt(
+            f"signup-ip:{ip_bucket(client_ip(request))}", limit=SIGNUPS_PER_IP, window_s=SIGNUP_WINDOW_S
+        ):
+            return render(request, "accounts/too_many.html", {"what": "sign-ups"}, status=429)
+        if form.is_valid():
+            try:
+                user = user_signup(
+                    form=form, invite_token=invite_token if settings.SIGNUP == "invite" else None
+                )
+            except InviteRefused as exc:
+                return render(
+                    request, "accounts/signup_closed.html", {"invite_refused": str(exc)}, status=403
+                )
+            login(request, user)
+            messages.success(request, "Welcome to SimCoach. Pair your rig to start streaming.")
+            return redirect("rigs")
+    return render(request, "accounts/signup.html", {"form": form, "invite": invite_token})
 
 
 @login_required
@@ -89,17 +122,23 @@ PAIR_WINDOW_S = 900
 def pair(request: HttpRequest) -> HttpResponse:
     """Pair a rig: enter the agent's code, see which agent asks, approve or deny."""
     code = (request.POST.get("code") or request.GET.get("code") or "").strip()
-    keys = (f"pair-user:{request.user.pk}", f"pair-ip:{request.META.get('REMOTE_ADDR')}")
-    if limited(keys[0], limit=PAIR_FAILS_PER_USER) or limited(keys[1], limit=PAIR_FAILS_PER_IP):
+    if not code:
+        return render(request, "accounts/pair.html", {})
+    # Every look-up is counted before it is made and given back when the code was right, so
+    # parallel guesses cannot all slip in under the limit.
+    keys = [
+        (f"pair-user:{request.user.pk}", PAIR_FAILS_PER_USER),
+        (f"pair-ip:{ip_bucket(client_ip(request))}", PAIR_FAILS_PER_IP),
+    ]
+    if not attempt_all(keys, window_s=PAIR_WINDOW_S):
         return render(
             request, "accounts/pair.html", {"error": "Too many wrong codes. Wait 15 minutes."}, status=429
         )
-    if not code:
-        return render(request, "accounts/pair.html", {})
     auth = device_authorization_get_pending(user_code=code)
+    if auth is not None:
+        for key, _ in keys:
+            refund(key)
     if auth is None:
-        for key in keys:
-            count(key, window_s=PAIR_WINDOW_S)
         error = "That code is wrong, expired or already used. Run `simcoach-agent pair` again for a new one."
         return render(request, "accounts/pair.html", {"error": error, "code": code}, status=400)
     decision = request.POST.get("decision")
@@ -230,30 +269,47 @@ def coached_driver_live(request: HttpRequest, coached_driver_id: int) -> HttpRes
     return _share_live_page(request, access.link, f"ws/coached/{coached_driver_id}/", token=None)
 
 
-LOGIN_FAILS_PER_USERNAME = 10
+# Wrong passwords are counted per (username, address) and per address, never per username alone:
+# a per-username lock lets anyone lock the real user out from anywhere (10 wrong passwords and
+# the account was shut for 15 minutes). Here an attacker on one address gets 10 guesses at one
+# account and 50 in all per window, while the real user, on another address, logs in as usual.
+# A distributed attacker gets 10 guesses per address they own: the password validators (length,
+# common passwords) are what makes that budget worthless.
+LOGIN_FAILS_PER_USER_IP = 10
 LOGIN_FAILS_PER_IP = 50
 LOGIN_WINDOW_S = 900
 
 
-class RateLimitedLoginView(LoginView):
-    """Django's login with a brake on password guessing, per username and per address."""
+def login_attempt_keys(request: HttpRequest) -> list[tuple[str, int]]:
+    username = str(request.POST.get("username", "")).strip().lower()[:150]
+    # Hashed: a cache key must be short and plain (no spaces), and Redis need not hold usernames.
+    user_key = hashlib.sha256(username.encode()).hexdigest()[:32]
+    ip = ip_bucket(client_ip(request))
+    return [
+        (f"login-user-ip:{user_key}|{ip}", LOGIN_FAILS_PER_USER_IP),
+        (f"login-ip:{ip}", LOGIN_FAILS_PER_IP),
+    ]
 
-    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        if any(limited(key, limit=lim) for key, lim in self._keys(request)):
-            form = self.get_form()
-            form.add_error(None, "Too many failed logins. Wait 15 minutes and try again.")
-            return self.render_to_response(self.get_context_data(form=form), status=429)
-        return super().post(request, *args, **kwargs)
 
-    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
-        for key, _ in self._keys(self.request):
-            count(key, window_s=LOGIN_WINDOW_S)
-        return super().form_invalid(form)
+def login_limited(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Wrap a login view (the site's or the admin's): every POST is counted before the password
+    is checked, and given back if it was right (login views redirect only on success)."""
 
-    @staticmethod
-    def _keys(request: HttpRequest) -> list[tuple[str, int]]:
-        username = str(request.POST.get("username", "")).strip().lower()[:150]
-        return [
-            (f"login-user:{username}", LOGIN_FAILS_PER_USERNAME),
-            (f"login-ip:{request.META.get('REMOTE_ADDR')}", LOGIN_FAILS_PER_IP),
-        ]
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method != "POST":
+            return view(request, *args, **kwargs)
+        keys = login_attempt_keys(request)
+        if not attempt_all(keys, window_s=LOGIN_WINDOW_S):
+            return render(request, "accounts/too_many.html", {"what": "failed logins"}, status=429)
+        response = view(request, *args, **kwargs)
+        if response.status_code == 302 and request.user.is_authenticated:
+            for key, _ in keys:
+                refund(key)
+        return response
+
+    return wrapped
+
+
+site_login = login_limited(LoginView.as_view())
+admin_login = login_limited(admin.site.login)

@@ -191,13 +191,17 @@
       el.className = "wheel " + cls;
       const io = ["tyre_temp_in_", "tyre_temp_mid_", "tyre_temp_out_"].map((k) => {
         const v = f[k + w];
-        return '<i title="' + (v == null ? "" : v.toFixed(0)) + '" style="background:' + heat(v) + '"></i>';
+        return '<i title="' + (v == null ? "" : v.toFixed(0)) + '"></i>';
       }).join("");
       el.innerHTML = "<span class=muted>" + w.toUpperCase() + "</span><b class='t-" + (cls === "ok" ? "ok" : cls) + "'>" + (t == null ? "–" : t.toFixed(0) + "°") + "</b>" +
         '<div class="io">' + io + "</div>" +
         (p == null ? "" : (p / KPA_PER_PSI).toFixed(1) + " psi") +
         (wear == null ? "" : " · " + wear.toFixed(1) + "% worn") +
-        "<br>brake <span style='color:" + heat(bt == null ? null : bt / 7) + "'>" + (bt == null ? "–" : bt.toFixed(0) + "°") + "</span>";
+        "<br>brake <span class=brake-temp>" + (bt == null ? "–" : bt.toFixed(0) + "°") + "</span>";
+      // Colours through the style property, not style="" in the markup: the CSP blocks those.
+      const cells = el.querySelectorAll(".io i");
+      ["tyre_temp_in_", "tyre_temp_mid_", "tyre_temp_out_"].forEach((k, i) => { cells[i].style.background = heat(f[k + w]); });
+      el.querySelector(".brake-temp").style.color = heat(bt == null ? null : bt / 7);
     }
   }
 

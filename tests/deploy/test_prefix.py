@@ -69,7 +69,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     port = free_port()
     log = open(tmp / "daphne.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "--proxy-headers",
+        [sys.executable, "-m", "simcoach_site.serve", "-b", "127.0.0.1", "-p", str(port),
          "simcoach_site.asgi:application"],
         cwd=stack.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip

@@ -32,6 +32,9 @@ def test_it_passes_check_deploy_with_a_production_environment(tmp_path) -> None:
         ({"REDIS_URL": None}, "REDIS_URL"),
         ({"REDIS_URL": None, "CELERY_BROKER_URL": None}, "REDIS_URL"),
         ({"URL_PREFIX": "ai-sim-coach"}, "URL_PREFIX"),
+        ({"SIGNUP": "yes"}, "SIGNUP"),
+        ({"TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT"),
+        ({"TRUSTED_PROXY_COUNT": "9"}, "TRUSTED_PROXY_COUNT"),
     ],
 )
 def test_it_refuses_to_load_unsafe_values(tmp_path, change: dict[str, str | None], message: str) -> None:
@@ -45,6 +48,19 @@ def test_it_refuses_to_load_unsafe_values(tmp_path, change: dict[str, str | None
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert message in result.stderr.strip().splitlines()[-1]
+
+
+def test_it_turns_hsts_on_by_default_without_debug(tmp_path) -> None:
+    env = stack.production_env(tmp_path)
+    del env["DJANGO_HSTS_SECONDS"]
+    result = stack.manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0 and "W004" not in result.stdout + result.stderr, (
+        result.stdout + result.stderr
+    )
+    code = f"{SETUP}; from django.conf import settings as s; print(s.SECURE_HSTS_SECONDS)"
+    assert stack.run_python(env, "-c", code).stdout.strip() == "31536000"
+    debug = stack.clean_env(tmp_path)
+    assert stack.run_python(debug, "-c", code).stdout.strip() == "0"  # never on a laptop's localhost
 
 
 def test_it_loads_the_production_environment(tmp_path) -> None:

@@ -69,8 +69,12 @@ def test_it_shows_the_demo_car_moving_on_the_live_page(daphne_url: str, driver, 
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
             page = browser.new_page()
             login(page, daphne_url)
-            page.wait_for_function("document.getElementById('conn').textContent === 'live'", timeout=20_000)
-            page.wait_for_function("Number(document.getElementById('speed').textContent) > 0", timeout=20_000)
+            page.wait_for_function(
+                "() => document.getElementById('conn').textContent === 'live'", timeout=20_000
+            )
+            page.wait_for_function(
+                "() => Number(document.getElementById('speed').textContent) > 0", timeout=20_000
+            )
             first = page.inner_text("#speed"), page.inner_text("#cur")
             page.wait_for_timeout(1500)
             second = page.inner_text("#speed"), page.inner_text("#cur")
@@ -131,13 +135,13 @@ def test_it_updates_every_widget(daphne_url: str, driver) -> None:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         login(page, daphne_url)
-        page.wait_for_function("document.getElementById('conn').textContent === 'live'", timeout=20_000)
+        page.wait_for_function("() => document.getElementById('conn').textContent === 'live'", timeout=20_000)
         before = snapshot(page)
         streamer = threading.Thread(target=stream_fast, args=(daphne_url, token, 3, 16.0, done), daemon=True)
         streamer.start()
         # Three laps: the second lap sets a best, the third runs a live delta against it.
-        page.wait_for_function("document.querySelectorAll('#laps tr').length >= 2", timeout=120_000)
-        page.wait_for_function("document.getElementById('delta').textContent !== '–'", timeout=60_000)
+        page.wait_for_function("() => document.querySelectorAll('#laps tr').length >= 2", timeout=120_000)
+        page.wait_for_function("() => document.getElementById('delta').textContent !== '–'", timeout=60_000)
         after = snapshot(page)
         page.screenshot(path=str(Path(os.environ.get("SIMCOACH_SHOTS", "/tmp")) / "live-dashboard.png"))
         browser.close()

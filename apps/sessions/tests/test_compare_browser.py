@@ -69,7 +69,7 @@ def test_it_shows_the_corner_table_and_charts(live_server, session: Session, bro
     assert "La Source" in page.locator("[data-w=biggest-losses]").inner_text()
     # The charts come from /api/compare/: five linked uPlot charts and the loss map.
     page.wait_for_function(
-        "document.querySelectorAll('#compare-charts .uplot').length === 5", timeout=WAIT_MS
+        "() => document.querySelectorAll('#compare-charts .uplot').length === 5", timeout=WAIT_MS
     )
     assert page.locator("#compare-charts .u-title").first.inner_text().startswith("Speed")
     assert errors == []
