@@ -250,6 +250,7 @@ class Pipeline:
             "dropped": p.stats.dropped if p else 0,
             "session_uid": up.session_uid or (p.stats.session_uid if p else None),
             "acked_seq": up.acked_seq,
+            "connects": up.connects,
             "error": up.last_error if up.state == "backoff" else "",
         }
 
