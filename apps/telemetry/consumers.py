@@ -96,14 +96,16 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         rig, ip = self.scope.get("rig"), _client_ip(self.scope)
         if await sync_to_async(rig_token_throttled)(ip=ip):
             # Said whatever the token: a right one must not tell itself apart while blocked.
-            await self.close(wire.CLOSE_TOO_MANY, "too many wrong rig tokens from this address: try later")
+            await self._close(wire.CLOSE_TOO_MANY, "too many wrong rig tokens from this address: try later")
             return
         if rig is None:
             given = self.scope.get("rig_token_given")
             if given:
                 await sync_to_async(rig_token_failed)(ip=ip)
             reason = "unknown or revoked rig token" if given else "no rig token"
-            await self.close(wire.CLOSE_UNAUTHORIZED, f"{reason}: run `simcoach-agent pair` to pair this rig")
+            await self._close(
+                wire.CLOSE_UNAUTHORIZED, f"{reason}: run `simcoach-agent pair` to pair this rig"
+            )
             return
         self.rig = rig
         self.rig_group = rig_group(rig.pk)
@@ -159,7 +161,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         theirs = msg.get("protocol")
         if theirs != wire.PROTOCOL_VERSION:
             side = "agent" if isinstance(theirs, int) and theirs < wire.PROTOCOL_VERSION else "server"
-            await self.close(
+            await self._close(
                 wire.CLOSE_VERSION,
                 f"agent speaks protocol {theirs}, server speaks {wire.PROTOCOL_VERSION}: upgrade the {side}",
             )

@@ -193,3 +193,11 @@ async def test_it_says_at_welcome_that_a_session_has_ended_and_takes_the_rest_as
     await comm.disconnect()
     assert await database_sync_to_async(stored_count)(first.pk) == 10
     assert await database_sync_to_async(stored_count)(fresh["session_id"]) == 10
+
+
+async def test_it_takes_nothing_more_from_a_socket_refused_for_its_token() -> None:
+    comm = await connected_rig("sc_rig_wrong", "198.51.100.9")
+    await comm.send_to(bytes_data=wire.encode_control(HELLO))  # sent before the close arrived
+    assert (await closed_with(comm))[0] == wire.CLOSE_UNAUTHORIZED
+    await comm.disconnect()  # a consumer that tried to open a session without a rig would raise
+    assert await Session.objects.acount() == 0
