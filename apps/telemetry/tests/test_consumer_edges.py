@@ -201,3 +201,33 @@ async def test_it_takes_nothing_more_from_a_socket_refused_for_its_token() -> No
     assert (await closed_with(comm))[0] == wire.CLOSE_UNAUTHORIZED
     await comm.disconnect()  # a consumer that tried to open a session without a rig would raise
     assert await Session.objects.acount() == 0
+
+
+# ---- the same edges through a real Daphne (its own 1 MiB limit sits above ours)
+
+
+@pytest.mark.parametrize("size", [wire.MAX_MESSAGE_BYTES + 1, 1024 * 1024 - 64])  # ours < size < Daphne's
+def test_a_real_daphne_closes_an_oversize_message_with_4413(
+    daphne_url: str, rig_and_token, size: int
+) -> None:
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    _, token = rig_and_token
+    url = daphne_url.replace("http", "ws", 1) + "/ws/rig/"
+    with connect(url, additional_headers={"Authorization": f"Bearer {token}"}, max_size=None) as ws:
+        ws.send(b"\x00" * size)
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)
+    assert ws.close_code == wire.CLOSE_TOO_BIG  # (Daphne sends no close reasons)
+
+
+def test_a_real_daphne_closes_an_unknown_path_with_4404(daphne_url: str) -> None:
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    url = daphne_url.replace("http", "ws", 1) + "/ws/nowhere/"
+    with connect(url, additional_headers={"Origin": daphne_url}) as ws:
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)
+    assert ws.close_code == wire.CLOSE_NOT_FOUND
