@@ -522,8 +522,20 @@ def _closed(ws: ClientConnection, error: BaseException | None) -> Exception:
         log.warning("uplink: the server closed the socket (%s: %s); resyncing", code, reason)
     if error is not None and not isinstance(error, ConnectionClosed | OSError | _Disconnect | TimeoutError):
         return error if isinstance(error, Exception) else _Disconnect(repr(error))
-    detail = f"{code} {reason}".strip() if code is not None else _describe(error)
+    detail = (
+        f"{code} {reason or CLOSE_MEANING.get(code, '')}".strip() if code is not None else _describe(error)
+    )
     return _Disconnect(f"connection lost ({detail})")
+
+
+# Daphne does not pass close reasons on: what the codes the agent may retry after mean.
+CLOSE_MEANING: Final = {
+    wire.CLOSE_PROTOCOL_ERROR: "protocol error",
+    wire.CLOSE_TOO_BIG: "message too big",
+    wire.CLOSE_TOO_MANY: "too many wrong rig tokens from this address; retrying later",
+    wire.CLOSE_TRY_AGAIN: "the server asks to resend later",
+    wire.CLOSE_SERVER_ERROR: "server error",
+}
 
 
 def _auth_refusal(code: int, reason: str) -> UplinkStopped:

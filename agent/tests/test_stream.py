@@ -419,3 +419,16 @@ async def test_it_resets_the_backoff_after_a_connection_that_got_acks(
     up.stop()
     await task
     assert failures[:3] == [0, 0, 0]
+
+
+async def test_it_says_what_a_bare_close_code_means(server: RigServer, spool: Spool) -> None:
+    server.behaviour.close_after_hello = (wire.CLOSE_TOO_MANY, "")  # Daphne sends no reasons
+    spool.session_open("s1", HELLO)
+    up = uplink(server, spool)
+    errors: list[str] = []
+    up._note_error = errors.append  # type: ignore[method-assign]
+    task = asyncio.create_task(up.run())
+    await wait_for(lambda: len(errors) >= 2)  # retried: the address may be let in again later
+    up.stop()
+    await task
+    assert errors[0] == "connection lost (4429 too many wrong rig tokens from this address; retrying later)"
