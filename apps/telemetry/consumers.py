@@ -40,7 +40,7 @@ from simcoach_site.events import rig_group, session_group
 from .fanout import live_fanout
 from .influx import InfluxError
 from .lib.live import frame_for_viewers
-from .lib.stream import CoachCadence, SequenceGate
+from .lib.stream import CoachCadence, SequenceGate, protocol_mismatch
 from .lib.uplink import Columns, decode_frames
 from .lib.viewers import share_close, share_note_text, share_recheck_in
 from .services import (
@@ -158,13 +158,9 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         await self.close(code, reason)
 
     async def _hello(self, msg: dict[str, Any]) -> None:
-        theirs = msg.get("protocol")
-        if theirs != wire.PROTOCOL_VERSION:
-            side = "agent" if isinstance(theirs, int) and theirs < wire.PROTOCOL_VERSION else "server"
-            await self._close(
-                wire.CLOSE_VERSION,
-                f"agent speaks protocol {theirs}, server speaks {wire.PROTOCOL_VERSION}: upgrade the {side}",
-            )
+        mismatch = protocol_mismatch(msg.get("protocol"))
+        if mismatch is not None:
+            await self._close(wire.CLOSE_VERSION, mismatch)
             return
         if self.writer is not None:
             await self.writer.drain()  # the previous session's frames first

@@ -7,11 +7,19 @@ from __future__ import annotations
 from typing import Final
 
 from apps.coaching.lib.rules import MAX_GAP_S
-from simcoach_agent.wire import WireError
+from simcoach_agent.wire import PROTOCOL_VERSION, WireError
 
 from .uplink import Columns, concat_columns, same_channels
 
 COACH_EVERY_S: Final = 0.5  # seconds of frames the live rules see per call
+
+
+def protocol_mismatch(theirs: object) -> str | None:
+    """Why a hello's protocol version is refused (the reason names the side to upgrade), or None."""
+    if theirs == PROTOCOL_VERSION:
+        return None
+    side = "agent" if isinstance(theirs, int) and theirs < PROTOCOL_VERSION else "server"
+    return f"agent speaks protocol {theirs}, server speaks {PROTOCOL_VERSION}: upgrade the {side}"
 
 
 class SequenceGate:

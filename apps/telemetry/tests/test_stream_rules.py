@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from apps.coaching.lib.rules import MAX_GAP_S
-from apps.telemetry.lib.stream import CoachCadence, SequenceGate
+from apps.telemetry.lib.stream import CoachCadence, SequenceGate, protocol_mismatch
 from apps.telemetry.lib.viewers import share_close, share_note_text, share_recheck_in
 from simcoach_agent import wire
 
@@ -18,6 +18,20 @@ NOW = dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC)
 def batch(t0: float, n: int = 6, hz: float = 60.0) -> dict[str, np.ndarray]:
     t = t0 + np.arange(n) / hz
     return {"t": t, "speed": np.full(n, 50.0)}
+
+
+# ---- hello
+
+
+def test_it_names_the_side_to_upgrade() -> None:
+    assert protocol_mismatch(wire.PROTOCOL_VERSION) is None
+    assert (
+        protocol_mismatch(0)
+        == f"agent speaks protocol 0, server speaks {wire.PROTOCOL_VERSION}: upgrade the agent"
+    )
+    newer = protocol_mismatch(99)
+    assert newer is not None and newer.endswith("upgrade the server")
+    assert protocol_mismatch("1") is not None  # not an int: refused, the server cannot know better
 
 
 # ---- SequenceGate
