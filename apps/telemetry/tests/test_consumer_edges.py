@@ -57,7 +57,8 @@ async def test_it_refuses_every_message_before_hello_with_4400(
     code, got = await closed_with(comm)
     assert code == wire.CLOSE_PROTOCOL_ERROR and reason in got
     await comm.disconnect()  # a crashed consumer would raise here
-    assert not get_channel_layer().groups.get(rig_group(rig.pk))  # no subscription left behind
+    groups = getattr(get_channel_layer(), "groups", None)  # the in-memory layer's table
+    assert groups is None or not groups.get(rig_group(rig.pk))  # no subscription left behind
 
 
 async def test_it_refuses_good_frames_before_hello(rig_and_token) -> None:
