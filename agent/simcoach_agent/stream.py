@@ -415,6 +415,7 @@ class Uplink:
         not on the server yet continues as a new session from seq 0: nothing is lost, and
         nothing the server holds is sent twice.
         """
+        session = self.spool.session_get(session.uid) or session  # the producer may have added frames
         pending = self.spool.unacked(session.uid, last, 1)
         first = pending[0][0] if pending else session.next_seq
         if not (ended or first > last + 1) or (session.ended and not pending):
