@@ -30,6 +30,8 @@ def row(r: dict[str, Any]) -> list[str]:
         notes.append(f"viewer got {r['viewer_frames_during_outage']} frames during the outage")
     if r.get("sessions", 1) != 1:
         notes.append(f"{r['sessions']} sessions")
+    if "connects" in r:
+        notes.append(f"{r['connects']} connections in all")
     cells = (
         r["fault"],
         r["frames_sent"],

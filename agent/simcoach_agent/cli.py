@@ -26,7 +26,7 @@ from .config import Config, ConfigError
 from .pairing import PairingError, TokenRejected, pair, rig_status
 from .sources.base import Source
 from .speech import Speaker
-from .spool import Spool
+from .spool import Spool, SpoolBusy, SpoolLock
 from .stream import BATCH_INTERVAL, Uplink, UplinkStats, UplinkStopped
 from .telemetry import Producer
 from .upload import add_import_parser
@@ -140,6 +140,8 @@ class Pipeline:
     def __init__(self, args: argparse.Namespace, cfg: Config, reporter: Reporter) -> None:
         self.args = args
         self.reporter = reporter
+        # Held until close(): a second agent on this home must not stream the same spool.
+        self.lock = SpoolLock(config.spool_path()).acquire()
         self.spool = Spool(config.spool_path())
         self.producer: Producer | None = None
         self.speaker = Speaker() if getattr(args, "speak", False) else None
@@ -248,6 +250,7 @@ class Pipeline:
             "dropped": p.stats.dropped if p else 0,
             "session_uid": up.session_uid or (p.stats.session_uid if p else None),
             "acked_seq": up.acked_seq,
+            "connects": up.connects,
             "error": up.last_error if up.state == "backoff" else "",
         }
 
@@ -258,6 +261,7 @@ class Pipeline:
         self.reporter.done()
         backlog = self.spool.size()
         self.spool.close()
+        self.lock.release()
         if backlog:
             self.reporter.info(
                 f"{backlog} frames wait in the spool; they are sent on the next run", backlog=backlog
@@ -277,7 +281,10 @@ def _stream(
     args: argparse.Namespace, reporter: Reporter, open_source: Callable[[], Source | None], *, finite: bool
 ) -> int:
     cfg = _credentials(args)
-    pipeline = Pipeline(args, cfg, reporter)
+    try:
+        pipeline = Pipeline(args, cfg, reporter)
+    except SpoolBusy as exc:
+        raise CliError(str(exc)) from None
     reporter.info(f"streaming to {cfg.server} (Ctrl-C to stop)", server=cfg.server)
     try:
         asyncio.run(pipeline.run(open_source=open_source, finite=finite))

@@ -29,7 +29,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sqlite3
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,7 +69,66 @@ CREATE TABLE IF NOT EXISTS totals (
     bytes INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO totals VALUES (0, 0, 0);
+CREATE TABLE IF NOT EXISTS moves (
+    old_uid TEXT PRIMARY KEY,       -- a session the server would not continue (session_move)
+    new_uid TEXT NOT NULL,          -- where its frames went
+    shift INTEGER NOT NULL          -- old seq - shift = new seq
+);
 """
+
+
+class SpoolBusy(RuntimeError):
+    """Another agent process holds the spool: two uplinks would send (and ack) the same frames."""
+
+
+class SpoolLock:
+    """An OS lock on ``<spool>.lock`` held for as long as one agent process uses the spool.
+
+    The kernel drops it when the process dies, however it dies (kill -9, power), so a stale
+    lock never needs clearing. SQLite's own locking only serialises single transactions; two
+    agents on one home would each stream the same sessions and knock each other off.
+    """
+
+    def __init__(self, spool_path: str | Path) -> None:
+        self.path = Path(str(spool_path) + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> SpoolLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            _lock_file(fd)
+        except OSError:
+            os.close(fd)
+            raise SpoolBusy(
+                f"another simcoach-agent is already running with this spool ({self.path.parent}); "
+                "stop it first, or give this one its own home (SIMCOACH_AGENT_HOME)"
+            ) from None
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the lock
+            self._fd = None
+
+    def __enter__(self) -> SpoolLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _lock_file(fd: int) -> None:
+    """Lock ``fd`` exclusively without waiting; OSError if another process holds it."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 @dataclass(frozen=True)
@@ -182,17 +243,48 @@ class Spool:
     def session_end(self, uid: str) -> None:
         """Mark a session finished: no more frames; the uplink sends ``end`` once it is drained."""
         with self._txn() as db:
-            db.execute("UPDATE sessions SET ended = 1 WHERE uid = ?", (uid,))
+            db.execute("UPDATE sessions SET ended = 1 WHERE uid = ?", (_current_uid(db, uid),))
 
     def session_end_all(self, *, keep: str | None = None) -> None:
         with self._txn() as db:
-            db.execute("UPDATE sessions SET ended = 1 WHERE uid IS NOT ?", (keep,))
+            kept = None if keep is None else _current_uid(db, keep)
+            db.execute("UPDATE sessions SET ended = 1 WHERE uid IS NOT ?", (kept,))
 
     def session_forget(self, uid: str) -> None:
         """Drop a session and any frames it still has (after ``end`` was sent)."""
         with self._txn() as db:
             self._delete_frames(db, uid, None)
             db.execute("DELETE FROM sessions WHERE uid = ?", (uid,))
+            db.execute("DELETE FROM moves WHERE new_uid = ?", (uid,))
+
+    def session_move(self, uid: str, new_uid: str, shift: int) -> SpoolSession:
+        """Continue a session's frames from ``shift`` on as session ``new_uid``, renumbered from 0.
+
+        For a session the server will not continue (it ended it, or lacks frames before
+        ``shift``): frames below ``shift`` are dropped (the server holds them, or never will), the
+        rest keep their order and their place in the send queue (the row keeps its rowid). The
+        producer may still be appending under the old uid on its own thread: ``append_many``
+        and ``session_end`` follow the move recorded here, so it needs to know nothing.
+        """
+        with self._txn() as db:
+            row = db.execute("SELECT next_seq FROM sessions WHERE uid = ?", (uid,)).fetchone()
+            if row is None:
+                raise KeyError(f"unknown session {uid!r}")
+            if not 0 <= shift <= row[0]:
+                raise ValueError(f"session {uid!r} has {row[0]} frames; cannot move from seq {shift}")
+            self._delete_frames(db, uid, shift - 1)
+            db.execute("UPDATE frames SET uid = ?, seq = seq - ? WHERE uid = ?", (new_uid, shift, uid))
+            db.execute(
+                "UPDATE sessions SET uid = ?, next_seq = next_seq - ? WHERE uid = ?", (new_uid, shift, uid)
+            )
+            # a session moved twice: its first name follows it to the newest one
+            db.execute(
+                "UPDATE moves SET new_uid = ?, shift = shift + ? WHERE new_uid = ?", (new_uid, shift, uid)
+            )
+            db.execute("INSERT OR REPLACE INTO moves VALUES (?, ?, ?)", (uid, new_uid, shift))
+        moved = self.session_get(new_uid)
+        assert moved is not None
+        return moved
 
     def resumable(self, hello: dict[str, Any], *, max_age: float) -> SpoolSession | None:
         """The newest unfinished session with the same hello facts, touched in the last max_age s."""
@@ -227,12 +319,12 @@ class Spool:
             fit = self._room(blobs)
             size = sum(map(len, blobs[:fit]))
             last = frames[fit - 1].get(_T_ID) if fit else None
-            moved = db.execute(
-                "UPDATE sessions SET next_seq = ?, touched = ?, last_t = coalesce(?, last_t) "
-                "WHERE uid = ? AND next_seq = ?",
-                (first_seq + fit, self._clock(), _seconds(last), session_uid, first_seq),
-            )
-            if moved.rowcount != 1:
+            advanced = self._advance(db, session_uid, first_seq, fit, last)
+            if not advanced:
+                # the uplink moved the session (session_move) since the producer opened it
+                session_uid, first_seq = _moved(db, session_uid, first_seq)
+                advanced = self._advance(db, session_uid, first_seq, fit, last)
+            if not advanced:
                 raise self._sequence_error(db, session_uid, first_seq)
             if fit:
                 db.executemany(
@@ -246,6 +338,14 @@ class Spool:
         elif fit:
             self._note_accepted()
         return fit
+
+    def _advance(self, db: sqlite3.Connection, uid: str, first_seq: int, fit: int, last: int | None) -> bool:
+        moved = db.execute(
+            "UPDATE sessions SET next_seq = ?, touched = ?, last_t = coalesce(?, last_t) "
+            "WHERE uid = ? AND next_seq = ?",
+            (first_seq + fit, self._clock(), _seconds(last), uid, first_seq),
+        )
+        return moved.rowcount == 1
 
     def _sequence_error(self, db: sqlite3.Connection, uid: str, seq: int) -> Exception:
         row = db.execute("SELECT next_seq FROM sessions WHERE uid = ?", (uid,)).fetchone()
@@ -330,6 +430,16 @@ class Spool:
     def bytes(self) -> int:
         """Encoded size of the waiting frames (the file itself is larger: indexes, WAL)."""
         return int(self._db.execute("SELECT bytes FROM totals").fetchone()[0])
+
+
+def _moved(db: sqlite3.Connection, uid: str, seq: int) -> tuple[str, int]:
+    """Where frame ``seq`` of session ``uid`` lives now, following a session_move."""
+    row = db.execute("SELECT new_uid, shift FROM moves WHERE old_uid = ?", (uid,)).fetchone()
+    return (uid, seq) if row is None else (row[0], seq - row[1])
+
+
+def _current_uid(db: sqlite3.Connection, uid: str) -> str:
+    return _moved(db, uid, 0)[0]
 
 
 def _session(row: tuple[Any, ...]) -> SpoolSession:

@@ -30,6 +30,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from . import __version__, wire
 from .channels import QFrame
 from .spool import Spool, SpoolSession
+from .telemetry import new_session_uid
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ BATCH_INTERVAL: Final = 0.1  # seconds; 6 frames a batch at 60 Hz keeps the upli
 ACK_TIMEOUT: Final = 30.0  # seconds with frames in flight and no ack: the server is stuck, reconnect
 ACK_FLUSH_EVERY: Final = 1.0  # seconds between spool deletes of acked frames (one transaction)
 RECENT_BATCHES: Final = 8  # committed batches kept in memory; an uplink further behind reads the spool
+STABLE_AFTER: Final = 30.0  # seconds connected after which a drop counts as a fresh failure again
 
 MessageCallback = Callable[[dict[str, Any]], None]
 StatusCallback = Callable[["UplinkStats"], None]
@@ -143,6 +145,9 @@ class Uplink:
         # (session uid, first seq, frames) the producer committed, oldest first; loop thread only
         self._recent: deque[tuple[str, int, list[QFrame]]] = deque(maxlen=RECENT_BATCHES)
         self._loop: asyncio.AbstractEventLoop | None = None
+        # old uid -> (new uid, shift) of sessions moved on (session_move); loop thread only
+        self._moved: dict[str, tuple[str, int]] = {}
+        self._progressed = False  # this connection got an ack that moved on, or lasted
 
     def stop(self) -> None:
         """Ask ``run`` to close the socket cleanly and return (call from the event loop)."""
@@ -168,6 +173,9 @@ class Uplink:
             loop.call_soon_threadsafe(self._take, session_uid, first_seq, frames)
 
     def _take(self, session_uid: str, first_seq: int, frames: list[QFrame]) -> None:
+        if session_uid in self._moved:  # the producer still writes under the session's old name
+            session_uid, shift = self._moved[session_uid]
+            first_seq -= shift
         if frames:
             self._recent.append((session_uid, first_seq, frames))
         else:
@@ -184,7 +192,9 @@ class Uplink:
                 await self._connection(until_drained)
                 break  # stop() was called, or everything is drained
             except _Disconnect as exc:
-                failures = 0 if self.stats.state == "streaming" else failures + 1
+                # Only a connection that got somewhere resets the backoff: one refused right
+                # after its welcome must not make the rig reconnect twice a second forever.
+                failures = 0 if self._progressed else failures + 1
                 self._note_error(str(exc))
             except UplinkStopped:
                 self._set_state("stopped")
@@ -218,6 +228,7 @@ class Uplink:
     async def _connection(self, until_drained: bool) -> None:
         """One connection's life; returns on stop() or when drained, raises on anything else."""
         self._set_state("connecting")
+        self._progressed = False
         try:
             async with connect(
                 self.url,
@@ -232,7 +243,11 @@ class Uplink:
                 close_timeout=3,
             ) as ws:
                 self.stats.connects += 1
-                await self._converse(ws, until_drained)
+                opened = time.monotonic()
+                try:
+                    await self._converse(ws, until_drained)
+                finally:
+                    self._progressed |= time.monotonic() - opened >= STABLE_AFTER
         except InvalidStatus as exc:
             raise _refusal_from_status(exc.response.status_code) from None
         except InvalidURI as exc:
@@ -293,6 +308,7 @@ class Uplink:
         # which the server drops as duplicates.
         if seq > self._acked:
             self._ack_seen_at = time.monotonic()
+            self._progressed = True
         self._acked = max(self._acked, seq)
         self.stats.acked_seq = max(self.stats.acked_seq, seq)
         if self._ack_wakes:
@@ -316,7 +332,7 @@ class Uplink:
                         return True
                     await self._idle()
                     continue
-                cursor = await self._greet(ws, session)
+                session, cursor = await self._greet(ws, session)
             self._wake.clear()  # a wake from here on means news after this read
             self._ack_wakes = False
             cursor, sent, more = await self._pump(ws, session.uid, cursor)
@@ -358,7 +374,27 @@ class Uplink:
         sessions = self.spool.sessions()
         return sessions[0] if sessions else None
 
-    async def _greet(self, ws: ClientConnection, session: SpoolSession) -> int:
+    async def _greet(self, ws: ClientConnection, session: SpoolSession) -> tuple[SpoolSession, int]:
+        """Say hello for ``session``; return the session to stream (moved on, if the server
+        cannot continue it) and the server's last sequence for it."""
+        while True:
+            last, ended = await self._hello(ws, session)
+            if last >= 0:
+                self.spool.ack(session.uid, last)
+            moved = self._move_if_stranded(session, last, ended)
+            if moved is None:
+                break
+            session = moved
+        self._current = session.uid
+        self._acked = self._deleted = last
+        self._ack_seen_at = time.monotonic()
+        self.stats.session_uid = session.uid
+        self.stats.acked_seq = last
+        self.stats.sent_seq = last
+        self._set_state("streaming")
+        return session, last
+
+    async def _hello(self, ws: ClientConnection, session: SpoolSession) -> tuple[int, bool]:
         self._current = None  # acks arriving before the welcome are not for this session
         await self._send(ws, wire.encode_control(hello_message(session)))
         try:
@@ -367,16 +403,38 @@ class Uplink:
             raise _Disconnect(f"no welcome within {self._welcome_timeout:g} s") from None
         last = welcome.get("last_seq", -1)
         last = last if isinstance(last, int) and not isinstance(last, bool) else -1
-        if last >= 0:
-            self.spool.ack(session.uid, last)
-        self._current = session.uid
-        self._acked = self._deleted = last
-        self._ack_seen_at = time.monotonic()
-        self.stats.session_uid = session.uid
-        self.stats.acked_seq = last
-        self.stats.sent_seq = last
-        self._set_state("streaming")
-        return last
+        return last, welcome.get("ended") is True
+
+    def _move_if_stranded(self, session: SpoolSession, last: int, ended: bool) -> SpoolSession | None:
+        """The session under a new uid when the server cannot take its next frames, else None.
+
+        Two cases, both final for that uid (docs/protocol.md, "Sessions the server cannot
+        continue"): the server ended the session (its silence sweep, during an outage), or its
+        next frame is past the server's ``last_seq`` + 1 (a sequence gap: a spool left from
+        another server, a restored database). Resending would be refused forever, so what is
+        not on the server yet continues as a new session from seq 0: nothing is lost, and
+        nothing the server holds is sent twice.
+        """
+        session = self.spool.session_get(session.uid) or session  # the producer may have added frames
+        pending = self.spool.unacked(session.uid, last, 1)
+        first = pending[0][0] if pending else session.next_seq
+        if not (ended or first > last + 1) or (session.ended and not pending):
+            return None  # continues; or an ended session with nothing left: `end` it as usual
+        new_uid = new_session_uid(str(session.hello.get("game", "rig")))
+        moved = self.spool.session_move(session.uid, new_uid, first)
+        for old, (uid, shift) in list(self._moved.items()):
+            if uid == session.uid:
+                self._moved[old] = (new_uid, shift + first)
+        self._moved[session.uid] = (new_uid, first)
+        why = "ended it" if ended else f"has frames up to {last} only, the spool starts at {first}"
+        log.warning(
+            "uplink: the server %s: session %s continues as new session %s (%d frames to send)",
+            why,
+            session.uid,
+            new_uid,
+            moved.next_seq,
+        )
+        return moved
 
     async def _pump(self, ws: ClientConnection, uid: str, cursor: int) -> tuple[int, int, bool]:
         """Send the next spooled frames after ``cursor``; return (new cursor, frames sent,
@@ -465,8 +523,20 @@ def _closed(ws: ClientConnection, error: BaseException | None) -> Exception:
         log.warning("uplink: the server closed the socket (%s: %s); resyncing", code, reason)
     if error is not None and not isinstance(error, ConnectionClosed | OSError | _Disconnect | TimeoutError):
         return error if isinstance(error, Exception) else _Disconnect(repr(error))
-    detail = f"{code} {reason}".strip() if code is not None else _describe(error)
+    detail = (
+        f"{code} {reason or CLOSE_MEANING.get(code, '')}".strip() if code is not None else _describe(error)
+    )
     return _Disconnect(f"connection lost ({detail})")
+
+
+# Daphne does not pass close reasons on: what the codes the agent may retry after mean.
+CLOSE_MEANING: Final = {
+    wire.CLOSE_PROTOCOL_ERROR: "protocol error",
+    wire.CLOSE_TOO_BIG: "message too big",
+    wire.CLOSE_TOO_MANY: "too many wrong rig tokens from this address; retrying later",
+    wire.CLOSE_TRY_AGAIN: "the server asks to resend later",
+    wire.CLOSE_SERVER_ERROR: "server error",
+}
 
 
 def _auth_refusal(code: int, reason: str) -> UplinkStopped:

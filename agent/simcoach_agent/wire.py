@@ -23,16 +23,27 @@ MAX_MESSAGE_BYTES: Final = 256 * 1024  # compressed, on the wire
 MAX_INFLATED_BYTES: Final = 2 * 1024 * 1024  # guards against zip bombs
 MAX_FRAMES_PER_BATCH: Final = 600  # ten seconds at 60 Hz, what a spool replay sends at once
 
-# WebSocket close codes (4000-4999 are free for applications).
+# WebSocket close codes (4000-4999 are free for applications), HTTP's numbers plus 4000. The
+# server's browser sockets use the same ones; this is the one place they are named.
+CLOSE_PROTOCOL_ERROR: Final = 4400
 CLOSE_UNAUTHORIZED: Final = 4401
 CLOSE_REVOKED: Final = 4403
-CLOSE_PROTOCOL_ERROR: Final = 4400
+CLOSE_NOT_FOUND: Final = 4404
+CLOSE_GONE: Final = 4410  # a share link that expired or was revoked
 CLOSE_TOO_BIG: Final = 4413
 CLOSE_VERSION: Final = 4426
+CLOSE_TOO_MANY: Final = 4429  # too many wrong tokens from one address: wait, then retry
+CLOSE_SERVER_ERROR: Final = 1011  # RFC 6455: "unexpected condition"
+CLOSE_TRY_AGAIN: Final = 1013  # RFC 6455: "try again later"
 
 
 class WireError(ValueError):
-    """A message that does not follow the protocol; its text is the close reason."""
+    """A message that does not follow the protocol; its text is the close reason, ``code``
+    the close code (4400 unless said otherwise)."""
+
+    def __init__(self, reason: str, code: int = CLOSE_PROTOCOL_ERROR) -> None:
+        super().__init__(reason)
+        self.code = code
 
 
 def encode_batch(seq: int, frames: list[Frame]) -> bytes:
@@ -85,15 +96,22 @@ def encode_control(message: dict[str, Any]) -> bytes:
 
 def decode_message(data: bytes) -> dict[str, Any]:
     """Parse one uplink message; raise WireError with a human reason if it is malformed."""
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise WireError(f"message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    check_size(len(data))
     try:
         msg = msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except UnicodeDecodeError:
+        raise WireError("strings must be valid UTF-8 (no lone surrogates)") from None
     except Exception as exc:  # msgpack raises a zoo of types for garbage input
         raise WireError(f"not msgpack: {type(exc).__name__}") from None
     if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
         raise WireError("message must be a map with a string 'type'")
     return msg
+
+
+def check_size(size: int) -> None:
+    """Refuse a message of ``size`` bytes over the limit with 4413 (before reading it)."""
+    if size > MAX_MESSAGE_BYTES:
+        raise WireError(f"message of {size} bytes exceeds {MAX_MESSAGE_BYTES}", CLOSE_TOO_BIG)
 
 
 def decode_batch(msg: dict[str, Any]) -> tuple[int, int, dict[str, list[float]]]:

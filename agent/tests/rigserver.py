@@ -50,6 +50,7 @@ class Behaviour:
     close_with: dict[int, tuple[int, str]] = field(default_factory=dict)  # batch number -> close
     ack_upto: int | None = None  # never ack beyond this seq (a stalled trace store)
     greet_with: list[dict[str, Any]] = field(default_factory=list)  # sent right after welcome
+    ended: set[str] = field(default_factory=set)  # session uids the server ended (its silence sweep)
 
 
 class RigServer:
@@ -127,6 +128,7 @@ class RigServer:
             "type": "welcome",
             "session_id": len(self.store.frames),
             "last_seq": self.store.last_seq(uid),
+            "ended": uid in self.behaviour.ended,
         }
         await ws.send(wire.encode_control(welcome))
         for extra in self.behaviour.greet_with:
@@ -137,6 +139,9 @@ class RigServer:
         self._batch_no += 1
         seq, n, cols = wire.decode_batch(msg)
         self.store.batches.append((conn_no, uid, seq, n))
+        if uid in self.behaviour.ended:
+            await ws.close(wire.CLOSE_PROTOCOL_ERROR, "session has ended; start a new session")
+            return False
         if self._batch_no in self.behaviour.close_with:
             await ws.close(*self.behaviour.close_with[self._batch_no])
             return False

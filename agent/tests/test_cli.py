@@ -131,3 +131,13 @@ def test_it_streams_json_status_and_stops_cleanly_on_sigterm(home: Path, rig_ser
     (uid,) = rig_server.store.arrivals
     assert rig_server.store.arrivals[uid][:120] == list(range(120))
     assert rig_server.store.hellos[0]["track"] and rig_server.store.hellos[0]["game"] == "demo"
+
+
+def test_it_refuses_to_run_a_second_agent_on_the_same_home(home: Path, rig_server: RigServer) -> None:
+    from simcoach_agent.spool import SpoolLock
+
+    with SpoolLock(home / "spool.sqlite3"):  # the first agent
+        result = agent(home, "run", "--game", "demo", "--server", rig_server.url, "--token", "sc_rig_good")
+    assert result.returncode == 1
+    assert "another simcoach-agent is already running" in result.stderr and "Traceback" not in result.stderr
+    assert rig_server.store.connections == 0

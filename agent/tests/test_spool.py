@@ -16,7 +16,7 @@ import pytest
 
 from simcoach_agent import wire
 from simcoach_agent.channels import CHANNEL_ID, QFrame
-from simcoach_agent.spool import Spool
+from simcoach_agent.spool import Spool, SpoolBusy, SpoolLock
 
 HELLO = {"game": "demo", "track": "Spa", "car": "GT3", "kind": "practice"}
 
@@ -248,3 +248,79 @@ def test_it_sees_room_made_by_acks_on_another_connection(tmp_path: Path) -> None
         assert reader.ack("s1", 2) == 3
         assert writer.append_many("s1", 5, [frame(i) for i in range(5, 9)]) == 3
         assert writer.size() == 5 and writer.refused == 1
+
+
+# ---- moving a session the server cannot continue
+
+
+def test_it_moves_the_unsent_frames_to_a_new_session_numbered_from_zero(spool: Spool) -> None:
+    spool.session_open("a", {"game": "demo"})
+    spool.session_open("b", {"game": "demo"})
+    spool.append_many("a", 0, [frame(i) for i in range(10)])
+    moved = spool.session_move("a", "a2", 4)
+    assert moved.uid == "a2" and moved.next_seq == 6 and moved.hello == {"game": "demo"}
+    assert [s.uid for s in spool.sessions()] == ["s1", "a2", "b"]  # keeps its place in the queue
+    assert spool.unacked("a2") == [(i - 4, frame(i)) for i in range(4, 10)]
+    assert spool.session_get("a") is None and spool.size() == 6 and spool.bytes() > 0
+
+
+def test_it_lets_the_producer_go_on_under_the_old_name_after_a_move(spool: Spool) -> None:
+    spool.session_open("a", {"game": "demo"})
+    spool.append_many("a", 0, [frame(i) for i in range(10)])
+    spool.session_move("a", "a2", 10)
+    spool.session_move("a2", "a3", 0)  # moved twice: "a" follows to the newest name
+    assert spool.append_many("a", 10, [frame(10), frame(11)]) == 2
+    assert spool.unacked("a3") == [(0, frame(10)), (1, frame(11))]
+    spool.session_end("a")
+    session = spool.session_get("a3")
+    assert session is not None and session.ended and session.next_seq == 2
+    with pytest.raises(ValueError, match="expects seq 2"):
+        spool.append_many("a", 13, [frame(13)])  # still consecutive, under either name
+
+
+def test_it_refuses_to_move_past_the_end_of_a_session(spool: Spool) -> None:
+    spool.session_open("a", {"game": "demo"})
+    spool.append_many("a", 0, [frame(0)])
+    with pytest.raises(ValueError, match="cannot move from seq 5"):
+        spool.session_move("a", "a2", 5)
+    with pytest.raises(KeyError, match="unknown session"):
+        spool.session_move("nope", "a2", 0)
+
+
+# ---- one agent per spool
+
+
+def test_it_lets_one_process_hold_the_spool_lock_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "home" / "spool.sqlite3"
+    with SpoolLock(path):
+        with pytest.raises(SpoolBusy, match="another simcoach-agent is already running"):
+            SpoolLock(path).acquire()
+        other = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"from simcoach_agent.spool import SpoolLock; SpoolLock({str(path)!r}).acquire()",
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        )
+        assert other.returncode != 0 and "SpoolBusy" in other.stderr
+    SpoolLock(path).acquire().release()  # released on exit: the next agent gets it
+
+
+def test_it_frees_the_spool_lock_when_its_holder_is_killed(tmp_path: Path) -> None:
+    path = tmp_path / "spool.sqlite3"
+    code = f"from simcoach_agent.spool import SpoolLock; SpoolLock({str(path)!r}).acquire(); print('held', flush=True); input()"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        with pytest.raises(SpoolBusy):
+            SpoolLock(path).acquire()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    SpoolLock(path).acquire().release()

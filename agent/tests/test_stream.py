@@ -323,3 +323,112 @@ async def test_it_reads_the_spool_for_what_was_not_handed_over(server: RigServer
     assert server.store.arrivals["s1"] == list(range(150))
     assert server.store.gaps == [] and server.store.duplicates == 0
     assert 60 <= sum(reads) < 150  # the early frames from the spool, the rest from memory
+
+
+# ---- sessions the server cannot continue (docs/protocol.md): moved on, never a reconnect loop
+
+
+async def test_it_moves_the_rest_of_a_session_the_server_ended_to_a_new_session(
+    server: RigServer, spool: Spool
+) -> None:
+    # The server stored 0..49, then swept the session while the rig was cut off.
+    server.store.frames["s1"] = {i: frame(i) for i in range(50)}
+    server.behaviour.ended = {"s1"}
+    spool.session_open("s1", HELLO)
+    fill(spool, "s1", range(200))
+    spool.session_end("s1")
+    up = uplink(server, spool)
+    await asyncio.wait_for(up.run(until_drained=True), 20)
+    (new,) = set(server.store.frames) - {"s1"}
+    assert [h["session_uid"] for h in server.store.hellos] == ["s1", new]
+    assert server.store.arrivals[new] == list(range(150))  # renumbered from 0, in order
+    assert server.store.frames[new][0] == pytest.approx(frame(50), abs=1e-3)  # nothing twice
+    assert server.store.frames[new][149] == pytest.approx(frame(199), abs=1e-3)  # nothing lost
+    assert server.store.connections == 1 and server.store.gaps == []
+    assert server.store.ended == [new]
+    assert spool.size() == 0 and spool.sessions() == []
+
+
+async def test_it_moves_a_session_on_when_the_server_lacks_its_first_frames(
+    server: RigServer, spool: Spool
+) -> None:
+    # A spool left from another server: 0..99 were acked there, this server never heard of s1.
+    spool.session_open("s1", HELLO)
+    fill(spool, "s1", range(160))
+    spool.ack("s1", 99)
+    spool.session_end("s1")
+    up = uplink(server, spool)
+    await asyncio.wait_for(up.run(until_drained=True), 20)
+    new = server.store.hellos[-1]["session_uid"]
+    assert new != "s1" and server.store.arrivals[new] == list(range(60))
+    assert server.store.frames[new][0] == pytest.approx(frame(100), abs=1e-3)
+    assert server.store.arrivals["s1"] == [] and server.store.gaps == []
+    assert server.store.connections == 1
+    assert spool.size() == 0 and spool.sessions() == []
+
+
+async def test_it_follows_the_producer_into_the_moved_session(server: RigServer, spool: Spool) -> None:
+    server.store.frames["s1"] = {i: frame(i) for i in range(30)}
+    server.behaviour.ended = {"s1"}
+    spool.session_open("s1", HELLO)
+    fill(spool, "s1", range(40))
+    up = uplink(server, spool)
+    run = asyncio.create_task(up.run(until_drained=True))
+    await wait_for(lambda: len(server.store.hellos) == 2)
+    # the producer knows nothing of the move: it goes on appending (and ends) under "s1"
+    for start in range(40, 100, 10):
+        fill(spool, "s1", range(start, start + 10))
+        up.offer("s1", start, [wire.quantise(frame(i)) for i in range(start, start + 10)])
+        await asyncio.sleep(0.002)
+    spool.session_end("s1")
+    await asyncio.wait_for(run, 20)
+    new = server.store.hellos[-1]["session_uid"]
+    assert server.store.arrivals[new] == list(range(70))
+    assert server.store.frames[new][69] == pytest.approx(frame(99), abs=1e-3)
+    assert server.store.ended == [new] and server.store.duplicates == 0
+
+
+async def test_it_keeps_backing_off_when_every_connection_is_refused_after_welcome(
+    server: RigServer, spool: Spool
+) -> None:
+    # A welcome that leads nowhere (closed at the first batch, nothing acked) is no progress.
+    server.behaviour.close_with = {i: (wire.CLOSE_PROTOCOL_ERROR, "refused") for i in range(1, 100)}
+    spool.session_open("s1", HELLO)
+    fill(spool, "s1", range(20))
+    up = uplink(server, spool)
+    failures: list[int] = []
+    up._delay = lambda n: failures.append(n) or 0.0  # type: ignore[method-assign]
+    task = asyncio.create_task(up.run())
+    await wait_for(lambda: len(failures) >= 4)
+    up.stop()
+    await task
+    assert failures[:4] == [1, 2, 3, 4]
+
+
+async def test_it_resets_the_backoff_after_a_connection_that_got_acks(
+    server: RigServer, spool: Spool
+) -> None:
+    server.behaviour.drop_after_batches = {2, 4, 6}  # each connection stores one batch, then drops
+    spool.session_open("s1", HELLO)
+    fill(spool, "s1", range(200))
+    up = uplink(server, spool, window=20)
+    failures: list[int] = []
+    up._delay = lambda n: failures.append(n) or 0.0  # type: ignore[method-assign]
+    task = asyncio.create_task(up.run())
+    await wait_for(lambda: len(failures) >= 3)
+    up.stop()
+    await task
+    assert failures[:3] == [0, 0, 0]
+
+
+async def test_it_says_what_a_bare_close_code_means(server: RigServer, spool: Spool) -> None:
+    server.behaviour.close_after_hello = (wire.CLOSE_TOO_MANY, "")  # Daphne sends no reasons
+    spool.session_open("s1", HELLO)
+    up = uplink(server, spool)
+    errors: list[str] = []
+    up._note_error = errors.append  # type: ignore[method-assign]
+    task = asyncio.create_task(up.run())
+    await wait_for(lambda: len(errors) >= 2)  # retried: the address may be let in again later
+    up.stop()
+    await task
+    assert errors[0] == "connection lost (4429 too many wrong rig tokens from this address; retrying later)"

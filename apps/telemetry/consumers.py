@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Awaitable
@@ -26,7 +25,7 @@ from django.utils import timezone
 from apps.accounts.models import ShareLink
 from apps.accounts.selectors import ShareAccess, share_link_resolve, share_link_session
 from apps.accounts.services import NoteRefused, coach_note_send, share_link_touch
-from apps.coaching.lib.rules import MAX_GAP_S, LiveCoach, Message
+from apps.coaching.lib.rules import LiveCoach, Message
 from apps.coaching.services import live_coach_for_session, live_coach_lap_completed
 from apps.sessions.models import Session
 from apps.sessions.selectors import (
@@ -41,21 +40,22 @@ from simcoach_site.events import rig_group, session_group
 from .fanout import live_fanout
 from .influx import InfluxError
 from .lib.live import frame_for_viewers
-from .lib.uplink import Columns, concat_columns, decode_frames, same_channels
+from .lib.stream import CoachCadence, SequenceGate, protocol_mismatch
+from .lib.uplink import Columns, decode_frames
+from .lib.viewers import share_close, share_note_text, share_recheck_in
 from .services import (
     IngestCursor,
     IngestError,
     IngestResult,
+    rig_token_failed,
+    rig_token_throttled,
     telemetry_session_end,
     telemetry_session_open,
 )
 from .writer import BatchWriter
 
 log = logging.getLogger(__name__)
-CLOSE_TRY_AGAIN = 1013  # RFC 6455: "try again later"
-CLOSE_SERVER_ERROR = 1011  # RFC 6455: "unexpected condition"
 DRAIN_ON_CLOSE_S = 10.0
-COACH_EVERY_S = 0.5
 
 
 class NoPerMessageDbCleanup:
@@ -81,21 +81,31 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
     _fanout_down = False
     _last_push = 0.0
     writer: BatchWriter | None = None  # None: no session, or it has ended
-    next_seq = 0  # the first frame not yet accepted on this socket
+    gate: SequenceGate | None = None  # None: no hello yet (or the session was ended)
     closing = False
     _held: Columns | None = None  # newest batch waiting for its viewer slot
     _flusher: asyncio.Task[None] | None = None
     # The writer task closes laps on the coach in a thread while batches keep arriving: the
     # coach must never run both at once (feed would read a half-set reference lap).
     _coach_lock: asyncio.Lock
-    _coach_pending: list[Columns]  # fresh frames the rules have not run over yet
+    _cadence: CoachCadence  # fresh frames the rules have not run over yet
 
     async def connect(self) -> None:
+        self._coach_lock, self._cadence = asyncio.Lock(), CoachCadence()
         await self.accept()
-        rig = self.scope.get("rig")
+        rig, ip = self.scope.get("rig"), _client_ip(self.scope)
+        if await sync_to_async(rig_token_throttled)(ip=ip):
+            # Said whatever the token: a right one must not tell itself apart while blocked.
+            await self._close(wire.CLOSE_TOO_MANY, "too many wrong rig tokens from this address: try later")
+            return
         if rig is None:
-            reason = "unknown or revoked rig token" if self.scope.get("rig_token_given") else "no rig token"
-            await self.close(wire.CLOSE_UNAUTHORIZED, f"{reason}: run `simcoach-agent pair` to pair this rig")
+            given = self.scope.get("rig_token_given")
+            if given:
+                await sync_to_async(rig_token_failed)(ip=ip)
+            reason = "unknown or revoked rig token" if given else "no rig token"
+            await self._close(
+                wire.CLOSE_UNAUTHORIZED, f"{reason}: run `simcoach-agent pair` to pair this rig"
+            )
             return
         self.rig = rig
         self.rig_group = rig_group(rig.pk)
@@ -123,10 +133,11 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.closing:
             return  # the close is on its way; nothing more from this socket is taken
-        if bytes_data is None:
-            await self._refuse(wire.WireError("send msgpack in binary messages, not text"))
-            return
         try:
+            # the size first: Daphne's own limit (1 MiB) is higher and closes without a reason
+            wire.check_size(len(bytes_data) if bytes_data is not None else len((text_data or "").encode()))
+            if bytes_data is None:
+                raise wire.WireError("send msgpack in binary messages, not text")
             msg = wire.decode_message(bytes_data)
             handler = {"hello": self._hello, "frames": self._frames, "end": self._end}.get(msg["type"])
             if handler is None:
@@ -137,7 +148,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
 
     async def _refuse(self, exc: Exception) -> None:
         text = str(exc)
-        code = wire.CLOSE_TOO_BIG if "exceeds" in text else wire.CLOSE_PROTOCOL_ERROR
+        code = exc.code if isinstance(exc, wire.WireError) else wire.CLOSE_PROTOCOL_ERROR
         log.info("rig %s: closing, %s", getattr(self, "rig", None), text)
         await self._close(code, text[:120])
 
@@ -147,13 +158,9 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         await self.close(code, reason)
 
     async def _hello(self, msg: dict[str, Any]) -> None:
-        theirs = msg.get("protocol")
-        if theirs != wire.PROTOCOL_VERSION:
-            side = "agent" if isinstance(theirs, int) and theirs < wire.PROTOCOL_VERSION else "server"
-            await self.close(
-                wire.CLOSE_VERSION,
-                f"agent speaks protocol {theirs}, server speaks {wire.PROTOCOL_VERSION}: upgrade the {side}",
-            )
+        mismatch = protocol_mismatch(msg.get("protocol"))
+        if mismatch is not None:
+            await self._close(wire.CLOSE_VERSION, mismatch)
             return
         if self.writer is not None:
             await self.writer.drain()  # the previous session's frames first
@@ -162,52 +169,43 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         self.session_id, self.user_id = session.pk, session.owner_id
         self.session_group = session_group(session.pk)
         self.coach = await database_sync_to_async(live_coach_for_session)(session_id=session.pk)
-        self._coach_lock = asyncio.Lock()
-        self._coach_pending = []
-        self.next_seq = session.last_seq + 1
-        if session.state == Session.State.LIVE:
+        self._cadence = CoachCadence()
+        self.gate = SequenceGate(session.last_seq + 1)
+        ended = session.state != Session.State.LIVE
+        if not ended:
             self.writer = BatchWriter(IngestCursor.of(session), self._stored, self._store_failed)
-        await self.send_msgpack({"type": "welcome", "session_id": session.pk, "last_seq": session.last_seq})
+        # `ended`: the agent moves what it has not sent to a new session (docs/protocol.md)
+        welcome = {"type": "welcome", "session_id": session.pk, "last_seq": session.last_seq, "ended": ended}
+        await self.send_msgpack(welcome)
 
     async def _frames(self, msg: dict[str, Any]) -> None:
-        if self.session_id is None:
+        if self.gate is None:
             raise wire.WireError("send hello before frames")
         seq, n, cols = decode_frames(msg)
         if self.writer is None:
             raise IngestError("session has ended; start a new session")
-        if seq > self.next_seq:
-            raise IngestError(f"sequence gap: expected {self.next_seq}, got {seq}")
         # Live rules and viewers see each frame once, however often a spool replay sends it;
         # the store hears everything (it drops what it holds, and acks it again).
-        fresh = cols.tail(self.next_seq - seq) if seq < self.next_seq else cols
-        if seq + n > self.next_seq:
-            self.next_seq = seq + n
+        seen = self.gate.admit(seq, n)
+        if seen is not None:
+            fresh = cols.tail(seen) if seen else cols
             await self._coach_later(fresh)
             await self._push_live(fresh)
         await self.writer.put(seq, cols)
 
     async def _coach_later(self, cols: Columns) -> None:
-        # The rules run over COACH_EVERY_S of frames at a time: their cost is mostly per call
-        # (dozens of numpy calls on a handful of frames), and a coaching call half a second
-        # later reads the same. The screens' live delta is worked out per batch meanwhile.
-        pending = self._coach_pending
-        if pending and not self._continues(pending[-1], cols):
-            await self._coach_flush()
-        pending.append(cols)
-        if cols["t"][-1] - pending[0]["t"][0] >= COACH_EVERY_S:
-            await self._coach_flush()
-
-    @staticmethod
-    def _continues(before: Columns, after: Columns) -> bool:
-        # Only back-to-back frames are joined: the rules see a jump in time between two
-        # calls (and forget what it breaks), never inside one.
-        return same_channels(before, after) and 0.0 <= after["t"][0] - before["t"][-1] <= MAX_GAP_S
+        # The screens' live delta is worked out per batch meanwhile (_send_live).
+        if self.coach is not None:
+            for frames in self._cadence.add(cols):
+                await self._coach_run(frames)
 
     async def _coach_flush(self) -> None:
-        if not self._coach_pending or self.coach is None:
-            return
-        frames = concat_columns(self._coach_pending)
-        self._coach_pending = []
+        frames = self._cadence.take()
+        if frames is not None and self.coach is not None:
+            await self._coach_run(frames)
+
+    async def _coach_run(self, frames: Columns) -> None:
+        assert self.coach is not None
         async with self._coach_lock:
             messages = self.coach.feed(frames)
         await self._coach(messages)
@@ -284,21 +282,23 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
             log.warning(
                 "session %s: trace store failed (%s); asking the agent to resend", self.session_id, exc
             )
-            await self._close(CLOSE_TRY_AGAIN, "trace store unavailable; resend unacked frames later")
+            await self._close(wire.CLOSE_TRY_AGAIN, "trace store unavailable; resend unacked frames later")
         elif isinstance(exc, IngestError):
             await self._refuse(exc)
         else:
             log.exception("session %s: storing frames failed", self.session_id, exc_info=exc)
-            await self._close(CLOSE_SERVER_ERROR, "server error while storing frames; resend them later")
+            await self._close(wire.CLOSE_SERVER_ERROR, "server error while storing frames; resend them later")
 
     async def _end(self, msg: dict[str, Any]) -> None:
+        if self.session_id is None:
+            raise wire.WireError("send hello before end")
         await self._coach_flush()
         if self.writer is not None:
             await self.writer.drain()  # everything sent before `end` belongs to the session
             self._stop_writer()
         if self.session_id is not None:
             await database_sync_to_async(telemetry_session_end)(session_id=self.session_id)
-            self.session_id = None
+            self.session_id, self.gate = None, None
 
     async def send_msgpack(self, message: dict[str, Any]) -> None:
         await self.send(bytes_data=wire.encode_control(message))
@@ -373,13 +373,13 @@ class SessionLiveConsumer(LiveViewerConsumer):
         await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(4401, "log in to watch live telemetry")
+            await self.close(wire.CLOSE_UNAUTHORIZED, "log in to watch live telemetry")
             return
         session_id = self.scope["url_route"]["kwargs"].get("session_id")
         try:
             session = await database_sync_to_async(self._session)(user, session_id)
         except Http404:
-            await self.close(4404, "no such session")
+            await self.close(wire.CLOSE_NOT_FOUND, "no such session")
             return
         if session_id is None:
             self.follow_group = f"user.{user.pk}"
@@ -399,14 +399,6 @@ class SessionLiveConsumer(LiveViewerConsumer):
         user = self.scope["user"]
         session = await database_sync_to_async(self._session)(user, event["session_id"])
         await self._watch(session)
-
-
-SHARE_CLOSE = {
-    "unknown": (4404, "unknown share link"),
-    "expired": (4410, "share link expired"),
-    "revoked": (4410, "share link revoked"),
-}
-CLOSE_BAD_MESSAGE = 4400
 
 
 class ShareViewerConsumer(LiveViewerConsumer):
@@ -444,8 +436,6 @@ class ShareViewerConsumer(LiveViewerConsumer):
         return share_link_resolve(coach=self.scope.get("user"), coached_driver_id=kwargs["coached_driver_id"])
 
     async def _guard_link(self) -> None:
-        # Expiry sends no event, and a layer may drop a revoke event (Redis is at-most-once),
-        # so the link is re-checked at its expiry time and every RECHECK_S seconds anyway.
         while True:
             await asyncio.sleep(self._until_next_check())
             access = await database_sync_to_async(self._resolve)()
@@ -454,14 +444,11 @@ class ShareViewerConsumer(LiveViewerConsumer):
                 return
 
     def _until_next_check(self) -> float:
-        wait = self.RECHECK_S
-        if self.link is not None and self.link.expires_at is not None:
-            left = (self.link.expires_at - timezone.now()).total_seconds()
-            wait = min(wait, max(left, 0.0) + 0.05)
-        return wait
+        expires_at = self.link.expires_at if self.link is not None else None
+        return share_recheck_in(now=timezone.now(), expires_at=expires_at, every_s=self.RECHECK_S)
 
     async def _cut_off(self, refusal: str) -> None:
-        code, reason = SHARE_CLOSE[refusal]
+        code, reason = share_close(refusal)
         # Said in a message too: Daphne drops close reasons, and the page must tell why.
         await self.send_json({"type": "closed", "code": code, "reason": reason})
         await self.close(code, reason)
@@ -476,14 +463,12 @@ class ShareViewerConsumer(LiveViewerConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
-            content = json.loads(text_data) if text_data is not None else None
-        except ValueError:
-            content = None
-        if not isinstance(content, dict) or content.get("type") != "note" or set(content) != {"type", "text"}:
-            await self.close(CLOSE_BAD_MESSAGE, 'share viewers may only send {"type": "note", "text": ...}')
+            text = share_note_text(text_data)
+        except wire.WireError as exc:
+            await self.close(exc.code, str(exc))
             return
         try:
-            await database_sync_to_async(self._send_note)(content["text"])
+            await database_sync_to_async(self._send_note)(text)
         except NoteRefused as exc:
             await self.send_json({"type": "note_refused", "reason": str(exc)})
 
@@ -510,3 +495,19 @@ class ShareViewerConsumer(LiveViewerConsumer):
 
     async def rig_revoked(self, event: dict[str, Any]) -> None:
         await self._cut_off("revoked")  # an unpaired rig shares nothing any more
+
+
+class UnknownSocketConsumer(AsyncWebsocketConsumer):
+    """Any other WebSocket path: a clean close with a reason, where the router would raise
+    (a 500 and a traceback in the log for every stray client or scanner)."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.close(wire.CLOSE_NOT_FOUND, "no WebSocket at this path")
+
+
+def _client_ip(scope: dict[str, Any]) -> str:
+    # What Django's REMOTE_ADDR is for this socket: the peer Daphne saw (behind a proxy,
+    # Daphne's --proxy-headers puts the forwarded address there).
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"

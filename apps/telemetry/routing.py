@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import consumers
 
@@ -9,4 +9,5 @@ viewer_urlpatterns = [
     # Share viewers need no account, but they are browser sockets all the same (Origin checked).
     path("ws/share/<str:token>/", consumers.ShareViewerConsumer.as_asgi()),
     path("ws/coached/<int:coached_driver_id>/", consumers.ShareViewerConsumer.as_asgi()),
+    re_path(r"", consumers.UnknownSocketConsumer.as_asgi()),  # last: every other path
 ]

@@ -16,10 +16,24 @@ from apps.accounts.services import rig_seen
 from apps.sessions.models import Lap, Session
 from apps.sessions.services import lap_create, session_end, session_open
 from simcoach_agent.channels import GAMES, SESSION_KINDS
+from simcoach_site.lib.ratelimit import count, limited
 
 from .lib.laps import CompletedLap, LapTracker
 from .lib.uplink import Frames
 from .tracestore import Batch, TraceWrite, get_trace_store
+
+RIG_TOKEN_FAILS_PER_IP = 20  # wrong rig tokens from one address ...
+RIG_TOKEN_WINDOW_S = 600  # ... per 10 minutes, then every rig socket from it is refused
+
+
+def rig_token_failed(*, ip: str) -> None:
+    """Count a rig socket that came with a wrong token: guessing tokens is slowed per address."""
+    count(f"rig-token-ip:{ip}", window_s=RIG_TOKEN_WINDOW_S)
+
+
+def rig_token_throttled(*, ip: str) -> bool:
+    """Whether rig sockets from ``ip`` are refused for now (too many wrong tokens)."""
+    return limited(f"rig-token-ip:{ip}", limit=RIG_TOKEN_FAILS_PER_IP)
 
 
 class IngestError(ValueError):
@@ -47,6 +61,8 @@ def telemetry_session_open(*, rig: Rig, hello: dict[str, Any]) -> Session:
         raise IngestError(f"unknown session kind {kind!r}")
     if not isinstance(uid, str) or not uid.strip() or len(uid) > 64:
         raise IngestError("hello needs a non-empty string 'session_uid' (at most 64 characters)")
+    for key in ("session_uid", "agent", "car_class"):
+        _plain(key, hello.get(key))
     # A game may not have said yet which track or car (AMS2 sends names in separate UDP
     # packets): an empty name is stored as unknown rather than refusing the driver's laps.
     track = _name(hello, "track", "Unknown track")
@@ -93,7 +109,23 @@ def _name(hello: dict[str, Any], key: str, unknown: str) -> str:
     value = hello.get(key) or ""
     if not isinstance(value, str) or len(value) > 120:
         raise IngestError(f"hello's '{key}' must be a string of at most 120 characters")
+    _plain(key, value)
     return value.strip() or unknown
+
+
+def _plain(key: str, value: object) -> None:
+    # Postgres text cannot hold NUL, and a lone surrogate cannot be encoded at all: refused
+    # here with a reason, not by the database mid-transaction.
+    if isinstance(value, str) and ("\x00" in value or _has_surrogate(value)):
+        raise IngestError(f"hello's '{key}' must not contain NUL characters or lone surrogates")
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 @dataclass

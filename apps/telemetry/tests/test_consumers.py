@@ -103,7 +103,7 @@ async def test_it_closes_an_open_socket_when_the_rig_is_revoked(rig_and_token) -
 async def test_it_welcomes_a_hello_and_acks_stored_frames(rig_and_token) -> None:
     _, token = rig_and_token
     comm, welcome = await open_session(token)
-    assert welcome == {"type": "welcome", "session_id": welcome["session_id"], "last_seq": -1}
+    assert welcome == {"type": "welcome", "session_id": welcome["session_id"], "last_seq": -1, "ended": False}
     await comm.send_to(bytes_data=wire.encode_batch(0, loop_frames(n=30)))
     assert await receive_msg(comm) == {"type": "ack", "seq": 29}
     await comm.disconnect()
