@@ -36,6 +36,7 @@ from apps.sessions.selectors import (
 )
 from simcoach_agent import wire
 from simcoach_site.events import rig_group, session_group
+from simcoach_site.lib.client import client_ip, ip_bucket
 
 from .fanout import live_fanout
 from .influx import InfluxError
@@ -93,7 +94,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self._coach_lock, self._cadence = asyncio.Lock(), CoachCadence()
         await self.accept()
-        rig, ip = self.scope.get("rig"), _client_ip(self.scope)
+        rig, ip = self.scope.get("rig"), ip_bucket(client_ip(self.scope))
         if await sync_to_async(rig_token_throttled)(ip=ip):
             # Said whatever the token: a right one must not tell itself apart while blocked.
             await self._close(wire.CLOSE_TOO_MANY, "too many wrong rig tokens from this address: try later")
@@ -504,10 +505,3 @@ class UnknownSocketConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         await self.accept()
         await self.close(wire.CLOSE_NOT_FOUND, "no WebSocket at this path")
-
-
-def _client_ip(scope: dict[str, Any]) -> str:
-    # What Django's REMOTE_ADDR is for this socket: the peer Daphne saw (behind a proxy,
-    # Daphne's --proxy-headers puts the forwarded address there).
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"
