@@ -1,4 +1,4 @@
-"""The archive's REST API: sessions, laps, lap channels by distance and lap comparison.
+"""The archive's REST API: sessions, laps, lap channels by distance, lap comparison, exports.
 
 Token or session auth, own data only: every object goes through `session_get_for_user` /
 `lap_get_for_user`, so another user's id is a 404 exactly like a missing one.
@@ -6,19 +6,29 @@ Token or session auth, own data only: every object goes through `session_get_for
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.authentication import RigTokenAuthentication
 from simcoach_agent.channels import BY_NAME
 
+from .downloads import CONTENT_TYPES, Download, download_response, lap_download, session_download
 from .models import Lap, Session
 from .selectors import lap_get_for_user, session_get_for_user, session_lap_table, session_list
 from .traces import (
@@ -232,3 +242,49 @@ class LapCompareApi(APIView):
         except CompareError as exc:
             raise ValidationError({"laps": str(exc)}) from None
         return Response(comparison_json(comp, points=params.validated_data["points"]))
+
+
+def _export_responses(what: str) -> dict[Any, Any]:
+    return {
+        (200, CONTENT_TYPES[fmt].split(";")[0]): OpenApiResponse(OpenApiTypes.BINARY, description=text)
+        for fmt, text in (
+            ("csv", f"{what}: TIME [s], LAP, then ACC's channel names and units, one row per sample"),
+            ("parquet", f"{what}: the CSV's columns, typed; units and session facts in the metadata"),
+            ("ld", f"{what} as a MoTeC i2 log (ACC's channel names and units)"),
+            ("ldx", "the .ld's lap markers (a beacon at each line crossing)"),
+        )
+    } | {404: OpenApiResponse(description="not yours, no such id, or no stored trace")}
+
+
+def _export_or_404(build: Callable[[], Download]) -> HttpResponseBase:
+    try:
+        return download_response(build())
+    except TraceUnavailable as exc:
+        raise NotFound(str(exc)) from None
+
+
+class SessionExportApi(APIView):
+    """The whole session: `.csv`, `.parquet`, `.ld` or `.ldx` by the URL's suffix.
+
+    Rigs authenticate with their bearer token too (the agent's `export` command).
+    """
+
+    authentication_classes = [RigTokenAuthentication, SessionAuthentication, TokenAuthentication]
+
+    @extend_schema(responses=_export_responses("every lap of the session"))
+    def get(self, request: Request, session_id: int, fmt: str) -> HttpResponseBase:
+        session = session_get_for_user(user=request.user, session_id=session_id)
+        return _export_or_404(
+            lambda: session_download(session=session, fmt=fmt, driver=request.user.get_username())
+        )
+
+
+class LapExportApi(APIView):
+    """One lap: `.csv`, `.parquet`, `.ld` or `.ldx`, the same columns as the session's."""
+
+    authentication_classes = [RigTokenAuthentication, SessionAuthentication, TokenAuthentication]
+
+    @extend_schema(responses=_export_responses("the lap"))
+    def get(self, request: Request, lap_id: int, fmt: str) -> HttpResponseBase:
+        lap = lap_get_for_user(user=request.user, lap_id=lap_id)
+        return _export_or_404(lambda: lap_download(lap=lap, fmt=fmt, driver=request.user.get_username()))

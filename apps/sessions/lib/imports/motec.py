@@ -26,6 +26,8 @@ beacons is one untimed lap (ACC leaves the beacons out of laps it did not time).
 Our own exports (apps/sessions/lib/exports.py) use ACC's channel names and units, put the
 session kind in the event's session field and `game=<code>` in the event comment, which
 is how we know their game; their STEERANGLE (degrees) is our steering at an assumed lock.
+Their `.ldx` says each stretch's lap number and timing ("SimCoach Laps": `7` timed, `7i`
+timed but invalid, `7u` untimed, `-` no lap), which beacons alone cannot.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from __future__ import annotations
 import re
 import struct
 import xml.etree.ElementTree as ET  # noqa: S405 - DTDs are refused before parsing, see parse_ldx
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from typing import BinaryIO
 
@@ -44,6 +46,7 @@ from simcoach_agent.channels import BY_NAME, PSI_TO_KPA
 from .result import (
     ASSUMED_STEER_LOCK_DEG,
     MIN_LAP_S,
+    UNTIMED,
     FloatArray,
     ImportedLap,
     ImportedSession,
@@ -75,6 +78,8 @@ DESCRIPTOR_FMT = "<IIIIHHHHhhhh"
 MAX_CHANNELS = 4096  # more than any logger has; a longer list is a loop or garbage
 G = 9.80665  # m/s² per g
 ENCODING = "latin-1"  # i2 runs on Windows; bytes outside ASCII are Windows-1252-ish
+OWN_LAPS_ID, OWN_LAPS_GAP = "SimCoach Laps", "-"  # our exports' per-stretch lap facts
+_OWN_LAP_TOKEN = re.compile(r"(\d{1,6})([iu]?)|-")
 
 _DTYPES = (
     {(0x07, 2): "<f2", (0x07, 4): "<f4"}
@@ -131,6 +136,7 @@ class LdxInfo:
     total_laps: int | None
     fastest_time_s: float | None
     fastest_lap: int | None  # i2 numbering: 0 is the stretch before the first beacon
+    own_laps: list[str] = field(default_factory=list)  # our exports' tokens, one per stretch
 
 
 def _text(raw: bytes) -> str:
@@ -298,6 +304,7 @@ def parse_ldx(data: bytes | str) -> LdxInfo:
         total_laps=_int_or_none(details.get("Total Laps")),
         fastest_time_s=_lap_time_or_none(details.get("Fastest Time")),
         fastest_lap=_int_or_none(details.get("Fastest Lap")),
+        own_laps=details.get(OWN_LAPS_ID, "").split(),
     )
 
 
@@ -533,12 +540,37 @@ def _laps(
         warnings = (
             [] if info.beacons_s else [f"MoTeC .ldx: no beacons (the game did not split the log): {untimed}"]
         )
-        return laps_from_crossings(info.beacons_s, end), warnings, details
+        laps = laps_from_crossings(info.beacons_s, end)
+        if info.own_laps:
+            laps, own_warnings = _own_laps(laps, info.own_laps)
+            warnings += own_warnings
+        return laps, warnings, details
     crossings = _debounce(_beacon_crossings(t, extra["lap_beacon"])) if "lap_beacon" in extra else []
     if crossings:
         return laps_from_crossings(crossings, end), [], {}
     warning = f"MoTeC .ld: no lap markers (no .ldx sidecar, LAP_BEACON never set): {untimed}"
     return laps_from_crossings([], end), [warning], {}
+
+
+def _own_laps(laps: list[ImportedLap], tokens: list[str]) -> tuple[list[ImportedLap], list[str]]:
+    """Our export's lap numbers and timing put back on the stretches the beacons cut."""
+    matches = [_OWN_LAP_TOKEN.fullmatch(t) for t in tokens]
+    if len(tokens) != len(laps) or not all(matches):
+        return laps, [
+            f"MoTeC .ldx: '{OWN_LAPS_ID}' ({len(tokens)} entries) does not fit the {len(laps)} laps "
+            "the beacons cut; its lap numbers and timing are ignored"
+        ]
+    out = []
+    for lap, match in zip(laps, matches, strict=True):
+        assert match is not None  # checked above
+        if match.group(0) == OWN_LAPS_GAP:
+            continue  # a hole in the original trace, no lap of its own
+        number, flag = int(match.group(1)), match.group(2)
+        if flag == "u":
+            lap = replace(lap, timing=UNTIMED, time_s=lap.end_t - lap.start_t)
+        lap = replace(lap, number=number, valid=False if flag == "i" else lap.valid)
+        out.append(lap)
+    return out, []
 
 
 def _meta(header: LdHeader) -> dict[str, str]:
