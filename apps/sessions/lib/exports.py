@@ -274,10 +274,13 @@ def lap_motec_ldx(lap_times_s: Sequence[float], *, start_s: float = 0.0) -> str:
 # --------------------------------------------------------------------------- whole sessions
 
 OWN_LAPS_ID, GAP = ld.OWN_LAPS_ID, ld.OWN_LAPS_GAP  # the .ldx Details string motec.py reads back
-# A lap that starts within this of the previous lap's end beacon starts on that beacon: the
-# frames either side of a line crossing are a frame apart, and a game's lap times (which the
-# beacons follow) are truer than our frame-quantised lap edges. Seconds.
+# A lap starting within this of the previous lap's end beacon starts on that beacon (stored
+# lap edges are a frame apart at a line crossing). Seconds.
 JOIN_S = 2.0
+# A timed lap's end beacon goes one lap time after its start beacon (so i2 shows the game's
+# time) when that is within this of where the lap was stored to end; otherwise (a log that
+# starts mid-lap, frames missing) at the stored end, so beacons never drift off the trace. s.
+SNAP_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -293,15 +296,16 @@ class LapMark:
 
     @property
     def token(self) -> str:
-        # "7" timed, "7i" timed but invalid, "7u" untimed
+        # e.g. "7=61833" (timed, ms), "7i=63790" (timed, invalid), "1ou" (untimed out-lap)
+        flags = ("o" if self.out_lap else "") + ("i" if self.time_s is not None and not self.valid else "")
         if self.time_s is None:
-            return f"{self.number}u"
-        return f"{self.number}" if self.valid else f"{self.number}i"
+            return f"{self.number}{flags}u"
+        return f"{self.number}{flags}={round(self.time_s * 1000)}"
 
 
 @dataclass(frozen=True)
 class Beacons:
-    """Line crossings (s), one token per stretch our importer will cut, and i2's lap indexes."""
+    """Line crossings (s), one token per stretch, and i2's lap index of each of our laps."""
 
     crossings: list[float]
     tokens: list[str]
@@ -309,33 +313,30 @@ class Beacons:
 
 
 def lap_beacons(laps: Sequence[LapMark]) -> Beacons:
-    """Where the beacons go so that the laps read back as they are stored.
+    """Where the beacons go: one at each line crossing of the stored laps.
 
-    A timed lap ends one lap time after its start beacon, so beacons keep the game's times
-    exactly; an untimed lap ends where it was stored to end, which also takes up any drift.
     An untimed out-lap at the start gets no start beacon and an untimed last lap no end
-    beacon: the importer then reads them as the out-lap and the lap the log stops in. A lap
-    starting more than JOIN_S after the previous one's end beacon gets its own start beacon
-    and the stretch between them is a GAP.
+    beacon, which is how i2 (and any reader of beacons) sees an out-lap and the lap a log
+    stops in. A lap starting more than JOIN_S after the previous one's end beacon gets its
+    own start beacon, and the stretch between is a GAP. The tokens carry what beacons
+    cannot: lap numbers, the exact lap times, untimed and invalid laps, out-laps.
     """
     crossings: list[float] = []
     tokens: list[str] = []
     i2_laps: dict[int, int] = {}
     for i, lap in enumerate(laps):
         if not (i == 0 and lap.out_lap and lap.time_s is None):
-            if crossings and lap.start_s - crossings[-1] <= JOIN_S:
-                pass  # starts on the previous lap's end beacon
-            else:
-                if crossings:
-                    tokens.append(GAP)
+            if not crossings or lap.start_s - crossings[-1] > JOIN_S:
+                tokens += [GAP] if crossings else []
                 crossings.append(lap.start_s)
         start = crossings[-1] if crossings else lap.start_s
         i2_laps[lap.number] = len(crossings)
         tokens.append(lap.token)
-        if lap.time_s is not None:
-            crossings.append(start + lap.time_s)
-        elif i < len(laps) - 1:
-            crossings.append(max(lap.end_s, start + 0.001))
+        end = lap.end_s
+        if lap.time_s is not None and abs(start + lap.time_s - lap.end_s) <= SNAP_S:
+            end = start + lap.time_s
+        if lap.time_s is not None or i < len(laps) - 1:
+            crossings.append(max(end, start + 0.001))
     return Beacons(crossings, tokens, i2_laps)
 
 
