@@ -224,3 +224,14 @@ def test_the_api_schema_describes_the_exports(client: Client) -> None:
         assert path in schema["paths"], sorted(schema["paths"])
     content = schema["paths"]["/api/sessions/{session_id}/export.csv"]["get"]["responses"]["200"]["content"]
     assert "text/csv" in content
+
+
+@pytest.mark.fixtures
+def test_a_session_in_influxdb_comes_back_the_same(
+    influx_store, client: Client, driver, fixtures_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    source = _import_fixture(driver, fixtures_dir, "magny_cours")
+    client.force_login(driver)
+    _assert_same_laps(_round_trip(client, source), source)
+    header, rows = _csv_rows(b"".join(client.get(f"/sessions/{source.pk}/export.csv").streaming_content))
+    assert header[:2] == ["TIME [s]", "LAP"] and len(rows) > 1000
