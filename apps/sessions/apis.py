@@ -7,9 +7,10 @@ Token or session auth, own data only: every object goes through `session_get_for
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from django.http.response import HttpResponseBase
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -244,16 +245,29 @@ class LapCompareApi(APIView):
         return Response(comparison_json(comp, points=params.validated_data["points"]))
 
 
-def _export_responses(what: str) -> dict[Any, Any]:
-    return {
-        (200, CONTENT_TYPES[fmt].split(";")[0]): OpenApiResponse(OpenApiTypes.BINARY, description=text)
-        for fmt, text in (
-            ("csv", f"{what}: TIME [s], LAP, then ACC's channel names and units, one row per sample"),
-            ("parquet", f"{what}: the CSV's columns, typed; units and session facts in the metadata"),
-            ("ld", f"{what} as a MoTeC i2 log (ACC's channel names and units)"),
-            ("ldx", "the .ld's lap markers (a beacon at each line crossing)"),
-        )
-    } | {404: OpenApiResponse(description="not yours, no such id, or no stored trace")}
+EXPORT_TEXTS: Final = {
+    "csv": "{what}: TIME [s], LAP, then ACC's channel names and units; one row per sample",
+    "parquet": "{what}: the CSV's columns, typed; units and the session's facts in the metadata",
+    "ld": "{what} as a MoTeC i2 log (ACC's channel names and units); its laps are in the .ldx",
+    "ldx": "the lap markers of {what}'s .ld: a beacon at each line crossing, and our lap list",
+}
+
+
+class ExportSchema(AutoSchema):
+    """One operation per format (the views are routed once per format): its own id and its
+    one media type, instead of four media types under ids with a dot in them."""
+
+    def get_operation_id(self) -> str:
+        return f"{self.view.kind}_export_{self.view.fmt}"
+
+    def get_response_serializers(self) -> Any:
+        fmt, what = self.view.fmt, self.view.what
+        return {
+            (200, CONTENT_TYPES[fmt].split(";")[0]): OpenApiResponse(
+                OpenApiTypes.BINARY, description=EXPORT_TEXTS[fmt].format(what=what)
+            ),
+            404: OpenApiResponse(description="not yours, no such id, or no stored trace"),
+        }
 
 
 def _export_or_404(build: Callable[[], Download]) -> HttpResponseBase:
@@ -264,27 +278,28 @@ def _export_or_404(build: Callable[[], Download]) -> HttpResponseBase:
 
 
 class SessionExportApi(APIView):
-    """The whole session: `.csv`, `.parquet`, `.ld` or `.ldx` by the URL's suffix.
-
-    Rigs authenticate with their bearer token too (the agent's `export` command).
-    """
+    """Every lap of the session as one file; rig tokens work too (the agent's `export` command)."""
 
     authentication_classes = [RigTokenAuthentication, SessionAuthentication, TokenAuthentication]
+    schema = ExportSchema()
+    kind, what = "session", "the session"
+    fmt = "csv"  # set per route: as_view(fmt=...)
 
-    @extend_schema(responses=_export_responses("every lap of the session"))
-    def get(self, request: Request, session_id: int, fmt: str) -> HttpResponseBase:
+    def get(self, request: Request, session_id: int) -> HttpResponseBase:
         session = session_get_for_user(user=request.user, session_id=session_id)
         return _export_or_404(
-            lambda: session_download(session=session, fmt=fmt, driver=request.user.get_username())
+            lambda: session_download(session=session, fmt=self.fmt, driver=request.user.get_username())
         )
 
 
 class LapExportApi(APIView):
-    """One lap: `.csv`, `.parquet`, `.ld` or `.ldx`, the same columns as the session's."""
+    """One lap as a file, the same columns as its session's."""
 
     authentication_classes = [RigTokenAuthentication, SessionAuthentication, TokenAuthentication]
+    schema = ExportSchema()
+    kind, what = "lap", "the lap"
+    fmt = "csv"  # set per route: as_view(fmt=...)
 
-    @extend_schema(responses=_export_responses("the lap"))
-    def get(self, request: Request, lap_id: int, fmt: str) -> HttpResponseBase:
+    def get(self, request: Request, lap_id: int) -> HttpResponseBase:
         lap = lap_get_for_user(user=request.user, lap_id=lap_id)
-        return _export_or_404(lambda: lap_download(lap=lap, fmt=fmt, driver=request.user.get_username()))
+        return _export_or_404(lambda: lap_download(lap=lap, fmt=self.fmt, driver=request.user.get_username()))

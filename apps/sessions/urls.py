@@ -28,18 +28,16 @@ urlpatterns = [
     *[
         path(
             f"api/sessions/<int:session_id>/export.{fmt}",
-            apis.SessionExportApi.as_view(),
-            {"fmt": fmt},
-            f"api-session-export-{fmt}",
+            apis.SessionExportApi.as_view(fmt=fmt),
+            name=f"api-session-export-{fmt}",
         )
         for fmt in FORMATS
     ],
     *[
         path(
             f"api/laps/<int:lap_id>/export.{fmt}",
-            apis.LapExportApi.as_view(),
-            {"fmt": fmt},
-            f"api-lap-export-{fmt}",
+            apis.LapExportApi.as_view(fmt=fmt),
+            name=f"api-lap-export-{fmt}",
         )
         for fmt in FORMATS
     ],

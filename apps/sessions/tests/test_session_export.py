@@ -222,8 +222,16 @@ def test_the_api_schema_describes_the_exports(client: Client) -> None:
     schema = client.get("/api/schema/", {"format": "json"}).json()
     for path in ("/api/sessions/{session_id}/export.parquet", "/api/laps/{lap_id}/export.ld"):
         assert path in schema["paths"], sorted(schema["paths"])
-    content = schema["paths"]["/api/sessions/{session_id}/export.csv"]["get"]["responses"]["200"]["content"]
-    assert "text/csv" in content
+    for path, media in (
+        ("/api/sessions/{session_id}/export.csv", "text/csv"),
+        ("/api/laps/{lap_id}/export.parquet", "application/vnd.apache.parquet"),
+    ):
+        operation = schema["paths"][path]["get"]
+        assert list(operation["responses"]["200"]["content"]) == [media]  # one format per route
+        assert "404" in operation["responses"]
+    assert (
+        schema["paths"]["/api/sessions/{session_id}/export.ld"]["get"]["operationId"] == "session_export_ld"
+    )
 
 
 @pytest.mark.fixtures
