@@ -21,7 +21,7 @@ from django.utils.text import slugify
 
 from .lib.exports import LapMark, export_table, lap_motec_ld, laps_motec_ldx, table_csv, table_parquet
 from .models import Lap, Session
-from .traces import ExportTrace, export_uniform, lap_export_trace, session_export_trace
+from .traces import ExportTrace, export_uniform, lap_export_trace, session_export_laps, session_export_trace
 
 FORMATS: Final = ("csv", "parquet", "ld", "ldx")
 CONTENT_TYPES: Final = {
@@ -56,9 +56,10 @@ def session_download(*, session: Session, fmt: str, driver: str) -> Download:
     """Every lap of a session in `fmt` (the `.ld` runs from the first lap's start to the last's end)."""
     _check(fmt)
     stem = f"{session.track.name} {session.car.name} {session.started_at:%Y-%m-%d %H%M}"
+    if fmt == "ldx":  # needs no trace: the log starts at the first lap's start
+        laps = session_export_laps(session=session)
+        return _download(fmt, stem, laps_motec_ldx(_marks(laps, laps[0].t_start if laps else 0.0)))
     trace = session_export_trace(session=session)
-    if fmt == "ldx":
-        return _download(fmt, stem, laps_motec_ldx(_marks(trace.laps, trace.t0)))
     event = f"{session.get_kind_display()} {session.started_at:%Y-%m-%d}"
     return _download(fmt, stem, _body(fmt, session, trace, driver=driver, event=event, facts={}))
 

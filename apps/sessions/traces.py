@@ -144,12 +144,6 @@ class ExportTrace:
     t0: float  # the log's start, epoch seconds
 
 
-def lap_export_columns(*, lap: Lap) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Every stored channel of a lap for export: `t` in s from the lap start, table order."""
-    trace = lap_export_trace(lap=lap)
-    return trace.columns, trace.units
-
-
 def lap_export_trace(*, lap: Lap) -> ExportTrace:
     """One lap's channels, `t` from the lap's start."""
     return _export_trace(lap_trace(lap=lap), laps=[lap], t0=lap.t_start, what=f"lap {lap.number}")
@@ -162,7 +156,7 @@ def session_export_trace(*, session: Session) -> ExportTrace:
     are left out, so the log's laps are exactly the stored ones; a session without laps
     exports its whole trace.
     """
-    laps = list(Lap.objects.filter(session=session).order_by("t_start"))
+    laps = session_export_laps(session=session)
     if laps:
         t0, t1 = laps[0].t_start, max(lap.t_end for lap in laps)
     else:
@@ -173,6 +167,11 @@ def session_export_trace(*, session: Session) -> ExportTrace:
     if not laps and len(trace["t"]):
         t0 = float(trace["t"][0])
     return _export_trace(trace, laps=laps, t0=t0, what=f"session {session.pk}")
+
+
+def session_export_laps(*, session: Session) -> list[Lap]:
+    """The session's laps in the order they were driven (the export's lap order)."""
+    return list(Lap.objects.filter(session=session).order_by("t_start"))
 
 
 def _export_trace(trace: Trace, *, laps: list[Lap], t0: float, what: str) -> ExportTrace:
@@ -193,11 +192,6 @@ def _export_trace(trace: Trace, *, laps: list[Lap], t0: float, what: str) -> Exp
             values = values.astype(np.int64)
         columns[name] = values
     return ExportTrace(columns, {name: BY_NAME[name].unit for name in order}, laps, t0)
-
-
-def lap_export_uniform(*, lap: Lap) -> tuple[dict[str, np.ndarray], int]:
-    """The lap's channels sampled at one whole rate in Hz from the lap start (for MoTeC)."""
-    return export_uniform(lap_export_trace(lap=lap))
 
 
 def export_uniform(trace: ExportTrace) -> tuple[dict[str, np.ndarray], int]:
