@@ -110,3 +110,9 @@ def test_it_refuses_a_bad_id_and_format_before_calling_the_server(paired_home: P
     assert _agent(paired_home, "export", "twelve").returncode == 2
     bad_format = _agent(paired_home, "export", "12", "--format", "xlsx")
     assert bad_format.returncode == 2 and "invalid choice" in bad_format.stderr
+
+
+def test_it_names_a_missing_output_directory(paired_home: Path, session: Session, tmp_path: Path) -> None:
+    run = _agent(paired_home, "export", str(session.pk), "-f", "csv", "-o", str(tmp_path / "nope" / "s.csv"))
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines()[-1] == f"error: no such directory: {tmp_path / 'nope'}"

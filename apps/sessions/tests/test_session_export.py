@@ -18,6 +18,7 @@ import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from apps.sessions.downloads import session_download
 from apps.sessions.lib.imports import parse_ldx
 from apps.sessions.models import Lap, Session
 from apps.sessions.services_import import session_import
@@ -243,3 +244,12 @@ def test_a_session_in_influxdb_comes_back_the_same(
     _assert_same_laps(_round_trip(client, source), source)
     header, rows = _csv_rows(b"".join(client.get(f"/sessions/{source.pk}/export.csv").streaming_content))
     assert header[:2] == ["TIME [s]", "LAP"] and len(rows) > 1000
+
+
+def test_an_unknown_format_is_refused(client: Client, driver) -> None:  # type: ignore[no-untyped-def]
+    session = session_with_demo_laps(driver, laps=2)
+    client.force_login(driver)
+    assert client.get(f"/sessions/{session.pk}/export.xlsx").status_code == 404  # no such route
+    assert client.get(f"/api/sessions/{session.pk}/export.xlsx").status_code == 404
+    with pytest.raises(ValueError, match="unknown export format 'xlsx': one of csv, parquet, ld, ldx"):
+        session_download(session=session, fmt="xlsx", driver="x")
