@@ -75,9 +75,15 @@ MATRIX: dict[str, object] = {
     "sessions/": LoginOnly(),
     "sessions/<int:session_id>/": Owned(lambda o: f"/sessions/{o['session'].pk}/"),
     "laps/<int:lap_id>/": Owned(lambda o: f"/laps/{o['lap'].pk}/"),
-    "laps/<int:lap_id>/export.csv": Owned(lambda o: f"/laps/{o['lap'].pk}/export.csv"),
-    "laps/<int:lap_id>/export.ld": Owned(lambda o: f"/laps/{o['lap'].pk}/export.ld"),
-    "laps/<int:lap_id>/export.ldx": Owned(lambda o: f"/laps/{o['lap'].pk}/export.ldx"),
+    # session and lap exports, pages and API: every format (apps/sessions/downloads.py)
+    **{
+        f"{api}{kind}s/<int:{kind}_id>/export.{fmt}": Owned(
+            lambda o, api=api, kind=kind, fmt=fmt: f"/{api}{kind}s/{o[kind].pk}/export.{fmt}"
+        )
+        for api in ("", "api/")
+        for kind in ("session", "lap")
+        for fmt in ("csv", "parquet", "ld", "ldx")
+    },
     "laps/<int:lap_id>/reference/": Owned(lambda o: f"/laps/{o['lap'].pk}/reference/", "post"),
     "compare/": Owned(lambda o: f"/compare/?laps={o['lap'].pk},{o['lap2'].pk}"),
     "api/sessions/": LoginOnly(),

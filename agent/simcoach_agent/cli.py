@@ -1,4 +1,4 @@
-"""The ``simcoach-agent`` command line: pair, run, status, record, replay, unpair, import.
+"""The ``simcoach-agent`` command line: pair, run, status, record, replay, unpair, import, export.
 
 Exit codes: 0 done, 1 error, 2 usage, 3 not paired or token rejected (pair again),
 4 the server needs a newer agent, 130 interrupted.
@@ -23,6 +23,7 @@ from typing import Any, Final, TextIO
 from . import __version__, config, wire
 from .channels import GAMES
 from .config import Config, ConfigError
+from .export import add_export_parser
 from .pairing import PairingError, TokenRejected, pair, rig_status
 from .sources.base import Source
 from .speech import Speaker
@@ -497,6 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_replay(sub, common)
     sub.add_parser("unpair", parents=[common], help="forget this rig's token").set_defaults(fn=cmd_unpair)
     add_import_parser(sub, common)
+    add_export_parser(sub, common)
     return parser
 
 

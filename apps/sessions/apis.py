@@ -1,4 +1,4 @@
-"""The archive's REST API: sessions, laps, lap channels by distance and lap comparison.
+"""The archive's REST API: sessions, laps, lap channels by distance, lap comparison, exports.
 
 Token or session auth, own data only: every object goes through `session_get_for_user` /
 `lap_get_for_user`, so another user's id is a 404 exactly like a missing one.
@@ -6,19 +6,30 @@ Token or session auth, own data only: every object goes through `session_get_for
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Final
 
+from django.http.response import HttpResponseBase
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.authentication import RigTokenAuthentication
 from simcoach_agent.channels import BY_NAME
 
+from .downloads import CONTENT_TYPES, Download, download_response, lap_download, session_download
 from .models import Lap, Session
 from .selectors import lap_get_for_user, session_get_for_user, session_lap_table, session_list
 from .traces import (
@@ -232,3 +243,63 @@ class LapCompareApi(APIView):
         except CompareError as exc:
             raise ValidationError({"laps": str(exc)}) from None
         return Response(comparison_json(comp, points=params.validated_data["points"]))
+
+
+EXPORT_TEXTS: Final = {
+    "csv": "{what}: TIME [s], LAP, then ACC's channel names and units; one row per sample",
+    "parquet": "{what}: the CSV's columns, typed; units and the session's facts in the metadata",
+    "ld": "{what} as a MoTeC i2 log (ACC's channel names and units); its laps are in the .ldx",
+    "ldx": "the lap markers of {what}'s .ld: a beacon at each line crossing, and our lap list",
+}
+
+
+class ExportSchema(AutoSchema):
+    """One operation per format (the views are routed once per format): its own id and its
+    one media type, instead of four media types under ids with a dot in them."""
+
+    def get_operation_id(self) -> str:
+        return f"{self.view.kind}_export_{self.view.fmt}"
+
+    def get_response_serializers(self) -> Any:
+        fmt, what = self.view.fmt, self.view.what
+        return {
+            (200, CONTENT_TYPES[fmt].split(";")[0]): OpenApiResponse(
+                OpenApiTypes.BINARY, description=EXPORT_TEXTS[fmt].format(what=what)
+            ),
+            404: OpenApiResponse(description="not yours, no such id, or no stored trace"),
+        }
+
+
+def _export_or_404(build: Callable[[], Download]) -> HttpResponseBase:
+    try:
+        return download_response(build())
+    except TraceUnavailable as exc:
+        raise NotFound(str(exc)) from None
+
+
+class SessionExportApi(APIView):
+    """Every lap of the session as one file; rig tokens work too (the agent's `export` command)."""
+
+    authentication_classes = [RigTokenAuthentication, SessionAuthentication, TokenAuthentication]
+    schema = ExportSchema()
+    kind, what = "session", "the session"
+    fmt = "csv"  # set per route: as_view(fmt=...)
+
+    def get(self, request: Request, session_id: int) -> HttpResponseBase:
+        session = session_get_for_user(user=request.user, session_id=session_id)
+        return _export_or_404(
+            lambda: session_download(session=session, fmt=self.fmt, driver=request.user.get_username())
+        )
+
+
+class LapExportApi(APIView):
+    """One lap as a file, the same columns as its session's."""
+
+    authentication_classes = [RigTokenAuthentication, SessionAuthentication, TokenAuthentication]
+    schema = ExportSchema()
+    kind, what = "lap", "the lap"
+    fmt = "csv"  # set per route: as_view(fmt=...)
+
+    def get(self, request: Request, lap_id: int) -> HttpResponseBase:
+        lap = lap_get_for_user(user=request.user, lap_id=lap_id)
+        return _export_or_404(lambda: lap_download(lap=lap, fmt=self.fmt, driver=request.user.get_username()))

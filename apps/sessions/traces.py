@@ -30,7 +30,7 @@ from apps.telemetry.tracestore import get_trace_store
 from simcoach_agent.channels import BY_NAME, CHANNELS
 from simcoach_agent.tracks import Corner, TrackInfo, track_lookup
 
-from .models import Lap, Track
+from .models import Lap, Session, Track
 
 COMPARE_CHANNELS: Final = ("speed", "throttle", "brake", "gear", "pos_x", "pos_z")
 MAX_COMPARE: Final = 4
@@ -134,29 +134,72 @@ def stored_corners(lap: Lap) -> list[DetectedCorner] | None:
 # --------------------------------------------------------------------------- exports
 
 
-def lap_export_columns(*, lap: Lap) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Every stored channel of a lap for export: `t` in s from the lap start, table order."""
-    trace = lap_trace(lap=lap)
+@dataclass(frozen=True)
+class ExportTrace:
+    """A lap's or a session's channels for export, and the laps they hold."""
+
+    columns: dict[str, np.ndarray]  # table order; `t` in s from the log's start, `lap` our numbers
+    units: dict[str, str]
+    laps: list[Lap]
+    t0: float  # the log's start, epoch seconds
+
+
+def lap_export_trace(*, lap: Lap) -> ExportTrace:
+    """One lap's channels, `t` from the lap's start."""
+    return _export_trace(lap_trace(lap=lap), laps=[lap], t0=lap.t_start, what=f"lap {lap.number}")
+
+
+def session_export_trace(*, session: Session) -> ExportTrace:
+    """A whole session's channels from its first lap's start to its last lap's end.
+
+    Frames before the first lap and after the last (the garage, the drive after the flag)
+    are left out, so the log's laps are exactly the stored ones; a session without laps
+    exports its whole trace.
+    """
+    laps = session_export_laps(session=session)
+    if laps:
+        t0, t1 = laps[0].t_start, max(lap.t_end for lap in laps)
+    else:
+        # trace times are epoch seconds inside the session's span; a minute's margin for clocks
+        end = session.ended_at or session.last_frame_at or session.started_at
+        t0, t1 = session.started_at.timestamp() - 60, end.timestamp() + 60
+    trace = get_trace_store().read(session_id=session.pk, t0=t0, t1=t1)
+    if not laps and len(trace["t"]):
+        t0 = float(trace["t"][0])
+    return _export_trace(trace, laps=laps, t0=t0, what=f"session {session.pk}")
+
+
+def session_export_laps(*, session: Session) -> list[Lap]:
+    """The session's laps in the order they were driven (the export's lap order)."""
+    return list(Lap.objects.filter(session=session).order_by("t_start"))
+
+
+def _export_trace(trace: Trace, *, laps: list[Lap], t0: float, what: str) -> ExportTrace:
     if len(trace["t"]) == 0:
-        raise TraceUnavailable(f"lap {lap.number} has no stored trace")
+        raise TraceUnavailable(f"{what} has no stored trace")
+    trace = {**trace, "t": trace["t"] - t0}
+    if laps:
+        # Our lap numbers, not the game's counter: each sample is in the last lap started by then.
+        starts = np.array([lap.t_start - t0 for lap in laps])
+        numbers = np.array([lap.number for lap in laps], dtype=np.int64)
+        trace["lap"] = numbers[np.clip(np.searchsorted(starts, trace["t"], side="right") - 1, 0, None)]
     order = [c.name for c in CHANNELS if c.name in trace]
     columns: dict[str, np.ndarray] = {}
     for name in order:
-        values = trace[name] - lap.t_start if name == "t" else trace[name]
+        values = trace[name]
         # Counters and flags print as integers when every sample is present.
         if BY_NAME[name].kind != "f" and np.isfinite(values).all():
             values = values.astype(np.int64)
         columns[name] = values
-    units = {name: BY_NAME[name].unit for name in order}
-    return columns, units
+    return ExportTrace(columns, {name: BY_NAME[name].unit for name in order}, laps, t0)
 
 
-def lap_export_uniform(*, lap: Lap) -> tuple[dict[str, np.ndarray], int]:
-    """The lap's channels sampled at one whole rate in Hz from the lap start (for MoTeC)."""
-    columns, _ = lap_export_columns(lap=lap)
+def export_uniform(trace: ExportTrace) -> tuple[dict[str, np.ndarray], int]:
+    """The channels sampled at one whole rate in Hz from the log's start (for MoTeC)."""
+    columns = trace.columns
     t = np.asarray(columns["t"], dtype=np.float64)
     if t.size < 2:
-        raise TraceUnavailable(f"lap {lap.number} has too few samples to export")
+        raise TraceUnavailable("too few samples to export")
     rate = int(min(max(round(1.0 / float(np.median(np.diff(t)))), 1), 1000))
     grid = np.arange(0.0, float(t[-1]) + 0.5 / rate, 1.0 / rate)
     out: dict[str, np.ndarray] = {}

@@ -1,19 +1,46 @@
 from django.urls import path
 
 from . import apis, views, views_import
+from .downloads import FORMATS
 
 urlpatterns = [
     path("sessions/", views.session_list, name="sessions"),
     path("sessions/<int:session_id>/", views.session_detail, name="session-detail"),
     path("laps/<int:lap_id>/", views.lap_detail, name="lap-detail"),
-    path("laps/<int:lap_id>/export.csv", views.lap_export_csv, name="lap-export-csv"),
-    path("laps/<int:lap_id>/export.ld", views.lap_export_ld, name="lap-export-ld"),
-    path("laps/<int:lap_id>/export.ldx", views.lap_export_ldx, name="lap-export-ldx"),
+    *[
+        path(
+            f"sessions/<int:session_id>/export.{fmt}",
+            views.session_export,
+            {"fmt": fmt},
+            f"session-export-{fmt}",
+        )
+        for fmt in FORMATS
+    ],
+    *[
+        path(f"laps/<int:lap_id>/export.{fmt}", views.lap_export, {"fmt": fmt}, f"lap-export-{fmt}")
+        for fmt in FORMATS
+    ],
     path("laps/<int:lap_id>/reference/", views.lap_reference_toggle, name="lap-reference"),
     path("compare/", views.lap_compare_page, name="compare"),
     path("api/sessions/", apis.SessionListApi.as_view(), name="api-sessions"),
     path("api/sessions/<int:session_id>/", apis.SessionDetailApi.as_view(), name="api-session"),
     path("api/laps/<int:lap_id>/", apis.LapDetailApi.as_view(), name="api-lap"),
+    *[
+        path(
+            f"api/sessions/<int:session_id>/export.{fmt}",
+            apis.SessionExportApi.as_view(fmt=fmt),
+            name=f"api-session-export-{fmt}",
+        )
+        for fmt in FORMATS
+    ],
+    *[
+        path(
+            f"api/laps/<int:lap_id>/export.{fmt}",
+            apis.LapExportApi.as_view(fmt=fmt),
+            name=f"api-lap-export-{fmt}",
+        )
+        for fmt in FORMATS
+    ],
     path("api/laps/<int:lap_id>/channels/", apis.LapChannelsApi.as_view(), name="api-lap-channels"),
     path("api/compare/", apis.LapCompareApi.as_view(), name="api-compare"),
     path("import/", views_import.import_page, name="import"),

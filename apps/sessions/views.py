@@ -1,33 +1,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
-from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
+from .downloads import Download, download_response, lap_download, session_download
 from .forms import SessionFilterForm
-from .lib.exports import lap_csv, lap_motec_ld, lap_motec_ldx
-from .models import Lap
 from .selectors import lap_get_for_user, session_get_for_user, session_lap_table, session_report_ready_ids
 from .selectors import session_list as session_list_for
 from .services import lap_reference_set
-from .traces import (
-    MAX_COMPARE,
-    CompareError,
-    TraceUnavailable,
-    lap_compare,
-    lap_export_columns,
-    lap_export_uniform,
-)
-
-T = TypeVar("T")
+from .traces import MAX_COMPARE, CompareError, TraceUnavailable, lap_compare
 
 
 @login_required
@@ -92,55 +81,23 @@ def lap_compare_page(request: HttpRequest) -> HttpResponse:
     return render(request, "sessions/compare.html", {"comp": comp, "ids": ids})
 
 
-def _filename(lap: Lap, ext: str) -> str:
-    stem = slugify(f"{lap.session.track.name} {lap.session.car.name} lap {lap.number}")
-    return f"{stem or 'lap'}.{ext}"
-
-
 @login_required
-def lap_export_csv(request: HttpRequest, lap_id: int) -> StreamingHttpResponse:
-    lap = lap_get_for_user(user=request.user, lap_id=lap_id)
-    columns, units = _export_or_404(lambda: lap_export_columns(lap=lap))
-    response = StreamingHttpResponse(lap_csv(columns, units), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_filename(lap, "csv")}"'
-    return response
-
-
-@login_required
-def lap_export_ld(request: HttpRequest, lap_id: int) -> HttpResponse:
-    lap = lap_get_for_user(user=request.user, lap_id=lap_id)
-    columns, rate = _export_or_404(lambda: lap_export_uniform(lap=lap))
-    session = lap.session
-    body = lap_motec_ld(
-        columns,
-        driver=request.user.get_username(),
-        vehicle=session.car.name,
-        venue=session.track.name,
-        event=f"{session.get_kind_display()} lap {lap.number}",
-        session=session.get_kind_display(),
-        game=session.game,
-        started_at=lap.started_at,
-        rate_hz=rate,
+def session_export(request: HttpRequest, session_id: int, fmt: str) -> HttpResponseBase:
+    session = session_get_for_user(user=request.user, session_id=session_id)
+    return _export_or_404(
+        lambda: session_download(session=session, fmt=fmt, driver=request.user.get_username())
     )
-    response = HttpResponse(body, content_type="application/octet-stream")
-    response["Content-Disposition"] = f'attachment; filename="{_filename(lap, "ld")}"'
-    return response
 
 
 @login_required
-def lap_export_ldx(request: HttpRequest, lap_id: int) -> HttpResponse:
+def lap_export(request: HttpRequest, lap_id: int, fmt: str) -> HttpResponseBase:
     lap = lap_get_for_user(user=request.user, lap_id=lap_id)
-    # The .ld starts on the line: beacons at its start and at the lap's time mark the lap.
-    # An untimed lap gets no end beacon, so it stays untimed when imported back.
-    body = lap_motec_ldx([lap.time_ms / 1000] if lap.time_ms else [])
-    response = HttpResponse(body, content_type="application/xml")
-    response["Content-Disposition"] = f'attachment; filename="{_filename(lap, "ldx")}"'
-    return response
+    return _export_or_404(lambda: lap_download(lap=lap, fmt=fmt, driver=request.user.get_username()))
 
 
-def _export_or_404(read: Callable[[], T]) -> T:
+def _export_or_404(build: Callable[[], Download]) -> HttpResponseBase:
     try:
-        return read()
+        return download_response(build())
     except TraceUnavailable as exc:
         raise Http404(str(exc)) from None
 

@@ -1,4 +1,4 @@
-"""Lap exports: CSV (streamed row by row) and MoTeC i2 `.ld` + `.ldx`.
+"""Lap and session exports: CSV (streamed row by row), Parquet and MoTeC i2 `.ld` + `.ldx`.
 
 The `.ld` writer lays a file out like ACC does (protocols.md §5): the 1 762-byte header
 with its constants, then the vehicle, venue and event blocks, the doubly linked channel
@@ -9,18 +9,29 @@ work and our importer reads them back; the others keep our names and units. The 
 kind goes in the event's session field and `game=<code>` in the event comment (MoTeC has
 no game field). The `.ldx` carries one beacon per line crossing, which is where i2 takes
 laps from, including one at the log's start when the lap starts on the line.
+
+A session's `.ldx` (`laps_motec_ldx`) also says, in a Details string i2 shows and ignores
+("SimCoach Laps"), each stretch's lap number and whether the game timed it: beacons alone
+would time every lap between two of them, so an untimed pit lap would come back timed.
+
+CSV and Parquet carry the same columns (`export_table`): TIME (s from the log's start), LAP
+(our lap number), then every channel under the name and unit the `.ld` gives it.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import struct
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from apps.sessions.lib.imports import motec as ld
 from apps.sessions.lib.imports.result import ASSUMED_STEER_LOCK_DEG
@@ -58,32 +69,35 @@ def _heading(name: str, unit: str) -> str:
     return f"{name} [{unit}]" if unit else name
 
 
-def _cell(value: float | int, integer: bool) -> str:
+def _cells(values: np.ndarray, integer: bool) -> list[str]:
+    # Python floats from tolist() format several times faster than numpy scalars.
     if integer:
-        return str(int(value))
-    return "" if np.isnan(value) else f"{value:.9g}"  # 9 digits round-trip float32
+        return [str(v) for v in values.astype(np.int64).tolist()]
+    return ["" if v != v else f"{v:.9g}" for v in values.tolist()]  # v != v: NaN; 9 digits round-trip float32
+
+
+CSV_ROWS_PER_CHUNK = 2000  # rows formatted and yielded at once: streaming, in few writes
 
 
 def lap_csv(columns: Mapping[str, np.ndarray], units: Mapping[str, str]) -> Iterator[str]:
-    """CSV lines (header first, each ending in CRLF) for one lap, one row per sample.
+    """CSV text (header first, rows ending in CRLF), one row per sample, in chunks of rows.
 
-    Headers carry units, e.g. `speed [km/h]`; an empty float cell is a missing sample.
+    Headers carry units, e.g. `SPEED [m/s]`; an empty float cell is a missing sample.
     """
     n = _equal_lengths(columns)
     names = list(columns)
-    integer = [np.issubdtype(np.asarray(columns[c]).dtype, np.integer) for c in names]
+    arrays = [np.asarray(columns[c]) for c in names]
+    integer = [np.issubdtype(a.dtype, np.integer) for a in arrays]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-
-    def line(cells: list[str]) -> str:
+    writer.writerow([_heading(c, units.get(c, "")) for c in names])
+    yield buffer.getvalue()
+    for i in range(0, n, CSV_ROWS_PER_CHUNK):
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow(cells)
-        return buffer.getvalue()
-
-    yield line([_heading(c, units.get(c, "")) for c in names])
-    for i in range(n):
-        yield line([_cell(columns[c][i], integer[k]) for k, c in enumerate(names)])
+        cells = [_cells(a[i : i + CSV_ROWS_PER_CHUNK], integer[k]) for k, a in enumerate(arrays)]
+        writer.writerows(zip(*cells, strict=True))
+        yield buffer.getvalue()
 
 
 def _put(buf: bytearray, offset: int, text: str, size: int) -> None:
@@ -249,10 +263,6 @@ def lap_motec_ldx(lap_times_s: Sequence[float], *, start_s: float = 0.0) -> str:
     if any(t <= 0 for t in lap_times_s) or start_s < 0:
         raise ValueError("lap times must be positive and start_s not negative")
     crossings = [start_s, *(start_s + np.cumsum(lap_times_s))]
-    markers = "".join(
-        f'     <Marker Version="100" ClassName="BCN" Name="{i}, id=99" Flags="13" Time="{t * 1e6:.17e}"/>\n'
-        for i, t in enumerate(crossings)
-    )
     details = ""
     if len(lap_times_s):
         best = int(np.argmin(lap_times_s))
@@ -261,6 +271,100 @@ def lap_motec_ldx(lap_times_s: Sequence[float], *, start_s: float = 0.0) -> str:
             f'   <String Id="Fastest Time" Value={quoteattr(_lap_clock(lap_times_s[best]))}/>\n'
             f'   <String Id="Fastest Lap" Value="{best + 1}"/>\n'
         )
+    return _ldx_document(crossings, details)
+
+
+# --------------------------------------------------------------------------- whole sessions
+
+OWN_LAPS_ID, GAP = ld.OWN_LAPS_ID, ld.OWN_LAPS_GAP  # the .ldx Details string motec.py reads back
+# A lap starting within this of the previous lap's end beacon starts on that beacon (stored
+# lap edges are a frame apart at a line crossing). Seconds.
+JOIN_S = 2.0
+# A timed lap's end beacon goes one lap time after its start beacon (so i2 shows the game's
+# time) when that is within this of where the lap was stored to end; otherwise (a log that
+# starts mid-lap, frames missing) at the stored end, so beacons never drift off the trace. s.
+SNAP_S = 0.25
+
+
+@dataclass(frozen=True)
+class LapMark:
+    """One stored lap as the `.ldx` writer needs it; times in seconds from the log's start."""
+
+    number: int
+    start_s: float
+    end_s: float
+    time_s: float | None  # the lap's time when it is timed; None for an untimed lap
+    valid: bool
+    out_lap: bool = False
+
+    @property
+    def token(self) -> str:
+        # e.g. "7=61833" (timed, ms), "7i=63790" (timed, invalid), "1ou" (untimed out-lap)
+        flags = ("o" if self.out_lap else "") + ("i" if self.time_s is not None and not self.valid else "")
+        if self.time_s is None:
+            return f"{self.number}{flags}u"
+        return f"{self.number}{flags}={round(self.time_s * 1000)}"
+
+
+@dataclass(frozen=True)
+class Beacons:
+    """Line crossings (s), one token per stretch, and i2's lap index of each of our laps."""
+
+    crossings: list[float]
+    tokens: list[str]
+    i2_laps: dict[int, int]  # our lap number → i2's (0 is the stretch before the first beacon)
+
+
+def lap_beacons(laps: Sequence[LapMark]) -> Beacons:
+    """Where the beacons go: one at each line crossing of the stored laps.
+
+    An untimed out-lap at the start gets no start beacon and an untimed last lap no end
+    beacon, which is how i2 (and any reader of beacons) sees an out-lap and the lap a log
+    stops in. A lap starting more than JOIN_S after the previous one's end beacon gets its
+    own start beacon, and the stretch between is a GAP. The tokens carry what beacons
+    cannot: lap numbers, the exact lap times, untimed and invalid laps, out-laps.
+    """
+    crossings: list[float] = []
+    tokens: list[str] = []
+    i2_laps: dict[int, int] = {}
+    for i, lap in enumerate(laps):
+        if not (i == 0 and lap.out_lap and lap.time_s is None):
+            if not crossings or lap.start_s - crossings[-1] > JOIN_S:
+                tokens += [GAP] if crossings else []
+                crossings.append(lap.start_s)
+        start = crossings[-1] if crossings else lap.start_s
+        i2_laps[lap.number] = len(crossings)
+        tokens.append(lap.token)
+        end = lap.end_s
+        if lap.time_s is not None and abs(start + lap.time_s - lap.end_s) <= SNAP_S:
+            end = start + lap.time_s
+        if lap.time_s is not None or i < len(laps) - 1:
+            crossings.append(max(end, start + 0.001))
+    return Beacons(crossings, tokens, i2_laps)
+
+
+def laps_motec_ldx(laps: Sequence[LapMark]) -> str:
+    """The `.ldx` for a log holding `laps` (beacons by `lap_beacons`, our lap tokens)."""
+    if any(lap.time_s is not None and lap.time_s <= 0 for lap in laps):
+        raise ValueError("lap times must be positive")
+    beacons = lap_beacons(laps)
+    details = f'   <String Id="{OWN_LAPS_ID}" Value="{" ".join(beacons.tokens)}"/>\n'
+    timed = [lap for lap in laps if lap.time_s is not None]
+    if timed:
+        best = min(timed, key=lambda lap: lap.time_s or 0.0)
+        details += (
+            f'   <String Id="Total Laps" Value="{len(beacons.crossings) + 1}"/>\n'
+            f'   <String Id="Fastest Time" Value={quoteattr(_lap_clock(best.time_s or 0.0))}/>\n'
+            f'   <String Id="Fastest Lap" Value="{beacons.i2_laps[best.number]}"/>\n'
+        )
+    return _ldx_document(beacons.crossings, details)
+
+
+def _ldx_document(crossings: Sequence[float], details: str) -> str:
+    markers = "".join(
+        f'     <Marker Version="100" ClassName="BCN" Name="{i}, id=99" Flags="13" Time="{t * 1e6:.17e}"/>\n'
+        for i, t in enumerate(crossings)
+    )
     return (
         '<?xml version="1.0"?>\n<LDXFile Locale="English_United States.1252" DefaultLocale="C" Version="1.6">\n'
         " <Layers>\n  <Layer>\n   <MarkerBlock>\n"
@@ -268,3 +372,66 @@ def lap_motec_ldx(lap_times_s: Sequence[float], *, start_s: float = 0.0) -> str:
         "   </MarkerBlock>\n   <RangeBlock/>\n  </Layer>\n"
         f"  <Details>\n{details}  </Details>\n </Layers>\n</LDXFile>\n"
     )
+
+
+# --------------------------------------------------------------------------- CSV and Parquet tables
+
+# Our columns that ACC has no name for, named like ACC's (upper case) in tables.
+TABLE_NAMES = {"t": ("TIME", "s"), "lap": ("LAP", "")}
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    name: str  # as written: ACC's where ACC logs the channel (SPEED), else ours
+    unit: str  # as written (m/s, %, ...)
+    values: np.ndarray  # int64 for counters and flags with every sample, else float64
+
+
+def export_table(columns: Mapping[str, np.ndarray]) -> list[ExportColumn]:
+    """Our columns (names from the channel table) under the names and units of the `.ld`.
+
+    `t` becomes TIME and `lap` LAP; the rest are converted exactly as `lap_motec_ld` does,
+    so a CSV, a Parquet file and an `.ld` of one lap hold the same numbers.
+    """
+    table: list[ExportColumn] = []
+    for name, raw in columns.items():
+        values = np.asarray(raw)
+        if name in TABLE_NAMES:
+            table.append(ExportColumn(*TABLE_NAMES[name], values))
+            continue
+        written, unit, scaled = _as_written(name, values.astype(np.float64), {})
+        keep_ints = np.issubdtype(values.dtype, np.integer) and ACC_NAMES.get(name, ("", "", 1.0))[2] == 1.0
+        table.append(ExportColumn(written, unit, values if keep_ints else scaled))
+    return table
+
+
+def table_csv(table: Sequence[ExportColumn]) -> Iterator[str]:
+    """CSV lines of an export table: `NAME [unit]` headings, one row per sample."""
+    return lap_csv({c.name: c.values for c in table}, {c.name: c.unit for c in table})
+
+
+def _arrow_column(column: ExportColumn) -> tuple[pa.Field, pa.Array]:
+    values = column.values
+    if np.issubdtype(values.dtype, np.integer):
+        kind = pa.int64()
+    elif column.name == "TIME":
+        kind = pa.float64()  # float32 would lose the millisecond after ~4.6 hours
+    else:
+        kind = pa.float32()  # the trace store's own resolution
+    array = pa.array(values, type=kind, from_pandas=True)  # from_pandas: NaN becomes null
+    return pa.field(column.name, kind, metadata={"unit": column.unit}), array
+
+
+def table_parquet(table: Sequence[ExportColumn], metadata: Mapping[str, object]) -> bytes:
+    """A Parquet file of an export table: typed columns, each field's unit in its metadata,
+    and `metadata` (session facts, laps) as JSON under the schema metadata key "simcoach"."""
+    _equal_lengths({c.name: c.values for c in table})
+    fields, arrays = zip(*(_arrow_column(c) for c in table), strict=True) if table else ((), ())
+    units = {c.name: c.unit for c in table}
+    schema = pa.schema(
+        list(fields),
+        metadata={"simcoach": json.dumps(dict(metadata), default=str), "units": json.dumps(units)},
+    )
+    out = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_arrays(list(arrays), schema=schema), out, compression="zstd")
+    return bytes(out.getvalue().to_pybytes())

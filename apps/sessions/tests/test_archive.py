@@ -124,7 +124,9 @@ def test_it_serves_channels_by_distance_within_the_point_budget(
     assert "La Source" in [c["name"] for c in detail["analysis"]["corners"]]
 
 
-def test_it_exports_csv_with_units_in_the_header(client: Client, driver, session: Session) -> None:  # type: ignore[no-untyped-def]
+def test_it_exports_csv_with_acc_names_and_units_in_the_header(
+    client: Client, driver, session: Session
+) -> None:  # type: ignore[no-untyped-def]
     client.force_login(driver)
     lap = session.laps.get(number=2)
     response = client.get(f"/laps/{lap.pk}/export.csv")
@@ -132,15 +134,19 @@ def test_it_exports_csv_with_units_in_the_header(client: Client, driver, session
     assert 'filename="spa-francorchamps-mercedes-amg-gt3-lap-2.csv"' in response["Content-Disposition"]
     lines = b"".join(response.streaming_content).decode().splitlines()
     header = lines[0].split(",")
-    assert header[:3] == ["t [s]", "lap", "lap_dist [m]"]
-    assert {"speed [km/h]", "throttle", "gear", "tyre_temp_fl [°C]", "tyre_press_fl [kPa]"} <= set(header)
+    assert header[:3] == ["TIME [s]", "LAP", "lap_dist [m]"]
+    # ACC's names and units where ACC logs the channel (MoTeC users' maths), ours elsewhere
+    assert {"SPEED [m/s]", "THROTTLE [%]", "GEAR", "tyre_temp_fl [°C]", "TYRE_PRESS_LF [psi]"} <= set(header)
+    assert not {"speed [km/h]", "throttle", "gear"} & set(header)
     first = dict(zip(header, lines[1].split(","), strict=True))
     last = dict(zip(header, lines[-1].split(","), strict=True))
     # Within a millisecond: InfluxDB keeps time to the millisecond.
-    assert float(first["t [s]"]) == pytest.approx(0, abs=1e-3) and float(last["t [s]"]) == pytest.approx(
-        lap.t_end - lap.t_start, abs=1e-3
-    )
-    assert first["gear"].isdigit() and first["lap"] == "2"
+    assert float(first["TIME [s]"]) == pytest.approx(0, abs=1e-3) and float(
+        last["TIME [s]"]
+    ) == pytest.approx(lap.t_end - lap.t_start, abs=1e-3)
+    assert first["GEAR"].isdigit() and first["LAP"] == "2"
+    assert 0 <= max(float(r.split(",")[header.index("THROTTLE [%]")]) for r in lines[1:]) <= 100
+    assert max(float(r.split(",")[header.index("THROTTLE [%]")]) for r in lines[1:]) > 1  # %, not 0..1
     assert len(lines) - 1 == pytest.approx((lap.t_end - lap.t_start) * 60, abs=2)
 
 

@@ -26,6 +26,9 @@ beacons is one untimed lap (ACC leaves the beacons out of laps it did not time).
 Our own exports (apps/sessions/lib/exports.py) use ACC's channel names and units, put the
 session kind in the event's session field and `game=<code>` in the event comment, which
 is how we know their game; their STEERANGLE (degrees) is our steering at an assumed lock.
+Their `.ldx` says, per stretch between beacons, what beacons alone cannot ("SimCoach
+Laps": `7=61833` lap 7 timed in 61.833 s, flags `i` invalid, `o` out-lap, `u` untimed,
+`-` no lap); with it, laps are cut at every beacon exactly as the exporter placed them.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from __future__ import annotations
 import re
 import struct
 import xml.etree.ElementTree as ET  # noqa: S405 - DTDs are refused before parsing, see parse_ldx
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import BinaryIO
 
@@ -43,7 +46,9 @@ from simcoach_agent.channels import BY_NAME, PSI_TO_KPA
 
 from .result import (
     ASSUMED_STEER_LOCK_DEG,
+    BEACON,
     MIN_LAP_S,
+    UNTIMED,
     FloatArray,
     ImportedLap,
     ImportedSession,
@@ -75,6 +80,8 @@ DESCRIPTOR_FMT = "<IIIIHHHHhhhh"
 MAX_CHANNELS = 4096  # more than any logger has; a longer list is a loop or garbage
 G = 9.80665  # m/s² per g
 ENCODING = "latin-1"  # i2 runs on Windows; bytes outside ASCII are Windows-1252-ish
+OWN_LAPS_ID, OWN_LAPS_GAP = "SimCoach Laps", "-"  # our exports' per-stretch lap facts
+_OWN_LAP_TOKEN = re.compile(r"(\d{1,6})([oiu]*)(?:=(\d{1,9}))?|-")
 
 _DTYPES = (
     {(0x07, 2): "<f2", (0x07, 4): "<f4"}
@@ -131,6 +138,7 @@ class LdxInfo:
     total_laps: int | None
     fastest_time_s: float | None
     fastest_lap: int | None  # i2 numbering: 0 is the stretch before the first beacon
+    own_laps: list[str] = field(default_factory=list)  # our exports' tokens, one per stretch
 
 
 def _text(raw: bytes) -> str:
@@ -298,6 +306,7 @@ def parse_ldx(data: bytes | str) -> LdxInfo:
         total_laps=_int_or_none(details.get("Total Laps")),
         fastest_time_s=_lap_time_or_none(details.get("Fastest Time")),
         fastest_lap=_int_or_none(details.get("Fastest Lap")),
+        own_laps=details.get(OWN_LAPS_ID, "").split(),
     )
 
 
@@ -533,12 +542,57 @@ def _laps(
         warnings = (
             [] if info.beacons_s else [f"MoTeC .ldx: no beacons (the game did not split the log): {untimed}"]
         )
+        if info.own_laps:
+            own, own_warnings = _own_laps(info.beacons_s, info.own_laps, end)
+            if own is not None:
+                return own, [], details
+            warnings += own_warnings
         return laps_from_crossings(info.beacons_s, end), warnings, details
     crossings = _debounce(_beacon_crossings(t, extra["lap_beacon"])) if "lap_beacon" in extra else []
     if crossings:
         return laps_from_crossings(crossings, end), [], {}
     warning = f"MoTeC .ld: no lap markers (no .ldx sidecar, LAP_BEACON never set): {untimed}"
     return laps_from_crossings([], end), [warning], {}
+
+
+def _own_laps(
+    beacons: list[float], tokens: list[str], end: float
+) -> tuple[list[ImportedLap] | None, list[str]]:
+    """Our own export's laps: one stretch per token, cut at every beacon.
+
+    The exporter leaves the start beacon out only for an untimed out-lap (token `ou`) and
+    the end beacon only for an untimed last lap (`u`); so the stretches are the beacons'
+    intervals plus those two. Tokens that do not fit the beacons are ignored (None).
+    """
+    matches = [_OWN_LAP_TOKEN.fullmatch(t) for t in tokens]
+    leading = bool(matches[0]) and {"o", "u"} <= set(matches[0].group(2) or "")  # type: ignore[union-attr]
+    trailing = bool(matches[-1]) and "u" in (matches[-1].group(2) or "")  # type: ignore[union-attr]
+    edges = [0.0] * leading + beacons + [end] * (trailing or not beacons)
+    if not all(matches) or len(edges) - 1 != len(tokens):
+        return None, [
+            f"MoTeC .ldx: '{OWN_LAPS_ID}' ({len(tokens)} entries) does not fit its {len(beacons)} beacons; "
+            "laps are cut at the beacons alone"
+        ]
+    laps = []
+    for i, match in enumerate(matches):
+        assert match is not None  # checked above
+        if match.group(0) != OWN_LAPS_GAP:
+            laps.append(_own_lap(match, max(edges[i], 0.0), min(edges[i + 1], end)))
+    return laps, []
+
+
+def _own_lap(match: re.Match[str], start: float, end: float) -> ImportedLap:
+    flags, ms = match.group(2), match.group(3)
+    timed = "u" not in flags
+    return ImportedLap(
+        number=int(match.group(1)),
+        start_t=start,
+        end_t=end,
+        time_s=int(ms) / 1000 if timed and ms else end - start,
+        valid=False if "i" in flags else None,
+        complete="o" not in flags,
+        timing=BEACON if timed else UNTIMED,
+    )
 
 
 def _meta(header: LdHeader) -> dict[str, str]:

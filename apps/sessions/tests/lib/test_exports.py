@@ -4,9 +4,21 @@ import struct
 from datetime import datetime
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
-from apps.sessions.lib.exports import lap_csv, lap_motec_ld, lap_motec_ldx
+from apps.sessions.lib.exports import (
+    GAP,
+    LapMark,
+    export_table,
+    lap_beacons,
+    lap_csv,
+    lap_motec_ld,
+    lap_motec_ldx,
+    laps_motec_ldx,
+    table_csv,
+    table_parquet,
+)
 from apps.sessions.lib.imports import import_ld, parse_ldx
 from apps.sessions.lib.imports.motec import read_ld_channels, read_ld_header
 
@@ -176,3 +188,106 @@ def test_it_writes_acc_units_and_reads_them_back_into_ours() -> None:
     original = _acc_columns()
     for name in ("speed", "throttle", "brake", "rpm", "gear", "steering", "g_lat", "tyre_press_fl"):
         assert np.allclose(back.channels[name], original[name], rtol=1e-5, atol=1e-4), name
+
+
+# --------------------------------------------------------------------------- whole sessions
+
+
+def _mark(number: int, start: float, end: float, time: float | None, **kw: bool) -> LapMark:
+    return LapMark(
+        number=number,
+        start_s=start,
+        end_s=end,
+        time_s=time,
+        valid=kw.get("valid", True),
+        **{k: v for k, v in kw.items() if k != "valid"},
+    )
+
+
+def _session_ld(seconds: float) -> bytes:
+    n = int(seconds * 20)
+    t = np.arange(n) / 20
+    return lap_motec_ld(
+        {"t": t, "speed": np.full(n, 150.0)},  # 150 km/h all along: every lap covers the same distance
+        driver="",
+        vehicle="Car",
+        venue="Track",
+        event="Race",
+        session="Race",
+        game="ams2",
+        started_at=datetime(2024, 1, 1),
+        rate_hz=20,
+    )
+
+
+def test_it_puts_beacons_at_the_line_and_keeps_the_game_times() -> None:
+    laps = [
+        _mark(1, 0.0, 60.0, None, out_lap=True),  # no start beacon: i2's lap 0, our out-lap
+        _mark(2, 60.02, 121.0, 61.0),  # game time within SNAP_S of the stored end: on it
+        _mark(3, 121.02, 190.0, 66.0, valid=False),  # 3 s off the stored end: beacon at the stored end
+        _mark(4, 200.0, 203.0, None),  # starts 10 s later (a hole): own start beacon, a gap before
+    ]
+    beacons = lap_beacons(laps)
+    assert beacons.crossings == pytest.approx([60.0, 121.0, 190.0, 200.0])
+    assert beacons.tokens == ["1ou", "2=61000", "3i=66000", GAP, "4u"]
+    ldx = laps_motec_ldx(laps)
+    info = parse_ldx(ldx)
+    assert info.own_laps == beacons.tokens and info.fastest_lap == 1  # i2's lap 1 is our lap 2
+    back = import_ld(io.BytesIO(_session_ld(203.0)), ldx=ldx)
+    got = [(lap.number, lap.timing, round(lap.time_s, 3), lap.valid, lap.complete) for lap in back.laps]
+    assert got == [
+        (1, "untimed", 60.0, None, False),
+        (2, "beacon", 61.0, None, True),
+        (3, "beacon", 66.0, False, True),
+        (4, "untimed", 3.0, None, True),  # 3 s: shorter than MIN_LAP_S, still our lap
+    ]
+
+
+def test_it_falls_back_to_the_beacons_when_the_lap_list_does_not_fit(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ldx = laps_motec_ldx([_mark(1, 0.0, 60.0, 60.0), _mark(2, 60.0, 120.0, 60.0)])
+    damaged = ldx.replace('Value="1=60000 2=60000"', 'Value="1=60000"')
+    back = import_ld(io.BytesIO(_session_ld(120.0)), ldx=damaged)
+    assert [lap.number for lap in back.laps] == [1, 2]  # cut by the beacons alone
+    assert any("does not fit its 3 beacons" in w for w in back.warnings)
+    garbage = ldx.replace('Value="1=60000 2=60000"', 'Value="1=60000 two"')
+    assert any("does not fit" in w for w in import_ld(io.BytesIO(_session_ld(120.0)), ldx=garbage).warnings)
+
+
+def test_it_refuses_a_lap_time_that_is_not_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        laps_motec_ldx([_mark(1, 0.0, 60.0, 0.0)])
+
+
+def test_tables_use_acc_names_and_keep_integers() -> None:
+    table = export_table(
+        {
+            "t": np.array([0.0, 0.5]),
+            "lap": np.array([3, 3]),
+            "speed": np.array([36.0, np.nan]),
+            "throttle": np.array([0.25, 1.0]),
+            "gear": np.array([2, 3]),
+            "tyre_temp_fl": np.array([80.0, 81.0]),
+        }
+    )
+    assert [(c.name, c.unit) for c in table] == [
+        ("TIME", "s"),
+        ("LAP", ""),
+        ("SPEED", "m/s"),
+        ("THROTTLE", "%"),
+        ("GEAR", ""),
+        ("tyre_temp_fl", "°C"),
+    ]
+    rows = list(csv.reader(io.StringIO("".join(table_csv(table)))))
+    assert rows[1:] == [["0", "3", "10", "25", "2", "80"], ["0.5", "3", "", "100", "3", "81"]]
+    parquet = pq.read_table(io.BytesIO(table_parquet(table, {"track": "Spa"})))
+    assert parquet.column("SPEED").to_pylist() == [10.0, None]  # a missing sample is null, not NaN
+    assert str(parquet.schema.field("GEAR").type) == "int64"
+    assert parquet.schema.field("THROTTLE").metadata == {b"unit": b"%"}
+    assert parquet.schema.metadata[b"simcoach"] == b'{"track": "Spa"}'
+
+
+def test_a_parquet_table_refuses_ragged_columns() -> None:
+    with pytest.raises(ValueError, match="differ in length"):
+        table_parquet(export_table({"t": np.zeros(2), "speed": np.zeros(3)}), {})
