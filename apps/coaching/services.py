@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from django.db import transaction
 
+from apps.sessions.lib.stats import best_lap, is_green, lap_value
 from apps.sessions.models import Lap, Session
 from apps.sessions.traces import TraceUnavailable, lap_length_m, track_info
 from apps.telemetry.tracestore import get_trace_store
@@ -85,7 +87,8 @@ def live_coach_for_session(*, session_id: int) -> LiveCoach:
     laps = _green_laps(session)
     reference = _reference_lap(session)
     # The driver's chosen reference lap, when there is one, beats the session best as the delta's target.
-    best = min(laps, key=lambda lap: lap.time_ms or 0, default=None) if reference is None else None
+    fastest = best_lap(lap_value(lap) for lap in laps) if reference is None else None
+    best = next((lap for lap in laps if fastest is not None and lap.pk == fastest.key), None)
     for lap in laps:
         trace = _coach_trace(lap) if lap == best else None
         coach.lap_completed(
@@ -123,7 +126,9 @@ def live_coach_lap_completed(*, coach: LiveCoach, lap_id: int) -> list[Message]:
     return coach.lap_completed(
         lap_number=lap.number,
         time_s=(lap.time_ms or 0) / 1000,
-        valid=lap.valid,
+        # The coach's green is "valid and not in/out": valid here means green but for in/out,
+        # so an untimed or partial lap never becomes its best or its fuel average.
+        valid=is_green(replace(lap_value(lap), in_lap=False, out_lap=False)),
         fuel_used_l=lap.fuel_used_l,
         in_or_out=lap.is_in_lap or lap.is_out_lap,
         trace=trace,
@@ -131,11 +136,7 @@ def live_coach_lap_completed(*, coach: LiveCoach, lap_id: int) -> list[Message]:
 
 
 def _green_laps(session: Session) -> list[Lap]:
-    return list(
-        Lap.objects.filter(
-            session=session, valid=True, is_in_lap=False, is_out_lap=False, time_ms__isnull=False
-        )
-    )
+    return [lap for lap in Lap.objects.filter(session=session).order_by("number") if is_green(lap_value(lap))]
 
 
 def _trace(lap: Lap, channels: list[str] | None = None) -> dict[str, np.ndarray]:

@@ -20,7 +20,13 @@ from rest_framework.views import APIView
 from simcoach_agent.channels import BY_NAME
 
 from .models import Lap, Session
-from .selectors import lap_get_for_user, session_get_for_user, session_lap_table, session_list
+from .selectors import (
+    lap_get_for_user,
+    session_get_for_user,
+    session_lap_table,
+    session_list,
+    sessions_best_lap_attach,
+)
 from .traces import (
     MAX_COMPARE,
     MAX_POINTS,
@@ -116,6 +122,7 @@ class SessionListApi(APIView):
         sessions = session_list(user=request.user, filters=filters.validated_data)
         paginator = self.Pagination()
         page = paginator.paginate_queryset(sessions, request, view=self)
+        sessions_best_lap_attach(page or [])
         return paginator.get_paginated_response(SessionOutputSerializer(page, many=True).data)
 
 

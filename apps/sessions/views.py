@@ -15,7 +15,13 @@ from django.views.decorators.http import require_POST
 from .forms import SessionFilterForm
 from .lib.exports import lap_csv, lap_motec_ld, lap_motec_ldx
 from .models import Lap
-from .selectors import lap_get_for_user, session_get_for_user, session_lap_table, session_report_ready_ids
+from .selectors import (
+    lap_get_for_user,
+    session_get_for_user,
+    session_lap_table,
+    session_report_ready_ids,
+    sessions_best_lap_attach,
+)
 from .selectors import session_list as session_list_for
 from .services import lap_reference_set
 from .traces import (
@@ -37,6 +43,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(session_list_for(user=request.user, filters=filters), 25).get_page(
         request.GET.get("page")
     )
+    sessions_best_lap_attach(page.object_list)
     ready = session_report_ready_ids(session_ids=[s.pk for s in page])
     query = request.GET.copy()
     query.pop("page", None)
