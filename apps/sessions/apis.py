@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from simcoach_agent.channels import BY_NAME
 
+from .lib.stats import is_green, lap_value
 from .models import Lap, Session
 from .selectors import (
     lap_get_for_user,
@@ -91,6 +92,10 @@ class LapOutputSerializer(serializers.ModelSerializer):
     in_lap = serializers.BooleanField(source="is_in_lap")
     out_lap = serializers.BooleanField(source="is_out_lap")
     sector_ms = serializers.ListField(child=serializers.IntegerField())
+    green = serializers.SerializerMethodField(
+        help_text="timed, valid, whole, not in/out: counts in statistics"
+    )
+    timing = serializers.SerializerMethodField(help_text="game, beacon, measured or untimed")
 
     class Meta:
         model = Lap
@@ -106,7 +111,15 @@ class LapOutputSerializer(serializers.ModelSerializer):
             "fuel_used_l",
             "started_at",
             "is_reference",
+            "green",
+            "timing",
         ]
+
+    def get_green(self, lap: Lap) -> bool:
+        return is_green(lap_value(lap))
+
+    def get_timing(self, lap: Lap) -> str:
+        return lap_value(lap).timing
 
 
 class SessionListApi(APIView):
@@ -141,7 +154,9 @@ class SessionDetailApi(APIView):
         best_lap_ms = serializers.IntegerField(allow_null=True)
         best_sectors_ms = serializers.ListField(child=serializers.IntegerField(allow_null=True))
         theoretical_best_ms = serializers.IntegerField(allow_null=True)
-        consistency_ms = serializers.FloatField(allow_null=True)
+        consistency_ms = serializers.FloatField(allow_null=True, help_text="sample std dev of green laps")
+        average_ms = serializers.FloatField(allow_null=True, help_text="mean of green laps")
+        green_laps = serializers.IntegerField()
         laps = LapOutputSerializer(many=True)
 
     @extend_schema(responses=OutputSerializer)
@@ -163,6 +178,8 @@ class SessionDetailApi(APIView):
             "best_sectors_ms": table["best_sectors"],
             "theoretical_best_ms": table["theoretical_best_ms"],
             "consistency_ms": table["consistency_ms"],
+            "average_ms": table["average_ms"],
+            "green_laps": table["green_count"],
             "laps": [row["lap"] for row in table["rows"]],
         }
         return Response(self.OutputSerializer(data).data)
