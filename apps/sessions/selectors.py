@@ -210,5 +210,6 @@ def _lap_row(lap: Lap, value: LapValue, stats: SessionStats) -> dict[str, Any]:
         "is_best": stats.best is not None and lap.pk == stats.best.key,
         "green": is_green(value),
         "untimed": value.timing == "untimed" or not value.time_ms,
+        "partial": value.partial or not value.complete,
         "tyre_temps": tyres if any(t is not None for t in tyres) else None,
     }
