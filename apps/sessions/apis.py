@@ -33,6 +33,7 @@ from .traces import (
     MAX_POINTS,
     CompareError,
     TraceUnavailable,
+    compare_order,
     comparison_json,
     lap_channels,
     lap_compare,
@@ -239,7 +240,10 @@ class LapChannelsApi(APIView):
 
 class LapCompareApi(APIView):
     class InputSerializer(serializers.Serializer):
-        laps = serializers.CharField(help_text="2 to 4 lap ids, comma-separated; the first is the reference")
+        laps = serializers.CharField(help_text="2 to 4 lap ids, comma-separated")
+        ref = serializers.IntegerField(
+            required=False, help_text="the reference lap's id (default: the fastest green lap given)"
+        )
         points = serializers.IntegerField(required=False, default=1500, min_value=10, max_value=MAX_POINTS)
 
     @extend_schema(
@@ -250,9 +254,12 @@ class LapCompareApi(APIView):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         ids = id_list(params.validated_data["laps"], most=MAX_COMPARE)
+        ref = params.validated_data.get("ref")
+        if ref is not None and ref not in ids:
+            ids.append(ref)
         laps = [lap_get_for_user(user=request.user, lap_id=i) for i in ids]
         try:
-            comp = lap_compare(laps=laps)
+            comp = lap_compare(laps=compare_order(laps, ref_id=ref))
         except CompareError as exc:
             raise ValidationError({"laps": str(exc)}) from None
         return Response(comparison_json(comp, points=params.validated_data["points"]))

@@ -30,6 +30,7 @@ from apps.telemetry.tracestore import get_trace_store
 from simcoach_agent.channels import BY_NAME, CHANNELS
 from simcoach_agent.tracks import Corner, TrackInfo, track_lookup
 
+from .lib.stats import best_lap, lap_value
 from .models import Lap, Track
 
 COMPARE_CHANNELS: Final = ("speed", "throttle", "brake", "gear", "pos_x", "pos_z")
@@ -229,6 +230,22 @@ def compare_check(laps: Sequence[Lap]) -> None:
         raise CompareError(
             f"laps on different tracks cannot be compared ({', '.join(sorted(tracks.values()))})"
         )
+
+
+def compare_order(laps: Sequence[Lap], *, ref_id: int | None) -> list[Lap]:
+    """The laps with the reference first, the others in the order given.
+
+    The reference is the lap the driver picked (`ref_id`, which joins the laps if it was not
+    among them); without a pick, the fastest green lap, else the first lap given.
+    """
+    laps = list(laps)
+    if ref_id is None:
+        fastest = best_lap(lap_value(lap) for lap in laps)
+        ref_id = fastest.key if fastest is not None else (laps[0].pk if laps else None)
+    ref = next((lap for lap in laps if lap.pk == ref_id), None)
+    if ref is None:
+        raise CompareError("the reference lap must be one of the laps compared")
+    return [ref, *[lap for lap in laps if lap.pk != ref.pk]]
 
 
 def lap_compare(*, laps: Sequence[Lap]) -> Comparison:

@@ -9,6 +9,8 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
@@ -28,6 +30,8 @@ from .traces import (
     MAX_COMPARE,
     CompareError,
     TraceUnavailable,
+    compare_check,
+    compare_order,
     lap_compare,
     lap_export_columns,
     lap_export_uniform,
@@ -88,15 +92,33 @@ def _compare_ids(request: HttpRequest) -> list[int]:
         raise CompareError("lap ids are numbers: /compare/?laps=12,15") from None
 
 
+def _compare_ref(request: HttpRequest) -> int | None:
+    raw = request.GET.get("ref", "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise CompareError("the reference is a lap id: /compare/?laps=12,15&ref=12") from None
+
+
 @login_required
 def lap_compare_page(request: HttpRequest) -> HttpResponse:
+    """Laps against the reference the driver picked; the URL always names it (?ref=)."""
     try:
-        laps = [lap_get_for_user(user=request.user, lap_id=i) for i in _compare_ids(request)]
+        ids, ref = _compare_ids(request), _compare_ref(request)
+        if ref is not None and ref not in ids:
+            ids.append(ref)  # a reference picked without its tick is still compared
+        laps = compare_order([lap_get_for_user(user=request.user, lap_id=i) for i in ids], ref_id=ref)
+        compare_check(laps)  # refuse before redirecting: a bad pair stays a 400
+        if ref is None:  # remember the default in the URL: a reload or a shared link keeps it
+            query = urlencode({"laps": ",".join(str(lap.pk) for lap in laps), "ref": laps[0].pk})
+            return redirect(f"{reverse('compare')}?{query}")
         comp = lap_compare(laps=laps)
     except CompareError as exc:
         return render(request, "sessions/compare_error.html", {"error": str(exc)}, status=400)
-    ids = ",".join(str(lap.pk) for lap in comp.laps)
-    return render(request, "sessions/compare.html", {"comp": comp, "ids": ids})
+    ids_text = ",".join(str(lap.pk) for lap in comp.laps)
+    return render(request, "sessions/compare.html", {"comp": comp, "ids": ids_text})
 
 
 def _filename(lap: Lap, ext: str) -> str:
