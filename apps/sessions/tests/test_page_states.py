@@ -105,5 +105,5 @@ def test_it_explains_a_compare_of_laps_without_traces(client: Client, driver) ->
     laps = list(session.laps.order_by("number"))
     Lap.objects.filter(pk__in=[lap.pk for lap in laps]).update(t_start=1.0, t_end=2.0)  # nothing stored there
     client.force_login(driver)
-    response = client.get(f"/compare/?laps={laps[0].pk},{laps[1].pk}")
+    response = client.get(f"/compare/?laps={laps[0].pk},{laps[1].pk}&ref={laps[1].pk}")
     assert response.status_code == 400 and b"no stored trace" in response.content
