@@ -20,8 +20,8 @@ from django.utils import timezone
 from apps.sessions.lib.stats import best_lap, lap_value
 from apps.sessions.models import Lap, Session
 from apps.sessions.selectors import lap_list
+from apps.sessions.traces import track_info
 from apps.telemetry.tracestore import get_trace_store
-from simcoach_agent.tracks import track_lookup
 from simcoach_site.jobs import enqueue
 
 from . import llm
@@ -262,7 +262,7 @@ def report_facts(*, session: Session) -> dict[str, Any]:
             date=session.started_at.date().isoformat(),
             laps=rows,
             traces=traces,
-            track_info=track_lookup(session.track.name),
+            track_info=track_info(session.track),  # its corner set, the one every page names
             length_m=session.track.length_m,
         )
     )

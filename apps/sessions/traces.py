@@ -22,6 +22,7 @@ from apps.coaching.lib.analysis import (
     Trace,
     biggest_losses,
     corner_table,
+    corners_on_lap,
     cumulative_delta,
     resample_by_distance,
     segment_table,
@@ -72,6 +73,13 @@ def track_info(track: Track) -> TrackInfo | None:
             sectors=(track.length_m,),
         )
     return track_lookup(track.name)
+
+
+def track_corners(track: Track) -> list[Corner]:
+    """The track's one corner set as stored with it (coaching's `track_corner_set` makes it);
+    empty until it exists."""
+    keys = ("name", "start_m", "apex_m", "end_m")
+    return [Corner(**{k: c[k] for k in keys}) for c in track.corners if all(k in c for k in keys)]
 
 
 def lap_trace(*, lap: Lap, channels: Sequence[str] | None = None) -> Trace:
@@ -256,7 +264,10 @@ def lap_compare(*, laps: Sequence[Lap]) -> Comparison:
     except TraceUnavailable as exc:
         raise CompareError(str(exc)) from None
     ref, track = traces[0], track_info(laps[0].session.track)
-    corners = stored_corners(laps[0])
+    # The track's corner set measured on the reference lap: the names the lap pages and the
+    # report use. Before the set exists, the reference lap's own stored corners.
+    corner_set = track_corners(laps[0].session.track)
+    corners = corners_on_lap(ref, corner_set) if corner_set else stored_corners(laps[0])
     versus = [
         LapVersus(
             lap,

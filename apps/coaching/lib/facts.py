@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any, Final
 from apps.sessions.lib.stats import LapValue, SessionStats, session_stats
 from simcoach_agent.channels import WHEELS
 
-from .analysis import CornerRow, LapSummary, Trace, corner_table, lap_summary, resample_by_distance
+from .analysis import (
+    CornerRow,
+    LapSummary,
+    Trace,
+    corner_table,
+    corners_on_lap,
+    lap_summary,
+    resample_by_distance,
+)
 from .tyres import window_for
 
 if TYPE_CHECKING:
@@ -120,12 +128,15 @@ def _corner_losses(data: SessionInput, best: LapValue | None) -> list[dict[str, 
     if best is None or length is None or best.number not in data.traces:
         return []
     ref = resample_by_distance(data.traces[best.number], length_m=length)
+    # The track's corner set on the best lap: the names the lap pages and compare show.
+    table = data.track_info.corners if data.track_info is not None else ()
+    corners = corners_on_lap(ref, table) if table else None
     rows: dict[str, list[CornerRow]] = {}
     for number, trace in data.traces.items():
         if number == best.number or len(trace.get("t", ())) < 2:
             continue
         other = resample_by_distance(trace, length_m=length)
-        for row in corner_table(ref, other, track=data.track_info):
+        for row in corner_table(ref, other, track=data.track_info, corners=corners):
             rows.setdefault(row.name, []).append(row)
     table = [_corner_fact(name, group) for name, group in rows.items()]
     return sorted(table, key=lambda c: -c["time_lost_s"])
