@@ -112,7 +112,7 @@ def lap_compare_page(request: HttpRequest) -> HttpResponse:
         laps = compare_order([lap_get_for_user(user=request.user, lap_id=i) for i in ids], ref_id=ref)
         compare_check(laps)  # refuse before redirecting: a bad pair stays a 400
         if ref is None:  # remember the default in the URL: a reload or a shared link keeps it
-            query = urlencode({"laps": ",".join(str(lap.pk) for lap in laps), "ref": laps[0].pk})
+            query = urlencode({"laps": ",".join(str(lap.pk) for lap in laps), "ref": str(laps[0].pk)})
             return redirect(f"{reverse('compare')}?{query}")
         comp = lap_compare(laps=laps)
     except CompareError as exc:

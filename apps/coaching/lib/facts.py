@@ -129,8 +129,8 @@ def _corner_losses(data: SessionInput, best: LapValue | None) -> list[dict[str, 
         return []
     ref = resample_by_distance(data.traces[best.number], length_m=length)
     # The track's corner set on the best lap: the names the lap pages and compare show.
-    table = data.track_info.corners if data.track_info is not None else ()
-    corners = corners_on_lap(ref, table) if table else None
+    corner_set = data.track_info.corners if data.track_info is not None else ()
+    corners = corners_on_lap(ref, corner_set) if corner_set else None
     rows: dict[str, list[CornerRow]] = {}
     for number, trace in data.traces.items():
         if number == best.number or len(trace.get("t", ())) < 2:
