@@ -143,8 +143,9 @@
     getJSON(root.dataset.api).then((s) => {
       const laps = s.laps.filter((l) => l.time_ms);
       const x = laps.map((l) => l.number);
-      const ok = laps.map((l) => (l.valid && !l.in_lap && !l.out_lap ? l.time_ms / 1000 : null));
-      const other = laps.map((l) => (l.valid && !l.in_lap && !l.out_lap ? null : l.time_ms / 1000));
+      // green: the server's one rule (apps/sessions/lib/stats.py); untimed laps have no point
+      const ok = laps.map((l) => (l.green ? l.time_ms / 1000 : null));
+      const other = laps.map((l) => (l.green || !l.time_ms ? null : l.time_ms / 1000));
       const target = $("laptimes-chart");
       if (!laps.length) { target.textContent = "No timed laps yet."; return; }
       const pts = (color) => ({ show: true, size: 8, stroke: color, fill: color });
@@ -156,8 +157,8 @@
           axes: [Object.assign({ label: "lap", incrs: [1, 2, 5, 10, 25, 50, 100] }, AXIS), Object.assign({ size: 84, values: (u, v) => v.map(fmtLap) }, AXIS)],
           series: [
             { label: "lap" },
-            { label: "valid", stroke: COLORS[0], width: 1.5, points: pts(COLORS[0]), value: (u, v) => fmtLap(v), spanGaps: true },
-            { label: "invalid / in / out", stroke: "transparent", points: pts("#8794a3"), value: (u, v) => fmtLap(v) },
+            { label: "green", stroke: COLORS[0], width: 1.5, points: pts(COLORS[0]), value: (u, v) => fmtLap(v), spanGaps: true },
+            { label: "not green (invalid, in/out, partial)", stroke: "transparent", points: pts("#8794a3"), value: (u, v) => fmtLap(v) },
           ],
         },
         [x, ok, other],
