@@ -40,6 +40,12 @@
     return {
       plots,
       make(target, title, series, data, opts) {
+        // A file without a channel (Crew Chief has no steering) sends it as null: leave it
+        // out of the chart, and skip a chart left with nothing to draw.
+        const keep = series.map((_, i) => data[i + 1] != null);
+        if (!keep.some(Boolean)) return null;
+        series = series.filter((_, i) => keep[i]);
+        data = [data[0]].concat(data.slice(1).filter((_, i) => keep[i]));
         const el = document.createElement("div");
         el.className = "chart";
         target.appendChild(el);
