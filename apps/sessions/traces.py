@@ -216,7 +216,8 @@ def loss_hint(row: CornerRow) -> str:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Laps resampled on one 1 m grid; the first lap is the reference."""
+    """Laps resampled on one 1 m grid; the first lap is the reference (`compare_order` puts
+    the driver's pick first)."""
 
     laps: list[Lap]
     traces: list[Trace]

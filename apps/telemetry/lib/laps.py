@@ -19,6 +19,9 @@ GAME_TIME_GRACE_S = 2.0
 # Frames further apart than this left a hole (an agent restarted, a rig that slept): what
 # happened in it (a sector boundary, the line) was not seen, so no time is read across it.
 FRAME_GAP_S = 1.0
+# A game may publish the new lap's sector a few ticks after its lap counter: sector readings
+# in the first second of a lap are not boundaries.
+SECTOR_LAG_S = 1.0
 
 
 @dataclass
@@ -139,8 +142,10 @@ class LapTracker:
         sec = cols["sector"][a:b].astype(np.int64)
         for j in np.flatnonzero(sec != np.concatenate(([s.sector], sec[:-1]))):
             now = int(sec[j])
-            if now == s.sector:
-                continue  # back from a glitch to where the lap already was
+            if now == s.sector or float(cols["t"][a + j]) - s.t_start < SECTOR_LAG_S:
+                # Back from a glitch to where the lap already was; or the last lap's sector
+                # read a tick after the line (no car reaches a boundary a second after it).
+                continue
             if now < s.sector:
                 # Mid-lap a sector never goes back: an unknown reading (a game reports 0 or -1
                 # while it starts up, as after an agent restart). Moving back would count the

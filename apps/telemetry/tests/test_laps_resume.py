@@ -11,11 +11,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 
 from apps.sessions.lib.stats import lap_value, session_stats
 from apps.sessions.models import Lap, Session
 from apps.sessions.services import session_open
+from apps.telemetry.lib.laps import CompletedLap, LapTracker
 from apps.telemetry.services import IngestCursor, telemetry_frames_ingest
 from simcoach_agent.channels import Frame
 from simcoach_agent.sources.demo import DemoCar
@@ -116,3 +118,34 @@ def test_it_marks_the_lap_begun_in_a_hole_partial(driver) -> None:  # type: igno
     lap4 = next(lap for lap in _laps(session) if lap.number == 4)
     assert lap4.stats["partial"] and not lap4.valid and lap4.sector_ms == []
     assert not lap_value(lap4).green
+
+
+def _columns(frames: list[Frame]) -> dict[str, np.ndarray]:
+    return {k: np.array([f[k] for f in frames], dtype=np.float64) for k in frames[0]}
+
+
+def _track(frames: list[Frame]) -> list[CompletedLap]:
+    tracker, out = LapTracker(), []
+    for batch in _batches(frames):
+        out += tracker.feed(_columns(batch))
+    return out
+
+
+def test_it_reads_a_sector_published_a_tick_after_the_line_as_the_new_lap_s_first() -> None:
+    frames = _frames(laps=3)
+    lines = [i for i in range(1, len(frames)) if frames[i]["lap"] != frames[i - 1]["lap"]]
+    # The game moves its lap counter three frames before its sector index.
+    lagging = [
+        dict(f, sector=frames[i - 1]["sector"]) if any(0 <= i - k < 3 for k in lines) else f
+        for i, f in enumerate(frames)
+    ]
+    laps = _track(lagging)
+    assert [len(lap.sectors_s) for lap in laps] == [3, 3, 3]
+    assert laps[1].sectors_s == _track(frames)[1].sectors_s
+
+
+def test_it_ignores_a_one_frame_sector_glitch() -> None:
+    frames = _frames(laps=3)
+    mid = _index(frames, 2, 1) + 600  # ten seconds into lap 2's second sector
+    glitched = [dict(f, sector=0.0) if i == mid else f for i, f in enumerate(frames)]
+    assert [lap.sectors_s for lap in _track(glitched)] == [lap.sectors_s for lap in _track(frames)]
