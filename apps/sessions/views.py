@@ -5,7 +5,7 @@ from typing import TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from .forms import SessionFilterForm
 from .lib.exports import lap_csv, lap_motec_ld, lap_motec_ldx
+from .lib.stats import lap_value
 from .models import Lap
 from .selectors import (
     lap_get_for_user,
@@ -25,7 +26,7 @@ from .selectors import (
     sessions_best_lap_attach,
 )
 from .selectors import session_list as session_list_for
-from .services import lap_reference_set
+from .services import LapReferenceRefused, lap_reference_set
 from .traces import (
     MAX_COMPARE,
     CompareError,
@@ -78,7 +79,11 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
 @login_required
 def lap_detail(request: HttpRequest, lap_id: int) -> HttpResponse:
     lap = lap_get_for_user(user=request.user, lap_id=lap_id)
-    return render(request, "sessions/lap.html", {"lap": lap, "session": lap.session})
+    value = lap_value(lap)
+    whole = bool(value.time_ms) and value.timing != "untimed" and not value.partial and value.complete
+    return render(
+        request, "sessions/lap.html", {"lap": lap, "session": lap.session, "can_be_reference": whole}
+    )
 
 
 def _compare_ids(request: HttpRequest) -> list[int]:
@@ -176,5 +181,8 @@ def _export_or_404(read: Callable[[], T]) -> T:
 @require_POST
 def lap_reference_toggle(request: HttpRequest, lap_id: int) -> HttpResponse:
     lap = lap_get_for_user(user=request.user, lap_id=lap_id)
-    lap_reference_set(lap=lap, is_reference=not lap.is_reference)
+    try:
+        lap_reference_set(lap=lap, is_reference=not lap.is_reference)
+    except LapReferenceRefused as exc:
+        return HttpResponseBadRequest(str(exc))
     return redirect("lap-detail", lap.pk)

@@ -79,10 +79,14 @@ def lap_value(lap: LapLike, *, key: int | None = None) -> LapValue:
     )
 
 
-def is_green(lap: LapValue) -> bool:
+def is_timed_whole(lap: LapValue) -> bool:
+    """Timed and seen whole: what a reference lap must be (an untimed or partial lap never is)."""
     timed = lap.time_ms is not None and lap.time_ms > 0 and lap.timing != "untimed"
-    whole = lap.complete and not lap.partial
-    return timed and whole and lap.valid and not lap.in_lap and not lap.out_lap
+    return timed and lap.complete and not lap.partial
+
+
+def is_green(lap: LapValue) -> bool:
+    return is_timed_whole(lap) and lap.valid and not lap.in_lap and not lap.out_lap
 
 
 def green_laps(laps: Iterable[LapValue]) -> list[LapValue]:

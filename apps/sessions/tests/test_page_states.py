@@ -70,6 +70,12 @@ def test_it_serves_a_session_of_untimed_laps(client: Client, driver) -> None:  #
     assert {lap["timing"] for lap in api["laps"]} == {"untimed"}
     assert client.get("/api/sessions/").json()["results"][0]["best_lap_ms"] is None
     assert "untimed" in pages["session page"].body.decode()
+    # Never a reference: no button on its page, and a POST is refused with the reason.
+    lap = session.laps.get(number=2)
+    assert 'data-w="reference"' not in pages["lap 2 page"].body.decode()
+    refused = client.post(reverse("lap-reference", args=[lap.pk]))
+    assert refused.status_code == 400 and b"untimed or partial" in refused.content
+    assert not Lap.objects.get(pk=lap.pk).is_reference
 
 
 def test_it_serves_a_session_without_sectors(client: Client, driver) -> None:  # type: ignore[no-untyped-def]
