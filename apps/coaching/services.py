@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 from django.db import transaction
 
-from apps.sessions.lib.stats import best_lap, is_green, lap_value
+from apps.sessions.lib.stats import best_lap, is_green, is_timed_whole, lap_value
 from apps.sessions.models import Lap, Session, Track
 from apps.sessions.traces import TraceUnavailable, lap_length_m, track_corners
 from apps.telemetry.tracestore import get_trace_store
@@ -178,17 +178,15 @@ def live_coach_for_session(*, session_id: int) -> LiveCoach:
 
 def _reference_lap(session: Session) -> Lap | None:
     # At most one per owner, track and car (lap_reference_set keeps it so); imported or streamed.
-    return (
-        Lap.objects.filter(
-            is_reference=True,
-            time_ms__isnull=False,
-            session__owner_id=session.owner_id,
-            session__track_id=session.track_id,
-            session__car_id=session.car_id,
-        )
-        .order_by("-pk")
-        .first()
-    )
+    # One marked before the lap flags existed may be untimed or partial: never a reference.
+    marked = Lap.objects.filter(
+        is_reference=True,
+        time_ms__isnull=False,
+        session__owner_id=session.owner_id,
+        session__track_id=session.track_id,
+        session__car_id=session.car_id,
+    ).order_by("-pk")
+    return next((lap for lap in marked[:5] if is_timed_whole(lap_value(lap))), None)
 
 
 def live_coach_lap_completed(*, coach: LiveCoach, lap_id: int) -> list[Message]:
