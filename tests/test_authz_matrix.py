@@ -85,7 +85,7 @@ MATRIX: dict[str, object] = {
         for fmt in ("csv", "parquet", "ld", "ldx")
     },
     "laps/<int:lap_id>/reference/": Owned(lambda o: f"/laps/{o['lap'].pk}/reference/", "post"),
-    "compare/": Owned(lambda o: f"/compare/?laps={o['lap'].pk},{o['lap2'].pk}"),
+    "compare/": Owned(lambda o: f"/compare/?laps={o['lap'].pk},{o['lap2'].pk}&ref={o['lap'].pk}"),
     "api/sessions/": LoginOnly(),
     "api/sessions/<int:session_id>/": Owned(lambda o: f"/api/sessions/{o['session'].pk}/"),
     "api/laps/<int:lap_id>/": Owned(lambda o: f"/api/laps/{o['lap'].pk}/"),

@@ -17,14 +17,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.sessions.lib.stats import best_lap, lap_value
 from apps.sessions.models import Lap, Session
 from apps.sessions.selectors import lap_list
+from apps.sessions.traces import track_info
 from apps.telemetry.tracestore import get_trace_store
-from simcoach_agent.tracks import track_lookup
 from simcoach_site.jobs import enqueue
 
 from . import llm
-from .lib.facts import LapRow, SessionInput, session_facts
+from .lib.facts import SessionInput, session_facts
 from .lib.report_text import (
     PROMPT_VERSION,
     SCHEMA,
@@ -248,7 +249,7 @@ def report_fail(*, report_id: int, error: str) -> None:
 def report_facts(*, session: Session) -> dict[str, Any]:
     """The facts document of a session, from its laps and their traces."""
     laps = list(lap_list(session=session))
-    rows = [_lap_row(lap) for lap in laps]
+    rows = [lap_value(lap) for lap in laps]
     green = [lap for lap, row in zip(laps, rows, strict=True) if row.green]
     traces = {lap.number: _trace(lap) for lap in _laps_to_read(green)}
     return session_facts(
@@ -261,20 +262,9 @@ def report_facts(*, session: Session) -> dict[str, Any]:
             date=session.started_at.date().isoformat(),
             laps=rows,
             traces=traces,
-            track_info=track_lookup(session.track.name),
+            track_info=track_info(session.track),  # its corner set, the one every page names
             length_m=session.track.length_m,
         )
-    )
-
-
-def _lap_row(lap: Lap) -> LapRow:
-    return LapRow(
-        number=lap.number,
-        time_s=lap.time_ms / 1000 if lap.time_ms else None,
-        valid=lap.valid,
-        in_or_out=lap.is_in_lap or lap.is_out_lap,
-        sectors_s=[s / 1000 for s in lap.sector_ms],
-        fuel_used_l=lap.fuel_used_l,
     )
 
 
@@ -282,7 +272,8 @@ def _laps_to_read(green: list[Lap]) -> list[Lap]:
     # Memory stays bounded on a long race: the best lap plus the most recent others.
     if len(green) <= MAX_TRACES:
         return green
-    best = min(green, key=lambda lap: lap.time_ms or 0)
+    fastest = best_lap(lap_value(lap) for lap in green)
+    best = next(lap for lap in green if fastest is not None and lap.pk == fastest.key)
     recent = [lap for lap in green if lap != best][-(MAX_TRACES - 1) :]
     return [best, *recent]
 

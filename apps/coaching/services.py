@@ -1,44 +1,54 @@
 from __future__ import annotations
 
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
 from django.db import transaction
 
-from apps.sessions.models import Lap, Session
-from apps.sessions.traces import TraceUnavailable, lap_length_m, track_info
+from apps.sessions.lib.stats import best_lap, is_green, is_timed_whole, lap_value
+from apps.sessions.models import Lap, Session, Track
+from apps.sessions.traces import TraceUnavailable, lap_length_m, track_corners
 from apps.telemetry.tracestore import get_trace_store
+from simcoach_agent.tracks import Corner, track_lookup
+from simcoach_site.jobs import enqueue
 
-from .lib.analysis import detect_corners, lap_summary, resample_by_distance
+from .lib.analysis import corners_on_lap, detect_corners, lap_summary, resample_by_distance
 from .lib.rules import TRACE_CHANNELS, LiveCoach, Message
+from .tasks import lap_analyse_task
 
 
 def lap_analyse(*, lap_id: int) -> None:
     """Compute a lap's summary and corners from its trace once; a second run finds it done.
 
     Stored in `Lap.stats`: tyre/brake averages at the top level, and under "analysis" the
-    lap summary and the corners detected with the track's table, so pages never recompute
-    single-lap facts.
+    lap summary and the track's corner set measured on this lap, so pages never recompute
+    single-lap facts. A lap analysed before its track had a corner set is done again.
     """
     lap = Lap.objects.select_related("session", "session__track").get(pk=lap_id)
-    if _analysed(lap.stats):
+    corner_set = track_corner_set(session=lap.session)
+    if _analysed(lap.stats, corner_set):
         return
     trace = _trace(lap)
-    summary = {**_summary(trace), "analysis": _analysis(lap, trace)}
+    summary = {**_summary(trace), "analysis": _analysis(lap, trace, corner_set)}
     with transaction.atomic():
         locked = Lap.objects.select_for_update().get(pk=lap_id)
-        if _analysed(locked.stats):
+        if _analysed(locked.stats, corner_set):
             return
         locked.stats = {**locked.stats, **summary, "analysed": True}
         locked.save(update_fields=["stats"])
 
 
-def _analysed(stats: dict[str, object]) -> bool:
-    # Laps analysed before corners were stored lack "analysis" and are done again.
-    return bool(stats.get("analysed")) and "analysis" in stats
+def _analysed(stats: dict[str, object], corner_set: list[Corner]) -> bool:
+    # Laps analysed before corners were stored lack "analysis"; laps analysed before the
+    # track had its corner set carry their own numbering: both are done again.
+    analysis = stats.get("analysis")
+    if not stats.get("analysed") or not isinstance(analysis, dict):
+        return False
+    return analysis.get("corner_set") == [c.name for c in corner_set] or not corner_set
 
 
-def _analysis(lap: Lap, trace: dict[str, np.ndarray]) -> dict[str, object]:
+def _analysis(lap: Lap, trace: dict[str, np.ndarray], corner_set: list[Corner]) -> dict[str, object]:
     out: dict[str, object] = {"summary": _rounded(lap_summary(trace).to_dict()), "corners": []}
     if len(trace["t"]) < 2 or "lap_dist" not in trace or "speed" not in trace:
         return out
@@ -47,10 +57,74 @@ def _analysis(lap: Lap, trace: dict[str, np.ndarray]) -> dict[str, object]:
     except TraceUnavailable:
         return out
     resampled = resample_by_distance(trace, length_m=length)
-    corners = detect_corners(resampled, track=track_info(lap.session.track))
+    # Before the track has its set (no green lap yet) a lap's own dips stand in, renamed once
+    # the set exists (track_corner_set queues the session's laps again).
+    corners = corners_on_lap(resampled, corner_set) if corner_set else detect_corners(resampled)
     out["length_m"] = length
     out["corners"] = [_rounded(c.to_dict()) for c in corners]
+    out["corner_set"] = [c.name for c in corner_set]
     return out
+
+
+# --------------------------------------------------------------------------- corner sets
+
+
+def track_corner_set(*, session: Session) -> list[Corner]:
+    """The one corner set of the session's track: what every page, compare and report name.
+
+    Made once and kept with the Track: the agent's named corners where it knows the track,
+    else the corners detected on the driver's reference lap there or the session's best green
+    lap. Empty until such a lap exists. A later lap never renumbers it.
+    """
+    track = Track.objects.get(pk=session.track_id)
+    if track.corners:
+        return track_corners(track)
+    known = track_lookup(track.name)
+    if known is not None and known.corners:
+        return _corner_set_store(track.pk, [asdict(c) for c in known.corners], known.length_m)
+    source = _corner_source_lap(session)
+    if source is None:
+        return []
+    detected, length = _detect_on(source)
+    if not detected:
+        return []
+    corner_set = _corner_set_store(track.pk, detected, length)
+    for lap_id in Lap.objects.filter(session=session).values_list("pk", flat=True):
+        enqueue(lap_analyse_task, lap_id)  # laps analysed before the set get its names
+    return corner_set
+
+
+def _corner_set_store(track_id: int, corners: list[dict[str, Any]], length_m: float | None) -> list[Corner]:
+    # Two laps analysed at once may both detect: the first to store wins, the other reads it.
+    with transaction.atomic():
+        track = Track.objects.select_for_update().get(pk=track_id)
+        if not track.corners:
+            track.corners = [{k: c[k] for k in ("name", "start_m", "apex_m", "end_m")} for c in corners]
+            track.length_m = track.length_m or length_m
+            track.save(update_fields=["corners", "length_m"])
+    return track_corners(track)
+
+
+def _corner_source_lap(session: Session) -> Lap | None:
+    reference = _reference_lap(session)
+    if reference is not None and is_green(lap_value(reference)):
+        return reference
+    laps = _green_laps(session)
+    fastest = best_lap(lap_value(lap) for lap in laps)
+    return next((lap for lap in laps if fastest is not None and lap.pk == fastest.key), None)
+
+
+def _detect_on(lap: Lap) -> tuple[list[dict[str, Any]], float | None]:
+    """The corners of one lap by its speed dips (T1, T2... in lap order), and its length."""
+    trace = _trace(lap, ["lap_dist", "speed"])
+    if len(trace["t"]) < 2 or "lap_dist" not in trace or "speed" not in trace:
+        return [], None
+    try:
+        length = lap_length_m(lap, trace)
+    except TraceUnavailable:
+        return [], None
+    corners = detect_corners(resample_by_distance(trace, length_m=length))
+    return [_rounded(c.to_dict()) for c in corners], length
 
 
 def _rounded(values: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +159,8 @@ def live_coach_for_session(*, session_id: int) -> LiveCoach:
     laps = _green_laps(session)
     reference = _reference_lap(session)
     # The driver's chosen reference lap, when there is one, beats the session best as the delta's target.
-    best = min(laps, key=lambda lap: lap.time_ms or 0, default=None) if reference is None else None
+    fastest = best_lap(lap_value(lap) for lap in laps) if reference is None else None
+    best = next((lap for lap in laps if fastest is not None and lap.pk == fastest.key), None)
     for lap in laps:
         trace = _coach_trace(lap) if lap == best else None
         coach.lap_completed(
@@ -103,17 +178,15 @@ def live_coach_for_session(*, session_id: int) -> LiveCoach:
 
 def _reference_lap(session: Session) -> Lap | None:
     # At most one per owner, track and car (lap_reference_set keeps it so); imported or streamed.
-    return (
-        Lap.objects.filter(
-            is_reference=True,
-            time_ms__isnull=False,
-            session__owner_id=session.owner_id,
-            session__track_id=session.track_id,
-            session__car_id=session.car_id,
-        )
-        .order_by("-pk")
-        .first()
-    )
+    # One marked before the lap flags existed may be untimed or partial: never a reference.
+    marked = Lap.objects.filter(
+        is_reference=True,
+        time_ms__isnull=False,
+        session__owner_id=session.owner_id,
+        session__track_id=session.track_id,
+        session__car_id=session.car_id,
+    ).order_by("-pk")
+    return next((lap for lap in marked[:5] if is_timed_whole(lap_value(lap))), None)
 
 
 def live_coach_lap_completed(*, coach: LiveCoach, lap_id: int) -> list[Message]:
@@ -123,7 +196,9 @@ def live_coach_lap_completed(*, coach: LiveCoach, lap_id: int) -> list[Message]:
     return coach.lap_completed(
         lap_number=lap.number,
         time_s=(lap.time_ms or 0) / 1000,
-        valid=lap.valid,
+        # The coach's green is "valid and not in/out": valid here means green but for in/out,
+        # so an untimed or partial lap never becomes its best or its fuel average.
+        valid=is_green(replace(lap_value(lap), in_lap=False, out_lap=False)),
         fuel_used_l=lap.fuel_used_l,
         in_or_out=lap.is_in_lap or lap.is_out_lap,
         trace=trace,
@@ -131,11 +206,7 @@ def live_coach_lap_completed(*, coach: LiveCoach, lap_id: int) -> list[Message]:
 
 
 def _green_laps(session: Session) -> list[Lap]:
-    return list(
-        Lap.objects.filter(
-            session=session, valid=True, is_in_lap=False, is_out_lap=False, time_ms__isnull=False
-        )
-    )
+    return [lap for lap in Lap.objects.filter(session=session).order_by("number") if is_green(lap_value(lap))]
 
 
 def _trace(lap: Lap, channels: list[str] | None = None) -> dict[str, np.ndarray]:

@@ -30,13 +30,21 @@ from apps.accounts.authentication import RigTokenAuthentication
 from simcoach_agent.channels import BY_NAME
 
 from .downloads import CONTENT_TYPES, Download, download_response, lap_download, session_download
+from .lib.stats import is_green, lap_value
 from .models import Lap, Session
-from .selectors import lap_get_for_user, session_get_for_user, session_lap_table, session_list
+from .selectors import (
+    lap_get_for_user,
+    session_get_for_user,
+    session_lap_table,
+    session_list,
+    sessions_best_lap_attach,
+)
 from .traces import (
     MAX_COMPARE,
     MAX_POINTS,
     CompareError,
     TraceUnavailable,
+    compare_order,
     comparison_json,
     lap_channels,
     lap_compare,
@@ -96,6 +104,10 @@ class LapOutputSerializer(serializers.ModelSerializer):
     in_lap = serializers.BooleanField(source="is_in_lap")
     out_lap = serializers.BooleanField(source="is_out_lap")
     sector_ms = serializers.ListField(child=serializers.IntegerField())
+    green = serializers.SerializerMethodField(
+        help_text="timed, valid, whole, not in/out: counts in statistics"
+    )
+    timing = serializers.SerializerMethodField(help_text="game, beacon, measured or untimed")
 
     class Meta:
         model = Lap
@@ -111,7 +123,15 @@ class LapOutputSerializer(serializers.ModelSerializer):
             "fuel_used_l",
             "started_at",
             "is_reference",
+            "green",
+            "timing",
         ]
+
+    def get_green(self, lap: Lap) -> bool:
+        return is_green(lap_value(lap))
+
+    def get_timing(self, lap: Lap) -> str:
+        return lap_value(lap).timing
 
 
 class SessionListApi(APIView):
@@ -127,6 +147,7 @@ class SessionListApi(APIView):
         sessions = session_list(user=request.user, filters=filters.validated_data)
         paginator = self.Pagination()
         page = paginator.paginate_queryset(sessions, request, view=self)
+        sessions_best_lap_attach(page or [])
         return paginator.get_paginated_response(SessionOutputSerializer(page, many=True).data)
 
 
@@ -145,7 +166,9 @@ class SessionDetailApi(APIView):
         best_lap_ms = serializers.IntegerField(allow_null=True)
         best_sectors_ms = serializers.ListField(child=serializers.IntegerField(allow_null=True))
         theoretical_best_ms = serializers.IntegerField(allow_null=True)
-        consistency_ms = serializers.FloatField(allow_null=True)
+        consistency_ms = serializers.FloatField(allow_null=True, help_text="sample std dev of green laps")
+        average_ms = serializers.FloatField(allow_null=True, help_text="mean of green laps")
+        green_laps = serializers.IntegerField()
         laps = LapOutputSerializer(many=True)
 
     @extend_schema(responses=OutputSerializer)
@@ -167,6 +190,8 @@ class SessionDetailApi(APIView):
             "best_sectors_ms": table["best_sectors"],
             "theoretical_best_ms": table["theoretical_best_ms"],
             "consistency_ms": table["consistency_ms"],
+            "average_ms": table["average_ms"],
+            "green_laps": table["green_count"],
             "laps": [row["lap"] for row in table["rows"]],
         }
         return Response(self.OutputSerializer(data).data)
@@ -226,7 +251,10 @@ class LapChannelsApi(APIView):
 
 class LapCompareApi(APIView):
     class InputSerializer(serializers.Serializer):
-        laps = serializers.CharField(help_text="2 to 4 lap ids, comma-separated; the first is the reference")
+        laps = serializers.CharField(help_text="2 to 4 lap ids, comma-separated")
+        ref = serializers.IntegerField(
+            required=False, help_text="the reference lap's id (default: the fastest green lap given)"
+        )
         points = serializers.IntegerField(required=False, default=1500, min_value=10, max_value=MAX_POINTS)
 
     @extend_schema(
@@ -237,9 +265,12 @@ class LapCompareApi(APIView):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         ids = id_list(params.validated_data["laps"], most=MAX_COMPARE)
+        ref = params.validated_data.get("ref")
+        if ref is not None and ref not in ids:
+            ids.append(ref)
         laps = [lap_get_for_user(user=request.user, lap_id=i) for i in ids]
         try:
-            comp = lap_compare(laps=laps)
+            comp = lap_compare(laps=compare_order(laps, ref_id=ref))
         except CompareError as exc:
             raise ValidationError({"laps": str(exc)}) from None
         return Response(comparison_json(comp, points=params.validated_data["points"]))

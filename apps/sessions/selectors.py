@@ -1,17 +1,17 @@
 from __future__ import annotations
 
-import statistics
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 from django.apps import apps as django_apps
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from apps.telemetry.tracestore import get_trace_store
 
+from .lib.stats import LapValue, SessionStats, best_lap, is_best_sector, is_green, lap_value, session_stats
 from .models import Lap, Session
 
 
@@ -59,8 +59,7 @@ def lap_get_for_user(*, user: User | AnonymousUser, lap_id: int) -> Lap:
 def session_live_snapshot(*, session: Session) -> dict[str, object]:
     """What a viewer needs on connect: the session's facts and its laps so far."""
     laps = list(lap_list(session=session))
-    timed = [lap for lap in laps if lap.time_ms and lap.valid and not lap.is_out_lap and not lap.is_in_lap]
-    best = min(timed, key=lambda lap: lap.time_ms or 0, default=None)
+    best = best_lap(lap_value(lap) for lap in laps)
     return {
         "session_id": session.pk,
         "state": session.state,
@@ -71,6 +70,7 @@ def session_live_snapshot(*, session: Session) -> dict[str, object]:
         "car": session.car.name,
         "kind": session.kind,
         "best_lap_ms": best.time_ms if best else None,
+        "best_lap_number": best.number if best else None,
         "laps": [lap_dict(lap) for lap in laps[-50:]],
         "outline": session_outline(session=session, laps=laps),
     }
@@ -111,6 +111,7 @@ def lap_dict(lap: Lap) -> dict[str, object]:
         "in_lap": lap.is_in_lap,
         "out_lap": lap.is_out_lap,
         "fuel_used_l": lap.fuel_used_l,
+        "green": is_green(lap_value(lap)),
     }
 
 
@@ -120,17 +121,17 @@ def lap_dict(lap: Lap) -> dict[str, object]:
 def session_list(
     *, user: User | AnonymousUser, filters: Mapping[str, Any] | None = None
 ) -> QuerySet[Session]:
-    """The user's sessions, newest first, with lap count and best green lap, filtered.
+    """The user's sessions, newest first, with their lap count, filtered.
 
     `filters` (all optional): game, track (id), car (id), kind, date_from/date_to (dates,
-    inclusive, on the session's start).
+    inclusive, on the session's start). Best laps come from `sessions_best_lap_attach`, once
+    the page of sessions is known.
     """
     f = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
-    green = Q(laps__valid=True, laps__is_in_lap=False, laps__is_out_lap=False)
     qs = (
         Session.objects.filter(owner_id=user.pk)
         .select_related("track", "car")
-        .annotate(lap_count=Count("laps"), best_lap_ms=Min("laps__time_ms", filter=green))
+        .annotate(lap_count=Count("laps"))
         .order_by("-started_at", "-pk")
     )
     lookups = {
@@ -142,6 +143,19 @@ def session_list(
         "date_to": "started_at__date__lte",
     }
     return qs.filter(**{lookups[k]: v for k, v in f.items() if k in lookups})
+
+
+def sessions_best_lap_attach(sessions: Iterable[Session]) -> None:
+    """Set `best_lap_ms` on each session: its best green lap by the one rule in lib.stats
+    (a SQL aggregate would restate that rule, and JSON flags read differently per database).
+    One query for the whole page."""
+    rows = list(sessions)
+    by_session: dict[int, list[Lap]] = {s.pk: [] for s in rows}
+    for lap in Lap.objects.filter(session_id__in=list(by_session)).defer("started_at", "ended_at"):
+        by_session[lap.session_id].append(lap)
+    for session in rows:
+        best = best_lap(lap_value(lap) for lap in by_session[session.pk])
+        session.best_lap_ms = best.time_ms if best else None  # type: ignore[attr-defined]
 
 
 def session_filter_choices(*, user: User | AnonymousUser) -> dict[str, list[tuple[Any, str]]]:
@@ -164,40 +178,28 @@ def session_report_ready_ids(*, session_ids: Iterable[int]) -> set[int] | None:
     return set(ready.values_list("session_id", flat=True))
 
 
-def _green(lap: Lap) -> bool:
-    return bool(lap.time_ms) and lap.valid and not lap.is_in_lap and not lap.is_out_lap
-
-
 def session_lap_table(*, session: Session) -> dict[str, Any]:
-    """The session page's lap table and its headline numbers.
-
-    Best sectors count valid laps only; the theoretical best is their sum (None when some
-    sector has no valid time); consistency is the standard deviation of the green laps'
-    times (valid, neither in- nor out-lap), in ms.
-    """
+    """The session page's lap table and its headline numbers, by the rules of `lib.stats`."""
     laps = list(lap_list(session=session))
-    green = [lap for lap in laps if _green(lap)]
-    best = min(green, key=lambda lap: lap.time_ms or 0, default=None)
-    n_sectors = max((len(lap.sector_ms) for lap in laps), default=0)
-    best_sectors = [
-        min((lap.sector_ms[i] for lap in laps if lap.valid and len(lap.sector_ms) > i), default=None)
-        for i in range(n_sectors)
-    ]
-    times = [float(lap.time_ms or 0) for lap in green]
+    values = [lap_value(lap) for lap in laps]
+    stats = session_stats(values)
     return {
-        "rows": [_lap_row(lap, best_sectors, n_sectors, best) for lap in laps],
-        "best": best,
-        "best_sectors": best_sectors,
-        "theoretical_best_ms": sum(best_sectors) if best_sectors and None not in best_sectors else None,  # type: ignore[arg-type]
-        "consistency_ms": statistics.pstdev(times) if len(times) >= 2 else None,
-        "sector_count": n_sectors,
+        "rows": [_lap_row(lap, value, stats) for lap, value in zip(laps, values, strict=True)],
+        "best": next((lap for lap in laps if stats.best and lap.pk == stats.best.key), None),
+        "best_sectors": stats.best_sectors,
+        "theoretical_best_ms": stats.theoretical_best_ms,
+        "consistency_ms": stats.consistency_ms,
+        "average_ms": stats.average_ms,
+        "green_count": len(stats.green),
+        "sector_count": len(stats.best_sectors),
     }
 
 
-def _lap_row(lap: Lap, best_sectors: list[int | None], n: int, best: Lap | None) -> dict[str, Any]:
+def _lap_row(lap: Lap, value: LapValue, stats: SessionStats) -> dict[str, Any]:
+    n = len(stats.best_sectors)
     sectors = [
-        {"ms": lap.sector_ms[i], "best": lap.valid and lap.sector_ms[i] == best_sectors[i]}
-        if len(lap.sector_ms) > i
+        {"ms": value.sector_ms[i], "best": is_best_sector(value, i, stats.best_sectors)}
+        if len(value.sector_ms) == n and n
         else None
         for i in range(n)
     ]
@@ -205,7 +207,9 @@ def _lap_row(lap: Lap, best_sectors: list[int | None], n: int, best: Lap | None)
     return {
         "lap": lap,
         "sectors": sectors,
-        "is_best": best is not None and lap.pk == best.pk,
-        "green": _green(lap),
+        "is_best": stats.best is not None and lap.pk == stats.best.key,
+        "green": is_green(value),
+        "untimed": value.timing == "untimed" or not value.time_ms,
+        "partial": value.partial or not value.complete,
         "tyre_temps": tyres if any(t is not None for t in tyres) else None,
     }

@@ -11,6 +11,7 @@ from simcoach_agent.tracks import track_lookup
 from simcoach_site.events import broadcast_on_commit, rig_group, session_group
 from simcoach_site.jobs import enqueue
 
+from .lib.stats import lap_value
 from .models import Car, Lap, Session, Track
 
 
@@ -112,12 +113,24 @@ def lap_create(*, session: Session, lap: dict[str, Any]) -> Lap | None:
     return obj
 
 
+class LapReferenceRefused(ValueError):
+    """The lap cannot be a reference; the message says why."""
+
+
 def lap_reference_set(*, lap: Lap, is_reference: bool = True) -> Lap:
     """Make `lap` the driver's reference for its track and car (or stop it being one).
 
     At most one reference per (owner, track, car): setting one clears the others, under a
-    lock on the owner's laps of that combination so two requests cannot both win.
+    lock on the owner's laps of that combination so two requests cannot both win. An untimed
+    or partial lap is never a reference (DESIGN.md "One lap rule").
     """
+    value = lap_value(lap)
+    if is_reference and (
+        value.timing == "untimed" or not value.time_ms or value.partial or not value.complete
+    ):
+        raise LapReferenceRefused(
+            "only a timed, whole lap can be a reference; this one is untimed or partial"
+        )
     session = lap.session
     with transaction.atomic():
         same = Lap.objects.filter(

@@ -22,6 +22,7 @@ from apps.coaching.lib.analysis import (
     Trace,
     biggest_losses,
     corner_table,
+    corners_on_lap,
     cumulative_delta,
     resample_by_distance,
     segment_table,
@@ -30,6 +31,7 @@ from apps.telemetry.tracestore import get_trace_store
 from simcoach_agent.channels import BY_NAME, CHANNELS
 from simcoach_agent.tracks import Corner, TrackInfo, track_lookup
 
+from .lib.stats import best_lap, lap_value
 from .models import Lap, Session, Track
 
 COMPARE_CHANNELS: Final = ("speed", "throttle", "brake", "gear", "pos_x", "pos_z")
@@ -71,6 +73,13 @@ def track_info(track: Track) -> TrackInfo | None:
             sectors=(track.length_m,),
         )
     return track_lookup(track.name)
+
+
+def track_corners(track: Track) -> list[Corner]:
+    """The track's one corner set as stored with it (coaching's `track_corner_set` makes it);
+    empty until it exists."""
+    keys = ("name", "start_m", "apex_m", "end_m")
+    return [Corner(**{k: c[k] for k in keys}) for c in track.corners if all(k in c for k in keys)]
 
 
 def lap_trace(*, lap: Lap, channels: Sequence[str] | None = None) -> Trace:
@@ -250,7 +259,8 @@ def loss_hint(row: CornerRow) -> str:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Laps resampled on one 1 m grid; the first lap is the reference."""
+    """Laps resampled on one 1 m grid; the first lap is the reference (`compare_order` puts
+    the driver's pick first)."""
 
     laps: list[Lap]
     traces: list[Trace]
@@ -274,6 +284,22 @@ def compare_check(laps: Sequence[Lap]) -> None:
         )
 
 
+def compare_order(laps: Sequence[Lap], *, ref_id: int | None) -> list[Lap]:
+    """The laps with the reference first, the others in the order given.
+
+    The reference is the lap the driver picked (`ref_id`, which joins the laps if it was not
+    among them); without a pick, the fastest green lap, else the first lap given.
+    """
+    laps = list(laps)
+    if ref_id is None:
+        fastest = best_lap(lap_value(lap) for lap in laps)
+        ref_id = fastest.key if fastest is not None else (laps[0].pk if laps else None)
+    ref = next((lap for lap in laps if lap.pk == ref_id), None)
+    if ref is None:
+        raise CompareError("the reference lap must be one of the laps compared")
+    return [ref, *[lap for lap in laps if lap.pk != ref.pk]]
+
+
 def lap_compare(*, laps: Sequence[Lap]) -> Comparison:
     """Compare laps of one track, the first as reference, on a common 1 m distance grid."""
     compare_check(laps)
@@ -282,7 +308,10 @@ def lap_compare(*, laps: Sequence[Lap]) -> Comparison:
     except TraceUnavailable as exc:
         raise CompareError(str(exc)) from None
     ref, track = traces[0], track_info(laps[0].session.track)
-    corners = stored_corners(laps[0])
+    # The track's corner set measured on the reference lap: the names the lap pages and the
+    # report use. Before the set exists, the reference lap's own stored corners.
+    corner_set = track_corners(laps[0].session.track)
+    corners = corners_on_lap(ref, corner_set) if corner_set else stored_corners(laps[0])
     versus = [
         LapVersus(
             lap,

@@ -4,19 +4,35 @@ from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from .downloads import Download, download_response, lap_download, session_download
 from .forms import SessionFilterForm
-from .selectors import lap_get_for_user, session_get_for_user, session_lap_table, session_report_ready_ids
+from .lib.stats import lap_value
+from .selectors import (
+    lap_get_for_user,
+    session_get_for_user,
+    session_lap_table,
+    session_report_ready_ids,
+    sessions_best_lap_attach,
+)
 from .selectors import session_list as session_list_for
-from .services import lap_reference_set
-from .traces import MAX_COMPARE, CompareError, TraceUnavailable, lap_compare
+from .services import LapReferenceRefused, lap_reference_set
+from .traces import (
+    MAX_COMPARE,
+    CompareError,
+    TraceUnavailable,
+    compare_check,
+    compare_order,
+    lap_compare,
+)
 
 
 @login_required
@@ -26,6 +42,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(session_list_for(user=request.user, filters=filters), 25).get_page(
         request.GET.get("page")
     )
+    sessions_best_lap_attach(page.object_list)
     ready = session_report_ready_ids(session_ids=[s.pk for s in page])
     query = request.GET.copy()
     query.pop("page", None)
@@ -56,7 +73,11 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
 @login_required
 def lap_detail(request: HttpRequest, lap_id: int) -> HttpResponse:
     lap = lap_get_for_user(user=request.user, lap_id=lap_id)
-    return render(request, "sessions/lap.html", {"lap": lap, "session": lap.session})
+    value = lap_value(lap)
+    whole = bool(value.time_ms) and value.timing != "untimed" and not value.partial and value.complete
+    return render(
+        request, "sessions/lap.html", {"lap": lap, "session": lap.session, "can_be_reference": whole}
+    )
 
 
 def _compare_ids(request: HttpRequest) -> list[int]:
@@ -70,15 +91,33 @@ def _compare_ids(request: HttpRequest) -> list[int]:
         raise CompareError("lap ids are numbers: /compare/?laps=12,15") from None
 
 
+def _compare_ref(request: HttpRequest) -> int | None:
+    raw = request.GET.get("ref", "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise CompareError("the reference is a lap id: /compare/?laps=12,15&ref=12") from None
+
+
 @login_required
 def lap_compare_page(request: HttpRequest) -> HttpResponse:
+    """Laps against the reference the driver picked; the URL always names it (?ref=)."""
     try:
-        laps = [lap_get_for_user(user=request.user, lap_id=i) for i in _compare_ids(request)]
+        ids, ref = _compare_ids(request), _compare_ref(request)
+        if ref is not None and ref not in ids:
+            ids.append(ref)  # a reference picked without its tick is still compared
+        laps = compare_order([lap_get_for_user(user=request.user, lap_id=i) for i in ids], ref_id=ref)
+        compare_check(laps)  # refuse before redirecting: a bad pair stays a 400
+        if ref is None:  # remember the default in the URL: a reload or a shared link keeps it
+            query = urlencode({"laps": ",".join(str(lap.pk) for lap in laps), "ref": str(laps[0].pk)})
+            return redirect(f"{reverse('compare')}?{query}")
         comp = lap_compare(laps=laps)
     except CompareError as exc:
         return render(request, "sessions/compare_error.html", {"error": str(exc)}, status=400)
-    ids = ",".join(str(lap.pk) for lap in comp.laps)
-    return render(request, "sessions/compare.html", {"comp": comp, "ids": ids})
+    ids_text = ",".join(str(lap.pk) for lap in comp.laps)
+    return render(request, "sessions/compare.html", {"comp": comp, "ids": ids_text})
 
 
 @login_required
@@ -106,5 +145,8 @@ def _export_or_404(build: Callable[[], Download]) -> HttpResponseBase:
 @require_POST
 def lap_reference_toggle(request: HttpRequest, lap_id: int) -> HttpResponse:
     lap = lap_get_for_user(user=request.user, lap_id=lap_id)
-    lap_reference_set(lap=lap, is_reference=not lap.is_reference)
+    try:
+        lap_reference_set(lap=lap, is_reference=not lap.is_reference)
+    except LapReferenceRefused as exc:
+        return HttpResponseBadRequest(str(exc))
     return redirect("lap-detail", lap.pk)

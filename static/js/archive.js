@@ -40,6 +40,12 @@
     return {
       plots,
       make(target, title, series, data, opts) {
+        // A file without a channel (Crew Chief has no steering) sends it as null: leave it
+        // out of the chart, and skip a chart left with nothing to draw.
+        const keep = series.map((_, i) => data[i + 1] != null);
+        if (!keep.some(Boolean)) return null;
+        series = series.filter((_, i) => keep[i]);
+        data = [data[0]].concat(data.slice(1).filter((_, i) => keep[i]));
         const el = document.createElement("div");
         el.className = "chart";
         target.appendChild(el);
@@ -143,8 +149,9 @@
     getJSON(root.dataset.api).then((s) => {
       const laps = s.laps.filter((l) => l.time_ms);
       const x = laps.map((l) => l.number);
-      const ok = laps.map((l) => (l.valid && !l.in_lap && !l.out_lap ? l.time_ms / 1000 : null));
-      const other = laps.map((l) => (l.valid && !l.in_lap && !l.out_lap ? null : l.time_ms / 1000));
+      // green: the server's one rule (apps/sessions/lib/stats.py); untimed laps have no point
+      const ok = laps.map((l) => (l.green ? l.time_ms / 1000 : null));
+      const other = laps.map((l) => (l.green || !l.time_ms ? null : l.time_ms / 1000));
       const target = $("laptimes-chart");
       if (!laps.length) { target.textContent = "No timed laps yet."; return; }
       const pts = (color) => ({ show: true, size: 8, stroke: color, fill: color });
@@ -156,8 +163,8 @@
           axes: [Object.assign({ label: "lap", incrs: [1, 2, 5, 10, 25, 50, 100] }, AXIS), Object.assign({ size: 84, values: (u, v) => v.map(fmtLap) }, AXIS)],
           series: [
             { label: "lap" },
-            { label: "valid", stroke: COLORS[0], width: 1.5, points: pts(COLORS[0]), value: (u, v) => fmtLap(v), spanGaps: true },
-            { label: "invalid / in / out", stroke: "transparent", points: pts("#8794a3"), value: (u, v) => fmtLap(v) },
+            { label: "green", stroke: COLORS[0], width: 1.5, points: pts(COLORS[0]), value: (u, v) => fmtLap(v), spanGaps: true },
+            { label: "not green (invalid, in/out, partial)", stroke: "transparent", points: pts("#8794a3"), value: (u, v) => fmtLap(v) },
           ],
         },
         [x, ok, other],

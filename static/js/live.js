@@ -83,11 +83,11 @@
 
   function onLap(lap) {
     laps.push(lap);
-    const clean = lap.valid && !lap.in_lap && !lap.out_lap && lap.time_ms;
+    const clean = lap.green; // the server's one rule (apps/sessions/lib/stats.py)
     const isBest = clean && (best == null || lap.time_ms < best);
     if (isBest) best = lap.time_ms;
     (lap.sector_ms || []).forEach((v, i) => {
-      if (lap.valid && (bestSectors[i] == null || v < bestSectors[i])) bestSectors[i] = v;
+      if (clean && v > 0 && (bestSectors[i] == null || v < bestSectors[i])) bestSectors[i] = v;
     });
     const tr = document.createElement("tr");
     tr.className = (isBest ? "best " : "") + (lap.valid ? "" : "invalid");
@@ -214,7 +214,7 @@
 
   function car(f) {
     $("fuel").textContent = f.fuel == null ? "–" : f.fuel.toFixed(1) + " l";
-    const used = laps.filter((l) => l.fuel_used_l > 0 && l.valid && !l.out_lap && !l.in_lap).slice(-5).map((l) => l.fuel_used_l);
+    const used = laps.filter((l) => l.fuel_used_l > 0 && l.green).slice(-5).map((l) => l.fuel_used_l);
     const perLap = used.length ? used.reduce((a, b) => a + b, 0) / used.length : null;
     $("fuel-laps").textContent = perLap && f.fuel != null ? (f.fuel / perLap).toFixed(1) + " (" + perLap.toFixed(2) + " l/lap)" : "–";
     $("water").textContent = f.water_temp == null ? "–" : f.water_temp.toFixed(0) + " °C";

@@ -251,6 +251,27 @@ def detect_corners(
     return sorted(found.values(), key=lambda c: c.apex_m)
 
 
+def corners_on_lap(resampled: Trace, corners: Sequence[Corner]) -> list[DetectedCorner]:
+    """A track's fixed corner set measured on one lap: each corner keeps its name and extent;
+    its apex is this lap's slowest point inside it. No corner is added, merged or renumbered,
+    so every page of every lap on the track names the same corners."""
+    grid = resampled["lap_dist"]
+    speed = np.asarray(resampled["speed"], dtype=np.float64)
+    out = []
+    for c in sorted(corners, key=lambda c: c.apex_m):
+        inside = _span(grid, c.start_m, c.end_m)
+        part = speed[inside]
+        if part.size == 0 or not np.isfinite(part).any():
+            continue  # the lap does not reach this corner (a short partial lap)
+        k = int(np.nanargmin(part))
+        out.append(
+            DetectedCorner(
+                c.name, float(c.start_m), float(grid[inside][k]), float(c.end_m), float(part[k]), True
+            )
+        )
+    return out
+
+
 def _sharpen(raw: np.ndarray, apex: int, reach: int) -> int:
     # Smoothing finds the dip but lifts and blurs its bottom; the apex is the slowest raw
     # sample near the smoothed minimum.

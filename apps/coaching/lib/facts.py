@@ -13,9 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from apps.sessions.lib.stats import LapValue, SessionStats, session_stats
 from simcoach_agent.channels import WHEELS
 
-from .analysis import CornerRow, LapSummary, Trace, corner_table, lap_summary, resample_by_distance
+from .analysis import (
+    CornerRow,
+    LapSummary,
+    Trace,
+    corner_table,
+    corners_on_lap,
+    lap_summary,
+    resample_by_distance,
+)
 from .tyres import window_for
 
 if TYPE_CHECKING:
@@ -27,22 +36,6 @@ SPEED_SHIFT_KMH: Final = 1.5
 
 
 @dataclass(frozen=True)
-class LapRow:
-    """What the facts need of a stored lap."""
-
-    number: int
-    time_s: float | None
-    valid: bool
-    in_or_out: bool
-    sectors_s: Sequence[float] = ()
-    fuel_used_l: float | None = None
-
-    @property
-    def green(self) -> bool:
-        return self.valid and not self.in_or_out and self.time_s is not None
-
-
-@dataclass(frozen=True)
 class SessionInput:
     track: str
     car: str
@@ -50,7 +43,7 @@ class SessionInput:
     kind: str
     game: str
     date: str
-    laps: Sequence[LapRow]
+    laps: Sequence[LapValue]  # every lap of the session, in order
     traces: dict[int, Trace] = field(default_factory=dict)  # raw traces of green laps, by number
     track_info: TrackInfo | None = None
     length_m: float | None = None
@@ -62,18 +55,26 @@ def lap_time(seconds: float) -> str:
     return f"{minutes}:{rest / 1000:06.3f}"
 
 
+def _s(ms: float | None) -> float:
+    return (ms or 0) / 1000
+
+
 def session_facts(data: SessionInput) -> dict[str, Any]:
-    """The facts document: session, laps, best, consistency, corners, tyres, brakes, fuel."""
-    green = [lap for lap in data.laps if lap.green]
-    best = min(green, key=lambda lap: lap.time_s or 0.0, default=None)
+    """The facts document: session, laps, best, consistency, corners, tyres, brakes, fuel.
+
+    Green laps, best lap, theoretical best and consistency are `apps.sessions.lib.stats`'s,
+    the same numbers the session page and the API show.
+    """
+    stats = session_stats(data.laps)
+    green, best = stats.green, stats.best
     summaries = {n: lap_summary(t) for n, t in data.traces.items() if len(t.get("t", ())) > 1}
     corners = _corner_losses(data, best)
     return {
         "session": {k: getattr(data, k) for k in ("track", "car", "car_class", "kind", "game", "date")},
         "laps": _laps(data.laps, green),
-        "best_lap": {"lap": best.number, "time": lap_time(best.time_s or 0.0)} if best else None,
-        "theoretical_best": _theoretical_best(green, best),
-        "consistency": _consistency(green),
+        "best_lap": {"lap": best.number, "time": lap_time(_s(best.time_ms))} if best else None,
+        "theoretical_best": _theoretical_best(stats),
+        "consistency": _consistency(stats),
         "corners": corners,
         "opportunities": [_opportunity(c) for c in corners if c["time_lost_s"] >= MIN_LOSS_S][:3],
         "tyres": _tyres(summaries, data),
@@ -82,9 +83,9 @@ def session_facts(data: SessionInput) -> dict[str, Any]:
     }
 
 
-def _laps(laps: Sequence[LapRow], green: list[LapRow]) -> dict[str, Any]:
+def _laps(laps: Sequence[LapValue], green: list[LapValue]) -> dict[str, Any]:
     rows = [
-        {"lap": lap.number, "time": lap_time(lap.time_s) if lap.time_s else None, "green": lap.green}
+        {"lap": lap.number, "time": lap_time(_s(lap.time_ms)) if lap.time_ms else None, "green": lap.green}
         for lap in laps
     ]
     return {
@@ -95,46 +96,47 @@ def _laps(laps: Sequence[LapRow], green: list[LapRow]) -> dict[str, Any]:
     }
 
 
-def _theoretical_best(green: list[LapRow], best: LapRow | None) -> dict[str, Any] | None:
-    # Best sectors only add up to a lap when every green lap was split the same way.
-    counts = {len(lap.sectors_s) for lap in green}
-    if best is None or len(counts) != 1 or counts == {0} or counts == {1}:
+def _theoretical_best(stats: SessionStats) -> dict[str, Any] | None:
+    total = stats.theoretical_best_ms
+    if total is None or stats.best is None:
         return None
-    sectors = [min(lap.sectors_s[k] for lap in green) for k in range(counts.pop())]
-    total = sum(sectors)
     return {
-        "time": lap_time(total),
-        "gain_s": round((best.time_s or 0.0) - total, 2),
-        "best_sectors": [lap_time(s) for s in sectors],
+        "time": lap_time(_s(total)),
+        "gain_s": round(_s(stats.best.time_ms) - _s(total), 2),
+        "best_sectors": [lap_time(_s(s)) for s in stats.best_sectors],
     }
 
 
-def _consistency(green: list[LapRow]) -> dict[str, Any] | None:
-    times = [lap.time_s or 0.0 for lap in green]
-    if len(times) < 2:
+def _consistency(stats: SessionStats) -> dict[str, Any] | None:
+    # Sample standard deviation (lib.stats): the page shows it to the ms, the report to 0.01 s.
+    if stats.consistency_ms is None or stats.best is None:
         return None
-    best = min(times)
+    times = [_s(lap.time_ms) for lap in stats.green]
+    best = _s(stats.best.time_ms)
     return {
         "laps": len(times),
-        "std_dev_s": round(statistics.stdev(times), 2),
-        "spread_s": round(max(times) - best, 2),
-        "average": lap_time(statistics.fmean(times)),
+        "std_dev_s": round(stats.consistency_ms / 1000, 2),
+        "spread_s": round(_s(stats.spread_ms), 2),
+        "average": lap_time(_s(stats.average_ms)),
         "within_half_second_of_best": sum(t - best <= 0.5 for t in times),
     }
 
 
-def _corner_losses(data: SessionInput, best: LapRow | None) -> list[dict[str, Any]]:
+def _corner_losses(data: SessionInput, best: LapValue | None) -> list[dict[str, Any]]:
     """Per corner, the mean time lost against the best lap over the other green laps."""
     length = data.length_m or (data.track_info.length_m if data.track_info else None)
     if best is None or length is None or best.number not in data.traces:
         return []
     ref = resample_by_distance(data.traces[best.number], length_m=length)
+    # The track's corner set on the best lap: the names the lap pages and compare show.
+    corner_set = data.track_info.corners if data.track_info is not None else ()
+    corners = corners_on_lap(ref, corner_set) if corner_set else None
     rows: dict[str, list[CornerRow]] = {}
     for number, trace in data.traces.items():
         if number == best.number or len(trace.get("t", ())) < 2:
             continue
         other = resample_by_distance(trace, length_m=length)
-        for row in corner_table(ref, other, track=data.track_info):
+        for row in corner_table(ref, other, track=data.track_info, corners=corners):
             rows.setdefault(row.name, []).append(row)
     table = [_corner_fact(name, group) for name, group in rows.items()]
     return sorted(table, key=lambda c: -c["time_lost_s"])
@@ -250,7 +252,7 @@ def _brakes(summaries: dict[int, LapSummary], car_class: str) -> dict[str, Any] 
     }
 
 
-def _fuel(data: SessionInput, green: list[LapRow]) -> dict[str, Any] | None:
+def _fuel(data: SessionInput, green: list[LapValue]) -> dict[str, Any] | None:
     used = [lap.fuel_used_l for lap in green if lap.fuel_used_l]
     if not used:
         return None

@@ -7,22 +7,32 @@ from django import template
 register = template.Library()
 
 
+def _number(value: object) -> float | None:
+    # A missing value reaches a filter as "" (the template engine's string_if_invalid), a
+    # lap without a time as None: both print as a dash, never as a server error.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
 @register.filter
-def laptime(ms: float | None) -> str:
-    # Django hands a missing value in as "" (a session without a best lap: `best.time_ms`)
-    if not isinstance(ms, int | float) or ms <= 0:
+def laptime(value: object) -> str:
+    ms = _number(value)
+    if ms is None or ms <= 0 or ms != ms:
         return "–"
     minutes, rest = divmod(round(ms), 60_000)
     return f"{minutes}:{rest / 1000:06.3f}"
 
 
 @register.filter
-def seconds(ms: float | None) -> str:
+def seconds(value: object) -> str:
     """A duration in ms as seconds to the thousandth (sectors, spreads)."""
-    return "–" if ms is None else f"{ms / 1000:.3f}"
+    ms = _number(value)
+    return "–" if ms is None or ms != ms else f"{ms / 1000:.3f}"
 
 
 @register.filter
-def signed(value: float | None, digits: int = 3) -> str:
+def signed(value: object, digits: int = 3) -> str:
     """+0.123 / -0.045: a time or distance delta with its sign."""
-    return "–" if value is None else f"{value:+.{int(digits)}f}"
+    number = _number(value)
+    return "–" if number is None or number != number else f"{number:+.{int(digits)}f}"

@@ -19,11 +19,18 @@ BATCH = 600  # frames per ingest call: 10 s of the demo car's 60 Hz
 
 
 def session_with_demo_laps(
-    owner: AbstractBaseUser, laps: int = 3, *, end: bool = True, start_t: float = 1.7e9, **demo: Any
+    owner: AbstractBaseUser,
+    laps: int = 3,
+    *,
+    end: bool = True,
+    start_t: float = 1.7e9,
+    drop: tuple[str, ...] = (),
+    **demo: Any,
 ) -> Session:
     """A session of `laps` demo laps at Spa (lap 1 is the out-lap), stored like a rig's stream.
 
-    `demo` goes to DemoCar (noise, brake_earlier_m, corner_speed_delta_kmh, per_lap, ...).
+    `drop` names channels the stream leaves out (a game without positions: pos_x, pos_z...).
+    `laps=0` streams a few seconds of the out-lap only. `demo` goes to DemoCar (noise, brake_earlier_m, corner_speed_delta_kmh, per_lap, ...).
     Lap analysis is only enqueued (after commit); tests call `lap_analyse` themselves.
     """
     car = DemoCar(0, start_t=start_t, realtime=False, **demo)
@@ -41,7 +48,7 @@ def session_with_demo_laps(
     )
     seq, batch = 0, []
     for frame in _frames(car, laps):
-        batch.append(frame)
+        batch.append({k: v for k, v in frame.items() if k not in drop})
         if len(batch) == BATCH:
             seq = _ingest(session.pk, seq, batch)
             batch = []
@@ -58,6 +65,13 @@ def _frames(car: DemoCar, laps: int) -> Iterator[Frame]:
     # it arrives, and two identical noise-free laps leave that time unchanged, so the server
     # measures it after its grace period instead.
     end_t: float | None = None
+    if laps == 0:  # five seconds of the out-lap: a live session before its first lap
+        start: float | None = None
+        for frame in car.frames():
+            start = start or frame["t"]
+            if frame["t"] > start + 5.0:
+                return
+            yield frame
     for frame in car.frames():
         if frame["lap"] > laps:
             end_t = end_t or frame["t"] + GAME_TIME_GRACE_S + 0.5

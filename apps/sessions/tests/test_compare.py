@@ -83,7 +83,8 @@ def test_it_measures_braking_points_and_apex_speeds_from_stored_corners(session:
 
 def test_it_serves_the_compare_page_with_the_corner_table(client: Client, driver, session: Session) -> None:  # type: ignore[no-untyped-def]
     client.force_login(driver)
-    response = client.get("/compare/", {"laps": f"{lap_id(session, REF)},{lap_id(session, EARLY_BRAKE)}"})
+    ref, other = lap_id(session, REF), lap_id(session, EARLY_BRAKE)
+    response = client.get("/compare/", {"laps": f"{ref},{other}", "ref": ref})
     assert response.status_code == 200
     html = response.content.decode()
     assert 'data-corner="La Source"' in html and "braked 15 m earlier" in html
@@ -118,3 +119,62 @@ def test_it_refuses_what_it_cannot_compare_with_a_400(client: Client, driver, se
     for laps in ("", str(ref), "a,b", f"{ref},{ref}", ",".join([str(ref)] * 5)):
         assert client.get("/compare/", {"laps": laps}).status_code == 400, laps
         assert client.get("/api/compare/", {"laps": laps}).status_code == 400, laps
+
+
+class TestReferencePick:
+    """The driver picks the reference; the URL names it; the page does what it says."""
+
+    def test_it_compares_against_the_picked_lap_whatever_order_the_laps_come_in(
+        self, client: Client, driver, session: Session
+    ) -> None:  # type: ignore[no-untyped-def]
+        client.force_login(driver)
+        ref, other = lap_id(session, EARLY_BRAKE), lap_id(session, REF)
+        # The session page's form sends its ticks in table order (the faster REF lap first).
+        response = client.get(f"/compare/?laps={other}&laps={ref}&ref={ref}")
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert (
+            html.index(f'href="/laps/{ref}/"')
+            < html.index('data-w="reference"')
+            < html.index(f'href="/laps/{other}/"')
+        )
+        assert f"vs lap {EARLY_BRAKE}:" in html and f"ref={ref}" in html
+        data = client.get("/api/compare/", {"laps": f"{other},{ref}", "ref": ref}).json()
+        assert data["reference_lap_id"] == ref
+        assert data["versus"][0]["time_delta_s"] == pytest.approx(-truth(EARLY_BRAKE), abs=0.05)
+
+    def test_it_names_the_default_reference_in_the_url(
+        self, client: Client, driver, session: Session
+    ) -> None:  # type: ignore[no-untyped-def]
+        client.force_login(driver)
+        out_lap, fast = lap_id(session, 1), lap_id(session, REF)
+        response = client.get(f"/compare/?laps={out_lap}&laps={fast}")
+        # Without a pick the fastest green lap ticked is the reference, never the out-lap on top.
+        assert response.status_code == 302 and response["Location"].endswith(f"ref={fast}")
+        assert client.get("/api/compare/", {"laps": f"{out_lap},{fast}"}).json()["reference_lap_id"] == fast
+
+    def test_it_compares_a_picked_reference_that_was_not_ticked(
+        self, client: Client, driver, session: Session
+    ) -> None:  # type: ignore[no-untyped-def]
+        client.force_login(driver)
+        ticked, ref = lap_id(session, EARLY_BRAKE), lap_id(session, REF)
+        response = client.get(f"/compare/?laps={ticked}&ref={ref}")
+        assert response.status_code == 200
+        assert 'data-w="reference"' in response.content.decode()
+
+    @pytest.mark.parametrize("ref", ["abc", "1.5"])
+    def test_it_refuses_a_reference_that_is_not_a_lap_id(
+        self, client: Client, driver, session: Session, ref: str
+    ) -> None:  # type: ignore[no-untyped-def]
+        client.force_login(driver)
+        response = client.get(
+            f"/compare/?laps={lap_id(session, REF)},{lap_id(session, EARLY_BRAKE)}&ref={ref}"
+        )
+        assert response.status_code == 400 and b"the reference is a lap id" in response.content
+
+    def test_it_answers_404_for_someone_elses_reference(
+        self, client: Client, driver, stranger, session: Session
+    ) -> None:  # type: ignore[no-untyped-def]
+        client.force_login(stranger)
+        ids = f"{lap_id(session, REF)},{lap_id(session, EARLY_BRAKE)}"
+        assert client.get(f"/compare/?laps={ids}&ref={lap_id(session, REF)}").status_code == 404

@@ -58,8 +58,9 @@ def test_it_shows_the_corner_table_and_charts(live_server, session: Session, bro
     page.goto(f"{live_server.url}/sessions/{session.pk}/")
     page.check(f"input[name=laps][value='{ref}']")
     page.check(f"input[name=laps][value='{other}']")
+    page.check(f"input[name=ref][value='{ref}']")
     page.click("#compare-form button[type=submit]")
-    page.wait_for_url("**/compare/**", timeout=WAIT_MS)
+    page.wait_for_url(lambda url: "/compare/" in url and f"ref={ref}" in url, timeout=WAIT_MS)
 
     row = page.locator("[data-w=corner-table] tr[data-corner='La Source']")
     cells = row.locator("td").all_inner_texts()
@@ -72,4 +73,34 @@ def test_it_shows_the_corner_table_and_charts(live_server, session: Session, bro
         "() => document.querySelectorAll('#compare-charts .uplot').length === 5", timeout=WAIT_MS
     )
     assert page.locator("#compare-charts .u-title").first.inner_text().startswith("Speed")
+    assert errors == []
+
+
+def test_it_keeps_the_reference_the_driver_picks_in_the_url(
+    live_server, session: Session, browser: Browser
+) -> None:  # type: ignore[no-untyped-def]
+    # Issue "Lap truth": ticking lap 2 then lap 1 made the out-lap on top the reference.
+    out_lap, fast = (session.laps.get(number=n).pk for n in (1, 2))
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/sessions/{session.pk}/")
+    assert "pick the reference" in page.locator("[data-w=compare-help]").inner_text()
+    page.check(f"input[name=laps][value='{fast}']")
+    page.check(f"input[name=laps][value='{out_lap}']")
+    page.click("#compare-form button[type=submit]")
+    # No pick: the fastest green lap ticked is the reference, and the URL says so.
+    page.wait_for_url(lambda url: "/compare/" in url and f"ref={fast}" in url, timeout=WAIT_MS)
+    assert "lap 2" in page.locator("#legend li:has([data-w=reference])").inner_text().lower()
+    assert page.locator("[data-w=versus] h3").first.inner_text().lower().startswith("lap 1 vs lap 2")
+    # The driver picks the out-lap instead: the page and its charts follow, and a reload keeps it.
+    page.click("[data-w=make-reference]")
+    page.wait_for_url(lambda url: f"ref={out_lap}" in url, timeout=WAIT_MS)
+    page.reload()
+    assert "lap 1" in page.locator("#legend li:has([data-w=reference])").inner_text().lower()
+    assert page.locator("[data-w=versus] h3").first.inner_text().lower().startswith("lap 2 vs lap 1")
+    page.wait_for_function(
+        "document.querySelectorAll('#compare-charts .uplot').length === 5", timeout=WAIT_MS
+    )
     assert errors == []

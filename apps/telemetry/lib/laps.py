@@ -16,6 +16,12 @@ Columns = Mapping[str, np.ndarray]
 # How long to wait for the game to publish the finished lap's time before measuring it
 # ourselves: games update the lap counter and the last-lap time on different ticks.
 GAME_TIME_GRACE_S = 2.0
+# Frames further apart than this left a hole (an agent restarted, a rig that slept): what
+# happened in it (a sector boundary, the line) was not seen, so no time is read across it.
+FRAME_GAP_S = 1.0
+# A game may publish the new lap's sector a few ticks after its lap counter: sector readings
+# in the first second of a lap are not boundaries.
+SECTOR_LAG_S = 1.0
 
 
 @dataclass
@@ -49,6 +55,12 @@ class LapState:
     in_pit_seen_late: bool = False
     prev_game_last: float = -1.0  # the game's last_lap_time before the pending lap ended
     pending: dict[str, Any] | None = None  # a finished lap waiting for the game's time
+    # The session's sector layout: the highest sector index seen + 1. A lap whose splits do
+    # not fit it (a boundary missed in a hole, a glitching sector reading) keeps no sectors
+    # rather than wrong ones. Saved with the state, so a resumed stream keeps the layout.
+    sector_count: int = 0
+    splits_broken: bool = False  # a split of this lap was missed or read across a hole
+    last_t: float | None = None  # t of the last frame seen, to find holes across batches
 
 
 class LapTracker:
@@ -74,28 +86,38 @@ class LapTracker:
         for i in np.flatnonzero(lap != previous):
             self._scan(cols, start, int(i))
             done += self._resolve_pending(cols, start, int(i))
+            hole = self._hole_before(cols, int(i))
             if lap[i] > (self.s.lap or 0):
-                self._close(cols, int(i))
-            self._begin(cols, int(i), first=False)
+                self._close(cols, int(i), end_unseen=hole)
+            self._begin(cols, int(i), first=False, after_hole=hole)
             start = int(i)
         self._scan(cols, start, len(lap))
         done += self._resolve_pending(cols, start, len(lap))
+        if len(lap):
+            self.s.last_t = float(cols["t"][-1])
         return done
 
-    def _begin(self, cols: Columns, i: int, *, first: bool) -> None:
+    def _hole_before(self, cols: Columns, i: int) -> bool:
+        before = float(cols["t"][i - 1]) if i > 0 else self.s.last_t
+        return before is not None and float(cols["t"][i]) - before > FRAME_GAP_S
+
+    def _begin(self, cols: Columns, i: int, *, first: bool, after_hole: bool = False) -> None:
         s = self.s
         s.lap = int(cols["lap"][i])
         s.t_start = float(cols["t"][i])
         s.started_in_pit = bool(_at(cols, "in_pit", i, 0.0))
-        # Joined mid-lap: a lap we did not see from the line has no full trace.
-        s.partial = first and not s.started_in_pit and float(cols["lap_dist"][i]) > 200.0
+        # Joined mid-lap: a lap we did not see from the line has no full trace. The first lap
+        # of a stream may have begun a moment before (200 m of grace); the first lap after a
+        # hole began in the hole, out of sight.
+        joined = (first and float(cols["lap_dist"][i]) > 200.0) or after_hole
+        s.partial = joined and not s.started_in_pit
         s.fuel_start = _at(cols, "fuel", i, None)
-        s.sector, s.splits, s.invalid, s.in_pit_seen_late = (
-            int(_at(cols, "sector", i, 0.0) or 0),
-            [],
-            False,
-            False,
-        )
+        # Seen crossing the line, the car is in sector 0 whatever a lagging reading says (a
+        # game may update the sector a tick after the lap counter); joined, where it is.
+        sector = int(_at(cols, "sector", i, 0.0) or 0) if first or after_hole else 0
+        s.sector, s.splits, s.invalid, s.in_pit_seen_late = max(sector, 0), [], False, False
+        s.splits_broken = s.sector != 0  # a lap begun past the first boundary cannot split it
+        s.sector_count = max(s.sector_count, s.sector + 1)
         if first:
             s.prev_game_last = float(_at(cols, "last_lap_time", i, -1.0) or -1.0)
 
@@ -113,21 +135,43 @@ class LapTracker:
         ):
             s.in_pit_seen_late = bool(cols["in_pit"][b - 1] > 0.5)
         if "sector" in cols:
-            sec = cols["sector"][a:b].astype(np.int64)
-            for j in np.flatnonzero(sec != np.concatenate(([s.sector], sec[:-1]))):
-                if sec[j] == s.sector + 1:
-                    s.splits.append(float(cols["lap_time"][a + j]))
-                s.sector = int(sec[j])
+            self._scan_sectors(cols, a, b)
 
-    def _close(self, cols: Columns, i: int) -> None:
+    def _scan_sectors(self, cols: Columns, a: int, b: int) -> None:
+        s = self.s
+        sec = cols["sector"][a:b].astype(np.int64)
+        for j in np.flatnonzero(sec != np.concatenate(([s.sector], sec[:-1]))):
+            now = int(sec[j])
+            if now == s.sector or float(cols["t"][a + j]) - s.t_start < SECTOR_LAG_S:
+                # Back from a glitch to where the lap already was; or the last lap's sector
+                # read a tick after the line (no car reaches a boundary a second after it).
+                continue
+            if now < s.sector:
+                # Mid-lap a sector never goes back: an unknown reading (a game reports 0 or -1
+                # while it starts up, as after an agent restart). Moving back would count the
+                # next step forward as a new boundary and split the lap into too many sectors.
+                continue
+            if now == s.sector + 1 and not self._hole_before(cols, a + int(j)):
+                split = float(cols["lap_time"][a + j])
+                s.splits_broken |= bool(s.splits) and split <= s.splits[-1]
+                s.splits.append(split)
+            else:  # a boundary skipped, or crossed while no frames came: its time is unknown
+                s.splits_broken = True
+            s.sector = now
+            s.sector_count = max(s.sector_count, now + 1)
+
+    def _close(self, cols: Columns, i: int, *, end_unseen: bool = False) -> None:
         """The counter moved on at frame i: park the finished lap until its time is known."""
         s = self.s
         fuel_end = _at(cols, "fuel", i, None)
+        # All sectors seen, each split once: anything else is a layout we cannot trust.
+        whole = not s.splits_broken and s.sector_count >= 2 and len(s.splits) == s.sector_count - 1
         s.pending = {
             "number": s.lap,
             "t_start": s.t_start,
             "t_end": float(cols["t"][i]),
-            "splits": list(s.splits),
+            "splits": list(s.splits) if whole else [],
+            "end_unseen": end_unseen,
             "valid": not s.invalid and not s.partial,
             "is_out_lap": s.started_in_pit,
             "is_in_lap": s.in_pit_seen_late or bool(_at(cols, "in_pit", i, 0.0)),
@@ -165,9 +209,15 @@ class LapTracker:
         p = self.s.pending
         assert p is not None
         self.s.pending = None
-        splits = [x for x in game_splits or p["splits"] if 0 < x < time_s]
+        candidates = game_splits or p["splits"]
+        splits = candidates if all(0 < x < time_s for x in candidates) else []
         bounds = [0.0, *splits, time_s]
         sectors = [round(b - a, 3) for a, b in zip(bounds, bounds[1:], strict=False)] if splits else []
+        # A lap that ended in a hole and has no game time: measured across the hole, its
+        # duration is not its time, so it is kept as partial (never valid, best or a statistic).
+        partial = p["partial"] or (timing == "measured" and bool(p.get("end_unseen")))
+        if partial:
+            sectors = []  # the line (and so the last split) was never seen
         return CompletedLap(
             number=p["number"],
             t_start=p["t_start"],
@@ -175,10 +225,10 @@ class LapTracker:
             time_s=time_s,
             timing=timing,
             sectors_s=sectors,
-            valid=p["valid"] and timing != "untimed",
+            valid=p["valid"] and timing != "untimed" and not partial,
             is_out_lap=p["is_out_lap"],
             is_in_lap=p["is_in_lap"],
-            partial=p["partial"],
+            partial=partial,
             fuel_used_l=p["fuel_used_l"],
         )
 
