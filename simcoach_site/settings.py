@@ -245,7 +245,13 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "django.channels.server": {"level": "WARNING"},
+        # Listed so dictConfig drops Django's default stderr handler on "django": with it, each
+        # request warning and traceback was printed twice (by it and by the root's console).
+        "django": {"level": "INFO"},
+    },
 }
 
 # --- Production: refuse what is only safe on a laptop -------------------------------------------
