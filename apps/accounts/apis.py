@@ -26,6 +26,8 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 class RigDeviceStartApi(APIView):
+    """The agent's pairing step 1: get a code for the driver to approve on /pair/."""
+
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 
@@ -57,6 +59,8 @@ class RigDeviceStartApi(APIView):
 
 
 class RigDeviceTokenApi(APIView):
+    """The agent's pairing step 2: poll with the device code until the rig token is issued."""
+
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 

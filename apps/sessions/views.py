@@ -12,6 +12,8 @@ from django.template.loader import get_template
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
+from apps.accounts.authentication import login_or_token_required
+
 from .forms import SessionFilterForm
 from .lib.exports import lap_csv, lap_motec_ld, lap_motec_ldx
 from .models import Lap
@@ -97,8 +99,9 @@ def _filename(lap: Lap, ext: str) -> str:
     return f"{stem or 'lap'}.{ext}"
 
 
-@login_required
+@login_or_token_required
 def lap_export_csv(request: HttpRequest, lap_id: int) -> StreamingHttpResponse:
+    """One of your laps as CSV, one row per sample, units in the header."""
     lap = lap_get_for_user(user=request.user, lap_id=lap_id)
     columns, units = _export_or_404(lambda: lap_export_columns(lap=lap))
     response = StreamingHttpResponse(lap_csv(columns, units), content_type="text/csv; charset=utf-8")
@@ -106,8 +109,9 @@ def lap_export_csv(request: HttpRequest, lap_id: int) -> StreamingHttpResponse:
     return response
 
 
-@login_required
+@login_or_token_required
 def lap_export_ld(request: HttpRequest, lap_id: int) -> HttpResponse:
+    """One of your laps as a MoTeC i2 .ld file (channels resampled to one rate)."""
     lap = lap_get_for_user(user=request.user, lap_id=lap_id)
     columns, rate = _export_or_404(lambda: lap_export_uniform(lap=lap))
     session = lap.session
@@ -127,8 +131,9 @@ def lap_export_ld(request: HttpRequest, lap_id: int) -> HttpResponse:
     return response
 
 
-@login_required
+@login_or_token_required
 def lap_export_ldx(request: HttpRequest, lap_id: int) -> HttpResponse:
+    """The .ldx beside the .ld: the lap's start and end beacons for MoTeC i2."""
     lap = lap_get_for_user(user=request.user, lap_id=lap_id)
     # The .ld starts on the line: beacons at its start and at the lap's time mark the lap.
     # An untimed lap gets no end beacon, so it stays untimed when imported back.
