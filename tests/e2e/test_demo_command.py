@@ -11,6 +11,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -125,7 +126,12 @@ def test_each_server_log_line_is_printed_once(demo: Demo) -> None:
         urllib.request.urlopen(f"{demo.base}/no-such-page-{os.getpid()}/")
     assert missing.value.code == 404
     demo.proc.send_signal(signal.SIGINT)
-    out = demo.proc.stdout.read() if demo.proc.stdout else ""  # EOF once every child is gone
+    rest: list[str] = []
+    reader = threading.Thread(target=lambda: rest.append(demo.proc.stdout.read()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(30)  # EOF once the demo and every child are gone
+    assert not reader.is_alive(), "the demo's output never closed: a child still holds it"
+    out = rest[0]
     assert out.count(f"Not Found: /no-such-page-{os.getpid()}/") == 1, out
 
 
