@@ -207,7 +207,8 @@ def _import_one(
     laps = answer.get("laps", 0)
     what = "imported as" if answer.get("created") else "already imported as"
     url = server.rstrip("/") + "/sessions/" + str(answer["session_id"]) + "/"
-    reporter.info(f"{path.name}: {what} session {answer['session_id']} ({laps} laps) {url}")
+    plural = "" if laps == 1 else "s"
+    reporter.info(f"{path.name}: {what} session {answer['session_id']} ({laps} lap{plural}) {url}")
     for warning in answer.get("warnings") or []:
         reporter.info(f"  note: {warning}")
 
