@@ -12,7 +12,8 @@ from rest_framework.authtoken.models import Token
 
 from apps.coaching.lib.report_text import _consistency, _fuel, _summary
 from apps.sessions.tests.factories import session_with_demo_laps
-from simcoach_site.lib.words import count, megabytes
+from simcoach_agent.sizes import megabytes
+from simcoach_site.lib.words import count
 
 
 @pytest.mark.django_db

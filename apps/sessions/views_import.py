@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import RigTokenAuthentication
 from apps.accounts.models import Rig
-from simcoach_site.lib.words import megabytes
+from simcoach_agent.sizes import megabytes
 
 from .models import Session
 from .services_import import ImportRejected, ImportStoreFailed, session_import
