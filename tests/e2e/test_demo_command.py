@@ -135,6 +135,23 @@ def test_each_server_log_line_is_printed_once(demo: Demo) -> None:
     assert out.count(f"Not Found: /no-such-page-{os.getpid()}/") == 1, out
 
 
+def test_it_refuses_a_port_already_in_use(demo_env: dict[str, str]) -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        run = subprocess.run(
+            [sys.executable, "manage.py", "demo", "--port", str(port)],
+            cwd=ROOT,
+            env=demo_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert run.returncode == 1
+    assert f"127.0.0.1:{port} is already in use" in run.stderr and "--port" in run.stderr
+
+
 def descendants(pid: int) -> set[int]:
     """Every live process below `pid` (read from /proc: children, grandchildren...)."""
     parents: dict[int, int] = {}

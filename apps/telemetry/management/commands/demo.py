@@ -18,7 +18,7 @@ from apps.accounts.models import Rig
 from apps.accounts.services import rig_create, rig_revoke
 from apps.sessions.services import sessions_close_idle
 from simcoach_site.lib.children import StopRequested, spawn, stop_children, stop_signals
-from simcoach_site.lib.net import daphne_command, wait_for_port
+from simcoach_site.lib.net import daphne_command, port_taken, wait_for_port
 
 DEMO_USER = "demo"
 ADMIN_USER = "demo-admin"
@@ -33,6 +33,11 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
 
     def handle(self, *args: Any, host: str, port: int, seed: int, **options: Any) -> None:
+        if port_taken(host, port):  # else the agent would stream into whatever holds the port
+            raise CommandError(
+                f"{host}:{port} is already in use (is an earlier demo still running?): "
+                "stop it, or pass --port"
+            )
         password, admin_password = secrets.token_urlsafe(9), secrets.token_urlsafe(9)
         token = self._demo_account(password)
         _admin_account(admin_password)
