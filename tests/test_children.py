@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from simcoach_site.lib.children import spawn, stop_children
+from simcoach_site.lib.children import StopRequested, spawn, stop_children, stop_signals
 from tests.servers import ROOT
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG, /proc")
@@ -77,3 +77,15 @@ def test_stop_children_takes_down_grandchildren_that_ignore_sigint() -> None:
         assert gone_within([grandchild], 5), "a grandchild survived stop_children"
     finally:
         kill_all([grandchild])
+
+
+def test_stop_signals_raise_once_then_are_ignored_until_the_block_ends() -> None:
+    before = signal.getsignal(signal.SIGHUP)
+    with pytest.raises(StopRequested, match="SIGHUP"), stop_signals():
+        try:
+            os.kill(os.getpid(), signal.SIGHUP)
+            time.sleep(1)  # the handler runs here
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)  # a second signal during the shutdown: ignored
+            time.sleep(0.1)
+    assert signal.getsignal(signal.SIGHUP) is before  # restored: pytest keeps its own handlers

@@ -87,9 +87,7 @@ def stop_signals() -> Iterator[None]:
     """Within the block, SIGINT/SIGTERM/SIGHUP raise StopRequested (restored on exit)."""
 
     def raise_stop(signum: int, _frame: FrameType | None) -> None:
-        # Once: a second Ctrl-C must not cut the shutdown short and orphan a child.
-        for sig in STOP_SIGNALS:
-            signal.signal(sig, signal.SIG_IGN)
+        ignore_stop_signals()  # once: a second Ctrl-C must not cut the shutdown short
         raise StopRequested(signum)
 
     previous = {sig: signal.signal(sig, raise_stop) for sig in STOP_SIGNALS}
@@ -98,3 +96,10 @@ def stop_signals() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def ignore_stop_signals() -> None:
+    """From here on (until `stop_signals` exits) stop signals are ignored: call it before
+    `stop_children`, so a Ctrl-C during the shutdown cannot interrupt it."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)

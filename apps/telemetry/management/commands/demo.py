@@ -17,7 +17,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from apps.accounts.models import Rig
 from apps.accounts.services import rig_create, rig_revoke
 from apps.sessions.services import sessions_close_idle
-from simcoach_site.lib.children import StopRequested, spawn, stop_children, stop_signals
+from simcoach_site.lib.children import (
+    StopRequested,
+    ignore_stop_signals,
+    spawn,
+    stop_children,
+    stop_signals,
+)
 from simcoach_site.lib.net import daphne_command, port_taken, wait_for_port
 
 DEMO_USER = "demo"
@@ -58,6 +64,7 @@ class Command(BaseCommand):
             except StopRequested as stop:
                 self.stdout.write(f"\nstopping ({stop})…")
             finally:
+                ignore_stop_signals()
                 stop_children(procs)
 
     def _watch(self, procs: list[subprocess.Popen[bytes]]) -> None:
