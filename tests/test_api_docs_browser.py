@@ -63,3 +63,35 @@ def test_the_docs_load_nothing_from_another_origin(
     assert elsewhere == [], f"{path} asked other origins for {elsewhere}"
     assert path != "/api/docs/" or any("/static/drf_spectacular_sidecar/" in url for url in requested)
     assert errors == []
+
+
+# The site's own policy: no 'unsafe-inline', nothing from another origin.
+STRICT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'"
+)
+LISTEN = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__csp.push(e.violatedDirective + " blocked " + (e.blockedURI || "inline"));
+});
+"""
+
+
+def test_the_docs_work_under_a_strict_content_security_policy(live_server, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.add_init_script(LISTEN)
+
+    def with_csp(route: Route) -> None:
+        response = route.fetch()
+        route.fulfill(response=response, headers={**response.headers, "content-security-policy": STRICT_CSP})
+
+    page.route(f"{live_server.url}/api/docs/", with_csp)
+    page.goto(f"{live_server.url}/api/docs/")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=WAIT_MS)
+    page.wait_for_load_state("networkidle", timeout=WAIT_MS)
+    assert page.evaluate("() => window.__csp") == []
+    assert page.evaluate("() => getComputedStyle(document.body).margin") == "0px"  # our css file applied
+    assert errors == []
