@@ -8,6 +8,8 @@ Three ways a parent goes away, three guards:
 - Grandchildren: each child leads its own process group and is stopped with `killpg`, so
   whatever it started goes down with it. Its own group also keeps a terminal's Ctrl-C away
   from the children: only the parent gets it, and it stops them in order.
+
+POSIX only (process groups, SIGHUP), like the demo's Makefile; the guard against SIGKILL is Linux's.
 """
 
 from __future__ import annotations
