@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc as our own static files: docs work offline
     "apps.accounts",
     "apps.sessions",
     "apps.telemetry",
@@ -244,6 +245,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Sessions, laps, lap channels and comparisons of a SimCoach driver.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # From drf_spectacular_sidecar's static files, not a CDN: the docs load on an offline LAN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # null: no badge fetched from validator.swagger.io (another origin)
+    "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
 }
 
 LOGGING = {
@@ -271,6 +277,9 @@ LOGGING = {
         "django.channels.server": {"level": "WARNING", "filters": ["redact_urls"]},
         "django.request": {"filters": ["redact_urls"]},
         "django.security": {"filters": ["redact_urls"]},
+        # Listed so dictConfig drops Django's default stderr handler on "django": with it, each
+        # request warning and traceback was printed twice (by it and by the root's console).
+        "django": {"level": "INFO"},
     },
 }
 

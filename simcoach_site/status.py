@@ -111,6 +111,7 @@ async def status_checks() -> dict[str, Check]:
 
 @never_cache
 async def status_view(request: HttpRequest) -> JsonResponse:
+    """Is every backing service reachable? ok/fail per check, 503 if any fails (no login)."""
     checks = await status_checks()
     healthy = all(c["ok"] for c in checks.values())
     return JsonResponse(

@@ -1,8 +1,12 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.accounts.views import admin_login
+from simcoach_site.api_root import ApiRootApi
 from simcoach_site.status import status_view
 
 urlpatterns = [
@@ -17,5 +21,11 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Before admin.site.urls, so the admin's own (unlimited) login view is never reached.
     path("admin/login/", admin_login),
+    path("api/", ApiRootApi.as_view(), name="api-root"),
+    # The split view serves its start-up script as a file: no inline script for a CSP to refuse.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # Browsers ask for /favicon.ico whatever the page links; answer instead of logging a 404.
+    # Lazy: the static URL (hashed in production) is looked up when asked, not at import.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.ico"), permanent=True)),
     path("admin/", admin.site.urls),
 ]

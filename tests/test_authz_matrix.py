@@ -101,6 +101,8 @@ MATRIX: dict[str, object] = {
     "api/status/": Public(),
     "api/schema/": Public(),
     "api/docs/": Public(),
+    "api/": Public(),  # the list of routes, no data
+    "favicon.ico": Public(),
     "admin/": Public(),  # Django's own staff check; tested by Django
     "admin/login/": Public(),  # the admin login, with the login limits in front (accounts/views.py)
 }
@@ -192,6 +194,45 @@ def test_it_lets_the_owner_through(objects, driver) -> None:
     for route, entry in MATRIX.items():
         if isinstance(entry, Owned) and entry.method == "get":
             assert _call(client, entry, objects).status_code == 200, route
+
+
+def _token_routes() -> dict[str, object]:
+    """Every route a script calls: the user API under api/ and the lap exports."""
+    return {
+        route: entry
+        for route, entry in MATRIX.items()
+        if (route.startswith("api/") or "/export." in route) and isinstance(entry, (Owned, LoginOnly))
+    }
+
+
+@pytest.mark.django_db
+def test_a_drf_token_opens_every_api_and_export_route(objects, driver) -> None:
+    from rest_framework.authtoken.models import Token
+
+    api = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=driver).key}")
+    refused = {}
+    for route, entry in _token_routes().items():
+        if isinstance(entry, Owned):
+            resp = _call(api, entry, objects)
+        else:  # api/imports/ is POST only: a token gets past auth to "no file"
+            resp = api.post("/" + route) if route == "api/imports/" else api.get("/" + route)
+        if resp.status_code in (301, 302, 401, 403):
+            refused[route] = resp.status_code
+    assert not refused, f"routes that refused the owner's token: {refused}"
+    assert {r for r in _token_routes() if "/export." in r}, "the exports should be in the matrix"
+
+
+@pytest.mark.django_db
+def test_an_export_answers_a_bad_token_with_401_not_the_login_page(objects) -> None:
+    url = f"/laps/{objects['lap'].pk}/export.csv"
+    for header, says in [
+        ("Token not-a-real-key", "Invalid token"),
+        ("Bearer sc_rig_something", "Authorization: Token <key>"),
+        ("Token", "Authorization: Token <key>"),
+    ]:
+        resp = Client(HTTP_AUTHORIZATION=header).get(url)
+        assert resp.status_code == 401 and resp["WWW-Authenticate"].startswith("Token"), header
+        assert says in resp.json()["detail"], header
 
 
 @pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.test import Client, RequestFactory
 from django.views.debug import technical_500_response
 
 from simcoach_site.errors import url_password_masked
-from simcoach_site.headers import API_DOCS_POLICY, SITE_POLICY
+from simcoach_site.headers import SITE_POLICY
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,9 +60,9 @@ class TestHeaders:
         assert "unsafe" not in SITE_POLICY
         assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'"
 
-    def test_only_the_api_docs_get_the_looser_policy(self, client: Client, driver) -> None:  # type: ignore[no-untyped-def]
+    def test_the_api_docs_get_the_site_policy_too(self, client: Client, driver) -> None:  # type: ignore[no-untyped-def]
         client.force_login(driver)
-        assert client.get("/api/docs/")["Content-Security-Policy"] == API_DOCS_POLICY
+        assert client.get("/api/docs/")["Content-Security-Policy"] == SITE_POLICY
         assert client.get("/api/schema/")["Content-Security-Policy"] == SITE_POLICY
 
 

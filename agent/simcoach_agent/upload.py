@@ -21,6 +21,7 @@ from typing import Any, Final, Protocol
 from . import config
 from .http import send
 from .pairing import TokenRejected
+from .sizes import MB, megabytes
 
 CHUNK: Final = 64 * 1024  # bytes read from disk and sent per step
 UPLOAD_TIMEOUT: Final = 600.0  # seconds: the server parses the whole file before it answers
@@ -164,10 +165,10 @@ class ProgressBar:
             if pct != self.shown:
                 filled = self.WIDTH * pct // 100
                 bar = "#" * filled + "-" * (self.WIDTH - filled)
-                self.out.write(f"\r{self.name} [{bar}] {pct:3d}% {sent / 1e6:.1f}/{total / 1e6:.1f} MB")
+                self.out.write(f"\r{self.name} [{bar}] {pct:3d}% {sent / MB:.1f}/{total / MB:.1f} MB")
                 self.out.flush()
         elif pct // 25 > self.shown // 25 or (pct == 100 and self.shown != 100):
-            print(f"{self.name}: uploaded {pct}% of {total / 1e6:.1f} MB", file=self.out, flush=True)
+            print(f"{self.name}: uploaded {pct}% of {megabytes(total)}", file=self.out, flush=True)
         self.shown = pct
 
     def finish(self) -> None:
@@ -207,7 +208,8 @@ def _import_one(
     laps = answer.get("laps", 0)
     what = "imported as" if answer.get("created") else "already imported as"
     url = server.rstrip("/") + "/sessions/" + str(answer["session_id"]) + "/"
-    reporter.info(f"{path.name}: {what} session {answer['session_id']} ({laps} laps) {url}")
+    plural = "" if laps == 1 else "s"
+    reporter.info(f"{path.name}: {what} session {answer['session_id']} ({laps} lap{plural}) {url}")
     for warning in answer.get("warnings") or []:
         reporter.info(f"  note: {warning}")
 

@@ -141,9 +141,9 @@ def test_it_says_when_the_server_cannot_be_reached(tmp_path: Path) -> None:
 def test_it_draws_a_bar_on_a_terminal_and_quarter_lines_otherwise() -> None:
     tty, plain = io.StringIO(), io.StringIO()
     bar, lines = ProgressBar("a.ld", tty=True, out=tty), ProgressBar("a.ld", tty=False, out=plain)
-    for sent in range(0, 2_000_001, 100_000):
-        bar(sent, 2_000_000)
-        lines(sent, 2_000_000)
+    for sent in range(0, 2 * 2**20 + 1, 2**17):  # 2 MB (2**20 bytes each, as the server counts)
+        bar(sent, 2 * 2**20)
+        lines(sent, 2 * 2**20)
     bar.finish()
     assert tty.getvalue().endswith("\ra.ld [" + "#" * 28 + "] 100% 2.0/2.0 MB\n")
-    assert plain.getvalue().splitlines() == [f"a.ld: uploaded {p}% of 2.0 MB" for p in (0, 25, 50, 75, 100)]
+    assert plain.getvalue().splitlines() == [f"a.ld: uploaded {p}% of 2 MB" for p in (0, 25, 50, 75, 100)]

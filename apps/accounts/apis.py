@@ -22,6 +22,8 @@ STARTS_PER_IP_PER_HOUR = 30
 
 
 class RigDeviceStartApi(APIView):
+    """The agent's pairing step 1: get a code for the driver to approve on /pair/."""
+
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 
@@ -52,6 +54,8 @@ class RigDeviceStartApi(APIView):
 
 
 class RigDeviceTokenApi(APIView):
+    """The agent's pairing step 2: poll with the device code until the rig token is issued."""
+
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 

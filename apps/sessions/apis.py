@@ -135,6 +135,8 @@ class LapOutputSerializer(serializers.ModelSerializer):
 
 
 class SessionListApi(APIView):
+    """Your sessions, newest first, 25 a page; filter by game, track, car, kind and dates."""
+
     class Pagination(PageNumberPagination):
         page_size = 25
 
@@ -152,6 +154,8 @@ class SessionListApi(APIView):
 
 
 class SessionDetailApi(APIView):
+    """One of your sessions with its lap table (times, sectors, validity, consistency)."""
+
     @extend_schema_serializer(component_name="SessionDetail")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -198,6 +202,8 @@ class SessionDetailApi(APIView):
 
 
 class LapDetailApi(APIView):
+    """One of your laps: times, sectors and its analysis once it has run."""
+
     @extend_schema_serializer(component_name="LapDetail")
     class OutputSerializer(LapOutputSerializer):
         track = serializers.CharField(source="session.track.name")
@@ -220,6 +226,8 @@ class LapDetailApi(APIView):
 
 
 class LapChannelsApi(APIView):
+    """A lap's channels (speed, throttle, brake...) resampled by distance along the lap."""
+
     class InputSerializer(serializers.Serializer):
         channels = serializers.CharField(required=False, default=DEFAULT_CHANNELS)
         points = serializers.IntegerField(required=False, default=2000, min_value=10, max_value=MAX_POINTS)
@@ -250,6 +258,8 @@ class LapChannelsApi(APIView):
 
 
 class LapCompareApi(APIView):
+    """2 to 4 of your laps on one track compared by distance: deltas and corner by corner."""
+
     class InputSerializer(serializers.Serializer):
         laps = serializers.CharField(help_text="2 to 4 lap ids, comma-separated")
         ref = serializers.IntegerField(

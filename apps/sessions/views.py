@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from apps.accounts.authentication import login_or_token_required
+
 from .downloads import Download, download_response, lap_download, session_download
 from .forms import SessionFilterForm
 from .lib.stats import lap_value
@@ -120,7 +122,7 @@ def lap_compare_page(request: HttpRequest) -> HttpResponse:
     return render(request, "sessions/compare.html", {"comp": comp, "ids": ids_text})
 
 
-@login_required
+@login_or_token_required
 def session_export(request: HttpRequest, session_id: int, fmt: str) -> HttpResponseBase:
     session = session_get_for_user(user=request.user, session_id=session_id)
     return _export_or_404(
@@ -128,7 +130,7 @@ def session_export(request: HttpRequest, session_id: int, fmt: str) -> HttpRespo
     )
 
 
-@login_required
+@login_or_token_required
 def lap_export(request: HttpRequest, lap_id: int, fmt: str) -> HttpResponseBase:
     lap = lap_get_for_user(user=request.user, lap_id=lap_id)
     return _export_or_404(lambda: lap_download(lap=lap, fmt=fmt, driver=request.user.get_username()))

@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import RigTokenAuthentication
 from apps.accounts.models import Rig
+from simcoach_agent.sizes import megabytes
 
 from .models import Session
 from .services_import import ImportRejected, ImportStoreFailed, session_import
@@ -48,7 +49,7 @@ def too_big(request: HttpRequest) -> str | None:
         length = 0
     limit = settings.IMPORT_MAX_BYTES
     if length > limit:
-        return f"the upload is {length / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB (IMPORT_MAX_BYTES)"
+        return f"the upload is {megabytes(length)}; the limit is {megabytes(limit)} (IMPORT_MAX_BYTES)"
     return None
 
 
@@ -60,7 +61,7 @@ def import_one(
     if upload.size is not None and upload.size > settings.IMPORT_MAX_BYTES:
         return {
             "file": name,
-            "error": f"{name}: larger than the {settings.IMPORT_MAX_BYTES / 1e6:.0f} MB limit",
+            "error": f"{name}: larger than the {megabytes(settings.IMPORT_MAX_BYTES)} limit",
             "status": 413,
         }
     if upload.file is None:
@@ -107,7 +108,7 @@ def import_page(request: HttpRequest) -> HttpResponse:
         "results": [],
         "error": None,
         "games": GAME_SUGGESTIONS,
-        "max_mb": settings.IMPORT_MAX_BYTES // 10**6,
+        "max_size": megabytes(settings.IMPORT_MAX_BYTES),
     }
     if request.method != "POST":
         ctx["form"] = ImportMetaForm()

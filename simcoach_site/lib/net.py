@@ -13,6 +13,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def port_taken(host: str, port: int) -> bool:
+    """Would a server fail to listen on host:port because something already does?"""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Daphne binds: TIME_WAIT is no conflict
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     """Return once something listens on host:port; fail early if `proc` dies first."""
     deadline = time.monotonic() + timeout

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
+from simcoach_site.lib.words import count
+
 from .grounding import fact_numbers, strip_ungrounded, ungrounded_in
 
 PROMPT_VERSION: Final = "report-v1"
@@ -164,7 +166,7 @@ def facts_only_report(facts: dict[str, Any], *, notice: str = NO_KEY_NOTICE) -> 
 
 def _summary(facts: dict[str, Any]) -> str:
     s, laps = facts["session"], facts["laps"]
-    head = f"{s['kind'].capitalize()} at {s['track']} in the {s['car']}: {laps['total']} laps, {laps['green']} green."
+    head = f"{s['kind'].capitalize()} at {s['track']} in the {s['car']}: {count(laps['total'], 'lap')}, {laps['green']} green."
     best = facts.get("best_lap")
     if best is None:
         return f"{head} No complete valid lap to analyse."
@@ -211,7 +213,9 @@ def _fuel(fuel: dict[str, Any] | None) -> str:
         return "No fuel data."
     text = f"{fuel['per_lap_l']} l a lap on average."
     if "laps_left" in fuel:
-        text += f" {fuel['left_l']} l left at the end of your last green lap: {fuel['laps_left']} laps."
+        text += (
+            f" {fuel['left_l']} l left at the end of your last green lap: {count(fuel['laps_left'], 'lap')}."
+        )
     return text
 
 
@@ -219,7 +223,7 @@ def _consistency(cons: dict[str, Any] | None) -> str:
     if not cons:
         return "Not enough green laps to judge consistency."
     return (
-        f"Over {cons['laps']} green laps your times spread {cons['spread_s']} s "
+        f"Over {count(cons['laps'], 'green lap')} your times spread {cons['spread_s']} s "
         f"(standard deviation {cons['std_dev_s']} s, average {cons['average']}); "
         f"{cons['within_half_second_of_best']} within half a second of your best."
     )

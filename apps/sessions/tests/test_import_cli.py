@@ -46,8 +46,8 @@ def test_it_uploads_files_with_the_rig_token_and_shows_progress(
     assert run.returncode == 0, run.stderr
     sessions = list(Session.objects.order_by("pk"))
     assert [s.owner for s in sessions] == [driver, driver] and sessions[0].rig is not None
-    assert f"{ld.name}: uploaded 100% of 3.2 MB" in run.stdout  # progress, one line a quarter when piped
-    assert f"{ld.name}: imported as session {sessions[0].pk} (1 laps)" in run.stdout
+    assert f"{ld.name}: uploaded 100% of 3 MB" in run.stdout  # progress, one line a quarter when piped
+    assert f"{ld.name}: imported as session {sessions[0].pk} (1 lap)" in run.stdout
     assert f"{csv.name}: imported as session {sessions[1].pk} (17 laps)" in run.stdout
     assert f"/sessions/{sessions[1].pk}/" in run.stdout
 
