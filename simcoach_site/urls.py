@@ -18,7 +18,6 @@ urlpatterns = [
     path("api/status", status_view, name="api-status"),
     path("api/status/", status_view),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Before admin.site.urls, so the admin's own (unlimited) login view is never reached.
     path("admin/login/", admin_login),
     path("api/", ApiRootApi.as_view(), name="api-root"),
