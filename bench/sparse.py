@@ -58,8 +58,8 @@ def log_columns(path: Path) -> dict[str, np.ndarray]:
 
 
 def measure(name: str, cols: dict[str, np.ndarray]) -> None:
-    from apps.telemetry.influx import lines
-    from apps.telemetry.tracestore import _DECIMALS, MEASUREMENT, InfluxTraceStore, TraceWrite
+    from apps.traces.lib.influx import lines
+    from apps.traces.tracestore import _DECIMALS, MEASUREMENT, InfluxTraceStore, TraceWrite
 
     n, hz = len(cols["t"]), 1 / float(np.median(np.diff(cols["t"])))
     step = max(1, round(WRITE_S * hz))

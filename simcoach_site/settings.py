@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "apps.traces",
     "apps.accounts",
     "apps.sessions",
     "apps.telemetry",

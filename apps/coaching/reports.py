@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from apps.sessions.models import Lap, Session
 from apps.sessions.selectors import lap_list
-from apps.telemetry.tracestore import get_trace_store
+from apps.traces.tracestore import get_trace_store
 from simcoach_agent.tracks import track_lookup
 from simcoach_site.jobs import enqueue
 

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404
 
-from apps.telemetry.tracestore import get_trace_store
+from apps.traces.tracestore import get_trace_store
 
 from .models import Lap, Session
 

@@ -22,7 +22,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.telemetry.tracestore import Columns, get_trace_store
+from apps.traces.tracestore import Columns, get_trace_store
 from simcoach_site.jobs import enqueue
 
 from .lib.imports import ImportedLap, ImportedSession, ImportFormatError, detect_format, import_session

@@ -26,7 +26,7 @@ from apps.coaching.lib.analysis import (
     resample_by_distance,
     segment_table,
 )
-from apps.telemetry.tracestore import get_trace_store
+from apps.traces.tracestore import get_trace_store
 from simcoach_agent.channels import BY_NAME, CHANNELS
 from simcoach_agent.tracks import Corner, TrackInfo, track_lookup
 

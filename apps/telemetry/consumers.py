@@ -35,13 +35,14 @@ from apps.sessions.selectors import (
     session_live_for_user,
     session_live_snapshot,
 )
+from apps.traces.lib.columns import Columns, concat_columns, same_channels
+from apps.traces.lib.influx import InfluxError
 from simcoach_agent import wire
 from simcoach_site.events import rig_group, session_group
 
 from .fanout import live_fanout
-from .influx import InfluxError
 from .lib.live import frame_for_viewers
-from .lib.uplink import Columns, concat_columns, decode_frames, same_channels
+from .lib.uplink import decode_frames
 from .services import (
     IngestCursor,
     IngestError,

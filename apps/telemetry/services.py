@@ -15,11 +15,11 @@ from apps.accounts.models import Rig
 from apps.accounts.services import rig_seen
 from apps.sessions.models import Lap, Session
 from apps.sessions.services import lap_create, session_end, session_open
+from apps.traces.lib.columns import Frames
+from apps.traces.tracestore import Batch, TraceWrite, get_trace_store
 from simcoach_agent.channels import GAMES, SESSION_KINDS
 
 from .lib.laps import CompletedLap, LapTracker
-from .lib.uplink import Frames
-from .tracestore import Batch, TraceWrite, get_trace_store
 
 
 class IngestError(ValueError):

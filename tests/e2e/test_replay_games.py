@@ -36,7 +36,7 @@ def test_it_streams_a_recording_into_laps_and_traces(
     lap = Lap.objects.get(session=session)
     assert (lap.number, lap.time_ms, lap.stats["timing"]) == (3, LAP_TIME * 1000, "game")
     assert stored_count(session.pk) == session.frame_count == session.last_seq + 1 > 20
-    from apps.telemetry.tracestore import get_trace_store
+    from apps.traces.tracestore import get_trace_store
 
     trace = get_trace_store().read(session_id=session.pk, t0=0, t1=4.1e9, channels=["speed", "lap"])
     assert trace["speed"] == pytest.approx(SPEED * 3.6, rel=1e-3)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from apps.sessions.models import Lap, Session
-from apps.telemetry.tracestore import get_trace_store
+from apps.traces.tracestore import get_trace_store
 
 IMOLA = "acc/Imola-porsche_991ii_gt3_r-2-2021.12.02-21.13.58.ld"
 

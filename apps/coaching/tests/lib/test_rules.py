@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from apps.coaching.lib.rules import RULES, LiveCoach, Message
-from apps.telemetry.lib.uplink import Frames
+from apps.traces.lib.columns import Frames
 
 from .frames import HZ, batch, steps
 

@@ -19,8 +19,8 @@ from django.conf import settings
 
 from simcoach_agent.channels import CHANNELS
 
-from .influx import InfluxClient, lines
-from .lib.uplink import concat_columns
+from .lib.columns import concat_columns
+from .lib.influx import InfluxClient, lines
 from .models import TraceChunk
 
 Columns = dict[str, np.ndarray]  # what a read returns: the caller's to change
