@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.traces",
     "apps.accounts",
     "apps.sessions",
+    "apps.sharing",
     "apps.telemetry",
     "apps.coaching",
 ]

@@ -7,6 +7,7 @@ from simcoach_site.status import status_view
 urlpatterns = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.sessions.urls")),
+    path("", include("apps.sharing.urls")),
     path("", include("apps.telemetry.urls")),
     path("", include("apps.coaching.urls")),
     # Monitors and container probes call it with or without the trailing slash.

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import CoachedDriver, CoachNote, DeviceAuthorization, Rig, ShareLink
+from .models import DeviceAuthorization, Rig
 
 
 @admin.register(Rig)
@@ -15,20 +15,3 @@ class DeviceAuthorizationAdmin(admin.ModelAdmin):
     list_display = ("user_code", "client_name", "status", "user", "expires_at")
     list_filter = ("status",)
     readonly_fields = ("device_code_hash",)
-
-
-@admin.register(ShareLink)
-class ShareLinkAdmin(admin.ModelAdmin):
-    list_display = ("label", "owner", "kind", "expires_at", "revoked_at", "last_used_at", "use_count")
-    list_filter = ("kind",)
-    readonly_fields = ("token_hash", "token_hint")
-
-
-@admin.register(CoachedDriver)
-class CoachedDriverAdmin(admin.ModelAdmin):
-    list_display = ("nickname", "coach", "share_link", "created_at")
-
-
-@admin.register(CoachNote)
-class CoachNoteAdmin(admin.ModelAdmin):
-    list_display = ("author", "session", "text", "created_at")

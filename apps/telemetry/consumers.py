@@ -23,9 +23,6 @@ from django.conf import settings
 from django.http import Http404
 from django.utils import timezone
 
-from apps.accounts.models import ShareLink
-from apps.accounts.selectors import ShareAccess, share_link_resolve, share_link_session
-from apps.accounts.services import NoteRefused, coach_note_send, share_link_touch
 from apps.coaching.lib.rules import MAX_GAP_S, LiveCoach, Message
 from apps.coaching.services import live_coach_for_session, live_coach_lap_completed
 from apps.sessions.models import Session
@@ -35,6 +32,9 @@ from apps.sessions.selectors import (
     session_live_for_user,
     session_live_snapshot,
 )
+from apps.sharing.models import ShareLink
+from apps.sharing.selectors import ShareAccess, share_link_resolve, share_link_session
+from apps.sharing.services import NoteRefused, coach_note_send, share_link_touch
 from apps.traces.lib.columns import Columns, concat_columns, same_channels
 from apps.traces.lib.influx import InfluxError
 from simcoach_agent import wire
