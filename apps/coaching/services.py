@@ -7,9 +7,9 @@ from django.db import transaction
 
 from apps.sessions.models import Lap, Session
 from apps.sessions.traces import TraceUnavailable, lap_length_m, track_info
+from apps.traces.lib.analysis import detect_corners, lap_summary, resample_by_distance
 from apps.traces.tracestore import get_trace_store
 
-from .lib.analysis import detect_corners, lap_summary, resample_by_distance
 from .lib.rules import TRACE_CHANNELS, LiveCoach, Message
 
 

@@ -5,12 +5,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
-from django.apps import apps as django_apps
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404
 
 from apps.traces.tracestore import get_trace_store
+from simcoach_site.events import ready_reports
 
 from .models import Lap, Session
 
@@ -156,12 +156,8 @@ def session_filter_choices(*, user: User | AnonymousUser) -> dict[str, list[tupl
 
 def session_report_ready_ids(*, session_ids: Iterable[int]) -> set[int] | None:
     """Ids among `session_ids` with a ready report; None when this build has no reports."""
-    try:
-        report = django_apps.get_model("coaching", "Report")
-    except LookupError:
-        return None
-    ready = report.objects.filter(session_id__in=list(session_ids), status="ready")
-    return set(ready.values_list("session_id", flat=True))
+    # Reports belong to coaching, above sessions: it answers through the hook it registered.
+    return ready_reports(session_ids)
 
 
 def _green(lap: Lap) -> bool:

@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.traces.tracestore import Columns, get_trace_store
-from simcoach_site.jobs import enqueue
+from simcoach_site.events import LapStored, lap_stored
 
 from .lib.imports import ImportedLap, ImportedSession, ImportFormatError, detect_format, import_session
 from .lib.imports.detect import MOTEC_LD
@@ -182,10 +182,8 @@ def _store(
             raise ImportStoreFailed(
                 f"storing the trace failed ({type(exc).__name__}: {exc}); nothing was imported"
             ) from exc
-        from apps.coaching.tasks import lap_analyse_task
-
         for lap in laps:
-            enqueue(lap_analyse_task, lap.pk)
+            lap_stored.send(LapStored(lap_id=lap.pk, session_id=session.pk))
     log.info(
         "imported %s as session %s: %d laps, %d samples", parsed.source_format, session.pk, len(laps), len(t)
     )

@@ -15,7 +15,7 @@ from typing import Any, Final
 import numpy as np
 from django.core.cache import cache
 
-from apps.coaching.lib.analysis import (
+from apps.traces.lib.analysis import (
     CornerRow,
     DetectedCorner,
     SegmentRow,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.accounts.models import Rig
 from apps.accounts.tokens import SHARE_TOKEN_PREFIX, token_hash, token_new
 from apps.sessions.models import Session
-from simcoach_site.events import broadcast_on_commit, rig_group, session_group
+from simcoach_site.events import CoachingNote, broadcast_on_commit, rig_group, session_group, share_group
 from simcoach_site.lib.ratelimit import count, limited
 
 from .models import CoachedDriver, CoachNote, ShareLink
@@ -59,7 +59,7 @@ def share_link_revoke(*, link: ShareLink) -> ShareLink:
     updated = ShareLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     link.refresh_from_db(fields=["revoked_at"])
     if updated:
-        broadcast_on_commit(f"share.{link.pk}", {"type": "share.revoked", "share_id": link.pk})
+        broadcast_on_commit(share_group(link.pk), {"type": "share.revoked", "share_id": link.pk})
     return link
 
 
@@ -133,7 +133,7 @@ def coach_note_send(*, link: ShareLink, session: Session, text: object) -> Coach
     _note_rate_check(link)
     author = link.label or "Coach"
     note = CoachNote.objects.create(share_link=link, session=session, author=author, text=clean)
-    event = {"type": "coaching.note", "author": author, "text": clean}
+    event: CoachingNote = {"type": "coaching.note", "author": author, "text": clean}
     # The session id tells share viewers (who also hear the rig group) which copy to show.
     broadcast_on_commit(session_group(session.pk), {**event, "session_id": session.pk})
     if session.rig_id is not None:

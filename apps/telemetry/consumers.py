@@ -38,7 +38,7 @@ from apps.sharing.services import NoteRefused, coach_note_send, share_link_touch
 from apps.traces.lib.columns import Columns, concat_columns, same_channels
 from apps.traces.lib.influx import InfluxError
 from simcoach_agent import wire
-from simcoach_site.events import rig_group, session_group
+from simcoach_site.events import rig_group, session_group, share_group, user_group
 
 from .fanout import live_fanout
 from .lib.live import frame_for_viewers
@@ -383,7 +383,7 @@ class SessionLiveConsumer(LiveViewerConsumer):
             await self.close(4404, "no such session")
             return
         if session_id is None:
-            self.follow_group = f"user.{user.pk}"
+            self.follow_group = user_group(user.pk)
             await self.channel_layer.group_add(self.follow_group, self.channel_name)
         await self._watch(session)
 
@@ -429,7 +429,7 @@ class ShareViewerConsumer(LiveViewerConsumer):
             return
         self.link = link = access.link
         await database_sync_to_async(share_link_touch)(link=link)
-        self.share_group = f"share.{link.pk}"
+        self.share_group = share_group(link.pk)
         await self.channel_layer.group_add(self.share_group, self.channel_name)
         if link.rig_id is not None:
             # The rig's group announces each new session it starts: a live-rig link follows it.

@@ -13,13 +13,14 @@ from django.db.models import Field
 
 from apps.accounts.models import Rig
 from apps.accounts.services import rig_seen
+from apps.sessions.lib.laps import CompletedLap
 from apps.sessions.models import Lap, Session
 from apps.sessions.services import lap_create, session_end, session_open
 from apps.traces.lib.columns import Frames
 from apps.traces.tracestore import Batch, TraceWrite, get_trace_store
 from simcoach_agent.channels import GAMES, SESSION_KINDS
 
-from .lib.laps import CompletedLap, LapTracker
+from .lib.laps import LapTracker
 
 
 class IngestError(ValueError):
@@ -184,7 +185,7 @@ def _laps(session_id: int, done: list[CompletedLap]) -> list[Lap]:
     if not done:
         return []
     session = Session.objects.get(pk=session_id)
-    return [lap for c in done if (lap := lap_create(session=session, lap=c.to_dict())) is not None]
+    return [lap for c in done if (lap := lap_create(session=session, lap=c)) is not None]
 
 
 def _advance_all(outcomes: list[IngestResult | IngestError | _Plan]) -> None:
@@ -241,20 +242,3 @@ def _sessions_update(changed: dict[int, tuple[int, int, dict[str, Any], dt.datet
 def telemetry_session_end(*, session_id: int) -> bool:
     session = Session.objects.get(pk=session_id)
     return session_end(session=session)
-
-
-def completed_lap_from(lap: Lap) -> CompletedLap:
-    """The live view's shape of a stored lap."""
-    return CompletedLap(
-        number=lap.number,
-        t_start=lap.t_start,
-        t_end=lap.t_end,
-        time_s=(lap.time_ms or 0) / 1000,
-        timing=str(lap.stats.get("timing", "game")),
-        sectors_s=[s / 1000 for s in lap.sector_ms],
-        valid=lap.valid,
-        is_out_lap=lap.is_out_lap,
-        is_in_lap=lap.is_in_lap,
-        partial=bool(lap.stats.get("partial")),
-        fuel_used_l=lap.fuel_used_l,
-    )

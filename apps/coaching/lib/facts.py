@@ -13,9 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from apps.traces.lib.analysis import (
+    CornerRow,
+    LapSummary,
+    Trace,
+    corner_table,
+    lap_summary,
+    resample_by_distance,
+)
 from simcoach_agent.channels import WHEELS
 
-from .analysis import CornerRow, LapSummary, Trace, corner_table, lap_summary, resample_by_distance
 from .tyres import window_for
 
 if TYPE_CHECKING:

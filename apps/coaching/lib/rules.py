@@ -18,9 +18,9 @@ from typing import Any, Final, Literal
 
 import numpy as np
 
+from apps.traces.lib.analysis import resample_by_distance
 from simcoach_agent.channels import PSI_TO_KPA, WHEELS
 
-from .analysis import resample_by_distance
 from .tyres import Window, window_for
 
 Severity = Literal["info", "warn", "critical"]

@@ -7,33 +7,17 @@ reconnecting agent (or a restarted server) carries on exactly where the last bat
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from apps.sessions.lib.laps import CompletedLap
 
 Columns = Mapping[str, np.ndarray]
 # How long to wait for the game to publish the finished lap's time before measuring it
 # ourselves: games update the lap counter and the last-lap time on different ticks.
 GAME_TIME_GRACE_S = 2.0
-
-
-@dataclass
-class CompletedLap:
-    number: int
-    t_start: float
-    t_end: float
-    time_s: float
-    timing: str  # "game" when the game reported the time, "measured" otherwise
-    sectors_s: list[float]
-    valid: bool
-    is_out_lap: bool
-    is_in_lap: bool
-    partial: bool  # we did not see the lap from its start (agent joined mid-lap)
-    fuel_used_l: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
