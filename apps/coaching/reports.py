@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from apps.sessions.models import Lap, Session
 from apps.sessions.selectors import lap_list
-from apps.traces.tracestore import get_trace_store
+from apps.traces.lib.columns import Columns
+from apps.traces.selectors import lap_trace
 from simcoach_agent.tracks import track_lookup
 from simcoach_site.jobs import enqueue
 
@@ -287,7 +288,5 @@ def _laps_to_read(green: list[Lap]) -> list[Lap]:
     return [best, *recent]
 
 
-def _trace(lap: Lap) -> dict[str, Any]:
-    return get_trace_store().read(
-        session_id=lap.session_id, t0=lap.t_start, t1=lap.t_end, channels=TRACE_CHANNELS
-    )
+def _trace(lap: Lap) -> Columns:
+    return lap_trace(lap=lap, channels=TRACE_CHANNELS)

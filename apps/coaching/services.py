@@ -8,9 +8,10 @@ from django.db import transaction
 from apps.sessions.models import Lap, Session
 from apps.sessions.traces import TraceUnavailable, lap_length_m, track_info
 from apps.traces.lib.analysis import detect_corners, lap_summary, resample_by_distance
-from apps.traces.tracestore import get_trace_store
+from apps.traces.lib.columns import Columns
+from apps.traces.selectors import lap_trace
 
-from .lib.rules import TRACE_CHANNELS, LiveCoach, Message
+from .lib.rules import LIVE_COACH_CHANNELS, LiveCoach, Message
 
 
 def lap_analyse(*, lap_id: int) -> None:
@@ -23,7 +24,7 @@ def lap_analyse(*, lap_id: int) -> None:
     lap = Lap.objects.select_related("session", "session__track").get(pk=lap_id)
     if _analysed(lap.stats):
         return
-    trace = _trace(lap)
+    trace = lap_trace(lap=lap)
     summary = {**_summary(trace), "analysis": _analysis(lap, trace)}
     with transaction.atomic():
         locked = Lap.objects.select_for_update().get(pk=lap_id)
@@ -38,7 +39,7 @@ def _analysed(stats: dict[str, object]) -> bool:
     return bool(stats.get("analysed")) and "analysis" in stats
 
 
-def _analysis(lap: Lap, trace: dict[str, np.ndarray]) -> dict[str, object]:
+def _analysis(lap: Lap, trace: Columns) -> dict[str, object]:
     out: dict[str, object] = {"summary": _rounded(lap_summary(trace).to_dict()), "corners": []}
     if len(trace["t"]) < 2 or "lap_dist" not in trace or "speed" not in trace:
         return out
@@ -63,7 +64,7 @@ def _rounded(values: dict[str, Any]) -> dict[str, Any]:
     return {k: one(v) for k, v in values.items()}
 
 
-def _summary(trace: dict[str, np.ndarray]) -> dict[str, object]:
+def _summary(trace: Columns) -> dict[str, object]:
     out: dict[str, object] = {"samples": len(trace["t"])}
     if "speed" in trace and len(trace["speed"]):
         out["max_speed_kmh"] = round(float(np.nanmax(trace["speed"])), 1)
@@ -138,10 +139,6 @@ def _green_laps(session: Session) -> list[Lap]:
     )
 
 
-def _trace(lap: Lap, channels: list[str] | None = None) -> dict[str, np.ndarray]:
-    return get_trace_store().read(session_id=lap.session_id, t0=lap.t_start, t1=lap.t_end, channels=channels)
-
-
-def _coach_trace(lap: Lap) -> dict[str, np.ndarray]:
+def _coach_trace(lap: Lap) -> Columns:
     """The channels of a lap the live coach reads (it runs beside the ingest, so no more)."""
-    return _trace(lap, list(TRACE_CHANNELS))
+    return lap_trace(lap=lap, channels=LIVE_COACH_CHANNELS)

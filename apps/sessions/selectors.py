@@ -9,7 +9,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404
 
-from apps.traces.tracestore import get_trace_store
+from apps.traces.selectors import lap_trace
 from simcoach_site.events import ready_reports
 
 from .models import Lap, Session
@@ -85,9 +85,7 @@ def session_outline(*, session: Session, laps: list[Lap]) -> list[list[float]]:
     if not full:
         return []
     lap = full[-1]
-    trace = get_trace_store().read(
-        session_id=session.pk, t0=lap.t_start, t1=lap.t_end, channels=["pos_x", "pos_z", "lap_dist", "speed"]
-    )
+    trace = lap_trace(lap=lap, channels=["pos_x", "pos_z", "lap_dist", "speed"])
     if "pos_x" not in trace or len(trace["t"]) < 10:
         return []
     bucket = (trace["lap_dist"] // OUTLINE_STEP_M).astype(int)

@@ -16,8 +16,8 @@ from apps.accounts.services import rig_seen
 from apps.sessions.lib.laps import CompletedLap
 from apps.sessions.models import Lap, Session
 from apps.sessions.services import lap_create, session_end, session_open
-from apps.traces.lib.columns import Frames
-from apps.traces.tracestore import Batch, TraceWrite, get_trace_store
+from apps.traces.lib.columns import Columns, Frames
+from apps.traces.tracestore import TraceWrite, get_trace_store
 from simcoach_agent.channels import GAMES, SESSION_KINDS
 
 from .lib.laps import LapTracker
@@ -112,25 +112,9 @@ class _Plan:
 
     cursor: IngestCursor
     first: int  # sequence number of the first new frame
-    new: Batch
+    new: Columns
     state: dict[str, Any]
     done: list[CompletedLap]
-
-
-def telemetry_frames_ingest(
-    *,
-    session_id: int,
-    seq: int,
-    cols: Mapping[str, Sequence[float] | np.ndarray],
-    cursor: IngestCursor | None = None,
-) -> IngestResult:
-    """Store frames seq.. of one session; raises IngestError when the batch is refused."""
-    if cursor is None:
-        cursor = IngestCursor.of(Session.objects.get(pk=session_id))
-    (outcome,) = telemetry_batches_ingest([IngestBatch(cursor, seq, cols)])
-    if isinstance(outcome, IngestError):
-        raise outcome
-    return outcome
 
 
 def telemetry_batches_ingest(batches: Sequence[IngestBatch]) -> list[IngestResult | IngestError]:
@@ -171,7 +155,7 @@ def _plan(batch: IngestBatch) -> IngestResult | IngestError | _Plan:
     skip = expected - seq
     if skip >= n:
         return IngestResult(acked_seq=cursor.last_seq, stored=0)
-    new: Batch
+    new: Columns
     if isinstance(cols, Frames):  # already float64 rows: no copy per channel
         new = cols.tail(skip) if skip else cols
     else:

@@ -13,14 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from apps.traces.lib.analysis import (
-    CornerRow,
-    LapSummary,
-    Trace,
-    corner_table,
-    lap_summary,
-    resample_by_distance,
-)
+from apps.traces.lib.analysis import CornerRow, LapSummary, corner_table, lap_summary, resample_by_distance
+from apps.traces.lib.columns import Columns
 from simcoach_agent.channels import WHEELS
 
 from .tyres import window_for
@@ -58,7 +52,7 @@ class SessionInput:
     game: str
     date: str
     laps: Sequence[LapRow]
-    traces: dict[int, Trace] = field(default_factory=dict)  # raw traces of green laps, by number
+    traces: dict[int, Columns] = field(default_factory=dict)  # raw traces of green laps, by number
     track_info: TrackInfo | None = None
     length_m: float | None = None
 

@@ -6,15 +6,14 @@ reconnecting agent (or a restarted server) carries on exactly where the last bat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from apps.sessions.lib.laps import CompletedLap
+from apps.traces.lib.columns import Columns
 
-Columns = Mapping[str, np.ndarray]
 # How long to wait for the game to publish the finished lap's time before measuring it
 # ourselves: games update the lap counter and the last-lap time on different ticks.
 GAME_TIME_GRACE_S = 2.0
