@@ -198,3 +198,21 @@ def test_tests_and_downward_imports_are_allowed(tmp_path: Path) -> None:
     found = edges(root)
     assert {(e.importer, e.imported) for e in found} == {("coaching", "sessions")}
     assert upward(found) == [] and cycles(found) == []
+
+
+def test_the_server_finds_the_agent_as_an_installed_package() -> None:
+    """No `sys.path` edits in the server: the agent is installed (pip install -e ./agent)."""
+    from importlib.metadata import distribution
+
+    assert distribution("simcoach-agent").metadata["Name"] == "simcoach-agent"
+    server = [ROOT / "manage.py", *sorted((ROOT / "simcoach_site").rglob("*.py")), *_modules(ROOT / "apps")]
+    edits = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in server
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute)
+        and node.attr == "path"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "sys"
+    ]
+    assert edits == []
