@@ -8,11 +8,16 @@ from django.contrib import admin
 from django.test import Client
 
 pytestmark = pytest.mark.django_db
-OUR_APPS = ("accounts", "racing_sessions", "telemetry", "coaching")
+OUR_APPS = ("traces", "accounts", "racing_sessions", "sharing", "coaching")
 
 
 def our_models() -> list[type]:
     return [m for label in OUR_APPS for m in apps.get_app_config(label).get_models()]
+
+
+def test_every_app_of_ours_is_checked() -> None:
+    ours = {c.label for c in apps.get_app_configs() if c.name.startswith("apps.") and list(c.get_models())}
+    assert ours == set(OUR_APPS)
 
 
 def test_it_registers_every_model() -> None:
