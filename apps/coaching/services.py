@@ -6,7 +6,7 @@ import numpy as np
 from django.db import transaction
 
 from apps.sessions.models import Lap, Session
-from apps.sessions.traces import TraceUnavailable, lap_length_m, track_info
+from apps.sessions.selectors_traces import TraceUnavailable, lap_length_m, track_info
 from apps.traces.lib.analysis import detect_corners, lap_summary, resample_by_distance
 from apps.traces.lib.columns import Columns
 from apps.traces.selectors import lap_trace

@@ -21,7 +21,7 @@ from simcoach_agent.channels import BY_NAME
 
 from .models import Lap, Session
 from .selectors import lap_get_for_user, session_get_for_user, session_lap_table, session_list
-from .traces import (
+from .selectors_traces import (
     MAX_COMPARE,
     MAX_POINTS,
     CompareError,

@@ -17,8 +17,7 @@ from .lib.exports import lap_csv, lap_motec_ld, lap_motec_ldx
 from .models import Lap
 from .selectors import lap_get_for_user, session_get_for_user, session_lap_table, session_report_ready_ids
 from .selectors import session_list as session_list_for
-from .services import lap_reference_set
-from .traces import (
+from .selectors_traces import (
     MAX_COMPARE,
     CompareError,
     TraceUnavailable,
@@ -26,6 +25,7 @@ from .traces import (
     lap_export_columns,
     lap_export_uniform,
 )
+from .services import lap_reference_set
 
 T = TypeVar("T")
 
