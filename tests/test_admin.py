@@ -32,3 +32,25 @@ def test_it_renders_every_changelist(django_user_model) -> None:
     for model in our_models():
         url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
         assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("/admin/telemetry/tracechunk/", "/admin/traces/tracechunk/"),
+        (
+            "/admin/accounts/sharelink/3/change/?_changelist_filters=kind",
+            "/admin/sharing/sharelink/3/change/?_changelist_filters=kind",
+        ),
+        ("/admin/accounts/coacheddriver/", "/admin/sharing/coacheddriver/"),
+        ("/admin/accounts/coachnote/add/", "/admin/sharing/coachnote/add/"),
+    ],
+)
+def test_the_admin_pages_of_moved_models_keep_their_old_addresses(old: str, new: str) -> None:
+    resp = Client().get(old)
+    assert (resp.status_code, resp["Location"]) == (301, new)
+
+
+def test_the_admin_pages_of_models_that_stayed_are_not_redirected() -> None:
+    assert Client().get("/admin/accounts/rig/").status_code == 302  # to the admin login
+    assert "/login/" in Client().get("/admin/accounts/rig/")["Location"]
