@@ -216,3 +216,16 @@ def test_the_server_finds_the_agent_as_an_installed_package() -> None:
         and node.value.id == "sys"
     ]
     assert edits == []
+
+
+def test_the_agent_at_the_bottom_imports_no_server_code() -> None:
+    """The rig agent is a package of its own: it never needs Django, Channels or an app."""
+    agent = ROOT / "agent"
+    server = {"django", "channels", "rest_framework", "apps", "simcoach_site", "celery"}
+    found = [
+        f"{path.relative_to(ROOT)}:{line}: {module}"
+        for path in _modules(agent / "simcoach_agent")
+        for line, module in imports_of(path, agent)
+        if module.split(".")[0] in server
+    ]
+    assert found == []

@@ -24,7 +24,9 @@ def test_coaching_listens_from_startup() -> None:
 def test_every_lap_stored_from_the_stream_is_analysed_once_it_commits(
     driver,  # type: ignore[no-untyped-def]
     django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+    settings,  # type: ignore[no-untyped-def]
 ) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # run the analysis here, after commit, not on a broker
     with django_capture_on_commit_callbacks(execute=True):
         session = session_with_demo_laps(driver, laps=2, end=False, noise=False)
     laps = Lap.objects.filter(session=session)
