@@ -19,7 +19,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "agent")]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "simcoach_site.settings")
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+FIXTURES = Path(os.environ.get("SIMCOACH_FIXTURES") or ROOT.parent / "shared" / "fixtures")
 LOGS = ["acc/Imola-porsche_991ii_gt3_r-2-2021.12.02-21.13.58.ld", "crewchief/session_1681021274_df.csv.gz"]
 WRITE_S = 0.75
 
