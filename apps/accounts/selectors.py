@@ -4,8 +4,8 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.http import Http404
 
+from .lib.tokens import RIG_TOKEN_PREFIX, token_hash
 from .models import Rig
-from .tokens import RIG_TOKEN_PREFIX, token_hash
 
 
 def rig_get_by_token(*, token: str) -> Rig | None:

@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from simcoach_site.events import broadcast_on_commit, rig_group
 
+from .lib.tokens import RIG_TOKEN_PREFIX, token_hash, token_new
 from .models import Rig
-from .tokens import RIG_TOKEN_PREFIX, token_hash, token_new
 
 
 def rig_create(*, owner: User, name: str) -> tuple[Rig, str]:

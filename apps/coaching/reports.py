@@ -24,7 +24,7 @@ from apps.traces.selectors import lap_trace
 from simcoach_agent.tracks import track_lookup
 from simcoach_site.jobs import enqueue
 
-from . import llm
+from .lib import llm
 from .lib.facts import LapRow, SessionInput, session_facts
 from .lib.report_text import (
     PROMPT_VERSION,

@@ -9,8 +9,8 @@ from django import forms
 from django.contrib.auth.models import User
 from django.http import Http404
 
+from apps.accounts.lib.tokens import SHARE_TOKEN_PREFIX
 from apps.accounts.selectors import rig_get_for_user, rig_list
-from apps.accounts.tokens import SHARE_TOKEN_PREFIX
 from apps.sessions.models import Session
 from apps.sessions.selectors import session_get_for_user
 

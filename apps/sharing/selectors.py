@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from apps.accounts.tokens import SHARE_TOKEN_PREFIX, token_hash
+from apps.accounts.lib.tokens import SHARE_TOKEN_PREFIX, token_hash
 from apps.sessions.models import Session
 
 from .models import CoachedDriver, ShareLink

@@ -9,8 +9,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.accounts.lib.tokens import SHARE_TOKEN_PREFIX, token_hash, token_new
 from apps.accounts.models import Rig
-from apps.accounts.tokens import SHARE_TOKEN_PREFIX, token_hash, token_new
 from apps.sessions.models import Session
 from simcoach_site.events import CoachingNote, broadcast_on_commit, rig_group, session_group, share_group
 from simcoach_site.lib.ratelimit import count, limited

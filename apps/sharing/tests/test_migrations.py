@@ -7,7 +7,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from apps.accounts.tokens import SHARE_TOKEN_PREFIX, token_hash
+from apps.accounts.lib.tokens import SHARE_TOKEN_PREFIX, token_hash
 from apps.sharing.models import ShareLink
 from apps.sharing.selectors import share_link_resolve
 

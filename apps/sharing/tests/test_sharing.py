@@ -15,8 +15,8 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from apps.accounts.lib.tokens import SHARE_TOKEN_PREFIX, token_hash
 from apps.accounts.models import Rig
-from apps.accounts.tokens import SHARE_TOKEN_PREFIX, token_hash
 from apps.sessions.models import Car, Lap, Session, Track
 from apps.sharing.models import CoachedDriver, CoachNote, ShareLink
 from apps.sharing.selectors import share_link_resolve, share_link_session
