@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# Lowest first. An app may use the apps on the levels below its own, never its level or above. The agent's channel
+# Lowest level first. An app may use the apps on the levels below its own, never one on its
+# own level (coaching and sharing import neither the other) or above. The agent's channel
 # model (simcoach_agent) is below them all; simcoach_site's settings, URLs and ASGI app sit
 # on top, and its helper modules that apps use (events, jobs, lib) import no app.
-# Apps on one level (coaching, sharing) import neither the other.
 LEVELS = (("traces",), ("accounts",), ("sessions",), ("coaching", "sharing"), ("telemetry",))
 LAYERS = tuple(app for level in LEVELS for app in level)
 LEVEL = {app: i for i, level in enumerate(LEVELS) for app in level}
-# Labels of get_model(...) and of lazy FK strings, by app directory.
+# App labels that differ from the app's directory, for get_model("racing_sessions", ...).
 LABELS = {"racing_sessions": "sessions"}
 
 
@@ -30,7 +30,7 @@ LABELS = {"racing_sessions": "sessions"}
 class Edge:
     source: Path
     line: int
-    importer: str  # app directory name, or "simcoach_site"
+    importer: str  # app directory name
     imported: str  # app directory name
     via: str
 
