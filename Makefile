@@ -43,8 +43,10 @@ XDIST := -n $(TEST_WORKERS) --maxschedchunk 1
 test: venv static  ## PYTEST_ARGS narrows a run, e.g. PYTEST_ARGS='-m "not faults"'
 	$(VENV)/bin/pytest -q $(XDIST) $(PYTEST_ARGS)
 
+# The backend-free layer (conftest.py marks tests that touch no database, channel layer,
+# trace store or broker) without Chromium and the fuzzers: no services needed, under a minute.
 test-fast: venv
-	$(VENV)/bin/pytest -q -m "not browser"
+	$(VENV)/bin/pytest -q -p no:xdist -m "backend_free and not browser and not fuzz"
 
 style: venv
 	$(VENV)/bin/ruff check .

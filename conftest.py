@@ -35,7 +35,7 @@ def _isolate_worker(index: int) -> None:
         assert index < 8, "Redis has 16 dbs: workers use 8-15"
         os.environ["REDIS_URL"] = urlsplit(redis_url)._replace(path=f"/{8 + index}").geturl()
     if influx_url := os.environ.get("INFLUX_URL"):
-        from apps.telemetry.influx import InfluxClient
+        from apps.traces.lib.influx import InfluxClient
 
         # new each run too: a database left by an earlier run on the same influxd holds frames
         # under the session ids this run's fresh test database hands out again
@@ -120,8 +120,8 @@ def influx_store(influxd, settings):  # type: ignore[no-untyped-def]
     """Point the trace store at the test InfluxDB, in a fresh database per test."""
     import uuid
 
-    from apps.telemetry.influx import InfluxClient
-    from apps.telemetry.tracestore import get_trace_store
+    from apps.traces.lib.influx import InfluxClient
+    from apps.traces.tracestore import get_trace_store
 
     settings.TRACE_STORE, settings.INFLUX_URL = "influx", influxd.url
     settings.INFLUX_DB = f"t_{uuid.uuid4().hex[:12]}"
@@ -170,8 +170,8 @@ def isolated_trace_store(settings):  # type: ignore[no-untyped-def]
     """
     import uuid
 
-    from apps.telemetry.influx import InfluxClient
-    from apps.telemetry.tracestore import get_trace_store
+    from apps.traces.lib.influx import InfluxClient
+    from apps.traces.tracestore import get_trace_store
 
     if settings.TRACE_STORE != "influx":
         yield get_trace_store()

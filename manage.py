@@ -1,12 +1,11 @@
 #!/usr/bin/env python
 import os
 import sys
-from pathlib import Path
 
 
 def main() -> None:
-    # The agent package lives beside the site; the server imports its channel model.
-    sys.path.insert(1, str(Path(__file__).resolve().parent / "agent"))
+    # The agent (simcoach_agent, whose channel model the server uses) is an installed
+    # package of this environment: `pip install -e ./agent` (Makefile, Dockerfile).
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "simcoach_site.settings")
     from django.core.management import execute_from_command_line
 

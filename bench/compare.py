@@ -42,10 +42,10 @@ from django.test import Client  # noqa: E402
 
 from apps.coaching.services import lap_analyse  # noqa: E402
 from apps.sessions.models import Lap  # noqa: E402
+from apps.sessions.selectors_traces import lap_compare  # noqa: E402
 from apps.sessions.tests.factories import session_with_demo_laps  # noqa: E402
-from apps.sessions.traces import lap_compare  # noqa: E402
-from apps.telemetry.influx import InfluxClient  # noqa: E402
-from apps.telemetry.tracestore import get_trace_store  # noqa: E402
+from apps.traces.lib.influx import InfluxClient  # noqa: E402
+from apps.traces.tracestore import get_trace_store  # noqa: E402
 from simcoach_site.jobs import wait_idle  # noqa: E402
 
 

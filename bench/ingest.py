@@ -581,7 +581,7 @@ def main() -> None:
 
 
 def run_bench(opts: argparse.Namespace) -> None:
-    from apps.telemetry.influx import InfluxClient
+    from apps.traces.lib.influx import InfluxClient
     from tests.influxd import start_influxd
 
     steps = [int(x) for x in opts.steps.split(",")]

@@ -19,7 +19,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "agent")]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "simcoach_site.settings")
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+FIXTURES = Path(os.environ.get("SIMCOACH_FIXTURES") or ROOT.parent / "shared" / "fixtures")
 LOGS = ["acc/Imola-porsche_991ii_gt3_r-2-2021.12.02-21.13.58.ld", "crewchief/session_1681021274_df.csv.gz"]
 WRITE_S = 0.75
 
@@ -58,8 +58,8 @@ def log_columns(path: Path) -> dict[str, np.ndarray]:
 
 
 def measure(name: str, cols: dict[str, np.ndarray]) -> None:
-    from apps.telemetry.influx import lines
-    from apps.telemetry.tracestore import _DECIMALS, MEASUREMENT, InfluxTraceStore, TraceWrite
+    from apps.traces.lib.influx import lines
+    from apps.traces.tracestore import _DECIMALS, MEASUREMENT, InfluxTraceStore, TraceWrite
 
     n, hz = len(cols["t"]), 1 / float(np.median(np.diff(cols["t"])))
     step = max(1, round(WRITE_S * hz))

@@ -7,10 +7,9 @@ viewer sockets use the browser session and must come from an allowed Origin.
 import gc
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "agent"))
+# simcoach_agent (the channel model) is an installed package, not a path: see manage.py.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "simcoach_site.settings")
 
 from django.core.asgi import get_asgi_application  # noqa: E402

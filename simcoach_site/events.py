@@ -1,14 +1,29 @@
-"""Channel-layer events sent only once the database transaction that caused them commits."""
+"""What apps tell each other: channel-layer events and group names, and in-process hooks.
+
+Two kinds, both typed here so no app needs another to know a payload's shape:
+
+- Channel-layer events go to sockets (any server process), only once the database
+  transaction that caused them commits. Every group name is built by a function here.
+- Hooks carry a fact from a lower app to a higher one inside this process (a lap was
+  stored, a session ended) or let a higher app answer a lower one's question (which
+  sessions have a ready report). The apps import one way only (README, "Architecture"):
+  sessions must not import coaching, so coaching connects to sessions' hooks at startup
+  (`CoachingConfig.ready`) instead.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypedDict, TypeVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
+
+# -- group names ---------------------------------------------------------------------------
 
 
 def session_group(session_id: int) -> str:
@@ -21,7 +36,51 @@ def rig_group(rig_id: int) -> str:
     return f"rig.{rig_id}"
 
 
-def broadcast(group: str, event: dict[str, Any]) -> None:
+def user_group(user_id: int) -> str:
+    """The group of a driver's "follow my latest session" viewers."""
+    return f"user.{user_id}"
+
+
+def share_group(share_id: int) -> str:
+    """The group of every socket opened through one share link (closed when it is revoked)."""
+    return f"share.{share_id}"
+
+
+# -- channel-layer events ------------------------------------------------------------------
+
+
+class SessionStarted(TypedDict):
+    type: Literal["session.started"]
+    session_id: int
+
+
+class SessionEnded(TypedDict):
+    type: Literal["session.ended"]
+    session_id: int
+
+
+class RigRevoked(TypedDict):
+    type: Literal["rig.revoked"]
+    rig_id: int
+
+
+class ShareRevoked(TypedDict):
+    type: Literal["share.revoked"]
+    share_id: int
+
+
+class CoachingNote(TypedDict, total=False):
+    type: Literal["coaching.note"]
+    author: str
+    text: str
+    session_id: int  # to the session's viewers: which session's page shows it
+    rig_id: int  # to the rig's socket
+
+
+LayerEvent = SessionStarted | SessionEnded | RigRevoked | ShareRevoked | CoachingNote
+
+
+def broadcast(group: str, event: LayerEvent | dict[str, Any]) -> None:
     if settings.DEBUG:
         # Events cross process boundaries in production: prove they survive JSON.
         event = json.loads(json.dumps(event))
@@ -30,5 +89,64 @@ def broadcast(group: str, event: dict[str, Any]) -> None:
         async_to_sync(layer.group_send)(group, event)
 
 
-def broadcast_on_commit(group: str, event: dict[str, Any]) -> None:
+def broadcast_on_commit(group: str, event: LayerEvent) -> None:
     transaction.on_commit(lambda: broadcast(group, event))
+
+
+# -- in-process hooks ----------------------------------------------------------------------
+
+E = TypeVar("E")
+
+
+class Hook(Generic[E]):
+    """A typed signal: every connected receiver is called with the event, in connect order.
+
+    Sent inside the sender's transaction, like the code it replaces; receivers that start
+    work elsewhere (a Celery task) defer it to the commit themselves (`jobs.enqueue`).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._receivers: dict[str, Callable[[E], None]] = {}
+
+    def connect(self, receiver: Callable[[E], None]) -> None:
+        # Keyed by name: connecting again (ready() run twice) replaces rather than doubles.
+        self._receivers[f"{receiver.__module__}.{receiver.__qualname__}"] = receiver
+
+    def send(self, event: E) -> None:
+        for receiver in list(self._receivers.values()):
+            receiver(event)
+
+
+@dataclass(frozen=True)
+class LapStored:
+    """A completed lap was stored (live or imported)."""
+
+    lap_id: int
+    session_id: int
+
+
+@dataclass(frozen=True)
+class SessionClosed:
+    """A live session ended (the rig said so, or it fell silent)."""
+
+    session_id: int
+
+
+lap_stored: Hook[LapStored] = Hook("lap_stored")
+session_closed: Hook[SessionClosed] = Hook("session_closed")
+
+ReadyReports = Callable[[list[int]], set[int]]
+_ready_reports: list[ReadyReports] = []
+
+
+def ready_reports_provide(answer: ReadyReports) -> None:
+    """Let the app that writes reports say which sessions have a ready one (once, at startup)."""
+    _ready_reports[:] = [answer]
+
+
+def ready_reports(session_ids: Iterable[int]) -> set[int] | None:
+    """Ids among `session_ids` with a ready report; None when no installed app writes reports."""
+    if not _ready_reports:
+        return None
+    return _ready_reports[0](list(session_ids))

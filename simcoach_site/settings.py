@@ -50,8 +50,10 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc as our own static files: docs work offline
+    "apps.traces",
     "apps.accounts",
     "apps.sessions",
+    "apps.sharing",
     "apps.telemetry",
     "apps.coaching",
 ]

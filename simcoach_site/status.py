@@ -62,8 +62,8 @@ async def _forget_channel(layer: Any, name: str) -> None:
 
 
 def trace_store_check() -> Check:
-    from apps.telemetry.models import TraceChunk
-    from apps.telemetry.tracestore import get_trace_store
+    from apps.traces.models import TraceChunk
+    from apps.traces.tracestore import get_trace_store
 
     store = get_trace_store()
     if store.name == "influx":

@@ -16,8 +16,9 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from apps.accounts.services import coached_driver_save, rig_create, share_link_create, share_link_revoke
+from apps.accounts.services import rig_create
 from apps.sessions.tests.factories import session_with_demo_laps
+from apps.sharing.services import coached_driver_save, share_link_create, share_link_revoke
 from apps.telemetry import routing
 from simcoach_site.asgi import application
 

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from simcoach_site.lib.auth import request_user
 
-from .models import CoachedDriver, CoachNote, DeviceAuthorization, Rig, ShareLink, SignupInvite
+from .models import DeviceAuthorization, Rig, SignupInvite
 from .services import INVITE_DEFAULT_DAYS, signup_invite_create
 
 
@@ -21,23 +21,6 @@ class DeviceAuthorizationAdmin(admin.ModelAdmin):
     list_display = ("user_code", "client_name", "status", "user", "expires_at")
     list_filter = ("status",)
     readonly_fields = ("device_code_hash",)
-
-
-@admin.register(ShareLink)
-class ShareLinkAdmin(admin.ModelAdmin):
-    list_display = ("label", "owner", "kind", "expires_at", "revoked_at", "last_used_at", "use_count")
-    list_filter = ("kind",)
-    readonly_fields = ("token_hash", "token_hint")
-
-
-@admin.register(CoachedDriver)
-class CoachedDriverAdmin(admin.ModelAdmin):
-    list_display = ("nickname", "coach", "share_link", "created_at")
-
-
-@admin.register(CoachNote)
-class CoachNoteAdmin(admin.ModelAdmin):
-    list_display = ("author", "session", "text", "created_at")
 
 
 @admin.register(SignupInvite)

@@ -14,8 +14,8 @@ from rest_framework.authentication import BaseAuthentication, TokenAuthenticatio
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
+from .lib.tokens import RIG_TOKEN_PREFIX
 from .selectors import rig_get_by_token
-from .tokens import RIG_TOKEN_PREFIX
 
 
 class RigTokenAuthentication(BaseAuthentication):

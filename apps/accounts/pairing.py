@@ -13,9 +13,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from .lib.tokens import token_hash
 from .models import DeviceAuthorization, Rig
 from .services import rig_create
-from .tokens import token_hash
 
 # RFC 8628 §6.1: consonants only, so no vowels spell words and nothing looks like 0/O or 1/I.
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"

@@ -1,21 +1,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from apps.sessions.models import Session
-from simcoach_site.events import broadcast_on_commit, rig_group, session_group
-from simcoach_site.lib.ratelimit import attempt
+from simcoach_site.events import broadcast_on_commit, rig_group
 
-from .models import CoachedDriver, CoachNote, Rig, ShareLink, SignupInvite
-from .tokens import INVITE_TOKEN_PREFIX, RIG_TOKEN_PREFIX, SHARE_TOKEN_PREFIX, token_hash, token_new
+from .lib.tokens import INVITE_TOKEN_PREFIX, RIG_TOKEN_PREFIX, token_hash, token_new
+from .models import Rig, SignupInvite
 
 INVITE_DEFAULT_DAYS = 7
 
@@ -90,120 +85,3 @@ def rig_seen(*, rig_id: int, game: str, agent_version: str) -> None:
     Rig.objects.filter(pk=rig_id).update(
         last_seen_at=timezone.now(), last_game=game, agent_version=agent_version
     )
-
-
-SHARE_EXPIRIES: dict[str, dt.timedelta | None] = {
-    "1h": dt.timedelta(hours=1),
-    "1d": dt.timedelta(days=1),
-    "7d": dt.timedelta(days=7),
-    "never": None,
-}
-
-
-def share_link_create(
-    *,
-    owner: User,
-    rig: Rig | None = None,
-    session: Session | None = None,
-    expires_in: dt.timedelta | None,
-    label: str = "",
-) -> tuple[ShareLink, str]:
-    """Share one rig's live view or one session; returns the link and its token, shown once."""
-    if (rig is None) == (session is None):
-        raise ValueError("share either a rig or a session")
-    target_owner = rig.owner_id if rig is not None else session.owner_id  # type: ignore[union-attr]
-    if target_owner != owner.pk:
-        raise PermissionDenied("you can only share your own rigs and sessions")
-    token = token_new(SHARE_TOKEN_PREFIX)
-    link = ShareLink.objects.create(
-        owner=owner,
-        kind=ShareLink.Kind.LIVE_RIG if rig is not None else ShareLink.Kind.SESSION,
-        rig=rig,
-        session=session,
-        token_hash=token_hash(token),
-        token_hint=token[-4:],
-        label=label.strip()[:80],
-        expires_at=timezone.now() + expires_in if expires_in is not None else None,
-    )
-    return link, token
-
-
-@transaction.atomic
-def share_link_revoke(*, link: ShareLink) -> ShareLink:
-    """Revoke once; every open viewer socket of the link closes when this commits."""
-    updated = ShareLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    link.refresh_from_db(fields=["revoked_at"])
-    if updated:
-        broadcast_on_commit(f"share.{link.pk}", {"type": "share.revoked", "share_id": link.pk})
-    return link
-
-
-def share_link_touch(*, link: ShareLink) -> None:
-    # F() so concurrent viewers opening the link never lose a count.
-    ShareLink.objects.filter(pk=link.pk).update(last_used_at=timezone.now(), use_count=F("use_count") + 1)
-
-
-def coached_driver_save(*, coach: User, link: ShareLink, nickname: str = "") -> CoachedDriver:
-    """Save a link the coach holds; saving it again only renames it."""
-    nickname = nickname.strip()[:80] or link.label or link.owner.get_username()
-    coached, created = CoachedDriver.objects.get_or_create(
-        coach=coach, share_link=link, defaults={"nickname": nickname}
-    )
-    if not created and coached.nickname != nickname:
-        coached.nickname = nickname
-        coached.save(update_fields=["nickname"])
-    return coached
-
-
-def coached_driver_remove(*, coached: CoachedDriver) -> None:
-    coached.delete()
-
-
-NOTE_MAX_CHARS = 280
-NOTE_MIN_INTERVAL_S = 3  # one note per link every 3 s ...
-NOTE_WINDOW_S = 600  # ... and at most NOTE_WINDOW_LIMIT per 10 minutes
-NOTE_WINDOW_LIMIT = 20
-
-
-class NoteRefused(Exception):
-    """A note that is not sent; the message says why, for the coach to read."""
-
-
-def note_clean(text: object) -> str:
-    """Printable text on one line: notes reach a terminal and a speech engine on the rig."""
-    if not isinstance(text, str):
-        raise NoteRefused("a note is text")
-    kept = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
-    clean = " ".join(kept.split())
-    if not clean:
-        raise NoteRefused("the note is empty")
-    if len(clean) > NOTE_MAX_CHARS:
-        raise NoteRefused(f"notes are at most {NOTE_MAX_CHARS} characters")
-    return clean
-
-
-def _note_rate_check(link: ShareLink) -> None:
-    # Keyed by the token hash, not the row id: ids can be reused, hashes cannot.
-    # Counted as they are checked (atomic), so two sockets of one link cannot both slip in.
-    burst, window = f"note-burst:{link.token_hash[:20]}", f"note-window:{link.token_hash[:20]}"
-    if not attempt(burst, limit=1, window_s=NOTE_MIN_INTERVAL_S):
-        raise NoteRefused(f"one note every {NOTE_MIN_INTERVAL_S} seconds")
-    if not attempt(window, limit=NOTE_WINDOW_LIMIT, window_s=NOTE_WINDOW_S):
-        raise NoteRefused(f"at most {NOTE_WINDOW_LIMIT} notes per {NOTE_WINDOW_S // 60} minutes")
-
-
-@transaction.atomic
-def coach_note_send(*, link: ShareLink, session: Session, text: object) -> CoachNote:
-    """Store a coach's note and deliver it to the driver's live page and to the rig's agent."""
-    clean = note_clean(text)
-    if session.state != Session.State.LIVE:
-        raise NoteRefused("the session is not live; notes reach the driver only while driving")
-    _note_rate_check(link)
-    author = link.label or "Coach"
-    note = CoachNote.objects.create(share_link=link, session=session, author=author, text=clean)
-    event = {"type": "coaching.note", "author": author, "text": clean}
-    # The session id tells share viewers (who also hear the rig group) which copy to show.
-    broadcast_on_commit(session_group(session.pk), {**event, "session_id": session.pk})
-    if session.rig_id is not None:
-        broadcast_on_commit(rig_group(session.rig_id), {**event, "rig_id": session.rig_id})
-    return note

@@ -17,15 +17,4 @@ urlpatterns = [
     path("api/rig/me/", apis.RigMeApi.as_view(), name="api-rig-me"),
     path("rigs/<int:rig_id>/rename/", views.rig_rename_view, name="rig-rename"),
     path("rigs/<int:rig_id>/revoke/", views.rig_revoke_view, name="rig-revoke"),
-    path("sharing/", views.sharing, name="sharing"),
-    path("sharing/<int:link_id>/revoke/", views.share_revoke_view, name="share-revoke"),
-    path("s/<str:token>/", views.share_view, name="share"),
-    path("s/<str:token>/live/", views.share_live_view, name="share-live"),
-    path("coaching/drivers/", views.coached_drivers, name="coached-drivers"),
-    path("coaching/drivers/<int:coached_driver_id>/", views.coached_driver_live, name="coached-driver-live"),
-    path(
-        "coaching/drivers/<int:coached_driver_id>/remove/",
-        views.coached_driver_remove_view,
-        name="coached-driver-remove",
-    ),
 ]

@@ -20,11 +20,12 @@ from django.utils import timezone
 from apps.sessions.lib.stats import best_lap, lap_value
 from apps.sessions.models import Lap, Session
 from apps.sessions.selectors import lap_list
-from apps.sessions.traces import track_info
-from apps.telemetry.tracestore import get_trace_store
+from apps.sessions.selectors_traces import track_info
+from apps.traces.lib.columns import Columns
+from apps.traces.selectors import lap_trace
 from simcoach_site.jobs import enqueue
 
-from . import llm
+from .lib import llm
 from .lib.facts import SessionInput, session_facts
 from .lib.report_text import (
     PROMPT_VERSION,
@@ -278,7 +279,5 @@ def _laps_to_read(green: list[Lap]) -> list[Lap]:
     return [best, *recent]
 
 
-def _trace(lap: Lap) -> dict[str, Any]:
-    return get_trace_store().read(
-        session_id=lap.session_id, t0=lap.t_start, t1=lap.t_end, channels=TRACE_CHANNELS
-    )
+def _trace(lap: Lap) -> Columns:
+    return lap_trace(lap=lap, channels=TRACE_CHANNELS)

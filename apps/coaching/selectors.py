@@ -47,3 +47,9 @@ def lap_ids_unanalysed(*, older_than_s: int) -> list[int]:
         .exclude(stats__has_key="analysis")
         .values_list("pk", flat=True)[:500]
     )
+
+
+def session_ids_report_ready(session_ids: list[int]) -> set[int]:
+    """Ids among `session_ids` with a ready report (sessions' list asks through events.ready_reports)."""
+    ready = Report.objects.filter(session_id__in=session_ids, status=Report.Status.READY)
+    return set(ready.values_list("session_id", flat=True))

@@ -8,13 +8,14 @@ from django.db import transaction
 
 from apps.sessions.lib.stats import best_lap, is_green, is_timed_whole, lap_value
 from apps.sessions.models import Lap, Session, Track
-from apps.sessions.traces import TraceUnavailable, lap_length_m, track_corners
-from apps.telemetry.tracestore import get_trace_store
+from apps.sessions.selectors_traces import TraceUnavailable, lap_length_m, track_corners
+from apps.traces.lib.analysis import corners_on_lap, detect_corners, lap_summary, resample_by_distance
+from apps.traces.lib.columns import Columns
+from apps.traces.selectors import lap_trace
 from simcoach_agent.tracks import Corner, track_lookup
 from simcoach_site.jobs import enqueue
 
-from .lib.analysis import corners_on_lap, detect_corners, lap_summary, resample_by_distance
-from .lib.rules import TRACE_CHANNELS, LiveCoach, Message
+from .lib.rules import LIVE_COACH_CHANNELS, LiveCoach, Message
 from .tasks import lap_analyse_task
 
 
@@ -29,7 +30,7 @@ def lap_analyse(*, lap_id: int) -> None:
     corner_set = track_corner_set(session=lap.session)
     if _analysed(lap.stats, corner_set):
         return
-    trace = _trace(lap)
+    trace = lap_trace(lap=lap)
     summary = {**_summary(trace), "analysis": _analysis(lap, trace, corner_set)}
     with transaction.atomic():
         locked = Lap.objects.select_for_update().get(pk=lap_id)
@@ -48,7 +49,7 @@ def _analysed(stats: dict[str, object], corner_set: list[Corner]) -> bool:
     return analysis.get("corner_set") == [c.name for c in corner_set] or not corner_set
 
 
-def _analysis(lap: Lap, trace: dict[str, np.ndarray], corner_set: list[Corner]) -> dict[str, object]:
+def _analysis(lap: Lap, trace: Columns, corner_set: list[Corner]) -> dict[str, object]:
     out: dict[str, object] = {"summary": _rounded(lap_summary(trace).to_dict()), "corners": []}
     if len(trace["t"]) < 2 or "lap_dist" not in trace or "speed" not in trace:
         return out
@@ -116,7 +117,7 @@ def _corner_source_lap(session: Session) -> Lap | None:
 
 def _detect_on(lap: Lap) -> tuple[list[dict[str, Any]], float | None]:
     """The corners of one lap by its speed dips (T1, T2... in lap order), and its length."""
-    trace = _trace(lap, ["lap_dist", "speed"])
+    trace = lap_trace(lap=lap, channels=["lap_dist", "speed"])
     if len(trace["t"]) < 2 or "lap_dist" not in trace or "speed" not in trace:
         return [], None
     try:
@@ -137,7 +138,7 @@ def _rounded(values: dict[str, Any]) -> dict[str, Any]:
     return {k: one(v) for k, v in values.items()}
 
 
-def _summary(trace: dict[str, np.ndarray]) -> dict[str, object]:
+def _summary(trace: Columns) -> dict[str, object]:
     out: dict[str, object] = {"samples": len(trace["t"])}
     if "speed" in trace and len(trace["speed"]):
         out["max_speed_kmh"] = round(float(np.nanmax(trace["speed"])), 1)
@@ -209,10 +210,6 @@ def _green_laps(session: Session) -> list[Lap]:
     return [lap for lap in Lap.objects.filter(session=session).order_by("number") if is_green(lap_value(lap))]
 
 
-def _trace(lap: Lap, channels: list[str] | None = None) -> dict[str, np.ndarray]:
-    return get_trace_store().read(session_id=lap.session_id, t0=lap.t_start, t1=lap.t_end, channels=channels)
-
-
-def _coach_trace(lap: Lap) -> dict[str, np.ndarray]:
+def _coach_trace(lap: Lap) -> Columns:
     """The channels of a lap the live coach reads (it runs beside the ingest, so no more)."""
-    return _trace(lap, list(TRACE_CHANNELS))
+    return lap_trace(lap=lap, channels=LIVE_COACH_CHANNELS)

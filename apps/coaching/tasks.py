@@ -6,6 +6,9 @@ import time
 
 from celery import shared_task
 
+from simcoach_site.events import LapStored, SessionClosed
+from simcoach_site.jobs import enqueue
+
 
 @shared_task(bind=True, max_retries=5, default_retry_delay=5, acks_late=True)
 def lap_analyse_task(self, lap_id: int) -> None:  # type: ignore[no-untyped-def]
@@ -58,3 +61,13 @@ def laps_analyse_missing_task() -> int:
     for lap_id in ids:
         lap_analyse_task.delay(lap_id)
     return len(ids)
+
+
+def lap_stored_analyse(event: LapStored) -> None:
+    """Every stored lap, live or imported, is analysed once its transaction commits."""
+    enqueue(lap_analyse_task, event.lap_id)
+
+
+def session_closed_report(event: SessionClosed) -> None:
+    """An ended session gets its automatic report (once: the service checks)."""
+    enqueue(session_report_create_task, event.session_id)

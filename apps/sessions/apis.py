@@ -39,7 +39,7 @@ from .selectors import (
     session_list,
     sessions_best_lap_attach,
 )
-from .traces import (
+from .selectors_traces import (
     MAX_COMPARE,
     MAX_POINTS,
     CompareError,

@@ -21,7 +21,13 @@ from django.utils.text import slugify
 
 from .lib.exports import LapMark, export_table, lap_motec_ld, laps_motec_ldx, table_csv, table_parquet
 from .models import Lap, Session
-from .traces import ExportTrace, export_uniform, lap_export_trace, session_export_laps, session_export_trace
+from .selectors_traces import (
+    ExportTrace,
+    export_uniform,
+    lap_export_trace,
+    session_export_laps,
+    session_export_trace,
+)
 
 FORMATS: Final = ("csv", "parquet", "ld", "ldx")
 CONTENT_TYPES: Final = {

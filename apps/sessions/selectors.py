@@ -4,12 +4,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
-from django.apps import apps as django_apps
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, QuerySet
 from django.http import Http404
 
-from apps.telemetry.tracestore import get_trace_store
+from apps.traces.selectors import lap_trace
+from simcoach_site.events import ready_reports
 
 from .lib.stats import LapValue, SessionStats, best_lap, is_best_sector, is_green, lap_value, session_stats
 from .models import Lap, Session
@@ -85,9 +85,7 @@ def session_outline(*, session: Session, laps: list[Lap]) -> list[list[float]]:
     if not full:
         return []
     lap = full[-1]
-    trace = get_trace_store().read(
-        session_id=session.pk, t0=lap.t_start, t1=lap.t_end, channels=["pos_x", "pos_z", "lap_dist", "speed"]
-    )
+    trace = lap_trace(lap=lap, channels=["pos_x", "pos_z", "lap_dist", "speed"])
     if "pos_x" not in trace or len(trace["t"]) < 10:
         return []
     bucket = (trace["lap_dist"] // OUTLINE_STEP_M).astype(int)
@@ -170,12 +168,8 @@ def session_filter_choices(*, user: User | AnonymousUser) -> dict[str, list[tupl
 
 def session_report_ready_ids(*, session_ids: Iterable[int]) -> set[int] | None:
     """Ids among `session_ids` with a ready report; None when this build has no reports."""
-    try:
-        report = django_apps.get_model("coaching", "Report")
-    except LookupError:
-        return None
-    ready = report.objects.filter(session_id__in=list(session_ids), status="ready")
-    return set(ready.values_list("session_id", flat=True))
+    # Reports belong to coaching, above sessions: it answers through the hook it registered.
+    return ready_reports(session_ids)
 
 
 def session_lap_table(*, session: Session) -> dict[str, Any]:

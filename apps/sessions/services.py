@@ -1,16 +1,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from simcoach_agent.tracks import track_lookup
-from simcoach_site.events import broadcast_on_commit, rig_group, session_group
-from simcoach_site.jobs import enqueue
+from simcoach_site.events import (
+    LapStored,
+    SessionClosed,
+    broadcast_on_commit,
+    lap_stored,
+    rig_group,
+    session_closed,
+    session_group,
+    user_group,
+)
 
+from .lib.laps import CompletedLap
 from .lib.stats import lap_value
 from .models import Car, Lap, Session, Track
 
@@ -66,7 +74,7 @@ def session_open(
                 )
         except IntegrityError:  # two sockets of one agent raced to create it
             return Session.objects.get(owner_id=owner.pk, agent_uid=agent_uid)
-        broadcast_on_commit(f"user.{owner.pk}", {"type": "session.started", "session_id": session.pk})
+        broadcast_on_commit(user_group(owner.pk), {"type": "session.started", "session_id": session.pk})
         if rig_id is not None:
             broadcast_on_commit(rig_group(rig_id), {"type": "session.started", "session_id": session.pk})
     return session
@@ -82,34 +90,30 @@ def session_end(*, session: Session, at: dt.datetime | None = None) -> bool:
         return False
     session.state, session.ended_at = Session.State.ENDED, ended_at
     broadcast_on_commit(session_group(session.pk), {"type": "session.ended", "session_id": session.pk})
-    from apps.coaching.tasks import session_report_create_task
-
-    enqueue(session_report_create_task, session.pk)
+    session_closed.send(SessionClosed(session_id=session.pk))
     return True
 
 
-def lap_create(*, session: Session, lap: dict[str, Any]) -> Lap | None:
+def lap_create(*, session: Session, lap: CompletedLap) -> Lap | None:
     """Store a completed lap; a lap number already stored (a replayed batch) is a no-op."""
-    if Lap.objects.filter(session=session, number=lap["number"]).exists():
+    if Lap.objects.filter(session=session, number=lap.number).exists():
         return None
     obj = Lap.objects.create(
         session=session,
-        number=lap["number"],
-        time_ms=round(lap["time_s"] * 1000),
-        sector_ms=[round(s * 1000) for s in lap["sectors_s"]],
-        valid=lap["valid"],
-        is_in_lap=lap["is_in_lap"],
-        is_out_lap=lap["is_out_lap"],
-        t_start=lap["t_start"],
-        t_end=lap["t_end"],
-        started_at=dt.datetime.fromtimestamp(lap["t_start"], tz=dt.UTC),
-        ended_at=dt.datetime.fromtimestamp(lap["t_end"], tz=dt.UTC),
-        fuel_used_l=lap["fuel_used_l"],
-        stats={"timing": lap["timing"], "partial": lap["partial"]},
+        number=lap.number,
+        time_ms=round(lap.time_s * 1000),
+        sector_ms=[round(s * 1000) for s in lap.sectors_s],
+        valid=lap.valid,
+        is_in_lap=lap.is_in_lap,
+        is_out_lap=lap.is_out_lap,
+        t_start=lap.t_start,
+        t_end=lap.t_end,
+        started_at=dt.datetime.fromtimestamp(lap.t_start, tz=dt.UTC),
+        ended_at=dt.datetime.fromtimestamp(lap.t_end, tz=dt.UTC),
+        fuel_used_l=lap.fuel_used_l,
+        stats={"timing": lap.timing, "partial": lap.partial},
     )
-    from apps.coaching.tasks import lap_analyse_task
-
-    enqueue(lap_analyse_task, obj.pk)
+    lap_stored.send(LapStored(lap_id=obj.pk, session_id=session.pk))
     return obj
 
 

@@ -22,8 +22,9 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.telemetry.tracestore import Columns, get_trace_store
-from simcoach_site.jobs import enqueue
+from apps.traces.lib.columns import Columns
+from apps.traces.tracestore import get_trace_store
+from simcoach_site.events import LapStored, lap_stored
 
 from .lib.imports import ImportedLap, ImportedSession, ImportFormatError, detect_format, import_session
 from .lib.imports.detect import MOTEC_LD
@@ -203,10 +204,8 @@ def _store(
             raise ImportStoreFailed(
                 f"storing the trace failed ({type(exc).__name__}: {exc}); nothing was imported"
             ) from exc
-        from apps.coaching.tasks import lap_analyse_task
-
         for lap in laps:
-            enqueue(lap_analyse_task, lap.pk)
+            lap_stored.send(LapStored(lap_id=lap.pk, session_id=session.pk))
     log.info(
         "imported %s as session %s: %d laps, %d samples", parsed.source_format, session.pk, len(laps), len(t)
     )
@@ -274,7 +273,7 @@ def _lap_create(session: Session, lap: ImportedLap, base: float, *, is_first: bo
 
 
 def _trace_columns(parsed: ImportedSession) -> Columns:
-    cols: Columns = dict(parsed.channels)
+    cols = dict(parsed.channels)
     for name, values in parsed.extra.items():
         safe = safe_channel_name(name)
         if safe and safe not in cols:
@@ -302,7 +301,7 @@ def _trace_write(store: Any, session: Session, owner: User, cols: Columns, base:
         store.write(session_id=session.pk, user_id=owner.pk, seq_start=seq_start, cols=chunk)
 
 
-def _chunks(cols: Columns) -> Iterator[tuple[int, Columns]]:
+def _chunks(cols: Columns) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     n = len(cols["t"])
     for start in range(0, n, TRACE_CHUNK):
         yield (

@@ -26,8 +26,7 @@ from .selectors import (
     sessions_best_lap_attach,
 )
 from .selectors import session_list as session_list_for
-from .services import LapReferenceRefused, lap_reference_set
-from .traces import (
+from .selectors_traces import (
     MAX_COMPARE,
     CompareError,
     TraceUnavailable,
@@ -35,6 +34,7 @@ from .traces import (
     compare_order,
     lap_compare,
 )
+from .services import LapReferenceRefused, lap_reference_set
 
 
 @login_required

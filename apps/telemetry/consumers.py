@@ -22,9 +22,6 @@ from django.conf import settings
 from django.http import Http404
 from django.utils import timezone
 
-from apps.accounts.models import ShareLink
-from apps.accounts.selectors import ShareAccess, share_link_resolve, share_link_session
-from apps.accounts.services import NoteRefused, coach_note_send, share_link_touch
 from apps.coaching.lib.rules import LiveCoach, Message
 from apps.coaching.services import live_coach_for_session, live_coach_lap_completed
 from apps.sessions.models import Session
@@ -34,15 +31,19 @@ from apps.sessions.selectors import (
     session_live_for_user,
     session_live_snapshot,
 )
+from apps.sharing.models import ShareLink
+from apps.sharing.selectors import ShareAccess, share_link_resolve, share_link_session
+from apps.sharing.services import NoteRefused, coach_note_send, share_link_touch
+from apps.traces.lib.columns import Columns
+from apps.traces.lib.influx import InfluxError
 from simcoach_agent import wire
-from simcoach_site.events import rig_group, session_group
+from simcoach_site.events import rig_group, session_group, share_group, user_group
 from simcoach_site.lib.client import client_ip, ip_bucket
 
 from .fanout import live_fanout
-from .influx import InfluxError
 from .lib.live import frame_for_viewers
 from .lib.stream import CoachCadence, SequenceGate, protocol_mismatch
-from .lib.uplink import Columns, decode_frames
+from .lib.uplink import decode_frames
 from .lib.viewers import share_close, share_note_text, share_recheck_in
 from .services import (
     IngestCursor,
@@ -383,7 +384,7 @@ class SessionLiveConsumer(LiveViewerConsumer):
             await self.close(wire.CLOSE_NOT_FOUND, "no such session")
             return
         if session_id is None:
-            self.follow_group = f"user.{user.pk}"
+            self.follow_group = user_group(user.pk)
             await self.channel_layer.group_add(self.follow_group, self.channel_name)
         await self._watch(session)
 
@@ -421,7 +422,7 @@ class ShareViewerConsumer(LiveViewerConsumer):
             return
         self.link = link = access.link
         await database_sync_to_async(share_link_touch)(link=link)
-        self.share_group = f"share.{link.pk}"
+        self.share_group = share_group(link.pk)
         await self.channel_layer.group_add(self.share_group, self.channel_name)
         if link.rig_id is not None:
             # The rig's group announces each new session it starts: a live-rig link follows it.

@@ -13,14 +13,15 @@ from django.db.models import Field
 
 from apps.accounts.models import Rig
 from apps.accounts.services import rig_seen
+from apps.sessions.lib.laps import CompletedLap
 from apps.sessions.models import Lap, Session
 from apps.sessions.services import lap_create, session_end, session_open
+from apps.traces.lib.columns import Columns, Frames
+from apps.traces.tracestore import TraceWrite, get_trace_store
 from simcoach_agent.channels import GAMES, SESSION_KINDS
 from simcoach_site.lib.ratelimit import count, limited
 
-from .lib.laps import CompletedLap, LapTracker
-from .lib.uplink import Frames
-from .tracestore import Batch, TraceWrite, get_trace_store
+from .lib.laps import LapTracker
 
 RIG_TOKEN_FAILS_PER_IP = 20  # wrong rig tokens from one address ...
 RIG_TOKEN_WINDOW_S = 600  # ... per 10 minutes, then every rig socket from it is refused
@@ -143,25 +144,9 @@ class _Plan:
 
     cursor: IngestCursor
     first: int  # sequence number of the first new frame
-    new: Batch
+    new: Columns
     state: dict[str, Any]
     done: list[CompletedLap]
-
-
-def telemetry_frames_ingest(
-    *,
-    session_id: int,
-    seq: int,
-    cols: Mapping[str, Sequence[float] | np.ndarray],
-    cursor: IngestCursor | None = None,
-) -> IngestResult:
-    """Store frames seq.. of one session; raises IngestError when the batch is refused."""
-    if cursor is None:
-        cursor = IngestCursor.of(Session.objects.get(pk=session_id))
-    (outcome,) = telemetry_batches_ingest([IngestBatch(cursor, seq, cols)])
-    if isinstance(outcome, IngestError):
-        raise outcome
-    return outcome
 
 
 def telemetry_batches_ingest(batches: Sequence[IngestBatch]) -> list[IngestResult | IngestError]:
@@ -202,7 +187,7 @@ def _plan(batch: IngestBatch) -> IngestResult | IngestError | _Plan:
     skip = expected - seq
     if skip >= n:
         return IngestResult(acked_seq=cursor.last_seq, stored=0)
-    new: Batch
+    new: Columns
     if isinstance(cols, Frames):  # already float64 rows: no copy per channel
         new = cols.tail(skip) if skip else cols
     else:
@@ -216,7 +201,7 @@ def _laps(session_id: int, done: list[CompletedLap]) -> list[Lap]:
     if not done:
         return []
     session = Session.objects.get(pk=session_id)
-    return [lap for c in done if (lap := lap_create(session=session, lap=c.to_dict())) is not None]
+    return [lap for c in done if (lap := lap_create(session=session, lap=c)) is not None]
 
 
 def _advance_all(outcomes: list[IngestResult | IngestError | _Plan]) -> None:
@@ -273,20 +258,3 @@ def _sessions_update(changed: dict[int, tuple[int, int, dict[str, Any], dt.datet
 def telemetry_session_end(*, session_id: int) -> bool:
     session = Session.objects.get(pk=session_id)
     return session_end(session=session)
-
-
-def completed_lap_from(lap: Lap) -> CompletedLap:
-    """The live view's shape of a stored lap."""
-    return CompletedLap(
-        number=lap.number,
-        t_start=lap.t_start,
-        t_end=lap.t_end,
-        time_s=(lap.time_ms or 0) / 1000,
-        timing=str(lap.stats.get("timing", "game")),
-        sectors_s=[s / 1000 for s in lap.sector_ms],
-        valid=lap.valid,
-        is_out_lap=lap.is_out_lap,
-        is_in_lap=lap.is_in_lap,
-        partial=bool(lap.stats.get("partial")),
-        fuel_used_l=lap.fuel_used_l,
-    )

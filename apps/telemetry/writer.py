@@ -24,8 +24,9 @@ from typing import Final
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
+from apps.traces.lib.columns import Columns, concat_columns, same_channels
+
 from .lib.loops import per_loop
-from .lib.uplink import Columns, concat_columns, same_channels
 from .services import IngestBatch, IngestCursor, IngestError, IngestResult, telemetry_batches_ingest
 
 log = logging.getLogger(__name__)

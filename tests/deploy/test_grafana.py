@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import yaml
 
-from apps.telemetry.influx import InfluxClient
-from apps.telemetry.tracestore import MEASUREMENT, InfluxTraceStore
+from apps.traces.lib.influx import InfluxClient
+from apps.traces.tracestore import MEASUREMENT, InfluxTraceStore
 from simcoach_agent.channels import BY_NAME, WHEELS
 
 from . import stack

@@ -8,7 +8,7 @@ import pytest
 import redis
 from django.test import Client
 
-from apps.telemetry.tracestore import get_trace_store
+from apps.traces.tracestore import get_trace_store
 from simcoach_site import status
 
 REDIS = "redis://127.0.0.1:6379"

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from apps.accounts.services import rig_create, share_link_create
+from apps.accounts.services import rig_create
 from apps.coaching.services import lap_analyse
 from apps.sessions.tests.factories import session_with_demo_laps
+from apps.sharing.services import share_link_create
 from tests.servers import BROWSER_ARGS, agent, set_server_password, stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

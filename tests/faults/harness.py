@@ -258,7 +258,7 @@ def demo_truth() -> tuple[list[float], list[int]]:
 def stored_seqs_influx(session_id: int) -> list[int]:
     from django.conf import settings
 
-    from apps.telemetry.influx import InfluxClient
+    from apps.traces.lib.influx import InfluxClient
 
     client = InfluxClient(url=settings.INFLUX_URL, database=settings.INFLUX_DB)
     series = client.query(f"SELECT seq FROM telemetry WHERE \"session\" = '{int(session_id)}'")  # noqa: S608
@@ -284,7 +284,7 @@ def session_outcome(
 ) -> Outcome:
     """Read a rig's one streamed session back from the trace store, frame by frame."""
     from apps.sessions.models import Lap, Session
-    from apps.telemetry.tracestore import get_trace_store
+    from apps.traces.tracestore import get_trace_store
 
     mine = Session.objects.filter(rig_id=rig_id) if rig_id else Session.objects.all()
     (session,) = mine

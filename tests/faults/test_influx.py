@@ -16,8 +16,8 @@ import pytest
 
 from apps.accounts.services import rig_create
 from apps.sessions.models import Session
-from apps.telemetry.influx import InfluxClient
-from apps.telemetry.tracestore import get_trace_store
+from apps.traces.lib.influx import InfluxClient
+from apps.traces.tracestore import get_trace_store
 from tests.faults.harness import (
     Agent,
     Viewer,

@@ -12,7 +12,7 @@ import pytest
 from apps.accounts.services import rig_create
 from apps.sessions.models import Lap, Session
 from apps.sessions.services import sessions_close_idle
-from apps.telemetry.tracestore import get_trace_store
+from apps.traces.tracestore import get_trace_store
 from tests.faults.harness import Agent, Daphne, Outcome, demo_truth, last_seq, record, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.faults]

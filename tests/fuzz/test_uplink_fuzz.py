@@ -39,6 +39,8 @@ from simcoach_agent import wire
 
 from .strategies import broken_valid_batches, garbage, malformed, random_batches, structures, verdict
 
+# Thousands of cases each: `make test` runs them, `make test-fast` leaves them out.
+pytestmark = pytest.mark.fuzz
 ROOT = Path(__file__).resolve().parents[2]
 TRIED: Counter[str] = Counter()
 CRASHES: Counter[str] = Counter()

@@ -9,9 +9,9 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
+from apps.accounts.lib.tokens import token_hash
 from apps.accounts.models import DeviceAuthorization, Rig
 from apps.accounts.pairing import USER_CODE_ALPHABET
-from apps.accounts.tokens import token_hash
 
 pytestmark = pytest.mark.django_db
 GRANT = "urn:ietf:params:oauth:grant-type:device_code"

@@ -14,17 +14,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from apps.sessions.lib.stats import LapValue, SessionStats, session_stats
-from simcoach_agent.channels import WHEELS
-
-from .analysis import (
+from apps.traces.lib.analysis import (
     CornerRow,
     LapSummary,
-    Trace,
     corner_table,
     corners_on_lap,
     lap_summary,
     resample_by_distance,
 )
+from apps.traces.lib.columns import Columns
+from simcoach_agent.channels import WHEELS
+
 from .tyres import window_for
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class SessionInput:
     game: str
     date: str
     laps: Sequence[LapValue]  # every lap of the session, in order
-    traces: dict[int, Trace] = field(default_factory=dict)  # raw traces of green laps, by number
+    traces: dict[int, Columns] = field(default_factory=dict)  # raw traces of green laps, by number
     track_info: TrackInfo | None = None
     length_m: float | None = None
 

@@ -3,7 +3,7 @@
 `LiveCoach.feed` takes one decoded batch (channel name -> array of 1..600 frames) and returns
 the messages a race engineer would say about it. Work is vectorised over the batch; the only
 per-session memory is `LiveCoach.state` (a few numbers per rule, plus the best lap's time vs
-distance for the live delta), small enough to pickle into a cache between batches.
+distance for the live delta), kept by the rig's socket between batches.
 
 Each message has a rule id; a rule (per wheel, where it is about a wheel) stays quiet for its
 cool-down after it spoke, so the driver hears a problem once, not sixty times a second.
@@ -12,19 +12,18 @@ Channels a game does not provide are simply absent from the batch: their rules s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal
 
 import numpy as np
 
+from apps.traces.lib.analysis import resample_by_distance
+from apps.traces.lib.columns import Columns
 from simcoach_agent.channels import PSI_TO_KPA, WHEELS
 
-from .analysis import resample_by_distance
 from .tyres import Window, window_for
 
 Severity = Literal["info", "warn", "critical"]
-Batch = Mapping[str, np.ndarray]
 
 # rule id -> (severity, default cool-down in s). Critical rules repeat sooner on purpose.
 RULES: Final[dict[str, tuple[Severity, float]]] = {
@@ -73,7 +72,7 @@ REF_STEP_M: Final = 5.0  # grid of the stored reference lap; 1400 points at Spa
 # fuel used and the delta's reference. The other sixty channels of a whole lap, read and
 # resampled at every lap's end, held the GIL for tens of milliseconds while every socket of
 # the process waited.
-TRACE_CHANNELS: Final[tuple[str, ...]] = ("lap_dist", "lap_time", "fuel")
+LIVE_COACH_CHANNELS: Final[tuple[str, ...]] = ("lap_dist", "lap_time", "fuel")
 EPS_S: Final = 1e-6
 MAX_GAP_S: Final = 0.5  # frames further apart than this are not one continuous stretch
 
@@ -102,7 +101,7 @@ class Run:
 
 @dataclass
 class CoachState:
-    """Everything LiveCoach remembers between batches; plain data, picklable."""
+    """Everything LiveCoach remembers between batches; plain data."""
 
     last_fired: dict[str, float] = field(default_factory=dict)  # "rule:wheel" -> t
     runs: dict[str, Run] = field(default_factory=dict)
@@ -125,7 +124,7 @@ class CoachState:
     closing: tuple[int, int, float] | None = None  # (lap, last sector, delta at its start)
 
 
-def _col(batch: Batch, name: str) -> np.ndarray | None:
+def _col(batch: Columns, name: str) -> np.ndarray | None:
     values = batch.get(name)
     if values is None:
         return None
@@ -142,7 +141,7 @@ def _last(values: np.ndarray | None) -> float | None:
     return float(values[finite[-1]]) if finite.size else None
 
 
-def _newest(batch: Batch) -> dict[str, float | None]:
+def _newest(batch: Columns) -> dict[str, float | None]:
     """Each channel's newest finite value. A decoded batch (a matrix under its names) gives
     them in one step: twenty-odd channel-by-channel look-ups were a fifth of the rules' cost."""
     matrix, names = getattr(batch, "matrix", None), getattr(batch, "names", None)
@@ -229,16 +228,9 @@ class LiveCoach:
         out, self._out = self._out, []
         return out
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "_out"}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._out = []
-
     # ----------------------------------------------------------------- entry points
 
-    def feed(self, batch: Batch) -> list[Message]:
+    def feed(self, batch: Columns) -> list[Message]:
         """Run every rule over one batch of frames (columnar, time-ordered)."""
         t = _col(batch, "t")
         if t is None:
@@ -266,7 +258,7 @@ class LiveCoach:
         valid: bool,
         fuel_used_l: float | None,
         in_or_out: bool,
-        trace: dict[str, np.ndarray] | None,
+        trace: Columns | None,
     ) -> list[Message]:
         """Close a lap: fuel average and box call, last sector delta, best-lap reference."""
         t = self.state.last_t if self.state.last_t is not None else 0.0
@@ -285,7 +277,7 @@ class LiveCoach:
             self._set_reference(time_s, trace)
         return self._drain()
 
-    def use_reference(self, *, time_s: float, trace: dict[str, np.ndarray]) -> None:
+    def use_reference(self, *, time_s: float, trace: Columns) -> None:
         """Measure the live delta against this lap (the driver's reference for the track and
         car, perhaps imported from a faster driver) instead of the session's best lap."""
         self._set_reference(time_s, trace)
@@ -341,7 +333,7 @@ class LiveCoach:
 
     # ----------------------------------------------------------------- brakes
 
-    def _brake_rules(self, batch: Batch, t: np.ndarray) -> None:
+    def _brake_rules(self, batch: Columns, t: np.ndarray) -> None:
         brake, speed = _col(batch, "brake"), _col(batch, "speed")
         braking = None
         if brake is not None:
@@ -384,7 +376,7 @@ class LiveCoach:
 
     # ----------------------------------------------------------------- technique
 
-    def _pedal_rules(self, batch: Batch, t: np.ndarray) -> None:
+    def _pedal_rules(self, batch: Columns, t: np.ndarray) -> None:
         throttle, brake = _col(batch, "throttle"), _col(batch, "brake")
         if throttle is None or brake is None:
             return
@@ -404,7 +396,7 @@ class LiveCoach:
                 speed_kmh=float(speed[k]),
             )
 
-    def _limiter(self, batch: Batch, rpm: np.ndarray) -> np.ndarray | None:
+    def _limiter(self, batch: Columns, rpm: np.ndarray) -> np.ndarray | None:
         if self.max_rpm:
             return np.full(rpm.shape, float(self.max_rpm))
         limiter = _col(batch, "max_rpm")
@@ -412,7 +404,7 @@ class LiveCoach:
             return None
         return np.where(limiter > 0, limiter, np.nan)
 
-    def _engine_rules(self, batch: Batch, t: np.ndarray) -> None:
+    def _engine_rules(self, batch: Columns, t: np.ndarray) -> None:
         rpm = _col(batch, "rpm")
         limiter = self._limiter(batch, rpm) if rpm is not None else None
         if rpm is None or limiter is None:
@@ -451,7 +443,7 @@ class LiveCoach:
                 self._emit("early_shift", text, float(t[k]), rpm_fraction=fraction)
         st.last_gear = _last(gear)
 
-    def _slip_rules(self, batch: Batch, t: np.ndarray) -> None:
+    def _slip_rules(self, batch: Columns, t: np.ndarray) -> None:
         brake, throttle = _col(batch, "brake"), _col(batch, "throttle")
         for wheel in WHEELS:
             slip = _col(batch, f"wheel_slip_{wheel}")
@@ -475,7 +467,7 @@ class LiveCoach:
                         wheel=wheel,
                     )
 
-    def _track_g(self, batch: Batch) -> None:
+    def _track_g(self, batch: Columns) -> None:
         lat, lon = _col(batch, "g_lat"), _col(batch, "g_lon")
         if lat is None or lon is None:
             return
@@ -485,7 +477,7 @@ class LiveCoach:
 
     # ----------------------------------------------------------------- fuel
 
-    def _add_fuel_lap(self, fuel_used_l: float | None, trace: dict[str, np.ndarray] | None) -> None:
+    def _add_fuel_lap(self, fuel_used_l: float | None, trace: Columns | None) -> None:
         used = fuel_used_l
         if used is None and trace is not None and "fuel" in trace:
             fuel = np.asarray(trace["fuel"], dtype=np.float64)
@@ -509,22 +501,22 @@ class LiveCoach:
 
     # ----------------------------------------------------------------- delta to the best lap
 
-    def _set_reference(self, time_s: float, trace: dict[str, np.ndarray]) -> None:
+    def _set_reference(self, time_s: float, trace: Columns) -> None:
         dist = np.asarray(trace.get("lap_dist", []), dtype=np.float64)
         if dist.size < 2 or ("t" not in trace and "lap_time" not in trace):
             return
         length = self.track_length_m or float(np.nanmax(dist))
-        wanted = {k: trace[k] for k in ("t", *TRACE_CHANNELS) if k in trace}  # a whole lap may be given
+        wanted = {k: trace[k] for k in ("t", *LIVE_COACH_CHANNELS) if k in trace}  # a whole lap may be given
         ref = resample_by_distance(wanted, length_m=length, step_m=REF_STEP_M)
         self.state.best_lap_s = time_s
         self.state.ref_dist, self.state.ref_time = ref["lap_dist"], ref["t"]
 
-    def live_delta(self, batch: Batch) -> float | None:
+    def live_delta(self, batch: Columns) -> float | None:
         """The delta at the batch's newest frame, for screens between two runs of the rules."""
         newest = {k: batch[k][-1:] for k in ("lap_dist", "lap_time") if k in batch}
         return _last(self._deltas(newest))
 
-    def _deltas(self, batch: Batch) -> np.ndarray | None:
+    def _deltas(self, batch: Columns) -> np.ndarray | None:
         """Per frame: lap time minus the reference's at the same lap distance (> 0 slower)."""
         st = self.state
         dist, lap_time = _col(batch, "lap_dist"), _col(batch, "lap_time")
@@ -533,7 +525,7 @@ class LiveCoach:
         ok = (dist >= 0) & (dist <= st.ref_dist[-1]) & (lap_time >= 0)
         return np.where(ok, lap_time - np.interp(dist, st.ref_dist, st.ref_time), np.nan)
 
-    def _delta_rules(self, batch: Batch, t: np.ndarray) -> None:
+    def _delta_rules(self, batch: Columns, t: np.ndarray) -> None:
         st = self.state
         delta = self._deltas(batch)
         latest = _last(delta)
@@ -543,7 +535,7 @@ class LiveCoach:
         self._sector_changes(batch, delta, t)
         self._emit("live_delta", f"Delta to best: {_signed(latest)} s", float(t[-1]), delta_s=latest)
 
-    def _sector_changes(self, batch: Batch, delta: np.ndarray, t: np.ndarray) -> None:
+    def _sector_changes(self, batch: Columns, delta: np.ndarray, t: np.ndarray) -> None:
         sector, lap = _col(batch, "sector"), _col(batch, "lap")
         if sector is None or lap is None or not (np.isfinite(sector).all() and np.isfinite(lap).all()):
             return

@@ -11,7 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from apps.sessions.models import Session
 from apps.sessions.services import session_end, session_open
 from apps.telemetry.lib.laps import GAME_TIME_GRACE_S
-from apps.telemetry.services import telemetry_frames_ingest
+from apps.telemetry.services import IngestBatch, IngestCursor, IngestError, telemetry_batches_ingest
 from simcoach_agent.channels import Frame
 from simcoach_agent.sources.demo import DemoCar
 
@@ -82,5 +82,9 @@ def _frames(car: DemoCar, laps: int) -> Iterator[Frame]:
 
 def _ingest(session_id: int, seq: int, frames: list[dict[str, float]]) -> int:
     names = frames[0].keys()
-    telemetry_frames_ingest(session_id=session_id, seq=seq, cols={k: [f[k] for f in frames] for k in names})
+    cursor = IngestCursor.of(Session.objects.get(pk=session_id))
+    batch = IngestBatch(cursor, seq, {k: [f[k] for f in frames] for k in names})
+    (outcome,) = telemetry_batches_ingest([batch])
+    if isinstance(outcome, IngestError):
+        raise outcome
     return seq + len(frames)

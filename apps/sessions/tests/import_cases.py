@@ -19,7 +19,7 @@ import numpy as np
 
 from apps.sessions.models import Lap, Session
 from apps.sessions.selectors import session_lap_table
-from apps.telemetry.tracestore import get_trace_store
+from apps.traces.tracestore import get_trace_store
 
 IMOLA = "acc/Imola-porsche_991ii_gt3_r-2-2021.12.02-21.13.58.ld"
 BARCELONA = "acc/Barcelona-bmw_m4_gt3-3-2024.06.12-18.40.53"

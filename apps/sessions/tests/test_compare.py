@@ -12,7 +12,7 @@ from django.test import Client
 
 from apps.coaching.services import lap_analyse
 from apps.sessions.models import Lap, Session
-from apps.sessions.traces import lap_compare
+from apps.sessions.selectors_traces import lap_compare
 from simcoach_agent.sources.demo import DemoCar
 
 from .factories import session_with_demo_laps

@@ -26,8 +26,8 @@ from apps.sessions.tests.import_cases import (
     expected_lap_times,
     session_trace,
 )
-from apps.telemetry.models import TraceChunk
-from apps.telemetry.tracestore import get_trace_store
+from apps.traces.models import TraceChunk
+from apps.traces.tracestore import get_trace_store
 
 pytestmark = [pytest.mark.django_db, pytest.mark.fixtures, pytest.mark.usefixtures("isolated_trace_store")]
 

@@ -12,7 +12,7 @@ from django.test import Client
 from apps.sessions import views_import
 from apps.sessions.models import Lap, Session
 from apps.sessions.tests.import_cases import CASES, IMOLA, assert_imported_like_the_file, expected_lap_times
-from apps.telemetry.models import TraceChunk
+from apps.traces.models import TraceChunk
 
 pytestmark = [pytest.mark.django_db, pytest.mark.fixtures, pytest.mark.usefixtures("isolated_trace_store")]
 API = "/api/imports/"

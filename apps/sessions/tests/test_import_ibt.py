@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from apps.sessions.models import Lap, Session
 from apps.sessions.services_import import ImportRejected, session_import
 from apps.sessions.tests.import_cases import session_trace
-from apps.telemetry.models import TraceChunk
+from apps.traces.models import TraceChunk
 
 pytestmark = [pytest.mark.django_db, pytest.mark.fixtures, pytest.mark.usefixtures("isolated_trace_store")]
 

@@ -23,7 +23,7 @@ from apps.sessions.lib.imports import parse_ldx
 from apps.sessions.models import Lap, Session
 from apps.sessions.services_import import session_import
 from apps.sessions.tests.import_cases import CASES
-from apps.telemetry.tracestore import get_trace_store
+from apps.traces.tracestore import get_trace_store
 
 from .factories import session_with_demo_laps
 

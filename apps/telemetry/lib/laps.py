@@ -6,13 +6,14 @@ reconnecting agent (or a restarted server) carries on exactly where the last bat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-Columns = Mapping[str, np.ndarray]
+from apps.sessions.lib.laps import CompletedLap
+from apps.traces.lib.columns import Columns
+
 # How long to wait for the game to publish the finished lap's time before measuring it
 # ourselves: games update the lap counter and the last-lap time on different ticks.
 GAME_TIME_GRACE_S = 2.0
@@ -22,24 +23,6 @@ FRAME_GAP_S = 1.0
 # A game may publish the new lap's sector a few ticks after its lap counter: sector readings
 # in the first second of a lap are not boundaries.
 SECTOR_LAG_S = 1.0
-
-
-@dataclass
-class CompletedLap:
-    number: int
-    t_start: float
-    t_end: float
-    time_s: float
-    timing: str  # "game" when the game reported the time, "untimed" when it said it has none, else "measured"
-    sectors_s: list[float]
-    valid: bool
-    is_out_lap: bool
-    is_in_lap: bool
-    partial: bool  # we did not see the lap from its start (agent joined mid-lap)
-    fuel_used_l: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass

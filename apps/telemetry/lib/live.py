@@ -8,9 +8,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from apps.traces.lib.columns import Frames
 from simcoach_agent.channels import CHANNELS, Channel
-
-from .uplink import Frames
 
 # Decimals worth sending to a screen per unit; fewer digits, smaller JSON for every viewer.
 _DIGITS = {"s": 3, "m": 1, "km/h": 1, "1/min": 0, "°C": 1, "kPa": 1, "%": 1, "l": 2, "g": 2, "": 3}

@@ -7,7 +7,6 @@ the reference, the numpy decoder here, and the C one (native/) that runs first w
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from itertools import chain
 from typing import Any, Final, NamedTuple, NoReturn
@@ -15,11 +14,9 @@ from typing import Any, Final, NamedTuple, NoReturn
 import numpy as np
 
 import simcoach_agent.wire as wire
+from apps.traces.lib.columns import Frames
+from apps.traces.lib.native import fast
 from simcoach_agent.channels import CHANNELS
-
-from .native import fast
-
-Columns = Mapping[str, np.ndarray]
 
 _RES: Final = np.array([c.resolution if c.kind == "f" else 1.0 for c in CHANNELS])
 _LO: Final = np.array([c.lo for c in CHANNELS])
@@ -29,75 +26,6 @@ _RES_BYTES, _LO_BYTES, _HI_BYTES = _RES.tobytes(), _LO.tobytes(), _HI.tobytes()
 # larger delta is corrupt, and rejecting it first keeps the int64 running sums from wrapping.
 _MAX_DELTA: Final = 2**53
 _max, _min, _any = np.maximum.reduce, np.minimum.reduce, np.logical_or.reduce
-
-
-class Frames(Mapping[str, np.ndarray]):
-    """A batch's columns as rows of one (channels x frames) matrix, read-only.
-
-    Read like a columns dict; a channel is a row view made when asked for. Joining batches
-    with the same channels (`join`) is one concatenate instead of one per channel, which,
-    over sixty channels, was the largest single cost of the live path. The rows are not made
-    up front: building sixty views and a dict per batch was the next largest, and those dicts
-    were most of what the collector walked at every young collection.
-    """
-
-    __slots__ = ("_rows", "matrix", "names")
-
-    def __init__(self, names: tuple[str, ...], matrix: np.ndarray) -> None:
-        self.names, self.matrix = names, matrix
-        self._rows = _rows_of(names)
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.matrix[self._rows[name]]
-
-    def get(self, name: str, default: Any = None) -> Any:
-        row = self._rows.get(name)
-        return default if row is None else self.matrix[row]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._rows
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.names)
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def tail(self, start: int) -> Frames:
-        """Frames start.. of the batch."""
-        return Frames(self.names, self.matrix[:, start:])
-
-    @staticmethod
-    def join(parts: Sequence[Columns]) -> Frames | None:
-        """Back-to-back batches as one; None unless all are Frames of the same channels in the same order."""
-        names = getattr(parts[0], "names", None)
-        frames = [p for p in parts if isinstance(p, Frames) and p.names == names]
-        if names is None or len(frames) != len(parts):
-            return None
-        return Frames(names, np.concatenate([p.matrix for p in frames], axis=1))
-
-
-@lru_cache(maxsize=256)
-def _rows_of(names: tuple[str, ...]) -> dict[str, int]:
-    return {name: i for i, name in enumerate(names)}
-
-
-def same_channels(a: Columns, b: Columns) -> bool:
-    """Whether two batches carry the same channels: for two Frames of one agent, one compare
-    of the cached tuple of names they share, instead of a set compare of sixty keys."""
-    if isinstance(a, Frames) and isinstance(b, Frames) and a.names == b.names:
-        return True
-    return a.keys() == b.keys()
-
-
-def concat_columns(parts: Sequence[Columns]) -> Columns:
-    """Back-to-back batches with the same channels as one."""
-    if len(parts) == 1:
-        return parts[0]
-    joined = Frames.join(parts)
-    if joined is not None:
-        return joined
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
 class Layout(NamedTuple):

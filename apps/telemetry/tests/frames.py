@@ -47,6 +47,6 @@ def loop_frames(
 
 def stored_count(session_id: int) -> int:
     """Frames of a session in the configured trace store (db chunks or InfluxDB alike)."""
-    from apps.telemetry.tracestore import get_trace_store
+    from apps.traces.tracestore import get_trace_store
 
     return len(get_trace_store().read(session_id=session_id, t0=0.0, t1=4.1e9)["t"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from apps.telemetry.lib.uplink import Frames, concat_columns, decode_frames
+from apps.telemetry.lib.uplink import decode_frames
+from apps.traces.lib.columns import Frames, concat_columns
 from simcoach_agent import wire
 
 from .frames import loop_frames

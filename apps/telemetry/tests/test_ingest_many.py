@@ -7,7 +7,6 @@ import pytest
 
 from apps.sessions.models import Lap, Session
 from apps.sessions.services import session_open
-from apps.telemetry.influx import InfluxClient, InfluxError
 from apps.telemetry.services import (
     ConcurrentWriterError,
     IngestBatch,
@@ -16,7 +15,8 @@ from apps.telemetry.services import (
     IngestResult,
     telemetry_batches_ingest,
 )
-from apps.telemetry.tracestore import InfluxTraceStore, TraceStore
+from apps.traces.lib.influx import InfluxClient, InfluxError
+from apps.traces.tracestore import InfluxTraceStore, TraceStore
 from simcoach_site.lib.net import free_port
 
 from .frames import loop_frames, stored_count

@@ -18,7 +18,7 @@ from apps.sessions.lib.stats import lap_value, session_stats
 from apps.sessions.models import Lap, Session
 from apps.sessions.services import session_open
 from apps.telemetry.lib.laps import CompletedLap, LapTracker
-from apps.telemetry.services import IngestCursor, telemetry_frames_ingest
+from apps.telemetry.services import IngestBatch, IngestCursor, IngestError, telemetry_batches_ingest
 from simcoach_agent.channels import Frame
 from simcoach_agent.sources.demo import DemoCar
 
@@ -41,9 +41,9 @@ def _stream(session: Session, frames: list[Frame], seq: int) -> int:
     cursor = IngestCursor.of(Session.objects.get(pk=session.pk))
     for batch in _batches(frames):
         names = batch[0].keys()
-        telemetry_frames_ingest(
-            session_id=session.pk, seq=seq, cols={k: [f[k] for f in batch] for k in names}, cursor=cursor
-        )
+        cols = {k: [f[k] for f in batch] for k in names}
+        (outcome,) = telemetry_batches_ingest([IngestBatch(cursor, seq, cols)])
+        assert not isinstance(outcome, IngestError), outcome
         seq += len(batch)
     return seq
 

@@ -15,9 +15,9 @@ import msgpack
 import numpy as np
 import pytest
 
-from apps.telemetry.influx import lines
 from apps.telemetry.lib import uplink
-from apps.telemetry.lib.native import fast as native
+from apps.traces.lib.influx import lines
+from apps.traces.lib.native import fast as native
 from simcoach_agent import wire
 
 from .frames import loop_frames

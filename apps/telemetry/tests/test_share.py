@@ -13,8 +13,9 @@ from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
 from django.utils import timezone
 
-from apps.accounts.models import CoachedDriver, CoachNote, ShareLink
-from apps.accounts.services import rig_create, share_link_create, share_link_revoke
+from apps.accounts.services import rig_create
+from apps.sharing.models import CoachedDriver, CoachNote, ShareLink
+from apps.sharing.services import share_link_create, share_link_revoke
 from simcoach_agent import wire
 from simcoach_site.asgi import application
 

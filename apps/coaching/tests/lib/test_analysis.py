@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from apps.coaching.lib.analysis import (
+from apps.traces.lib.analysis import (
     biggest_losses,
     corner_table,
     cumulative_delta,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from apps.coaching.lib.analysis import biggest_losses, corner_table, resample_by_distance, segment_table
+from apps.traces.lib.analysis import biggest_losses, corner_table, resample_by_distance, segment_table
 from simcoach_agent.sources.demo import DemoCar
 from simcoach_agent.tracks import SPA
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple, Protocol
 
@@ -19,12 +19,10 @@ from django.conf import settings
 
 from simcoach_agent.channels import CHANNELS
 
-from .influx import InfluxClient, lines
-from .lib.uplink import concat_columns
+from .lib.columns import Columns, concat_columns
+from .lib.influx import InfluxClient, lines
 from .models import TraceChunk
 
-Columns = dict[str, np.ndarray]  # what a read returns: the caller's to change
-Batch = Mapping[str, np.ndarray]  # what a write takes: a decoded batch, or any columns
 MEASUREMENT = "telemetry"
 # InfluxDB keeps each channel to the resolution the wire carries it at (docs/protocol.md);
 # the db store's float32 columns are no finer. A channel the table does not know keeps 6.
@@ -37,13 +35,13 @@ class TraceWrite(NamedTuple):
     session_id: int
     user_id: int
     seq_start: int
-    cols: Batch
+    cols: Columns
 
 
 class TraceStore(Protocol):
     name: str
 
-    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Batch) -> None:
+    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Columns) -> None:
         """Durably store frames seq_start.. (re-writing the same frames is harmless)."""
         ...
 
@@ -61,7 +59,7 @@ class TraceStore(Protocol):
 class DbTraceStore:
     name = "db"
 
-    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Batch) -> None:
+    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Columns) -> None:
         packed = {k: _pack_column(k, v) for k, v in cols.items()}
         TraceChunk.objects.update_or_create(
             session_id=session_id,
@@ -98,7 +96,7 @@ class InfluxTraceStore:
     def __init__(self, client: InfluxClient) -> None:
         self.client = client
 
-    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Batch) -> None:
+    def write(self, *, session_id: int, user_id: int, seq_start: int, cols: Columns) -> None:
         self.write_many([TraceWrite(session_id, user_id, seq_start, cols)])
 
     def write_many(self, writes: Sequence[TraceWrite]) -> None:
@@ -167,7 +165,7 @@ class InfluxTraceStore:
         # A window of this store's rows starts with a keyframe; rows before the first one were
         # written before keyframes existed, with every value in every row.
         key[: int(np.argmax(key)) if key.any() else len(key)] = True
-        out: Columns = {"t": t_ms / 1000.0}
+        out: dict[str, np.ndarray] = {"t": t_ms / 1000.0}
         for name, column in zip(names, table, strict=True):
             if name not in ("time", "session", "user", "seq", KEYFRAME):
                 out[name] = _held(column, key)
@@ -228,7 +226,7 @@ def _pack_column(name: str, values: np.ndarray) -> bytes:
 
 def _unpack(blob: bytes, channels: list[str] | None) -> Columns:
     packed: dict[str, bytes] = msgpack.unpackb(zlib.decompress(blob))
-    out: Columns = {}
+    out: dict[str, np.ndarray] = {}
     for k, v in packed.items():
         if channels is None or k in channels or k == "t":
             out[k] = np.frombuffer(v, dtype="<f8" if k == "t" else "<f4").astype(np.float64)
@@ -239,7 +237,7 @@ def _concat(parts: list[Columns]) -> Columns:
     if not parts:
         return {"t": np.empty(0)}
     names = set().union(*parts)
-    out: Columns = {}
+    out: dict[str, np.ndarray] = {}
     for name in names:
         # A channel absent from some chunks (a game that starts sending it late) reads as NaN.
         out[name] = np.concatenate([p.get(name, np.full(len(p["t"]), np.nan)) for p in parts])

@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 
 from apps.sessions.services import session_open
-from apps.telemetry.influx import InfluxClient, InfluxError
-from apps.telemetry.tracestore import DbTraceStore, InfluxTraceStore, TraceStore
+from apps.telemetry.tests.frames import loop_frames
+from apps.traces.lib.influx import InfluxClient, InfluxError
+from apps.traces.tracestore import DbTraceStore, InfluxTraceStore, TraceStore
 from simcoach_agent.channels import BY_NAME
-
-from .frames import loop_frames
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -100,7 +99,7 @@ def test_it_reports_an_unreachable_influx_as_transient() -> None:
 
 
 def test_line_protocol_writes_each_value_to_its_decimals_and_the_odd_rows_one_by_one() -> None:
-    from apps.telemetry.influx import lines
+    from apps.traces.lib.influx import lines
 
     tags = {"session": np.array([7, 7, 7]), "lap": np.array([1, 1, 2])}
     fields = {
@@ -156,7 +155,7 @@ def test_influx_stores_held_values_once_and_reads_every_frame_back(influx_store,
 
 
 def test_influx_line_protocol_leaves_out_what_held_still(influx_store) -> None:
-    from apps.telemetry.tracestore import TraceWrite
+    from apps.traces.tracestore import TraceWrite
 
     cols = held_columns(600)
     body = InfluxTraceStore._lines([TraceWrite(1, 1, 0, cols)]).decode().split("\n")
@@ -170,8 +169,8 @@ def test_influx_line_protocol_leaves_out_what_held_still(influx_store) -> None:
 
 
 def test_influx_reads_rows_written_whole_before_keyframes(influx_store, driver) -> None:
-    from apps.telemetry.influx import lines
-    from apps.telemetry.tracestore import MEASUREMENT
+    from apps.traces.lib.influx import lines
+    from apps.traces.tracestore import MEASUREMENT
 
     session = make_session(driver)
     everything = held_columns(180)

@@ -15,17 +15,18 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from apps.accounts.models import CoachedDriver, CoachNote, Rig, ShareLink
-from apps.accounts.selectors import share_link_resolve, share_link_session
-from apps.accounts.services import (
+from apps.accounts.lib.tokens import SHARE_TOKEN_PREFIX, token_hash
+from apps.accounts.models import Rig
+from apps.sessions.models import Car, Lap, Session, Track
+from apps.sharing.models import CoachedDriver, CoachNote, ShareLink
+from apps.sharing.selectors import share_link_resolve, share_link_session
+from apps.sharing.services import (
     NoteRefused,
     coach_note_send,
     note_clean,
     share_link_create,
     share_link_revoke,
 )
-from apps.accounts.tokens import SHARE_TOKEN_PREFIX, token_hash
-from apps.sessions.models import Car, Lap, Session, Track
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 """Post-lap analysis: resample laps by distance, compare them corner by corner.
 
-Everything here works on columnar traces (`dict[str, np.ndarray]`, channel names and units
+Everything here works on columnar traces (`Columns`, channel names and units
 from `simcoach_agent.channels`). Comparing two laps only makes sense on a common axis, so the
 first step is always `resample_by_distance`: a grid of lap distance in metres on which the
 channel `t` becomes the elapsed time since the start line in seconds.
@@ -16,10 +16,11 @@ import numpy as np
 
 from simcoach_agent.channels import BY_NAME, WHEELS
 
+from .columns import Columns
+
 if TYPE_CHECKING:
     from simcoach_agent.tracks import Corner, TrackInfo
 
-Trace = dict[str, np.ndarray]
 
 SPIKE_M: Final = 100.0  # a lone lap_dist sample this far off both neighbours is a glitch
 BRAKE_ON: Final = 0.1  # brake pedal fraction that counts as braking
@@ -92,7 +93,7 @@ def _hold(grid: np.ndarray, dist: np.ndarray, values: np.ndarray) -> np.ndarray:
     return values[idx]
 
 
-def resample_by_distance(trace: Trace, *, length_m: float, step_m: float = 1.0) -> Trace:
+def resample_by_distance(trace: Columns, *, length_m: float, step_m: float = 1.0) -> Columns:
     """Resample a lap trace onto a lap-distance grid 0..length_m every step_m metres.
 
     Handles the lap_dist wrap at the line, backwards noise, repeated distances and lone
@@ -112,7 +113,7 @@ def resample_by_distance(trace: Trace, *, length_m: float, step_m: float = 1.0) 
     order = _monotonic_index(dist)
     src, dist = src[order], dist[order]
     grid = np.arange(0.0, length_m + step_m / 2, step_m)
-    out: Trace = {"lap_dist": grid}
+    out: dict[str, np.ndarray] = {"lap_dist": grid}
     for name, column in trace.items():
         values = np.asarray(column)
         if name == "lap_dist" or values.shape != (n,):
@@ -132,7 +133,7 @@ def _resample_channel(name: str, grid: np.ndarray, dist: np.ndarray, values: np.
     return np.asarray(np.interp(grid, dist, values.astype(np.float64)), dtype=np.float64)
 
 
-def cumulative_delta(ref: Trace, other: Trace) -> np.ndarray:
+def cumulative_delta(ref: Columns, other: Columns) -> np.ndarray:
     """Time delta in s along ref's distance grid; positive where `other` is behind (slower).
 
     Both arguments are resampled traces; `other` is put onto ref's grid if grids differ.
@@ -222,7 +223,7 @@ def _table_match(corners: Sequence[Corner], apex_m: float, near_m: float) -> Cor
 
 
 def detect_corners(
-    resampled: Trace,
+    resampled: Columns,
     *,
     track: TrackInfo | None = None,
     hysteresis_kmh: float = 12.0,
@@ -251,7 +252,7 @@ def detect_corners(
     return sorted(found.values(), key=lambda c: c.apex_m)
 
 
-def corners_on_lap(resampled: Trace, corners: Sequence[Corner]) -> list[DetectedCorner]:
+def corners_on_lap(resampled: Columns, corners: Sequence[Corner]) -> list[DetectedCorner]:
     """A track's fixed corner set measured on one lap: each corner keeps its name and extent;
     its apex is this lap's slowest point inside it. No corner is added, merged or renumbered,
     so every page of every lap on the track names the same corners."""
@@ -361,14 +362,14 @@ class _Pair:
     """Two resampled laps on the reference grid, with the delta between them."""
 
     grid: np.ndarray
-    ref: Trace
-    other: Trace
+    ref: Columns
+    other: Columns
     ref_speed: np.ndarray
     other_speed: np.ndarray
     delta: np.ndarray
 
     @classmethod
-    def of(cls, ref: Trace, other: Trace) -> _Pair:
+    def of(cls, ref: Columns, other: Columns) -> _Pair:
         grid = ref["lap_dist"]
         other_speed = np.interp(grid, other["lap_dist"], other["speed"])
         return cls(
@@ -394,7 +395,7 @@ def _span(grid: np.ndarray, lo_m: float, hi_m: float) -> slice:
     return slice(lo, max(hi, lo + 1))
 
 
-def braking_point(resampled: Trace, *, from_m: float, apex_m: float) -> float | None:
+def braking_point(resampled: Columns, *, from_m: float, apex_m: float) -> float | None:
     """Distance in m where the brake first passes 10% between from_m and apex_m.
 
     None when the lap has no brake channel or did not brake there. If the brake is already
@@ -468,8 +469,8 @@ def _corner_row(pair: _Pair, acc: _Account) -> CornerRow:
 
 
 def corner_table(
-    ref: Trace,
-    other: Trace,
+    ref: Columns,
+    other: Columns,
     *,
     track: TrackInfo | None = None,
     corners: Sequence[DetectedCorner] | None = None,
@@ -485,8 +486,8 @@ def corner_table(
 
 
 def segment_table(
-    ref: Trace,
-    other: Trace,
+    ref: Columns,
+    other: Columns,
     *,
     track: TrackInfo | None = None,
     corners: Sequence[DetectedCorner] | None = None,
@@ -532,7 +533,7 @@ class LapSummary:
         return asdict(self)
 
 
-def _weights(trace: Trace) -> np.ndarray | None:
+def _weights(trace: Columns) -> np.ndarray | None:
     """Seconds each frame stands for, so averages do not depend on the frame rate."""
     t = trace.get("t")
     if t is None or len(t) < 2:
@@ -542,7 +543,7 @@ def _weights(trace: Trace) -> np.ndarray | None:
     return np.concatenate((dt, dt[-1:]))
 
 
-def _mean(trace: Trace, name: str, w: np.ndarray | None) -> float | None:
+def _mean(trace: Columns, name: str, w: np.ndarray | None) -> float | None:
     values = trace.get(name)
     if values is None:
         return None
@@ -572,7 +573,7 @@ def _fuel_used(fuel: np.ndarray) -> float | None:
     return float(np.sum(np.clip(-np.diff(fuel), 0.0, None)))
 
 
-def _per_wheel(trace: Trace, stem: str, reduce: Any) -> dict[str, float]:
+def _per_wheel(trace: Columns, stem: str, reduce: Any) -> dict[str, float]:
     out = {}
     for wheel in WHEELS:
         values = trace.get(f"{stem}_{wheel}")
@@ -581,7 +582,7 @@ def _per_wheel(trace: Trace, stem: str, reduce: Any) -> dict[str, float]:
     return out
 
 
-def lap_summary(trace: Trace) -> LapSummary:
+def lap_summary(trace: Columns) -> LapSummary:
     """Summarise one lap trace (raw frames or resampled); missing channels give None/{}."""
     w = _weights(trace)
     speed, throttle, brake, fuel = (trace.get(k) for k in ("speed", "throttle", "brake", "fuel"))
@@ -604,7 +605,7 @@ def lap_summary(trace: Trace) -> LapSummary:
     )
 
 
-def _peak_g(trace: Trace) -> float | None:
+def _peak_g(trace: Columns) -> float | None:
     lat, lon = trace.get("g_lat"), trace.get("g_lon")
     if lat is None or lon is None:
         return None

@@ -9,12 +9,12 @@ from django import forms
 from django.contrib.auth.models import User
 from django.http import Http404
 
+from apps.accounts.lib.tokens import SHARE_TOKEN_PREFIX
+from apps.accounts.selectors import rig_get_for_user, rig_list
 from apps.sessions.models import Session
 from apps.sessions.selectors import session_get_for_user
 
-from .selectors import rig_get_for_user, rig_list
 from .services import SHARE_EXPIRIES
-from .tokens import SHARE_TOKEN_PREFIX
 
 EXPIRY_CHOICES = [("1h", "1 hour"), ("1d", "1 day"), ("7d", "7 days"), ("never", "Never")]
 RECENT_SESSIONS = 30  # sessions offered in the picker

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .lib.native import fast
+from .native import fast
 
 
 class InfluxError(RuntimeError):

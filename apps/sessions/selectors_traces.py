@@ -15,11 +15,10 @@ from typing import Any, Final
 import numpy as np
 from django.core.cache import cache
 
-from apps.coaching.lib.analysis import (
+from apps.traces.lib.analysis import (
     CornerRow,
     DetectedCorner,
     SegmentRow,
-    Trace,
     biggest_losses,
     corner_table,
     corners_on_lap,
@@ -27,7 +26,9 @@ from apps.coaching.lib.analysis import (
     resample_by_distance,
     segment_table,
 )
-from apps.telemetry.tracestore import get_trace_store
+from apps.traces.lib.columns import Columns
+from apps.traces.selectors import lap_trace
+from apps.traces.tracestore import get_trace_store
 from simcoach_agent.channels import BY_NAME, CHANNELS
 from simcoach_agent.tracks import Corner, TrackInfo, track_lookup
 
@@ -82,13 +83,7 @@ def track_corners(track: Track) -> list[Corner]:
     return [Corner(**{k: c[k] for k in keys}) for c in track.corners if all(k in c for k in keys)]
 
 
-def lap_trace(*, lap: Lap, channels: Sequence[str] | None = None) -> Trace:
-    """The lap's frames from the trace store (all channels when `channels` is None)."""
-    wanted = None if channels is None else sorted({"lap_dist", *channels})
-    return get_trace_store().read(session_id=lap.session_id, t0=lap.t_start, t1=lap.t_end, channels=wanted)
-
-
-def lap_length_m(lap: Lap, trace: Trace) -> float:
+def lap_length_m(lap: Lap, trace: Columns) -> float:
     if lap.session.track.length_m:
         return float(lap.session.track.length_m)
     dist = trace.get("lap_dist")
@@ -97,9 +92,9 @@ def lap_length_m(lap: Lap, trace: Trace) -> float:
     return float(np.nanmax(dist))
 
 
-def lap_resampled(*, lap: Lap, channels: Sequence[str], step_m: float = 1.0) -> Trace:
+def lap_resampled(*, lap: Lap, channels: Sequence[str], step_m: float = 1.0) -> Columns:
     """The lap on a lap-distance grid every `step_m` metres (`t`: seconds since the line)."""
-    trace = lap_trace(lap=lap, channels=channels)
+    trace = lap_trace(lap=lap, channels=["lap_dist", *channels])
     if len(trace["t"]) < 2 or "lap_dist" not in trace:
         raise TraceUnavailable(f"lap {lap.number} has no stored trace")
     return resample_by_distance(trace, length_m=lap_length_m(lap, trace), step_m=step_m)
@@ -107,7 +102,7 @@ def lap_resampled(*, lap: Lap, channels: Sequence[str], step_m: float = 1.0) -> 
 
 def lap_channels(*, lap: Lap, channels: Sequence[str], points: int) -> dict[str, Any]:
     """Channels of a lap against lap distance, at most `points` samples each, JSON-ready."""
-    trace = lap_trace(lap=lap, channels=channels)
+    trace = lap_trace(lap=lap, channels=["lap_dist", *channels])
     if len(trace["t"]) < 2 or "lap_dist" not in trace:
         raise TraceUnavailable(f"lap {lap.number} has no stored trace")
     length = lap_length_m(lap, trace)
@@ -183,7 +178,7 @@ def session_export_laps(*, session: Session) -> list[Lap]:
     return list(Lap.objects.filter(session=session).order_by("t_start"))
 
 
-def _export_trace(trace: Trace, *, laps: list[Lap], t0: float, what: str) -> ExportTrace:
+def _export_trace(trace: Columns, *, laps: list[Lap], t0: float, what: str) -> ExportTrace:
     if len(trace["t"]) == 0:
         raise TraceUnavailable(f"{what} has no stored trace")
     trace = {**trace, "t": trace["t"] - t0}
@@ -263,7 +258,7 @@ class Comparison:
     the driver's pick first)."""
 
     laps: list[Lap]
-    traces: list[Trace]
+    traces: list[Columns]
     versus: list[LapVersus]
 
     @property
@@ -324,13 +319,13 @@ def lap_compare(*, laps: Sequence[Lap]) -> Comparison:
     return Comparison(list(laps), traces, versus)
 
 
-def _compare_trace(lap: Lap) -> Trace:
+def _compare_trace(lap: Lap) -> Columns:
     # A completed lap's trace never changes, and one compare page asks twice (the page's
     # tables, then its charts' API call), as does a driver trying lap pairs: keep each
     # lap's resampled channels (~0.4 MB) in the cache for a few minutes. The key carries
     # the store, so switching backends never serves the other's data.
     key = f"compare-trace:{get_trace_store().name}:{lap.pk}:{lap.t_start}:{lap.t_end}"
-    trace: Trace | None = cache.get(key)
+    trace: Columns | None = cache.get(key)
     if trace is None:
         trace = lap_resampled(lap=lap, channels=COMPARE_CHANNELS)
         cache.set(key, trace, COMPARE_CACHE_S)

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from apps.sessions.selectors import lap_list
+from simcoach_site.lib.auth import request_user
+
+from .forms import CoachedDriverSaveForm, ShareLinkCreateForm
+from .models import CoachNote, ShareLink
+from .selectors import (
+    ShareAccess,
+    coached_driver_get_for_user,
+    coached_driver_list,
+    share_link_get_for_user,
+    share_link_list,
+    share_link_resolve,
+    share_link_session,
+)
+from .services import (
+    coached_driver_remove,
+    coached_driver_save,
+    share_link_create,
+    share_link_revoke,
+    share_link_touch,
+)
+
+
+@login_required
+def sharing(request: HttpRequest) -> HttpResponse:
+    """Create share links (each URL is shown once, then only its hash exists), list and revoke them."""
+    form = ShareLinkCreateForm(request.POST or None, user=request_user(request))
+    new_url = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        _, token = share_link_create(
+            owner=request_user(request),
+            rig=data.get("rig"),
+            session=data.get("session"),
+            expires_in=data["expires_in"],
+            label=data["label"],
+        )
+        new_url = request.build_absolute_uri(reverse("share", args=[token]))
+        form = ShareLinkCreateForm(user=request_user(request))
+    links = share_link_list(owner=request.user)
+    return render(request, "sharing/sharing.html", {"form": form, "links": links, "new_url": new_url})
+
+
+@login_required
+@require_POST
+def share_revoke_view(request: HttpRequest, link_id: int) -> HttpResponse:
+    link = share_link_get_for_user(user=request.user, link_id=link_id)
+    share_link_revoke(link=link)
+    messages.success(request, "Link revoked; anyone watching through it was disconnected.")
+    return redirect("sharing")
+
+
+SHARE_GONE_STATUS = {"unknown": 404, "expired": 410, "revoked": 410}
+
+
+def _share_gone(request: HttpRequest, access: ShareAccess) -> HttpResponse:
+    refusal = access.refusal or "unknown"
+    context = {"refusal": refusal, "link": access.link}
+    return render(request, "sharing/share_gone.html", context, status=SHARE_GONE_STATUS[refusal])
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    # The token is in the URL: keep it out of other sites' Referer headers and search engines.
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@never_cache
+def share_view(request: HttpRequest, token: str) -> HttpResponse:
+    """A share link's landing page: a session's archive, or a rig's live dashboard."""
+    access = share_link_resolve(token=token)
+    if access.link is None or not access.ok:
+        return _private(_share_gone(request, access))
+    share_link_touch(link=access.link)
+    if access.link.kind == ShareLink.Kind.SESSION:
+        return _private(_share_session_page(request, access.link, token))
+    return _private(_share_live_page(request, access.link, f"ws/share/{token}/", token=token))
+
+
+@never_cache
+def share_live_view(request: HttpRequest, token: str) -> HttpResponse:
+    access = share_link_resolve(token=token)
+    if access.link is None or not access.ok:
+        return _private(_share_gone(request, access))
+    return _private(_share_live_page(request, access.link, f"ws/share/{token}/", token=token))
+
+
+def _share_live_page(request: HttpRequest, link: ShareLink, ws_path: str, token: str | None) -> HttpResponse:
+    context = {"ws_path": ws_path, "session": share_link_session(link=link), "share": link, "token": token}
+    return render(request, "telemetry/live.html", context)
+
+
+def _share_session_page(request: HttpRequest, link: ShareLink, token: str) -> HttpResponse:
+    session = link.session
+    assert session is not None  # a session link names its session (database constraint)
+    notes = CoachNote.objects.filter(session=session, share_link=link)
+    laps = lap_list(session=session)
+    context = {"share": link, "session": session, "laps": laps, "notes": notes, "token": token}
+    return render(request, "sharing/share_session.html", context)
+
+
+@login_required
+def coached_drivers(request: HttpRequest) -> HttpResponse:
+    """Drivers I coach: share links this user saved, with whether each is live now."""
+    form: CoachedDriverSaveForm = CoachedDriverSaveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        access = share_link_resolve(token=form.cleaned_data["link"])
+        if access.link is not None and access.ok:
+            coached_driver_save(
+                coach=request_user(request), link=access.link, nickname=form.cleaned_data["nickname"]
+            )
+            messages.success(request, "Saved to Drivers I coach.")
+            return redirect("coached-drivers")
+        form.add_error("link", f"That link is {access.refusal or 'unknown'}; ask the driver for a new one.")
+    rows = coached_driver_list(coach=request.user)
+    status = 400 if form.errors else 200
+    return render(request, "sharing/coached_drivers.html", {"form": form, "rows": rows}, status=status)
+
+
+@login_required
+@require_POST
+def coached_driver_remove_view(request: HttpRequest, coached_driver_id: int) -> HttpResponse:
+    coached = coached_driver_get_for_user(user=request.user, coached_driver_id=coached_driver_id)
+    coached_driver_remove(coached=coached)
+    messages.success(request, "Removed.")
+    return redirect("coached-drivers")
+
+
+@login_required
+@never_cache
+def coached_driver_live(request: HttpRequest, coached_driver_id: int) -> HttpResponse:
+    access = share_link_resolve(coach=request.user, coached_driver_id=coached_driver_id)
+    if access.link is None or not access.ok:
+        return _share_gone(request, access)
+    return _share_live_page(request, access.link, f"ws/coached/{coached_driver_id}/", token=None)
