@@ -7,9 +7,8 @@ from __future__ import annotations
 from typing import Final
 
 from apps.coaching.lib.rules import MAX_GAP_S
+from apps.traces.lib.columns import Columns, concat_columns, same_channels
 from simcoach_agent.wire import PROTOCOL_VERSION, WireError
-
-from .uplink import Columns, concat_columns, same_channels
 
 COACH_EVERY_S: Final = 0.5  # seconds of frames the live rules see per call
 
