@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import csv
 import logging
 import re
 import struct
@@ -84,10 +85,15 @@ def session_import(
         return ImportOutcome(existing, False, existing.laps.count(), ["this file was already imported"])
     parsed = _parse(fileobj, filename, ldx)
     facts = _facts(parsed, filename, game=game, track=track, car=car, kind=kind)
+    _check_lap_numbers(parsed, filename)
     try:
         session = _store(owner, parsed, facts, content_hash, rig_id)
-    except IntegrityError:  # the same file finished importing in another request meanwhile
-        existing = Session.objects.get(owner_id=owner.pk, content_hash=content_hash)
+    except IntegrityError:
+        existing = Session.objects.filter(owner_id=owner.pk, content_hash=content_hash).first()
+        if existing is None:  # not a race with another import of this file: the data is at fault
+            log.warning("import of %s broke a constraint", filename, exc_info=True)
+            raise ImportRejected(f"{filename}: the file's laps or channels contradict each other") from None
+        # the same file finished importing in another request meanwhile
         return ImportOutcome(existing, False, existing.laps.count(), ["this file was already imported"])
     return ImportOutcome(session, True, len(parsed.laps), list(parsed.warnings))
 
@@ -124,10 +130,33 @@ def _parse(fileobj: IO[bytes], filename: str, ldx: bytes | None) -> ImportedSess
         return import_session(fileobj, ldx=ldx)  # type: ignore[arg-type]
     except ImportFormatError as exc:
         raise ImportRejected(f"{filename}: {exc}") from None
-    except (ValueError, IndexError, KeyError, struct.error, EOFError, OSError, zlib.error) as exc:
+    except (
+        ValueError,
+        IndexError,
+        KeyError,
+        ArithmeticError,  # OverflowError, ZeroDivisionError from values no sensor makes
+        struct.error,
+        csv.Error,
+        EOFError,
+        OSError,
+        zlib.error,
+    ) as exc:
         # A reader bug or a damage the readers did not foresee: still the user's file at fault.
         log.warning("import of %s failed unexpectedly", filename, exc_info=True)
         raise ImportRejected(f"{filename}: the file is damaged or not in a format we read ({exc})") from None
+
+
+def _check_lap_numbers(parsed: ImportedSession, filename: str) -> None:
+    """A lap number twice (a game's counter reset mid-file) cannot be stored: say so, plainly."""
+    seen: set[int] = set()
+    for lap in parsed.laps:
+        number = max(lap.number, 0)  # as _lap_create stores it
+        if number in seen:
+            raise ImportRejected(
+                f"{filename}: lap {number} appears twice (the game's lap counter went back, "
+                "e.g. a session restart); split the file at the restart and import each part"
+            )
+        seen.add(number)
 
 
 @dataclass(frozen=True)

@@ -7,17 +7,17 @@ names it. Gzip is opened transparently. Format notes live in each reader's docst
 
 from __future__ import annotations
 
-import gzip
+import csv
 import io
 import shutil
 import tempfile
-import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from .crewchief import import_crewchief
 from .detect import CREWCHIEF_CSV, GZIP_MAGIC, MOTEC_LD, MOTEC_LDX, detect_format
 from .garage61 import import_garage61
+from .limits import MAX_LAPS, bounded_lines, check_laps, gzip_limit, inflate
 from .motec import import_ld, parse_ldx
 from .result import ImportedLap, ImportedSession, ImportFormatError
 
@@ -25,6 +25,7 @@ __all__ = [
     "ImportFormatError",
     "ImportedLap",
     "ImportedSession",
+    "MAX_LAPS",
     "detect_format",
     "import_crewchief",
     "import_garage61",
@@ -46,26 +47,45 @@ def import_session(f: BinaryIO, *, ldx: bytes | str | None = None) -> ImportedSe
     if kind == MOTEC_LDX:
         raise ImportFormatError("MoTeC .ldx: this is a lap-marker sidecar; upload it together with its .ld")
     if kind == MOTEC_LD:
-        return _import_ld(f, zipped, ldx)
-    lines = _text_lines(f, zipped)
-    try:
-        return import_crewchief(lines) if kind == CREWCHIEF_CSV else import_garage61(lines)
-    except (EOFError, OSError, zlib.error) as exc:
-        raise ImportFormatError(f"gzip: the compressed file is damaged or cut short ({exc})") from None
+        found = _import_ld(f, zipped, ldx)
+    else:
+        found = _import_csv(f, zipped, kind)
+    check_laps(found.source_format, len(found.laps))
+    return found
 
 
 def _import_ld(f: BinaryIO, zipped: bool, ldx: bytes | str | None) -> ImportedSession:
     if not zipped:
         return import_ld(f, ldx=ldx)
-    # .ld needs seeking; inflate into a spooled temp file chunk by chunk (bounded memory)
+    # .ld needs seeking; inflate into a spooled temp file chunk by chunk (bounded memory). The
+    # temp file has no name on disk, so a killed process leaves nothing behind.
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as plain:
-        try:
-            shutil.copyfileobj(gzip.GzipFile(fileobj=f), plain)
-        except (EOFError, OSError, zlib.error) as exc:
-            raise ImportFormatError(f"gzip: the compressed file is damaged or cut short ({exc})") from None
+        shutil.copyfileobj(inflate(f, gzip_limit(_size(f))), plain)
         return import_ld(plain, ldx=ldx)  # type: ignore[arg-type]
 
 
+def _import_csv(f: BinaryIO, zipped: bool, kind: str) -> ImportedSession:
+    lines = _text_lines(f, zipped)
+    try:
+        return import_crewchief(lines) if kind == CREWCHIEF_CSV else import_garage61(lines)
+    except csv.Error as exc:
+        raise ImportFormatError(_csv_error(str(exc))) from None
+
+
+def _csv_error(message: str) -> str:
+    if "field larger than field limit" in message:
+        limit = csv.field_size_limit() // 1024
+        return f"CSV: a cell is longer than {limit} KB (an unclosed quote?): not a telemetry export"
+    return f"CSV: the file is not valid CSV ({message})"
+
+
+def _size(f: BinaryIO) -> int:
+    here = f.tell()
+    size = f.seek(0, io.SEEK_END)
+    f.seek(here)
+    return size
+
+
 def _text_lines(f: BinaryIO, zipped: bool) -> Iterator[str]:
-    raw: BinaryIO = gzip.GzipFile(fileobj=f) if zipped else f  # type: ignore[assignment]
-    return iter(io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=""))
+    raw: BinaryIO = inflate(f, gzip_limit(_size(f))) if zipped else f  # type: ignore[assignment]
+    return bounded_lines(io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=""))

@@ -34,6 +34,7 @@ import numpy as np
 
 from simcoach_agent.channels import MS_TO_KMH
 
+from .limits import check_cells, check_columns, check_laps
 from .result import (
     FloatArray,
     ImportedLap,
@@ -149,6 +150,7 @@ def _read(lines: Iterable[str]) -> tuple[array[float], _Columns]:
         if not cells or not any(cells) or cells[0].startswith("#"):
             continue
         if _is_header(cells):
+            check_columns(NAME, len(cells))
             header = cells
             continue
         if header is None:
@@ -164,9 +166,23 @@ def _read(lines: Iterable[str]) -> tuple[array[float], _Columns]:
         row = dict(zip(header, cells, strict=True))
         times.append(_epoch(row["_time"]))
         cols.add(row)
+        _check_size(cols)
     if cols.n < 2:
         raise ImportFormatError(f"{NAME}: fewer than two samples")
     return times, cols
+
+
+def _check_size(cols: _Columns) -> None:
+    # each header may bring new fields, and every field is kept for every row
+    check_columns(NAME, len(cols.data))
+    check_cells(NAME, cols.n, len(cols.data) + 1)
+
+
+def _check_lap_count(raw: dict[str, FloatArray]) -> None:
+    """Refuse a lap counter that changes more often than any session has laps, before cutting laps."""
+    lap_no = raw["CurrentLap"]
+    lap_no = lap_no[np.isfinite(lap_no)]
+    check_laps(NAME, int(np.count_nonzero(lap_no[1:] != lap_no[:-1])) + 1)
 
 
 def import_crewchief(lines: Iterable[str]) -> ImportedSession:
@@ -184,6 +200,7 @@ def import_crewchief(lines: Iterable[str]) -> ImportedSession:
     if "speed" not in ours:
         raise ImportFormatError(f"{NAME}: no SpeedMs field")
     clamp_pedals(ours)
+    _check_lap_count(raw)
     laps = _laps(t, raw)
     ours |= {k: v for k, v in lap_channels(t, ours["speed"], laps).items() if k not in ours}
     extra = {f.lower(): v for f, v in raw.items() if f not in _OURS and f != "CurrentLap"}
@@ -277,10 +294,13 @@ def _game_length(t: FloatArray, ours: dict[str, FloatArray], laps: list[Imported
     if dist is None:
         return None
     lengths = []
+    known = np.flatnonzero(np.isfinite(dist))  # sample indices with a distance, in time order
+    t_known = t[known]
     for lap in laps:
-        inside = np.flatnonzero((t >= lap.start_t) & (t < lap.end_t) & np.isfinite(dist))
-        if lap.complete and len(inside):
-            last = inside[-1]
+        # the last sample with a distance in [start, end): a binary search, not a mask per lap
+        pos = np.searchsorted(t_known, lap.end_t, side="left") - 1
+        if lap.complete and pos >= 0 and t[known[pos]] >= lap.start_t:
+            last = known[pos]
             lengths.append(dist[last] + speed[last] * (lap.end_t - t[last]))
     return float(np.median(lengths)) if lengths else None
 
