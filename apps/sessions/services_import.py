@@ -7,9 +7,9 @@ that nothing half-imported remains, and queue the same lap analysis a streamed s
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
-import csv
 import logging
 import re
 import struct

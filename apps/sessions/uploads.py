@@ -34,7 +34,9 @@ UPLOAD_STALE_S = 3600.0
 class AnonymousTemporaryUploadedFile(UploadedFile):
     """An upload streamed to disk into a file with no name (see the module docstring)."""
 
-    def __init__(self, name: str, content_type: str | None, size: int, charset: str | None, **extra: Any) -> None:
+    def __init__(
+        self, name: str, content_type: str | None, size: int, charset: str | None, **extra: Any
+    ) -> None:
         file = tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR)  # noqa: SIM115 - the upload owns it
         super().__init__(file, name, content_type, size, charset, extra.get("content_type_extra"))
 

@@ -40,8 +40,8 @@ CSV_MAX_LINE = 64 * 1024  # characters in one line; real lines are a few hundred
 MAX_LAPS = 2_000  # laps in one import; each becomes a row and an analysis job
 
 # ---- gzip
-GZIP_MAX_RATIO = 64  # inflated / compressed; real CSVs are 2-19×, ACC .ld 2×
-GZIP_MAX_BYTES = 512 * 1024 * 1024  # inflated, whatever the ratio
+GZIP_MAX_RATIO = 32  # inflated / compressed; real Crew Chief CSVs are 8-19×, ACC .ld 2×
+GZIP_MAX_BYTES = 256 * 1024 * 1024  # inflated, whatever the ratio
 
 
 def gzip_limit(compressed_size: int) -> int:

@@ -221,7 +221,9 @@ def _decode_descriptor(raw: bytes, index: int, size: int) -> tuple[LdChannel, in
         raise ImportFormatError(
             f"MoTeC .ld: channel {index} '{name}' has unknown sample type {cls:#x}/{width}"
         )
-    _check_descriptor(f"channel {index} '{name}'", rate=rate, dec=dec, end=data_ptr + count * width, size=size)
+    _check_descriptor(
+        f"channel {index} '{name}'", rate=rate, dec=dec, end=data_ptr + count * width, size=size
+    )
     channel = LdChannel(
         index,
         name,
@@ -344,9 +346,12 @@ def parse_ldx(data: bytes | str) -> LdxInfo:
     )
 
 
+_MARKER_TAG = re.compile(r"<Marker[\s/>]")
+
+
 def _check_markers(text: str) -> None:
     # counted before parsing: each parsed element costs far more memory than its text
-    markers = text.count("<Marker")
+    markers = len(_MARKER_TAG.findall(text))
     if markers > LDX_MAX_MARKERS:
         raise ImportFormatError(
             f"MoTeC .ldx: {markers:,} markers; at most {LDX_MAX_MARKERS:,} are accepted (limit LDX_MAX_MARKERS)"
