@@ -123,7 +123,7 @@ class TestProbedCsv:
         _refused(logged_in, h.garage61_unclosed_quote(fixtures_dir), "a.csv", match=r"unclosed quote")
 
     def test_too_many_values_are_refused(self, logged_in: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-        # the cap lowered so that the test need not build 240 MB: 500 columns × 21 rows > 10 000
+        # the cap lowered so that the test need not build 128 MB: 500 columns × 21 rows > 10 000
         monkeypatch.setattr(limits, "CSV_MAX_CELLS", 10_000)
         data = h.csv_columns(500, rows=21)
         _refused(logged_in, data, "a.csv", match=r"more than 10,000 values \(21 rows × 500 columns\)")

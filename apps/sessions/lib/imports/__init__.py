@@ -17,7 +17,7 @@ from typing import BinaryIO
 from .crewchief import import_crewchief
 from .detect import CREWCHIEF_CSV, GZIP_MAGIC, MOTEC_LD, MOTEC_LDX, detect_format
 from .garage61 import import_garage61
-from .limits import MAX_LAPS, bounded_lines, check_laps, gzip_limit, inflate
+from .limits import MAX_LAPS, bounded_lines, check_session, gzip_limit, inflate
 from .motec import import_ld, parse_ldx
 from .result import ImportedLap, ImportedSession, ImportFormatError
 
@@ -50,7 +50,7 @@ def import_session(f: BinaryIO, *, ldx: bytes | str | None = None) -> ImportedSe
         found = _import_ld(f, zipped, ldx)
     else:
         found = _import_csv(f, zipped, kind)
-    check_laps(found.source_format, len(found.laps))
+    check_session(found)
     return found
 
 

@@ -12,11 +12,12 @@ readers keep one channel or compact float arrays at a time, see bench/import_rss
 from __future__ import annotations
 
 import io
+import math
 import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from .result import ImportFormatError
+from .result import ImportedSession, ImportFormatError
 
 # ---- MoTeC .ld
 LD_MAX_CHANNELS = 1024  # ACC writes 37-55; i2 Pro logs a few hundred at most
@@ -33,11 +34,15 @@ LDX_MAX_MARKERS = 10_000  # one per lap crossing: 10 000 laps is a 24-hour race 
 
 # ---- CSV (Garage 61, Crew Chief)
 CSV_MAX_COLUMNS = 512  # Crew Chief exports ~35 fields, Garage 61 18 columns
-CSV_MAX_CELLS = 30_000_000  # numeric cells kept (8 bytes each): 240 MB; ~2 h of Crew Chief at 60 Hz
+CSV_MAX_CELLS = 16_000_000  # numeric cells kept (8 bytes each): 128 MB; 2 h of Crew Chief at 60 Hz
 CSV_MAX_LINE = 64 * 1024  # characters in one line; real lines are a few hundred
 
 # ---- laps
 MAX_LAPS = 2_000  # laps in one import; each becomes a row and an analysis job
+
+MAX_LAP_S = 24 * 3600.0  # a lap time beyond a day is a damaged value, not a lap
+MAX_LAP_NUMBER = 1_000_000
+MAX_TRACK_M = 100_000.0  # the Nordschleife is 20.8 km; 100 km is a damaged speed channel
 
 # ---- gzip
 GZIP_MAX_RATIO = 32  # inflated / compressed; real Crew Chief CSVs are 8-19×, ACC .ld 2×
@@ -152,3 +157,26 @@ def check_cells(what: str, rows: int, columns: int) -> None:
 def check_laps(what: str, count: int) -> None:
     if count > MAX_LAPS:
         raise ImportFormatError(f"{what}: {count} laps; at most {MAX_LAPS} are accepted (limit MAX_LAPS)")
+
+
+def check_session(found: ImportedSession) -> None:
+    """Refuse numbers no recording has (a junk speed cell can make a lap 10^300 s long) before
+    they reach the database, whose integer and date columns would fail on them with a 500."""
+    what = found.source_format
+    check_laps(what, len(found.laps))
+    for lap in found.laps:
+        if not 0 <= lap.number <= MAX_LAP_NUMBER:
+            raise ImportFormatError(f"{what}: lap number {lap.number} is out of range (damaged lap counter?)")
+        if not all(math.isfinite(x) for x in (lap.start_t, lap.end_t, lap.time_s)) or not (
+            0 <= lap.time_s <= MAX_LAP_S
+        ):
+            raise ImportFormatError(
+                f"{what}: lap {lap.number} has a time of {lap.time_s:.6g} s; "
+                f"a lap takes 0 to {MAX_LAP_S:.0f} s (damaged speed or time values?)"
+            )
+    length = found.track_length_m
+    if length is not None and not (math.isfinite(length) and 0 < length <= MAX_TRACK_M):
+        raise ImportFormatError(
+            f"{what}: the laps measure {length:.6g} m; a track is up to {MAX_TRACK_M:.0f} m "
+            "(damaged speed or distance values?)"
+        )
