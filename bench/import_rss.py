@@ -1,0 +1,195 @@
+"""Server memory on hostile imports: RSS growth of one Daphne process per uploaded mutant.
+
+Starts Daphne on a fresh SQLite database, warms it up with one real import, then POSTs each
+mutant (apps/sessions/tests/hostile.py: the cases a probe of production found) to
+/api/imports/ with a DRF token. Before each upload the process's peak RSS is reset
+(`/proc/<pid>/clear_refs` = 5); after it, VmHWM − the idle RSS is the growth that upload
+caused. Goal (issue 18): ≤ 300 MB above idle for every mutant.
+
+Usage: .venv/bin/python bench/import_rss.py [--fixtures DIR] [--only NAME ...] [--append]
+`--append` adds the table to bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "agent")]
+
+from apps.sessions.tests import hostile as h  # noqa: E402
+from simcoach_site.lib.net import daphne_command, free_port, wait_for_port  # noqa: E402
+
+GOAL_MB = 300.0
+Case = Callable[[Path], tuple[bytes, str, bytes | None]]
+
+
+def _cc_at_the_cell_cap(fixtures: Path) -> tuple[bytes, str, bytes | None]:
+    """A plain Crew Chief CSV of 600 000 rows × 28 numeric fields: refused at 16 M values,
+    after reading up to the cap. Random digits so that nothing is shared between rows."""
+    rows = h.crewchief_rows(fixtures)
+    header_at = next(i for i, r in enumerate(rows) if "_time" in r and "CurrentLap" in r)
+    header, sample = rows[header_at], rows[header_at + 1]
+    rng = random.Random(18)
+    numeric = [i for i, cell in enumerate(sample) if _is_number(cell)]
+    out = [",".join(header)]
+    for k in range(600_000):
+        row = list(sample)
+        for i in numeric:
+            row[i] = f"{rng.random():.6f}"
+        row[header.index("CurrentLap")] = str(k // 6000)
+        out.append(",".join(row))
+    return ("\n".join(out) + "\n").encode(), "cc_cap.csv", None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def cases(ld: bytes) -> dict[str, Case]:
+    return {
+        "ld count=789110 rate=1": lambda fx: (h.ld_count_789110(ld), "a.ld", None),
+        "ld count=200000 rate=1": lambda fx: (h.ld_count_200000(ld), "a.ld", None),
+        "ld SPEED rate=65535": lambda fx: (h.ld_rate_65535(ld), "a.ld", None),
+        "ld dec=-400": lambda fx: (h.ld_dec(ld), "a.ld", None),
+        "ldx 100 000 markers": lambda fx: (ld, "a.ld", h.ldx_markers(100_000)),
+        "ld.gz bomb (5 GB inflated)": lambda fx: (h.ld_gz_bomb(ld), "a.ld.gz", None),
+        "csv 10^6 columns": lambda fx: (h.csv_columns(10**6), "a.csv", None),
+        "csv.gz 10 000 cols × 216 000 rows": lambda fx: (h.csv_gz_wide(), "a.csv.gz", None),
+        "csv cell > 128 KB": lambda fx: (h.garage61_big_cell(fx), "a.csv", None),
+        "csv unclosed quote": lambda fx: (h.garage61_unclosed_quote(fx), "a.csv", None),
+        "crewchief duplicate laps": lambda fx: (h.crewchief_duplicate_laps(fx), "a.csv.gz", None),
+        "crewchief at the value cap (600k rows)": _cc_at_the_cell_cap,
+        "real ACC .ld (accepted)": lambda fx: (ld, "imola.ld", None),
+    }
+
+
+def _status(pid: int) -> dict[str, int]:
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            found[key] = int(value.split()[0]) // 1024  # MB (kB / 1024)
+    return found
+
+
+def _reset_peak(pid: int) -> None:
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def _setup(workdir: Path, env: dict[str, str]) -> str:
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, cwd=ROOT)
+    code = (
+        "from django.contrib.auth.models import User; from rest_framework.authtoken.models import Token;"
+        "u = User.objects.create_user('bench', 'b@example.com', 'bench-pass-1');"
+        "print(Token.objects.create(user=u).key)"
+    )
+    out = subprocess.run([*manage, "shell", "-c", code], env=env, check=True, cwd=ROOT, capture_output=True)
+    return out.stdout.decode().strip().splitlines()[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--fixtures", default=os.environ.get("SIMCOACH_FIXTURES", ROOT.parent / "shared/fixtures")
+    )
+    parser.add_argument("--only", nargs="*")
+    parser.add_argument("--append", action="store_true")
+    args = parser.parse_args()
+    fixtures = Path(args.fixtures)
+    ld = (fixtures / h.IMOLA_LD).read_bytes()
+    workdir = Path(tempfile.mkdtemp(prefix="import-rss-"))
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+        "PYTHONPATH": f"{ROOT}:{ROOT / 'agent'}",
+        "DJANGO_SETTINGS_MODULE": "simcoach_site.settings",
+        "FILE_UPLOAD_TEMP_DIR": str(workdir),
+    }
+    for name in ("REDIS_URL", "CELERY_BROKER_URL", "INFLUX_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"):
+        env.pop(name, None)
+    token = _setup(workdir, env)
+    port = free_port()
+    proc = subprocess.Popen(daphne_command(sys.executable, "127.0.0.1", port), cwd=ROOT, env=env)
+    rows: list[tuple[str, float, int, float, float, str]] = []
+    try:
+        wait_for_port("127.0.0.1", port, proc)
+        url = f"http://127.0.0.1:{port}/api/imports/"
+        auth = {"Authorization": f"Token {token}"}
+        meta = {"game": "acc", "track": "Bench", "car": "Bench", "kind": "practice"}
+        warm = requests.post(
+            url, files={"file": ("warm.ld", h.ld_small(ld))}, data=meta, headers=auth, timeout=120
+        )
+        assert warm.status_code == 201, warm.text
+        time.sleep(1)
+        idle = _status(proc.pid)["VmRSS"]
+        print(f"idle RSS after a warm-up import: {idle} MB")
+        for name, make in cases(ld).items():
+            if args.only and not any(o in name for o in args.only):
+                continue
+            data, filename, ldx = make(fixtures)
+            files = {"file": (filename, data)} | ({"ldx": ("a.ldx", ldx)} if ldx else {})
+            _reset_peak(proc.pid)
+            start = time.monotonic()
+            response = requests.post(url, files=files, data=meta, headers=auth, timeout=900)
+            took = time.monotonic() - start
+            peak = _status(proc.pid)["VmHWM"]
+            answer = response.json().get("error", "")[:90] or f"laps {response.json().get('laps')}"
+            rows.append((name, len(data) / 1e6, response.status_code, peak - idle, took, answer))
+            print(f"{name:40} {len(data) / 1e6:7.2f} MB -> {response.status_code} peak +{peak - idle} MB "
+                  f"in {took:.2f} s: {answer}")  # fmt: skip
+        leftovers = [p.name for p in workdir.iterdir() if ".upload" in p.name]
+        print(f"upload temp files left in {workdir}: {leftovers}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    worst = max(r[3] for r in rows) if rows else 0
+    print(f"worst growth: {worst} MB (goal ≤ {GOAL_MB:.0f} MB)")
+    if args.append:
+        _append(rows, idle, worst, " ".join(sys.argv[1:]))
+
+
+def _append(
+    rows: list[tuple[str, float, int, float, float, str]], idle: int, worst: float, argv: str
+) -> None:
+    load = os.getloadavg()[0]
+    lines = [
+        "",
+        f"## Hostile imports (issue 18): `bench/import_rss.py` — {dt.date.today().isoformat()}",
+        "",
+        f"`.venv/bin/python bench/import_rss.py {argv}`".replace(" `", "`"),
+        f"— one Daphne process (SQLite, db trace store), {platform.machine()} {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, load average {load:.1f}. Peak RSS (VmHWM, reset before each "
+        f"upload) minus the idle RSS after a warm-up import ({idle} MB). Goal ≤ {GOAL_MB:.0f} MB: "
+        f"worst {worst:.0f} MB, **{'met' if worst <= GOAL_MB else 'missed'}**.",
+        "",
+        "| upload | size (MB) | answer | RSS growth (MB) | time (s) | message |",
+        "|---|---|---|---|---|---|",
+        *[
+            f"| {n} | {s:.2f} | {c} | {g:.0f} | {t:.2f} | {m.replace('|', '/')} |"
+            for n, s, c, g, t, m in rows
+        ],
+    ]
+    with (ROOT / "bench" / "RESULTS.md").open("a") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
