@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.core.files.uploadhandler import FileUploadHandler
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,13 @@ class AnonymousTemporaryUploadedFile(UploadedFile):
         super().__init__(file, name, content_type, size, charset, extra.get("content_type_extra"))
 
 
-class AnonymousTemporaryFileUploadHandler(TemporaryFileUploadHandler):
-    """Django's stream-to-disk handler, writing into an anonymous temp file."""
+class AnonymousTemporaryFileUploadHandler(FileUploadHandler):
+    """Django's stream-to-disk handler (TemporaryFileUploadHandler), into an anonymous temp file."""
+
+    file: AnonymousTemporaryUploadedFile
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
-        super(TemporaryFileUploadHandler, self).new_file(*args, **kwargs)
+        super().new_file(*args, **kwargs)
         self.file = AnonymousTemporaryUploadedFile(
             self.file_name or "upload",
             self.content_type,
@@ -53,6 +55,14 @@ class AnonymousTemporaryFileUploadHandler(TemporaryFileUploadHandler):
             self.charset,
             content_type_extra=self.content_type_extra,
         )
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        self.file.write(raw_data)
+
+    def file_complete(self, file_size: int) -> UploadedFile:
+        self.file.seek(0)
+        self.file.size = file_size
+        return self.file
 
     def upload_interrupted(self) -> None:
         # Django's version deletes the file by name; ours has none: closing it frees it.
