@@ -67,6 +67,12 @@ def cases(ld: bytes) -> dict[str, Case]:
         "crewchief duplicate laps": lambda fx: (h.crewchief_duplicate_laps(fx), "a.csv.gz", None),
         "crewchief at the value cap (600k rows)": _cc_at_the_cell_cap,
         "real ACC .ld (accepted)": lambda fx: (ld, "imola.ld", None),
+        # what the HTTP layer alone costs: refused on its first bytes, so the rest is Daphne and Django
+        "38 MB not a lap file (HTTP layer only)": lambda fx: (
+            random.Random(1).randbytes(38_000_000),
+            "x.bin",
+            None,
+        ),
     }
 
 

@@ -198,6 +198,8 @@ FILE_UPLOAD_HANDLERS = [
 ]
 FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)  # one upload request
+# Seconds an import may spend reading its file before it is refused (cooperative: checked as it reads).
+IMPORT_TIME_LIMIT_S = env.float("IMPORT_TIME_LIMIT_S", default=60.0)
 
 # --- Auth, i18n, static --------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

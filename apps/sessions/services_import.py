@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import numpy as np
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -127,7 +128,7 @@ def _sniff(fileobj: IO[bytes]) -> str | None:
 def _parse(fileobj: IO[bytes], filename: str, ldx: bytes | None) -> ImportedSession:
     fileobj.seek(0)
     try:
-        return import_session(fileobj, ldx=ldx)  # type: ignore[arg-type]
+        return import_session(fileobj, ldx=ldx, time_limit_s=settings.IMPORT_TIME_LIMIT_S)  # type: ignore[arg-type]
     except ImportFormatError as exc:
         raise ImportRejected(f"{filename}: {exc}") from None
     except (

@@ -144,6 +144,24 @@ class TestProbedCsv:
         _refused(logged_in, h.to_csv(rows), "a.csv", match=r"laps; at most 2000 .*MAX_LAPS")
 
 
+@pytest.mark.django_db
+@db
+class TestTimeLimit:
+    @pytest.mark.parametrize("path", [h.CC_LAP, h.IMOLA_LD, h.G61_GZ])
+    def test_a_file_that_reads_past_the_time_limit_is_a_400(
+        self, path: str, logged_in: Client, fixtures_dir: Path, settings
+    ) -> None:  # type: ignore[no-untyped-def]
+        settings.IMPORT_TIME_LIMIT_S = 0.0  # every file is slower than that
+        data = (fixtures_dir / path).read_bytes()
+        _refused(logged_in, data, Path(path).name, match=r"took longer than 0 s \(IMPORT_TIME_LIMIT_S\)")
+
+    def test_the_default_limit_lets_a_real_session_through(
+        self, logged_in: Client, fixtures_dir: Path
+    ) -> None:
+        with (fixtures_dir / "crewchief/session_1681021274_df.csv.gz").open("rb") as f:
+            assert logged_in.post(API, {"file": f}).status_code == 201
+
+
 # ---- temp files
 
 

@@ -17,7 +17,7 @@ from typing import BinaryIO
 from .crewchief import import_crewchief
 from .detect import CREWCHIEF_CSV, GZIP_MAGIC, MOTEC_LD, MOTEC_LDX, detect_format
 from .garage61 import import_garage61
-from .limits import MAX_LAPS, bounded_lines, check_session, gzip_limit, inflate
+from .limits import MAX_LAPS, bounded_lines, check_session, gzip_limit, inflate, time_limit
 from .motec import import_ld, parse_ldx
 from .result import ImportedLap, ImportedSession, ImportFormatError
 
@@ -38,8 +38,18 @@ HEAD_BYTES = 8192
 SPOOL_BYTES = 32 * 1024 * 1024  # an inflated .ld bigger than this goes to a temp file
 
 
-def import_session(f: BinaryIO, *, ldx: bytes | str | None = None) -> ImportedSession:
-    """Import one uploaded file (seekable binary); `ldx` is the .ld's sidecar if there is one."""
+def import_session(
+    f: BinaryIO, *, ldx: bytes | str | None = None, time_limit_s: float | None = None
+) -> ImportedSession:
+    """Import one uploaded file (seekable binary); `ldx` is the .ld's sidecar if there is one.
+
+    Reading gives up with ImportFormatError after `time_limit_s` seconds (None: no limit).
+    """
+    with time_limit(time_limit_s):
+        return _import_session(f, ldx)
+
+
+def _import_session(f: BinaryIO, ldx: bytes | str | None) -> ImportedSession:
     head = f.read(HEAD_BYTES)
     f.seek(0)
     kind = detect_format(head)

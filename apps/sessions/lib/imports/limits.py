@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import io
 import math
+import time
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import BinaryIO
 
 from .result import ImportedSession, ImportFormatError
@@ -43,6 +46,36 @@ MAX_LAPS = 2_000  # laps in one import; each becomes a row and an analysis job
 MAX_LAP_S = 24 * 3600.0  # a lap time beyond a day is a damaged value, not a lap
 MAX_LAP_NUMBER = 1_000_000
 MAX_TRACK_M = 100_000.0  # the Nordschleife is 20.8 km; 100 km is a damaged speed channel
+
+# ---- time
+# Every cap above bounds memory; a time limit (settings.IMPORT_TIME_LIMIT_S) bounds the CPU a
+# file may take in the request that uploaded it (a file at the value cap parses in ~15 s).
+_deadline: ContextVar[tuple[float, float] | None] = ContextVar("import_deadline", default=None)
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Let the readers inside run for at most `seconds` (None: no limit); see check_time."""
+    token = _deadline.set(None if seconds is None else (time.monotonic() + seconds, seconds))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def check_time() -> None:
+    """Raise ImportFormatError once the current import's time limit has passed.
+
+    Called where readers loop (every few thousand lines, every channel, every inflated
+    chunk): cooperative, so a slow file gives up cleanly instead of holding the process.
+    """
+    limit = _deadline.get()
+    if limit is not None and time.monotonic() > limit[0]:
+        raise ImportFormatError(
+            f"reading the file took longer than {limit[1]:.0f} s (IMPORT_TIME_LIMIT_S): too large or too "
+            "complex to import here"
+        )
+
 
 # ---- gzip
 GZIP_MAX_RATIO = 32  # inflated / compressed; real Crew Chief CSVs are 8-19×, ACC .ld 2×
@@ -87,6 +120,7 @@ class CappedInflate(io.RawIOBase):
             self._pending = self._inflater.unconsumed_tail or self._source.read(64 * 1024)
             if not self._pending and self._inflater.eof is False:
                 raise ImportFormatError("gzip: the compressed file is cut short")
+        check_time()
         try:
             out = self._inflater.decompress(self._pending, want)
         except zlib.error as exc:
@@ -131,6 +165,8 @@ def bounded_lines(stream: io.TextIOBase, max_line: int = CSV_MAX_LINE) -> Iterat
         if not line:
             return
         number += 1
+        if number % 4096 == 0:
+            check_time()
         if len(line) > max_line:
             raise ImportFormatError(
                 f"CSV: line {number} is longer than {max_line} characters (limit CSV_MAX_LINE): "

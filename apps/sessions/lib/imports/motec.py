@@ -41,6 +41,7 @@ from .limits import (
     LD_MAX_RATE_HZ,
     LD_MAX_SAMPLES,
     LDX_MAX_MARKERS,
+    check_time,
 )
 from .result import (
     MIN_LAP_S,
@@ -491,6 +492,7 @@ def _read_all(
     extra: dict[str, FloatArray] = {}
     units: dict[str, str] = {}
     for c in channels:
+        check_time()
         values = read_ld_samples(f, c)
         t_src = np.arange(c.count) / c.rate_hz
         target = _target(c, acc)
