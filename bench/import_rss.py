@@ -65,7 +65,7 @@ def cases(ld: bytes) -> dict[str, Case]:
         "csv cell > 128 KB": lambda fx: (h.garage61_big_cell(fx), "a.csv", None),
         "csv unclosed quote": lambda fx: (h.garage61_unclosed_quote(fx), "a.csv", None),
         "crewchief duplicate laps": lambda fx: (h.crewchief_duplicate_laps(fx), "a.csv.gz", None),
-        "crewchief at the value cap (600k rows)": _cc_at_the_cell_cap,
+        "crewchief at the value cap (270k rows × 60)": _cc_at_the_cell_cap,
         "real ACC .ld (accepted)": lambda fx: (ld, "imola.ld", None),
         # what the HTTP layer alone costs: refused on its first bytes, so the rest is Daphne and Django
         "38 MB not a lap file (HTTP layer only)": lambda fx: (
@@ -205,9 +205,7 @@ def _one(
     return (name, size / 1e6, code, idle, peak - idle, took, answer)
 
 
-def _append(
-    rows: list[tuple[str, float, int, float, float, str]], idle: int, worst: float, argv: str
-) -> None:
+def _append(rows: list[Row], worst: float, argv: str) -> None:
     load = os.getloadavg()[0]
     lines = [
         "",
@@ -220,11 +218,11 @@ def _append(
         f"small warm-up import. Goal ≤ {GOAL_MB:.0f} MB: "
         f"worst {worst:.0f} MB, **{'met' if worst <= GOAL_MB else 'missed'}**.",
         "",
-        "| upload | size (MB) | answer | RSS growth (MB) | time (s) | message |",
-        "|---|---|---|---|---|---|",
+        "| upload | size (MB) | answer | idle RSS (MB) | RSS growth (MB) | time (s) | message |",
+        "|---|---|---|---|---|---|---|",
         *[
-            f"| {n} | {s:.2f} | {c} | {g:.0f} | {t:.2f} | {m.replace('|', '/')} |"
-            for n, s, c, g, t, m in rows
+            f"| {n} | {s:.2f} | {c} | {i} | {g} | {t:.2f} | {m.replace('|', '/')} |"
+            for n, s, c, i, g, t, m in rows
         ],
     ]
     with (ROOT / "bench" / "RESULTS.md").open("a") as f:
