@@ -201,7 +201,7 @@ def check_session(found: ImportedSession) -> None:
     what = found.source_format
     check_laps(what, len(found.laps))
     for lap in found.laps:
-        if not 0 <= lap.number <= MAX_LAP_NUMBER:
+        if not -MAX_LAP_NUMBER <= lap.number <= MAX_LAP_NUMBER:  # games count from -1, 0 or 1
             raise ImportFormatError(f"{what}: lap number {lap.number} is out of range (damaged lap counter?)")
         if not all(math.isfinite(x) for x in (lap.start_t, lap.end_t, lap.time_s)) or not (
             0 <= lap.time_s <= MAX_LAP_S
