@@ -194,7 +194,16 @@ WEBSOCKET_ALLOWED_ORIGINS = env.list("WEBSOCKET_ALLOWED_ORIGINS", default=[])
 # of MB); the importer then reads that file. Form fields other than files stay capped at 2.5 MB.
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Large uploads stream into anonymous temp files (no name on disk), so a killed worker leaves
+# none behind; named `*.upload.*` leftovers of older runs are swept at start (apps/sessions/uploads.py).
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "apps.sessions.uploads.AnonymousTemporaryFileUploadHandler",
+]
+FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)  # one upload request
+# Seconds an import may spend reading its file before it is refused (cooperative: checked as it reads).
+IMPORT_TIME_LIMIT_S = env.float("IMPORT_TIME_LIMIT_S", default=60.0)
 
 # --- Who may sign up, and how far the client's address can be believed ---------------------------
 # open: anyone; invite: only with an invite token (admin or `manage.py create_signup_invite`);

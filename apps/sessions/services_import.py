@@ -7,6 +7,7 @@ that nothing half-imported remains, and queue the same lap analysis a streamed s
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import logging
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import numpy as np
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -88,10 +90,15 @@ def session_import(
         return ImportOutcome(existing, False, existing.laps.count(), ["this file was already imported"])
     parsed = _parse(fileobj, filename, ldx)
     facts, notes = _facts(parsed, filename, game=game, track=track, car=car, kind=kind)
+    _check_lap_numbers(parsed, filename)
     try:
         session = _store(owner, parsed, facts, content_hash, rig_id)
-    except IntegrityError:  # the same file finished importing in another request meanwhile
-        existing = Session.objects.get(owner_id=owner.pk, content_hash=content_hash)
+    except IntegrityError:
+        existing = Session.objects.filter(owner_id=owner.pk, content_hash=content_hash).first()
+        if existing is None:  # not a race with another import of this file: the data is at fault
+            log.warning("import of %s broke a constraint", filename, exc_info=True)
+            raise ImportRejected(f"{filename}: the file's laps or channels contradict each other") from None
+        # the same file finished importing in another request meanwhile
         return ImportOutcome(existing, False, existing.laps.count(), ["this file was already imported"])
     return ImportOutcome(session, True, len(parsed.laps), [*parsed.warnings, *notes, *_lap_notes(parsed)])
 
@@ -125,13 +132,36 @@ def _sniff(fileobj: IO[bytes]) -> str | None:
 def _parse(fileobj: IO[bytes], filename: str, ldx: bytes | None) -> ImportedSession:
     fileobj.seek(0)
     try:
-        return import_session(fileobj, ldx=ldx)  # type: ignore[arg-type]
+        return import_session(fileobj, ldx=ldx, time_limit_s=settings.IMPORT_TIME_LIMIT_S)  # type: ignore[arg-type]
     except ImportFormatError as exc:
         raise ImportRejected(f"{filename}: {exc}") from None
-    except (ValueError, IndexError, KeyError, struct.error, EOFError, OSError, zlib.error) as exc:
+    except (
+        ValueError,
+        IndexError,
+        KeyError,
+        ArithmeticError,  # OverflowError, ZeroDivisionError from values no sensor makes
+        struct.error,
+        csv.Error,
+        EOFError,
+        OSError,
+        zlib.error,
+    ) as exc:
         # A reader bug or a damage the readers did not foresee: still the user's file at fault.
         log.warning("import of %s failed unexpectedly", filename, exc_info=True)
         raise ImportRejected(f"{filename}: the file is damaged or not in a format we read ({exc})") from None
+
+
+def _check_lap_numbers(parsed: ImportedSession, filename: str) -> None:
+    """A lap number twice (a game's counter reset mid-file) cannot be stored: say so, plainly."""
+    seen: set[int] = set()
+    for lap in parsed.laps:
+        number = max(lap.number, 0)  # as _lap_create stores it
+        if number in seen:
+            raise ImportRejected(
+                f"{filename}: lap {number} appears twice (the game's lap counter went back, "
+                "e.g. a session restart); split the file at the restart and import each part"
+            )
+        seen.add(number)
 
 
 @dataclass(frozen=True)

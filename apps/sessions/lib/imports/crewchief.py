@@ -42,6 +42,7 @@ import numpy as np
 
 from simcoach_agent.channels import MS_TO_KMH
 
+from .limits import check_cells, check_columns, check_laps
 from .result import (
     GAME,
     UNTIMED,
@@ -171,6 +172,7 @@ def _read(lines: Iterable[str]) -> tuple[array[float], _Columns]:
         if not cells or not any(cells) or cells[0].startswith("#"):
             continue
         if _is_header(cells):
+            check_columns(NAME, len(cells))
             header = cells
             continue
         if header is None:
@@ -186,9 +188,23 @@ def _read(lines: Iterable[str]) -> tuple[array[float], _Columns]:
         row = dict(zip(header, cells, strict=True))
         times.append(_epoch(row["_time"]))
         cols.add(row)
+        _check_size(cols)
     if cols.n < 2:
         raise ImportFormatError(f"{NAME}: fewer than two samples")
     return times, cols
+
+
+def _check_size(cols: _Columns) -> None:
+    # each header may bring new fields, and every field is kept for every row
+    check_columns(NAME, len(cols.data))
+    check_cells(NAME, cols.n, len(cols.data) + 1)
+
+
+def _check_lap_count(raw: dict[str, FloatArray]) -> None:
+    """Refuse a lap counter that changes more often than any session has laps, before cutting laps."""
+    lap_no = raw["CurrentLap"]
+    lap_no = lap_no[np.isfinite(lap_no)]
+    check_laps(NAME, int(np.count_nonzero(lap_no[1:] != lap_no[:-1])) + 1)
 
 
 def import_crewchief(lines: Iterable[str]) -> ImportedSession:
@@ -208,6 +224,8 @@ def import_crewchief(lines: Iterable[str]) -> ImportedSession:
     clamp_pedals(ours)
     game_name = cols.text.get("GameName") or ""
     stage = bool(_STAGE_GAME.search(game_name))
+    if not stage:
+        _check_lap_count(raw)
     laps = [] if stage else _laps(t, raw)
     line_to_line = laps[1:]  # lap 1 may be timed by the game yet logged from mid-lap
     length = _game_length(t, ours, line_to_line) or track_length(t, ours["speed"], line_to_line)
@@ -348,10 +366,13 @@ def _game_length(t: FloatArray, ours: dict[str, FloatArray], laps: list[Imported
     if dist is None:
         return None
     lengths = []
+    known = np.flatnonzero(np.isfinite(dist))  # sample indices with a distance, in time order
+    t_known = t[known]
     for lap in laps:
-        inside = np.flatnonzero((t >= lap.start_t) & (t < lap.end_t) & np.isfinite(dist))
-        if lap.complete and len(inside):
-            last = inside[-1]
+        # the last sample with a distance in [start, end): a binary search, not a mask per lap
+        pos = np.searchsorted(t_known, lap.end_t, side="left") - 1
+        if lap.complete and pos >= 0 and t[known[pos]] >= lap.start_t:
+            last = known[pos]
             lengths.append(dist[last] + speed[last] * (lap.end_t - t[last]))
     return float(np.median(lengths)) if lengths else None
 

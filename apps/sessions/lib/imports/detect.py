@@ -25,6 +25,7 @@ CREWCHIEF_CSV = "crewchief_csv"
 IRACING_IBT = "iracing_ibt"
 GZIP_MAGIC = b"\x1f\x8b"
 UNKNOWN = "not a MoTeC .ld, .ldx, Garage 61 CSV or Crew Chief CSV file, nor an iRacing .ibt"
+HEAD_INFLATED_MAX = 64 * 1024  # bytes of a gzip file's start inflated to detect its format
 _DEVICE = re.compile(rb"[A-Za-z0-9][A-Za-z0-9 _-]{1,7}")
 _CREWCHIEF_FIELDS = ("CurrentLapTime", "DistanceRoundTrack", "LapTimePrevious", "SpeedMs")
 
@@ -32,7 +33,8 @@ _CREWCHIEF_FIELDS = ("CurrentLapTime", "DistanceRoundTrack", "LapTimePrevious", 
 def gunzip_head(head: bytes) -> bytes:
     """The start of a gzip stream, inflated as far as the given bytes allow."""
     try:
-        return zlib.decompressobj(wbits=31).decompress(head)
+        # max_length: a few KiB of a bomb would otherwise inflate a thousandfold here
+        return zlib.decompressobj(wbits=31).decompress(head, HEAD_INFLATED_MAX)
     except zlib.error as exc:
         raise ImportFormatError(f"gzip: the compressed data is damaged ({exc})") from None
 

@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import csv
 import io
+from array import array
 from collections.abc import Iterable
 
 import numpy as np
 
 from simcoach_agent.channels import MS_TO_KMH
 
+from .limits import check_cells, check_columns
 from .result import (
     ASSUMED_STEER_LOCK_DEG,
     LAP_LENGTH_TOLERANCE,
@@ -81,24 +83,33 @@ _EXTRA_UNITS = {
 def _read_columns(lines: Iterable[str]) -> dict[str, FloatArray]:
     reader = csv.reader(lines)
     header = [h.strip() for h in next(reader, [])]
+    check_columns("Garage 61 CSV", len(header))
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise ImportFormatError(f"Garage 61 CSV: header lacks {', '.join(missing)} (no header row?)")
-    rows: list[list[float]] = []
-    for row in reader:
-        if len(rows) >= MAX_ROWS:
-            raise ImportFormatError(f"Garage 61 CSV: more than {MAX_ROWS} rows; not one lap")
-        if row:
-            rows.append([csv_number(x) for x in row])
-    bad = next((i for i, row in enumerate(rows) if len(row) != len(header)), None)
-    if bad is not None:
-        raise ImportFormatError(
-            f"Garage 61 CSV: row {bad + 2} has {len(rows[bad])} cells, the header {len(header)}"
-        )
-    if len(rows) < 2:
+    cells = _read_cells(reader, len(header))
+    n = len(cells) // len(header)
+    if n < 2:
         raise ImportFormatError("Garage 61 CSV: fewer than two samples")
-    table = np.array(rows, dtype=np.float64)
-    return {name: table[:, i] for i, name in enumerate(header)}
+    table = np.frombuffer(cells, dtype=np.float64).reshape(n, len(header))
+    return {name: table[:, i].copy() for i, name in enumerate(header)}
+
+
+def _read_cells(reader: Iterable[list[str]], width: int) -> array[float]:
+    """Every row's numbers in one flat float array (8 bytes a cell, not a Python float's 32)."""
+    cells = array("d")
+    rows = 0
+    for row in reader:
+        if not row:
+            continue
+        if rows >= MAX_ROWS:
+            raise ImportFormatError(f"Garage 61 CSV: more than {MAX_ROWS} rows; not one lap")
+        check_cells("Garage 61 CSV", rows + 1, width)
+        if len(row) != width:
+            raise ImportFormatError(f"Garage 61 CSV: row {rows + 2} has {len(row)} cells, the header {width}")
+        cells.extend(csv_number(x) for x in row)
+        rows += 1
+    return cells
 
 
 def _positions(lat_deg: FloatArray, lon_deg: FloatArray) -> tuple[FloatArray, FloatArray]:

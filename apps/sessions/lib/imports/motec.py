@@ -44,6 +44,15 @@ import numpy as np
 
 from simcoach_agent.channels import BY_NAME, PSI_TO_KPA
 
+from .limits import (
+    LD_MAX_CHANNELS,
+    LD_MAX_DEC,
+    LD_MAX_EXPANSION,
+    LD_MAX_RATE_HZ,
+    LD_MAX_SAMPLES,
+    LDX_MAX_MARKERS,
+    check_time,
+)
 from .result import (
     ASSUMED_STEER_LOCK_DEG,
     BEACON,
@@ -77,7 +86,6 @@ OFF_PRO_MAGIC, OFF_SHORT_COMMENT = 0x5DE, 0x624
 EVENT_SIZE, VENUE_SIZE, VEHICLE_SIZE = 1154, 1100, 260
 # descriptor: prev next data count u32; counter class size rate u16; shift mul scale dec s16
 DESCRIPTOR_FMT = "<IIIIHHHHhhhh"
-MAX_CHANNELS = 4096  # more than any logger has; a longer list is a loop or garbage
 G = 9.80665  # m/s² per g
 ENCODING = "latin-1"  # i2 runs on Windows; bytes outside ASCII are Windows-1252-ish
 OWN_LAPS_ID, OWN_LAPS_GAP = "SimCoach Laps", "-"  # our exports' per-stretch lap facts
@@ -231,13 +239,9 @@ def _decode_descriptor(raw: bytes, index: int, size: int) -> tuple[LdChannel, in
         raise ImportFormatError(
             f"MoTeC .ld: channel {index} '{name}' has unknown sample type {cls:#x}/{width}"
         )
-    if rate == 0:
-        raise ImportFormatError(f"MoTeC .ld: channel {index} '{name}' has a sample rate of 0 Hz")
-    if data_ptr + count * width > size:
-        raise ImportFormatError(
-            f"MoTeC .ld: data of channel {index} '{name}' ({count} samples at offset {data_ptr}) "
-            f"runs past the end of the file ({size} bytes; truncated?)"
-        )
+    _check_descriptor(
+        f"channel {index} '{name}'", rate=rate, dec=dec, end=data_ptr + count * width, size=size
+    )
     channel = LdChannel(
         index,
         name,
@@ -255,6 +259,51 @@ def _decode_descriptor(raw: bytes, index: int, size: int) -> tuple[LdChannel, in
     return channel, nxt
 
 
+def _check_descriptor(what: str, *, rate: int, dec: int, end: int, size: int) -> None:
+    """Refuse a descriptor whose numbers cannot be true of this file, before reading its data."""
+    if rate == 0:
+        raise ImportFormatError(f"MoTeC .ld: {what} has a sample rate of 0 Hz")
+    if rate > LD_MAX_RATE_HZ:
+        raise ImportFormatError(
+            f"MoTeC .ld: {what} claims {rate} samples per second; "
+            f"at most {LD_MAX_RATE_HZ} Hz is accepted (limit LD_MAX_RATE_HZ)"
+        )
+    if abs(dec) > LD_MAX_DEC:
+        raise ImportFormatError(
+            f"MoTeC .ld: {what} has a decimal exponent of {dec}; "
+            f"at most ±{LD_MAX_DEC} is accepted (limit LD_MAX_DEC)"
+        )
+    if end > size:
+        raise ImportFormatError(
+            f"MoTeC .ld: data of {what} (to byte {end}) runs past the end of the file ({size} bytes; truncated?)"
+        )
+
+
+def _check_budget(channels: list[LdChannel], rate: int, n_timeline: int) -> None:
+    """Refuse a file whose timeline would be out of proportion to the samples it holds.
+
+    The output is every channel resampled onto the main rate over the longest channel: one
+    descriptor with a patched count or rate (789 110 samples at 1 Hz, SPEED at 65 535 Hz)
+    would otherwise make gigabytes out of a few megabytes.
+    """
+    held = sum(c.count for c in channels)
+    if held > LD_MAX_SAMPLES:
+        raise ImportFormatError(
+            f"MoTeC .ld: {held:,} samples; at most {LD_MAX_SAMPLES:,} are accepted (limit LD_MAX_SAMPLES)"
+        )
+    cells = n_timeline * (len(channels) + 4)  # + t, lap, lap_time, lap_dist
+    if cells > max(LD_MAX_EXPANSION * held, 1_000_000):
+        longest = max(channels, key=lambda c: c.duration_s)
+        raise ImportFormatError(
+            f"MoTeC .ld: channel '{longest.name}' claims {longest.duration_s:,.0f} s "
+            f"({longest.count:,} samples at {longest.rate_hz} Hz); on the {rate} Hz base that is "
+            f"{n_timeline:,} samples per channel, more than {LD_MAX_EXPANSION}× the data the file holds "
+            "(limit LD_MAX_EXPANSION): a damaged descriptor"
+        )
+    if n_timeline < 2:
+        raise ImportFormatError("MoTeC .ld: fewer than two samples")
+
+
 def read_ld_channels(f: BinaryIO, header: LdHeader) -> list[LdChannel]:
     """Walk the descriptor list; ImportFormatError on a pointer past the end or a loop."""
     size = _file_size(f)
@@ -263,7 +312,11 @@ def read_ld_channels(f: BinaryIO, header: LdHeader) -> list[LdChannel]:
     ptr = header.meta_ptr
     while ptr:
         index = len(channels)
-        if ptr in seen or index >= MAX_CHANNELS:
+        if index >= LD_MAX_CHANNELS:
+            raise ImportFormatError(
+                f"MoTeC .ld: more than {LD_MAX_CHANNELS} channels (limit LD_MAX_CHANNELS): damaged channel list?"
+            )
+        if ptr in seen:
             raise ImportFormatError(
                 f"MoTeC .ld: channel descriptor {index} loops back in the list (damaged?)"
             )
@@ -293,13 +346,15 @@ def parse_ldx(data: bytes | str) -> LdxInfo:
     # a DTD is the only way to make entity bombs or external fetches; .ldx files never have one
     if re.search(r"<!(DOCTYPE|ENTITY)", text, re.IGNORECASE):
         raise ImportFormatError("MoTeC .ldx: DTDs and entities are not allowed")
+    _check_markers(text)
     try:
         root = ET.fromstring(text)  # noqa: S314 - DTD refused above
     except ET.ParseError as exc:
         raise ImportFormatError(f"MoTeC .ldx: not well-formed XML ({exc})") from None
     if root.tag != "LDXFile":
         raise ImportFormatError(f"MoTeC .ldx: root element is <{root.tag}>, expected <LDXFile>")
-    beacons = sorted(_marker_time(m) for m in root.iter("Marker") if m.get("ClassName", "BCN") == "BCN")
+    # markers closer than the shortest lap are one crossing seen twice (or a forged flood)
+    beacons = _debounce([_marker_time(m) for m in root.iter("Marker") if m.get("ClassName", "BCN") == "BCN"])
     details = {s.get("Id", ""): s.get("Value", "") for s in root.iter("String")}
     return LdxInfo(
         beacons_s=beacons,
@@ -310,20 +365,36 @@ def parse_ldx(data: bytes | str) -> LdxInfo:
     )
 
 
+_MARKER_TAG = re.compile(r"<Marker[\s/>]")
+
+
+def _check_markers(text: str) -> None:
+    # counted before parsing: each parsed element costs far more memory than its text
+    markers = len(_MARKER_TAG.findall(text))
+    if markers > LDX_MAX_MARKERS:
+        raise ImportFormatError(
+            f"MoTeC .ldx: {markers:,} markers; at most {LDX_MAX_MARKERS:,} are accepted (limit LDX_MAX_MARKERS)"
+        )
+
+
 def _marker_time(marker: ET.Element) -> float:
     try:
-        return float(marker.get("Time", "")) / 1e6  # microseconds → seconds
+        seconds = float(marker.get("Time", "")) / 1e6  # microseconds → seconds
     except ValueError:
-        raise ImportFormatError(f"MoTeC .ldx: marker Time {marker.get('Time')!r} is not a number") from None
+        seconds = float("nan")
+    if not np.isfinite(seconds):
+        raise ImportFormatError(f"MoTeC .ldx: marker Time {marker.get('Time', '')[:40]!r} is not a number")
+    return seconds
 
 
 def _int_or_none(text: str | None) -> int | None:
-    return int(text) if text and text.strip().isdigit() else None
+    # ten digits at most: int() of thousands of digits is slow, and no lap count is that long
+    return int(text) if text and text.strip().isdigit() and len(text.strip()) <= 10 else None
 
 
 def _lap_time_or_none(text: str | None) -> float | None:
     """'1:53.619' or '53.619' → seconds."""
-    match = re.fullmatch(r"\s*(?:(\d+):)?(\d+(?:\.\d+)?)\s*", text or "")
+    match = re.fullmatch(r"\s*(?:(\d{1,6}):)?(\d{1,9}(?:\.\d{1,9})?)\s*", text or "")
     if not match:
         return None
     return int(match.group(1) or 0) * 60 + float(match.group(2))
@@ -470,6 +541,7 @@ def _read_all(
     extra: dict[str, FloatArray] = {}
     units: dict[str, str] = {}
     for c in channels:
+        check_time()
         values = read_ld_samples(f, c)
         t_src = np.arange(c.count) / c.rate_hz
         target = _target(c, acc, own)
@@ -495,6 +567,7 @@ def import_ld(f: BinaryIO, *, ldx: bytes | str | None = None, local_tz: tzinfo =
     acc = _is_acc(channels)
     rate = _main_rate(channels)
     duration, warnings = _duration(channels)
+    _check_budget(channels, rate, int(round(duration * rate)))
     t = np.arange(int(round(duration * rate))) / rate
     ours, extra, units = _read_all(f, channels, t, acc, own_game is not None)
     warnings += [f"MoTeC .ld: found {len(channels)} channels, the header says {header.n_channels}"] * (

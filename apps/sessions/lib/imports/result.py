@@ -215,21 +215,33 @@ def lap_channels(t: FloatArray, speed_kmh: FloatArray, laps: Sequence[ImportedLa
     lap_time = np.zeros(len(t))
     lap_dist = np.zeros(len(t))
     dist = cumulative_distance(t, speed_kmh)
-    for one in laps:
+    for one, (first, stop) in zip(laps, _lap_slices(t, laps), strict=True):
         # each sample belongs to the lap whose [start, end) holds it; the last lap keeps its end
-        sel = (t >= one.start_t) & ((t < one.end_t) | (one is laps[-1]))
-        if not sel.any():
+        if stop <= first:
             continue
-        first = int(np.argmax(sel))
-        lap[sel] = one.number
-        lap_time[sel] = t[sel] - one.start_t
-        lap_dist[sel] = dist[sel] - dist[first]
+        lap[first:stop] = one.number
+        lap_time[first:stop] = t[first:stop] - one.start_t
+        lap_dist[first:stop] = dist[first:stop] - dist[first]
     return {"lap": lap, "lap_time": lap_time, "lap_dist": lap_dist}
+
+
+def _lap_slices(t: FloatArray, laps: Sequence[ImportedLap]) -> list[tuple[int, int]]:
+    """Sample index range [first, stop) of each lap in the sorted `t` (the last runs to the end).
+
+    Binary search, not a mask over every sample per lap: a file with thousands of laps
+    would otherwise cost laps × samples.
+    """
+    starts = np.searchsorted(t, [one.start_t for one in laps], side="left")
+    stops = np.searchsorted(t, [one.end_t for one in laps], side="left")
+    if len(laps):
+        stops[-1] = len(t)
+    return list(zip(starts.tolist(), stops.tolist(), strict=True))
 
 
 def lap_distance(t: FloatArray, speed_kmh: FloatArray, lap: ImportedLap) -> float:
     """Metres driven in one lap: speed integrated between its start and end times."""
-    grid = np.concatenate(([lap.start_t], t[(t > lap.start_t) & (t < lap.end_t)], [lap.end_t]))
+    inside = t[np.searchsorted(t, lap.start_t, side="right") : np.searchsorted(t, lap.end_t, side="left")]
+    grid = np.concatenate(([lap.start_t], inside, [lap.end_t]))
     v = np.interp(grid, t, np.nan_to_num(speed_kmh))
     return float(cumulative_distance(grid, v)[-1])
 
