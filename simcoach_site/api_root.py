@@ -1,7 +1,7 @@
 """GET /api/: where the API's docs are and every route a script may call, read from the URLconf.
 
 Read from the URLconf, not written by hand, so a new route shows up without anyone updating a list.
-A route is listed if it lives under api/ or is a plain view that takes DRF tokens (lap exports).
+A route is listed if it lives under api/ or is a plain view that takes DRF tokens (lap and session exports).
 """
 
 from __future__ import annotations

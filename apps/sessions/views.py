@@ -124,6 +124,7 @@ def lap_compare_page(request: HttpRequest) -> HttpResponse:
 
 @login_or_token_required
 def session_export(request: HttpRequest, session_id: int, fmt: str) -> HttpResponseBase:
+    """One of your sessions, every lap, as .ld/.ldx (MoTeC i2), CSV or Parquet."""
     session = session_get_for_user(user=request.user, session_id=session_id)
     return _export_or_404(
         lambda: session_download(session=session, fmt=fmt, driver=request.user.get_username())
@@ -132,6 +133,7 @@ def session_export(request: HttpRequest, session_id: int, fmt: str) -> HttpRespo
 
 @login_or_token_required
 def lap_export(request: HttpRequest, lap_id: int, fmt: str) -> HttpResponseBase:
+    """One of your laps as .ld/.ldx (MoTeC i2), CSV or Parquet, ACC channel names and units."""
     lap = lap_get_for_user(user=request.user, lap_id=lap_id)
     return _export_or_404(lambda: lap_download(lap=lap, fmt=fmt, driver=request.user.get_username()))
 

@@ -26,7 +26,7 @@ from apps.sessions.lib.imports import limits
 from apps.sessions.models import Lap, Session
 from apps.sessions.services_import import ImportRejected, session_import
 from apps.sessions.tests import hostile as h
-from apps.telemetry.models import TraceChunk
+from apps.traces.models import TraceChunk
 
 pytestmark = [
     pytest.mark.django_db,

@@ -22,7 +22,7 @@ from apps.sessions.lib.imports import import_session, limits
 from apps.sessions.models import Lap, Session
 from apps.sessions.tests import hostile as h
 from apps.sessions.uploads import upload_temp_sweep
-from apps.telemetry.models import TraceChunk
+from apps.traces.models import TraceChunk
 
 ROOT = Path(__file__).resolve().parents[3]
 API = "/api/imports/"
@@ -58,18 +58,39 @@ def _refused(client: Client, data: bytes, name: str, *, ldx: bytes | None = None
     return error
 
 
+def _imported_cut(client: Client, data: bytes, *, match: str) -> None:
+    """POST the .ld; assert it was imported with a warning matching `match` and a session as
+    long as the real recording (245 s), not as long as the patched channel claims."""
+    upload = io.BytesIO(data)
+    upload.name = "a.ld"
+    response = client.post(API, {"file": upload, "kind": "practice", "game": "acc"})
+    assert response.status_code == 201, response.content[:300]
+    assert any(re.search(match, w) for w in response.json()["warnings"]), response.json()["warnings"]
+    session = Session.objects.get()
+    assert session.ended_at is not None
+    assert (session.ended_at - session.started_at).total_seconds() < 300
+
+
 @pytest.mark.django_db
 @db
 class TestProbedLd:
-    def test_count_789110_at_rate_1_is_refused_before_any_allocation(
+    # The probe patched LAP_BEACON, not a driving channel: the log is cut where SPEED ends (an
+    # ACC quirk makes some channels run on), so the claimed 789 110 s are never laid out.
+    def test_count_789110_at_rate_1_is_cut_at_the_driving_channels(
         self, logged_in: Client, imola: bytes
     ) -> None:
-        _refused(logged_in, h.ld_count_789110(imola), "a.ld", match=r"789,110 s .*limit LD_MAX_EXPANSION")
+        _imported_cut(logged_in, h.ld_count_789110(imola), match=r"run 789110\.0 s, past the driving")
 
-    def test_count_200000_at_rate_1_is_refused(self, logged_in: Client, imola: bytes) -> None:
-        _refused(
-            logged_in, h.ld_count_200000(imola), "a.ld", match=r"200,000 samples at 1 Hz.*LD_MAX_EXPANSION"
-        )
+    def test_count_200000_at_rate_1_is_cut_at_the_driving_channels(
+        self, logged_in: Client, imola: bytes
+    ) -> None:
+        _imported_cut(logged_in, h.ld_count_200000(imola), match=r"run 200000\.0 s, past the driving")
+
+    def test_a_driving_channel_claiming_more_than_its_data_is_refused(
+        self, logged_in: Client, imola: bytes
+    ) -> None:
+        patched = h.ld_patch(imola, h.ld_channel(imola, "SPEED"), count=789_110, rate=1)
+        _refused(logged_in, patched, "a.ld", match=r"SPEED|LD_MAX_EXPANSION|past the end")
 
     def test_rate_65535_on_the_main_channel_is_refused(self, logged_in: Client, imola: bytes) -> None:
         _refused(logged_in, h.ld_rate_65535(imola), "a.ld", match=r"'SPEED' claims 65535 samples per second")
@@ -100,8 +121,10 @@ class TestProbedLdx:
         # 5 000 markers 20 ms apart over 100 s: one crossing every MIN_LAP_S (5 s) survives
         found = import_session(io.BytesIO(imola), ldx=h.ldx_markers(5_000, 20_000))
         starts = [lap.start_t for lap in found.laps]
-        assert len(found.laps) == 21
-        assert all(b - a >= 5.0 for a, b in zip(starts[1:], starts[2:], strict=False))
+        # 20 crossings survive (0.02 s, 5.02 s ... 95.02 s); the first is within MIN_LAP_S of the
+        # log's start, so the log starts on the line: 19 laps between them and the one after.
+        assert len(found.laps) == 20 and starts[0] == pytest.approx(0.02)
+        assert all(b - a >= 5.0 for a, b in zip(starts, starts[1:], strict=False))
 
 
 @pytest.mark.django_db
