@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 # Fixtures that reach the database, the channel layer, the trace store or the broker: a test
 # with none of them in its closure (and no django_db mark) runs the same in both CI passes.
@@ -187,3 +192,16 @@ def isolated_trace_store(settings):  # type: ignore[no-untyped-def]
     get_trace_store.cache_clear()
     yield get_trace_store()
     get_trace_store.cache_clear()
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """Headless Debian Chromium, driven by Playwright (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.servers import BROWSER_ARGS
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
+        yield b
+        b.close()

@@ -19,5 +19,5 @@ export LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=lib
 export ASAN_OPTIONS=detect_leaks=0 PYTHONMALLOC=malloc PYTHONPATH="$out" SIMCOACH_REQUIRE_NATIVE=1
 $py -c "import simcoach_native as m, sys; assert m.__file__.startswith('$out'), m.__file__; print('sanitized build:', m.__file__)"
 .venv/bin/pytest -q -p no:cacheprovider -n 0 --capture=sys apps/telemetry/tests/test_native.py \
-  apps/telemetry/tests/test_tracestore.py tests/fuzz/test_uplink_fuzz.py \
+  apps/traces/tests/test_tracestore.py tests/fuzz/test_uplink_fuzz.py \
   -k "not malformed_message and not raw_bytes" "$@"

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import os
 import urllib.parse
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Route, sync_playwright
-
-from tests.servers import BROWSER_ARGS
+from playwright.sync_api import Browser, Route
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop runs in this thread
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WAIT_MS = 30_000
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
-        yield b
-        b.close()
 
 
 def origin(url: str) -> str:

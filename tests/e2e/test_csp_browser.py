@@ -5,7 +5,6 @@ live tyre colours, the revoke confirmation, the share link's select-on-click) st
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,14 +53,6 @@ class Watch:
         self.page.wait_for_load_state("load")
         self.page.wait_for_timeout(300)  # the pages' first fetches and sockets
         self.problems += [f"{self.page.url}: {v}" for v in self.page.evaluate("() => window.__csp || []")]
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
-        yield b
-        b.close()
 
 
 def test_the_main_pages_keep_to_the_policy(daphne_url: str, driver, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

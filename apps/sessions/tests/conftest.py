@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
+
+
+@pytest.fixture
+def paired_home(tmp_path: Path, live_server, rig_and_token) -> Path:  # type: ignore[no-untyped-def]
+    """An agent home paired with the live test server, as `simcoach-agent pair` leaves it."""
+    home = tmp_path / "agent"
+    home.mkdir()
+    rig, token = rig_and_token
+    config = {"server": live_server.url, "token": token, "rig_id": rig.pk, "rig_name": rig.name}
+    (home / "config.json").write_text(json.dumps(config))
+    return home
 
 
 @pytest.fixture(autouse=True)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from apps.coaching.services import lap_analyse
 from apps.sessions.models import Session
-from tests.servers import BROWSER_ARGS
 
 from .factories import session_with_demo_laps
 
@@ -18,14 +16,6 @@ from .factories import session_with_demo_laps
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WAIT_MS = 30_000
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
-        yield b
-        b.close()
 
 
 def log_in(page: Page, base: str) -> None:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,36 +10,20 @@ import pytest
 from apps.sessions.models import Session
 from apps.sessions.tests.import_cases import CASES, IMOLA
 
+from .agent_cli import run_agent
+
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.fixtures,
     pytest.mark.usefixtures("isolated_trace_store"),
 ]
-AGENT_DIR = Path(__file__).resolve().parents[3] / "agent"
-
-
-def _agent(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SIMCOACH_AGENT_HOME": str(home), "PYTHONPATH": str(AGENT_DIR)}
-    return subprocess.run(
-        [sys.executable, "-m", "simcoach_agent", *args], env=env, capture_output=True, text=True, timeout=120
-    )
-
-
-@pytest.fixture
-def paired_home(tmp_path: Path, live_server, rig_and_token) -> Path:  # type: ignore[no-untyped-def]
-    home = tmp_path / "agent"
-    home.mkdir()
-    rig, token = rig_and_token
-    config = {"server": live_server.url, "token": token, "rig_id": rig.pk, "rig_name": rig.name}
-    (home / "config.json").write_text(json.dumps(config))
-    return home
 
 
 def test_it_uploads_files_with_the_rig_token_and_shows_progress(
     paired_home: Path, fixtures_dir: Path, driver
 ) -> None:
     ld, csv = fixtures_dir / IMOLA, fixtures_dir / CASES["lime_rock"].path
-    run = _agent(paired_home, "import", str(ld), str(csv), "--kind", "practice")
+    run = run_agent(paired_home, "import", str(ld), str(csv), "--kind", "practice")
     assert run.returncode == 0, run.stderr
     sessions = list(Session.objects.order_by("pk"))
     assert [s.owner for s in sessions] == [driver, driver] and sessions[0].rig is not None
@@ -54,8 +35,8 @@ def test_it_uploads_files_with_the_rig_token_and_shows_progress(
 
 def test_it_prints_json_lines_and_reports_duplicates(paired_home: Path, fixtures_dir: Path) -> None:
     path = fixtures_dir / CASES["road_america_lap"].path
-    first = _agent(paired_home, "import", str(path), "--json")
-    again = _agent(paired_home, "import", str(path), "--json")
+    first = run_agent(paired_home, "import", str(path), "--json")
+    again = run_agent(paired_home, "import", str(path), "--json")
     a, b = (json.loads(r.stdout.strip().splitlines()[-1]) for r in (first, again))
     assert (a["event"], a["created"], a["laps"]) == ("imported", True, 1)
     assert (b["session_id"], b["created"]) == (a["session_id"], False)
@@ -68,7 +49,7 @@ def test_it_names_a_bad_file_in_one_line_and_goes_on(
     bad = tmp_path / "broken.ld"
     bad.write_bytes((fixtures_dir / IMOLA).read_bytes()[:5000])
     good = fixtures_dir / CASES["road_america_lap"].path
-    run = _agent(paired_home, "import", str(bad), str(good), "--kind", "race")
+    run = run_agent(paired_home, "import", str(bad), str(good), "--kind", "race")
     assert run.returncode == 1
     assert run.stderr.strip().splitlines()[-1].startswith("error: broken.ld: MoTeC .ld")
     assert Session.objects.count() == 1  # the good one went in
@@ -78,5 +59,5 @@ def test_it_says_when_the_token_is_rejected(paired_home: Path, fixtures_dir: Pat
     from apps.accounts.services import rig_revoke
 
     rig_revoke(rig=rig_and_token[0])
-    run = _agent(paired_home, "import", str(fixtures_dir / CASES["road_america_lap"].path))
+    run = run_agent(paired_home, "import", str(fixtures_dir / CASES["road_america_lap"].path))
     assert run.returncode == 3 and "run 'simcoach-agent pair' again" in run.stderr

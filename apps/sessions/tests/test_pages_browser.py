@@ -5,29 +5,19 @@ no steering or temperatures in the file)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from apps.sessions.models import Session
 from apps.sessions.services_import import session_import
-from tests.servers import BROWSER_ARGS
 
 from .factories import session_with_demo_laps
 from .test_compare_browser import WAIT_MS, log_in
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
-        yield b
-        b.close()
 
 
 def _visit(browser: Browser, base: str, paths: list[str]) -> list[str]:
