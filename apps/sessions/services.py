@@ -18,7 +18,7 @@ from simcoach_site.events import (
     user_group,
 )
 
-from .lib.laps import CompletedLap
+from .lib.laps import UNTIMED, CompletedLap
 from .lib.stats import lap_value
 from .models import Car, Lap, Session, Track
 
@@ -101,7 +101,8 @@ def lap_create(*, session: Session, lap: CompletedLap) -> Lap | None:
     obj = Lap.objects.create(
         session=session,
         number=lap.number,
-        time_ms=round(lap.time_s * 1000),
+        # An untimed lap keeps its duration in stats, never a lap time (DESIGN: one lap rule).
+        time_ms=None if lap.timing == UNTIMED else round(lap.time_s * 1000),
         sector_ms=[round(s * 1000) for s in lap.sectors_s],
         valid=lap.valid,
         is_in_lap=lap.is_in_lap,
@@ -111,7 +112,7 @@ def lap_create(*, session: Session, lap: CompletedLap) -> Lap | None:
         started_at=dt.datetime.fromtimestamp(lap.t_start, tz=dt.UTC),
         ended_at=dt.datetime.fromtimestamp(lap.t_end, tz=dt.UTC),
         fuel_used_l=lap.fuel_used_l,
-        stats={"timing": lap.timing, "partial": lap.partial},
+        stats={"timing": lap.timing, "partial": lap.partial, "duration_s": round(lap.t_end - lap.t_start, 3)},
     )
     lap_stored.send(LapStored(lap_id=obj.pk, session_id=session.pk))
     return obj

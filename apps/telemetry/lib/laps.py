@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from apps.sessions.lib.laps import CompletedLap
+from apps.sessions.lib.laps import GAME, UNTIMED, CompletedLap, lap_truth
 from apps.traces.lib.columns import Columns
 
 # How long to wait for the game to publish the finished lap's time before measuring it
@@ -173,20 +173,36 @@ class LapTracker:
             changed = np.flatnonzero(np.abs(last - self.s.prev_game_last) > 1e-6)
             if changed.size:
                 self.s.prev_game_last = float(last[changed[0]])
-                if self.s.prev_game_last > 0:
-                    splits = _game_splits(cols, a + int(changed[0]), b, self.s.prev_game_last)
-                    return [self._finish("game", self.s.prev_game_last, splits)]
-                # The game posted "no time" for this lap (iRacing's -1 after a lap it does
-                # not count): it keeps its duration and is never valid (DESIGN: one lap rule).
-                return [self._finish("untimed", p["t_end"] - p["t_start"])]
+                game = self.s.prev_game_last
+                splits = _game_splits(cols, a + int(changed[0]), b, game) if game > 0 else None
+                # -1 posted for the lap (iRacing after a lap it does not count): untimed.
+                return [self._finish_by_rule(game, splits, may_measure=False)]
         if float(cols["t"][b - 1]) - p["t_end"] < GAME_TIME_GRACE_S and "last_lap_time" in cols:
             return []
         measured = p["t_end"] - p["t_start"]
         # Unchanged but equal to what we measured: two laps to the same thousandth.
         if "last_lap_time" in cols and abs(float(cols["last_lap_time"][b - 1]) - measured) < 0.05:
             game = float(cols["last_lap_time"][b - 1])
-            return [self._finish("game", game, _game_splits(cols, b - 1, b, game))]
-        return [self._finish("measured", measured)]
+            return [self._finish_by_rule(game, _game_splits(cols, b - 1, b, game), may_measure=False)]
+        # A game that publishes lap times but posted none for this lap did not time it; only a
+        # source without lap times at all is timed by our own clock (DESIGN: one lap rule).
+        return [self._finish_by_rule(None, None, may_measure="last_lap_time" not in cols)]
+
+    def _finish_by_rule(
+        self, game_s: float | None, splits: list[float] | None, *, may_measure: bool
+    ) -> CompletedLap:
+        p = self.s.pending
+        assert p is not None
+        # Distance is judged by `partial` (joined mid-lap, a hole in the stream), not here.
+        truth = lap_truth(
+            given_s=game_s,
+            measured_s=p["t_end"] - p["t_start"],
+            distance_m=None,
+            track_length_m=None,
+            may_measure=may_measure,
+            line_to_line=not p["partial"] and not p.get("end_unseen"),
+        )
+        return self._finish(truth.timing, truth.time_s, splits)
 
     def _finish(self, timing: str, time_s: float, game_splits: list[float] | None = None) -> CompletedLap:
         p = self.s.pending
@@ -198,7 +214,7 @@ class LapTracker:
         sectors = [round(b - a, 3) for a, b in zip(bounds, bounds[1:], strict=False)] if splits else []
         # A lap that ended in a hole and has no game time: measured across the hole, its
         # duration is not its time, so it is kept as partial (never valid, best or a statistic).
-        partial = p["partial"] or (timing == "measured" and bool(p.get("end_unseen")))
+        partial = p["partial"] or (timing != GAME and bool(p.get("end_unseen")))
         if partial:
             sectors = []  # the line (and so the last split) was never seen
         return CompletedLap(
@@ -208,7 +224,7 @@ class LapTracker:
             time_s=time_s,
             timing=timing,
             sectors_s=sectors,
-            valid=p["valid"] and timing != "untimed" and not partial,
+            valid=p["valid"] and timing != UNTIMED and not partial,
             is_out_lap=p["is_out_lap"],
             is_in_lap=p["is_in_lap"],
             partial=partial,

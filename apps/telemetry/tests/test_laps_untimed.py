@@ -41,3 +41,16 @@ def test_it_waits_for_the_post_across_batches() -> None:
     rest = {k: v[33:] for k, v in cols.items()}
     (lap,) = LapTracker(tracker.state()).feed(rest)
     assert lap.timing == "untimed"
+
+
+def test_a_lap_the_game_never_posts_a_time_for_is_untimed_not_measured() -> None:
+    # The game publishes lap times but left lap 5's unchanged past the grace: it did not time it.
+    cols = _cols(61.5)
+    (lap,) = LapTracker().feed(cols)
+    assert (lap.timing, lap.valid, lap.time_s) == ("untimed", False, 3.0)
+
+
+def test_a_source_without_lap_times_is_timed_by_the_measured_duration() -> None:
+    cols = {k: v for k, v in _cols(61.5).items() if k != "last_lap_time"}
+    (lap,) = LapTracker().feed(cols)
+    assert (lap.timing, lap.time_s) == ("measured", 3.0)

@@ -15,19 +15,33 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import NDArray
 
+from apps.sessions.lib.laps import (
+    BEACON,
+    GAME,
+    LAP_LENGTH_TOLERANCE,
+    MEASURED,
+    TIMED,
+    UNTIMED,
+    LapTruth,
+    covers_track,
+    lap_truth,
+)
 from simcoach_agent.channels import BY_NAME
+
+__all__ = [
+    "BEACON",
+    "GAME",
+    "LAP_LENGTH_TOLERANCE",
+    "MEASURED",
+    "TIMED",
+    "UNTIMED",
+    "LapTruth",
+    "covers_track",
+    "lap_truth",
+]
 
 FloatArray = NDArray[np.float64]
 
-# Where a lap's time comes from (ImportedLap.timing, Lap.stats["timing"]).
-GAME, BEACON, MEASURED, UNTIMED = "game", "beacon", "measured", "untimed"
-TIMED = (GAME, BEACON, MEASURED)
-# A lap "covers the track" when its distance is within this fraction of the track length.
-# It has to absorb our speed integral's error (≈0.5 % at 10 Hz, see crewchief.py) and a
-# lap logged from a few metres past the line; a reset, a tow to the pits or a log that
-# starts or stops mid-lap leaves far more than 5 % out (the fixtures' partial laps cover
-# 3 % and 42 % of the track).
-LAP_LENGTH_TOLERANCE = 0.05
 # Full lock of a steering wheel (centre to one side) where a file gives none: Garage 61's
 # angles in rad and our own .ld exports' STEERANGLE in degrees are scaled by it to our
 # `steering` (-1 .. 1). 270° (a 540° wheel) keeps the real laps' peaks (87–96°) in range.
@@ -67,61 +81,6 @@ class ImportedLap:
     timing: str = "measured"
     # The distance covered falls well short of the track (a reset, a tow, the log's edges).
     partial: bool = False
-
-
-@dataclass(frozen=True)
-class LapTruth:
-    """What the one lap rule says of one lap: where its time comes from, the time, partial."""
-
-    timing: str  # GAME, BEACON, MEASURED or UNTIMED
-    time_s: float  # the timed lap time, or for an untimed lap its measured duration
-    partial: bool
-
-    @property
-    def timed(self) -> bool:
-        return self.timing in TIMED
-
-
-def covers_track(distance_m: float | None, track_length_m: float | None) -> bool | None:
-    """Whether a lap's distance is the track length within LAP_LENGTH_TOLERANCE (None: unknown)."""
-    if distance_m is None or not track_length_m or track_length_m <= 0:
-        return None
-    return abs(distance_m / track_length_m - 1.0) <= LAP_LENGTH_TOLERANCE
-
-
-def lap_truth(
-    *,
-    given_s: float | None,
-    measured_s: float,
-    distance_m: float | None,
-    track_length_m: float | None,
-    given_by: str = GAME,
-    may_measure: bool = False,
-) -> LapTruth:
-    """The one lap rule (DESIGN.md) for one lap, shared by every importer and live laps.
-
-    - `given_s` is the lap's own time from the file: the game's (`given_by` GAME) or the
-      span between two lap markers (BEACON); None, or a value <= 0 (games write -1), means
-      the file gave none. A given time always wins over our measurement.
-    - Without one, a lap is MEASURED only where the format never carries lap times
-      (`may_measure`, e.g. Garage 61) and its distance covers the track within
-      LAP_LENGTH_TOLERANCE; otherwise it is UNTIMED and `time_s` is its measured duration,
-      which is never a lap time.
-    - It is partial when its distance falls short of the track length by more than
-      LAP_LENGTH_TOLERANCE; unknown distance or length never makes a lap partial.
-    """
-    covers = covers_track(distance_m, track_length_m)
-    partial = (
-        covers is False
-        and distance_m is not None
-        and track_length_m is not None
-        and distance_m < track_length_m  # a longer lap (pit lane, an off) still covers the track
-    )
-    if given_s is not None and given_s > 0:
-        return LapTruth(given_by, float(given_s), partial)
-    if may_measure and covers:
-        return LapTruth(MEASURED, float(measured_s), partial)
-    return LapTruth(UNTIMED, float(measured_s), partial)
 
 
 def with_truth(lap: ImportedLap, truth: LapTruth) -> ImportedLap:

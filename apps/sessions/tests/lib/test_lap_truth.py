@@ -1,4 +1,4 @@
-"""The one lap rule (result.lap_truth) and the laps cut at line crossings."""
+"""The one lap rule (apps.sessions.lib.laps.lap_truth) and the laps cut at line crossings."""
 
 import pytest
 
@@ -35,6 +35,14 @@ def test_only_a_format_without_lap_times_measures_a_whole_lap() -> None:
     assert _truth(may_measure=False).timing == "untimed"
     short = _truth(may_measure=True, distance_m=TRACK * (1 - LAP_LENGTH_TOLERANCE) - 1)
     assert (short.timing, short.partial) == ("untimed", True)
+
+
+def test_a_live_lap_seen_line_to_line_is_measured_without_a_distance() -> None:
+    # Live frames from a source without lap times: the lap counter moved at both ends.
+    unknown = {"distance_m": None, "track_length_m": None, "may_measure": True}
+    assert _truth(**unknown, line_to_line=True).timing == "measured"
+    assert _truth(**unknown, line_to_line=False).timing == "untimed"
+    assert _truth(**unknown | {"may_measure": False, "given_s": -1.0}, line_to_line=True).timing == "untimed"
 
 
 def test_a_lap_well_short_of_the_track_is_partial_even_when_timed() -> None:
