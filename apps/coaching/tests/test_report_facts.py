@@ -10,7 +10,7 @@ from apps.sessions.tests.factories import session_with_demo_laps
 from simcoach_site import jobs
 
 from .fake_openai import FakeOpenAI
-from .reportdata import GOOD
+from .reportdata import FREE_NUMBERS
 
 
 @pytest.fixture
@@ -44,12 +44,12 @@ class TestReportFacts:
     def test_it_grounds_a_model_report_on_the_streamed_facts(
         self, demo_session, openai_server: FakeOpenAI
     ) -> None:
-        openai_server.answer(GOOD, GOOD)  # numbers from another session: none of them fit here
+        openai_server.answer(FREE_NUMBERS, FREE_NUMBERS)  # another session's numbers: they fit nothing here
         report = session_report_create(session_id=demo_session.pk)
         report_generate(report_id=report.pk)
         report.refresh_from_db()
         assert report.status == "ready" and report.llm_calls == 2
-        assert "2:18.412" in report.flagged and "[?]" in report.sections["summary"]
+        assert "2 min 18.412 s" in report.flagged and "[?]" in report.sections["summary"]
         assert "La Source" in openai_server.requests[0]["body"]["messages"][1]["content"]
 
 
