@@ -50,8 +50,8 @@ class Fact:
 
 def resolve(facts: dict[str, Any], ref: str) -> Fact:
     """The one value a reference names, or FactRefError saying why there is none."""
-    segments = [s.strip() for s in ref.strip().split(".")]
-    if not all(segments):
+    segments = ref.strip().split(".")
+    if not all(s.strip() for s in segments):
         raise FactRefError(f"{{{ref}}} is not a fact id")
     node, path, keys = _walk(facts, segments, ref)
     if isinstance(node, dict) and isinstance(node.get("time"), str):
@@ -70,7 +70,7 @@ def _walk(facts: dict[str, Any], segments: list[str], ref: str) -> tuple[Any, li
     keys: list[str] = []
     i = 0
     while i < len(segments):
-        seg = segments[i]
+        seg = segments[i].strip()
         if ":" in seg and isinstance(node, dict) and not path and seg.split(":", 1)[0] in LISTS:
             for key in LISTS[seg.split(":", 1)[0]].split("."):
                 node, keys = node[key] if isinstance(node, dict) and key in node else None, [*keys, key]
@@ -78,7 +78,7 @@ def _walk(facts: dict[str, Any], segments: list[str], ref: str) -> tuple[Any, li
             # A name may hold a dot ("St. Devote"): join the following segments until one matches.
             kind, value = (p.strip() for p in seg.split(":", 1))
             for j in range(i, len(segments)):
-                name = ".".join([value, *segments[i + 1 : j + 1]])
+                name = ".".join([value, *segments[i + 1 : j + 1]]).strip()
                 item = next((x for x in node if isinstance(x, dict) and str(x.get(kind)) == name), None)
                 if item is not None:
                     node, i = item, j

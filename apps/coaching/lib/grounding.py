@@ -47,7 +47,7 @@ TOKEN: Final = re.compile(
     rf"{REF.pattern}|(?<![A-Za-z0-9_.:]){_SIGN}(?:{_FREE})", re.IGNORECASE
 )  # fmt: skip
 PERCENT_AFTER: Final = re.compile(r"^\s?(?:%|per\s?cent\b)", re.IGNORECASE)
-CLAUSE_END: Final = re.compile(r"[.;:,!?()\n]")
+CLAUSE_END: Final = re.compile(r"[.;:!?()\n]")
 # Words that say which lap time a sentence is about, and the fact ids that may follow them.
 CLAIMS: Final[tuple[tuple[re.Pattern[str], str, str], ...]] = (
     (
