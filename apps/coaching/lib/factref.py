@@ -90,12 +90,12 @@ def _walk(facts: dict[str, Any], segments: list[str], ref: str) -> tuple[Any, li
             node = node[int(seg)]
             path.append(seg)
         elif isinstance(node, dict):
-            key = _key(node, seg)
-            if key is None:
+            found = _key(node, seg)
+            if found is None:
                 raise FactRefError(f"{{{ref}}}: the facts have no {seg!r} here")
-            node = node[key]
-            path.append(key)
-            keys.append(key)
+            node = node[found]
+            path.append(found)
+            keys.append(found)
         else:
             raise FactRefError(f"{{{ref}}}: the facts have no {seg!r} here")
         i += 1

@@ -114,6 +114,7 @@ def _clause(text: str) -> str:
 def _token(
     match: re.Match[str], known: list[Fact], facts: dict[str, Any], after: str, clause: str
 ) -> tuple[Fact | None, str | None]:
+    fact: Fact | None
     if match.group(1) is not None:  # a reference
         try:
             fact = resolve(facts, match.group(1))

@@ -66,7 +66,7 @@ def chat_json(*, messages: list[dict[str, str]], schema: dict[str, Any], schema_
     if not llm_configured():
         raise LlmPermanentError("no OpenAI key is configured")
     client = _client()
-    request = {
+    request: dict[str, Any] = {
         "model": llm_model(),
         "messages": messages,
         "response_format": {
@@ -79,7 +79,7 @@ def chat_json(*, messages: list[dict[str, str]], schema: dict[str, Any], schema_
 
     def call() -> None:
         try:
-            outcome["response"] = client.chat.completions.create(**request)
+            outcome["response"] = client.chat.completions.create(**request)  # type: ignore[call-overload]
         except BaseException as exc:  # handed to the waiting caller, which classifies it
             outcome["error"] = exc
 
