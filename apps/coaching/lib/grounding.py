@@ -47,6 +47,8 @@ TOKEN: Final = re.compile(
     rf"{REF.pattern}|(?<![A-Za-z0-9_.:]){_SIGN}(?:{_FREE})", re.IGNORECASE
 )  # fmt: skip
 PERCENT_AFTER: Final = re.compile(r"^\s?(?:%|per\s?cent\b)", re.IGNORECASE)
+# A unit written after a reference, which renders its own: "{theoretical_best.gain_s} s quicker".
+UNIT_AFTER: Final = re.compile(rf"^\s?(?:{_UNIT})(?![A-Za-z])", re.IGNORECASE)
 CLAUSE_END: Final = re.compile(r"[.;:!?()\n]")
 # Words that say which lap time a sentence is about, and the fact ids that may follow them.
 CLAIMS: Final[tuple[tuple[re.Pattern[str], str, str], ...]] = (
@@ -90,7 +92,9 @@ def check(text: str, facts: dict[str, Any]) -> Checked:
         out.stripped += before
         pos = match.end()
         fact, problem = _token(match, known, facts, text[pos:], _clause(out.text))
-        written = match.group(0)
+        suffix = _suffix(match, fact, problem, text[pos:])
+        pos += len(suffix)
+        written = match.group(0) + suffix
         if problem is not None:
             out.problems.append(problem)
             out.removed.append(written.strip("{}"))
@@ -103,6 +107,21 @@ def check(text: str, facts: dict[str, Any]) -> Checked:
     out.text += text[pos:]
     out.stripped += text[pos:]
     return out
+
+
+def _suffix(match: re.Match[str], fact: Fact | None, problem: str | None, after: str) -> str:
+    """What after a reference belongs to it: a percent sign it cannot carry (removed with it),
+    or a unit the site renders anyway (dropped, else "0.31 s s")."""
+    if match.group(1) is None:
+        return ""  # a free number's unit is part of its match already
+    percent = PERCENT_AFTER.match(after)
+    if percent and problem is not None:
+        return percent.group(0)
+    unit = UNIT_AFTER.match(after)
+    if unit is None or fact is None:
+        return ""
+    written = UNIT_WORDS[unit.group(0).strip().lower()]
+    return unit.group(0) if written == fact.unit or (fact.is_lap_time and written == "s") else ""
 
 
 def _clause(text: str) -> str:

@@ -25,7 +25,7 @@ CAUGHT: dict[str, tuple[str, str]] = {
     "tenths_in_words": ("five tenths", "Braking later is worth [?]."),
     "percent_of_a_lap_number": ("4%", "You improved [?] over the session."),
     "percent_in_words": ("four percent", "You improved [?] over the session."),
-    "percent_of_a_fact_id": ("4%", "You improved [?]% over the session."),
+    "percent_of_a_fact_id": ("4%", "You improved [?] over the session."),
     "wrong_lap_time_as_best": ("2:18.655", "Your best was [?]."),
     "wrong_fact_id_as_best": ("2:18.655", "Your best was [?]."),
     "unknown_fact_id": ("Eau Rouge.time", "You lose [?] at Eau Rouge."),

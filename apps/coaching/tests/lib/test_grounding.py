@@ -107,6 +107,13 @@ class TestCheck:
             assert (checked.text, checked.problems) == (f"You did {ref} there.", []), honest
         assert render(check("an honest 1 min 48.229 s", FACTS).stripped, FACTS) == "an honest 1:48.229"
 
+    def test_a_unit_written_after_a_reference_is_not_rendered_twice(self) -> None:
+        checked = check(
+            "Gain {theoretical_best.gain_s} s, brake {corner:T3.brake_point_vs_best_m}m later.", FACTS
+        )
+        assert render(checked.stripped, FACTS) == "Gain 0.49 s, brake 10 m later."
+        assert render(check("{best_lap} s, {laps.total} laps", FACTS).stripped, FACTS) == "1:44.800, 17 laps"
+
     def test_it_leaves_digits_inside_names_alone(self) -> None:
         assert check("T3 and S2 in the GT3", FACTS).text == "T3 and S2 in the GT3"
 
@@ -130,6 +137,7 @@ class TestCheck:
             "the number 'eight percent' is not in the facts"
         ]
         assert problems("You improved {lap:8.lap}% today.") == ["{lap:8.lap} is not a percentage"]
+        assert check("You improved {lap:8.lap}% today.", FACTS).stripped == "You improved [?] today."
         assert problems("You improved {lap:8.lap} percent today.") == ["{lap:8.lap} is not a percentage"]
 
     def test_it_catches_a_real_lap_time_called_the_best(self) -> None:
