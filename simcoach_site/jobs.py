@@ -121,8 +121,13 @@ def _forget(future: Future[Any]) -> None:
 
 
 def wait_idle(timeout: float = 30.0) -> None:
-    """Block until background tasks queued so far have run (tests, shutdown)."""
-    with _lock:
-        futures = list(_pending)
-    for f in futures:
-        f.result(timeout=timeout)
+    """Block until background tasks queued so far have run (tests, shutdown), and those they
+    queued in turn (a retry queues the next try)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with _lock:
+            futures = list(_pending)
+        if not futures:
+            return
+        for f in futures:
+            f.result(timeout=max(0.0, deadline - time.monotonic()))

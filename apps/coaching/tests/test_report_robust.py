@@ -113,3 +113,17 @@ def test_a_report_retry_does_not_hold_up_other_jobs(
     jobs.wait_idle(timeout=60)  # the retry is queued work too
     report.refresh_from_db()
     assert report.status == "ready" and report.attempts == 2 and len(openai_server.requests) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wait_idle_waits_for_retries_queued_by_retries(
+    driver, embedded_jobs, openai_server: FakeOpenAI, settings
+) -> None:
+    settings.JOBS_INLINE = False
+    settings.REPORT_RETRY_BASE_S = 0.2  # 0.2 s, then 0.4 s: each try queues the next
+    openai_server.answer(Reply(status=429, content="slow down"), Reply(status=503, content="busy"), GOOD)
+    report = report_with_facts(driver)
+    jobs.enqueue(report_generate_task, report.pk)
+    jobs.wait_idle(timeout=60)
+    report.refresh_from_db()
+    assert report.status == "ready" and report.attempts == 3 and len(openai_server.requests) == 3
