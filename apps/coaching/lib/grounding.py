@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .factref import PLACEHOLDER, REF, Fact, FactRefError, leaves, resolve, seconds
+from .factref import PLACEHOLDER, REF, Fact, FactRefError, format_fact, leaves, resolve, seconds
 
 _ONES: Final = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()  # noqa: E501
 _TENS: Final = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}  # fmt: skip  # noqa: E501
@@ -97,7 +97,7 @@ def check(text: str, facts: dict[str, Any]) -> Checked:
         written = match.group(0) + suffix
         if problem is not None:
             out.problems.append(problem)
-            out.removed.append(written.strip("{}"))
+            out.removed.append(_as_read(match, fact, written))
             out.text += written
             out.stripped += PLACEHOLDER
         else:
@@ -124,6 +124,15 @@ def _suffix(match: re.Match[str], fact: Fact | None, problem: str | None, after:
     return unit.group(0) if written == fact.unit or (fact.is_lap_time and written == "s") else ""
 
 
+def _as_read(match: re.Match[str], fact: Fact | None, written: str) -> str:
+    # What the reader would have seen: the number as written, or the misused fact rendered.
+    if match.group(1) is None:
+        return written.strip()
+    if fact is None:
+        return written  # "{corner:Eau Rouge.time_lost_s}": says what was asked for
+    return format_fact(fact) + written[len(match.group(0)) :].strip()
+
+
 def _clause(text: str) -> str:
     # What was written since the last reference or punctuation: the words that say what comes next.
     cut = max(text.rfind("}") + 1, max((m.end() for m in CLAUSE_END.finditer(text)), default=0))
@@ -145,9 +154,8 @@ def _token(
         if fact is None:
             return None, f"the number {quote.text!r} is not in the facts"
     if PERCENT_AFTER.match(after) and fact.unit != "%":
-        return None, f"{{{fact.path}}} is not a percentage"
-    wrong = _wrong_claim(fact, clause, known)
-    return (None, wrong) if wrong else (fact, None)
+        return fact, f"{{{fact.path}}} is not a percentage"
+    return fact, _wrong_claim(fact, clause, known)
 
 
 def _wrong_claim(fact: Fact, clause: str, known: list[Fact]) -> str | None:

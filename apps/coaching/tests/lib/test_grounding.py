@@ -137,13 +137,15 @@ class TestCheck:
             "the number 'eight percent' is not in the facts"
         ]
         assert problems("You improved {lap:8.lap}% today.") == ["{lap:8.lap} is not a percentage"]
-        assert check("You improved {lap:8.lap}% today.", FACTS).stripped == "You improved [?] today."
+        checked = check("You improved {lap:8.lap}% today.", FACTS)
+        assert (checked.stripped, checked.removed) == ("You improved [?] today.", ["8%"])
         assert problems("You improved {lap:8.lap} percent today.") == ["{lap:8.lap} is not a percentage"]
 
     def test_it_catches_a_real_lap_time_called_the_best(self) -> None:
         wrong = "{lap:16.time} (1:45.220) is not the best lap"
         assert problems("Your best was 1:45.220.") == [wrong]
         assert problems("Your best was {lap:16.time}.") == [wrong]
+        assert check("Your best was {lap:16.time}.", FACTS).removed == ["1:45.220"]  # as a reader sees it
         assert problems("Your fastest lap, {lap:16.time}.") == [wrong]
         assert problems("Your theoretical best is {best_lap}.") == [
             "{best_lap.time} (1:44.800) is not the theoretical best"
@@ -161,3 +163,4 @@ class TestCheck:
             "{corner:Eau Rouge.time_lost_s}: there is no corner 'Eau Rouge' in the facts"
         ]
         assert checked.stripped == "Lose [?] there."
+        assert checked.removed == ["{corner:Eau Rouge.time_lost_s}"]
