@@ -49,6 +49,9 @@ TOKEN: Final = re.compile(
 PERCENT_AFTER: Final = re.compile(r"^\s?(?:%|per\s?cent\b)", re.IGNORECASE)
 # A unit written after a reference, which renders its own: "{theoretical_best.gain_s} s quicker".
 UNIT_AFTER: Final = re.compile(rf"^\s?(?:{_UNIT})(?![A-Za-z])", re.IGNORECASE)
+# "8 laps" is a count, "lap 8" a lap's number: lap numbers must not ground counts, nor the reverse.
+COUNT_AFTER: Final = re.compile(r"^\s+(?:[a-z]+\s+)?laps?\b", re.IGNORECASE)
+LAP_BEFORE: Final = re.compile(r"\blaps?\s+$", re.IGNORECASE)
 CLAUSE_END: Final = re.compile(r"[.;:!?()\n]")
 # Words that say which lap time a sentence is about, and the fact ids that may follow them.
 CLAIMS: Final[tuple[tuple[re.Pattern[str], str, str], ...]] = (
@@ -150,12 +153,22 @@ def _token(
             return None, str(exc)
     else:
         quote = parse_quote(match)
-        fact = bind(quote, known)
+        fact = bind(quote, _in_role(known, quote, after, clause))
         if fact is None:
             return None, f"the number {quote.text!r} is not in the facts"
     if PERCENT_AFTER.match(after) and fact.unit != "%":
         return fact, f"{{{fact.path}}} is not a percentage"
     return fact, _wrong_claim(fact, clause, known)
+
+
+def _in_role(known: list[Fact], quote: Quote, after: str, clause: str) -> list[Fact]:
+    if quote.unit or quote.lap_time:
+        return known
+    if LAP_BEFORE.search(clause):
+        return [f for f in known if f.keys[-1:] == ("lap",)]
+    if COUNT_AFTER.match(after):
+        return [f for f in known if f.keys[-1:] != ("lap",)]
+    return known
 
 
 def _wrong_claim(fact: Fact, clause: str, known: list[Fact]) -> str | None:

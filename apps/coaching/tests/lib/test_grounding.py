@@ -141,6 +141,14 @@ class TestCheck:
         assert (checked.stripped, checked.removed) == ("You improved [?] today.", ["8%"])
         assert problems("You improved {lap:8.lap} percent today.") == ["{lap:8.lap} is not a percentage"]
 
+    def test_a_lap_number_grounds_no_count_and_a_count_no_lap_number(self) -> None:
+        assert problems("You drove 8 green laps.") == ["the number '8' is not in the facts"]
+        assert check("You drove 14 green laps, 17 laps in all.", FACTS).text == (
+            "You drove {laps.green} green laps, {laps.total} laps in all."
+        )
+        assert check("Lap 8 was clean.", FACTS).text == "Lap {lap:8.lap} was clean."
+        assert problems("Lap 14 was clean.") == ["the number '14' is not in the facts"]
+
     def test_it_catches_a_real_lap_time_called_the_best(self) -> None:
         wrong = "{lap:16.time} (1:45.220) is not the best lap"
         assert problems("Your best was 1:45.220.") == [wrong]
