@@ -163,7 +163,11 @@ def render_sections(sections: dict[str, Any], facts: dict[str, Any], units: str 
 
 
 def facts_only_report(facts: dict[str, Any], *, notice: str = NO_KEY_NOTICE) -> dict[str, Any]:
-    """The report written from the facts by a fixed template: no model, nothing invented."""
+    """The report written from the facts by a fixed template: no model, nothing invented.
+
+    Its measured numbers are fact ids too, so they render through the same function, in the
+    reader's units, as a model's report; counts of laps are written as they are.
+    """
     return {
         "notice": notice,
         "summary": _summary(facts),
@@ -190,30 +194,32 @@ def _summary(facts: dict[str, Any]) -> str:
     best = facts.get("best_lap")
     if best is None:
         return f"{head} No complete valid lap to analyse."
-    text = f"{head} Best lap {best['time']} (lap {best['lap']})."
+    text = f"{head} Best lap {{best_lap}} (lap {best['lap']})."
     theo = facts.get("theoretical_best")
     if theo and theo["gain_s"] > 0:
-        text += f" Your best sectors add up to {theo['time']}, {theo['gain_s']} s quicker."
+        text += " Your best sectors add up to {theoretical_best}, {theoretical_best.gain_s} quicker."
     return text
 
 
-def _wheels(values: dict[str, float], unit: str) -> str:
-    return ", ".join(f"{w.upper()} {v} {unit}" for w, v in values.items())
+def _wheels(group: str, values: dict[str, float]) -> str:
+    return ", ".join(f"{w.upper()} {{{group}.{w}}}" for w in values)
 
 
 def _tyres(tyres: dict[str, Any] | None) -> str:
     if not tyres:
         return "No tyre data."
-    lo, hi = tyres["window_c"]
     off = [w.upper() for w, state in tyres["state"].items() if state != "in window"]
     verdict = f"outside the window: {', '.join(off)}" if off else "all in the window"
-    text = f"Average temperatures {_wheels(tyres['avg_temp_c'], '°C')} (window {lo}–{hi} °C), {verdict}."
+    text = (
+        f"Average temperatures {_wheels('tyres.avg_temp_c', tyres['avg_temp_c'])} "
+        f"(window {{tyres.window_c.0}}–{{tyres.window_c.1}}), {verdict}."
+    )
     if "avg_pressure_kpa" in tyres:
-        plo, phi = tyres["pressure_window_kpa"]
         off_p = [w.upper() for w, state in tyres["pressure_state"].items() if state != "in window"]
         verdict_p = f"outside the window: {', '.join(off_p)}" if off_p else "all in the window"
         text += (
-            f" Pressures {_wheels(tyres['avg_pressure_kpa'], 'kPa')} (window {plo}–{phi} kPa), {verdict_p}."
+            f" Pressures {_wheels('tyres.avg_pressure_kpa', tyres['avg_pressure_kpa'])} "
+            f"(window {{tyres.pressure_window_kpa.0}}–{{tyres.pressure_window_kpa.1}}), {verdict_p}."
         )
     return text
 
@@ -222,20 +228,16 @@ def _brakes(brakes: dict[str, Any] | None) -> str:
     if not brakes:
         return "No brake temperature data."
     fading = [w.upper() for w, state in brakes["state"].items() if state == "fading"]
-    verdict = (
-        f"fading on {', '.join(fading)}" if fading else f"below the fade point of {brakes['fade_above_c']} °C"
-    )
-    return f"Peak temperatures {_wheels(brakes['max_temp_c'], '°C')}: {verdict}."
+    verdict = f"fading on {', '.join(fading)}" if fading else "below the fade point of {brakes.fade_above_c}"
+    return f"Peak temperatures {_wheels('brakes.max_temp_c', brakes['max_temp_c'])}: {verdict}."
 
 
 def _fuel(fuel: dict[str, Any] | None) -> str:
     if not fuel:
         return "No fuel data."
-    text = f"{fuel['per_lap_l']} l a lap on average."
+    text = "{fuel.per_lap_l} a lap on average."
     if "laps_left" in fuel:
-        text += (
-            f" {fuel['left_l']} l left at the end of your last green lap: {count(fuel['laps_left'], 'lap')}."
-        )
+        text += f" {{fuel.left_l}} left at the end of your last green lap: {count(fuel['laps_left'], 'lap')}."
     return text
 
 
@@ -243,8 +245,8 @@ def _consistency(cons: dict[str, Any] | None) -> str:
     if not cons:
         return "Not enough green laps to judge consistency."
     return (
-        f"Over {count(cons['laps'], 'green lap')} your times spread {cons['spread_s']} s "
-        f"(standard deviation {cons['std_dev_s']} s, average {cons['average']}); "
+        f"Over {count(cons['laps'], 'green lap')} your times spread {{consistency.spread_s}} "
+        "(standard deviation {consistency.std_dev_s}, average {consistency.average}); "
         f"{cons['within_half_second_of_best']} within half a second of your best."
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.coaching.lib.report_text import render_sections
 from apps.coaching.models import Report
 from apps.coaching.reports import report_facts, report_generate, session_report_create
 from apps.sessions.tests.factories import session_with_demo_laps
@@ -38,7 +39,13 @@ class TestReportFacts:
         report.refresh_from_db()
         assert report.status == "ready" and report.source == "facts-only"
         assert report.facts == facts
-        assert facts["best_lap"]["time"] in report.sections["summary"]
+        shown = render_sections(report.sections, facts)
+        assert facts["best_lap"]["time"] in shown["summary"]
+        # Every number of the template is a fact id that resolves: nothing unrendered or dead.
+        texts = [v for v in shown.values() if isinstance(v, str)]
+        texts += [v for o in shown["opportunities"] for v in o.values() if isinstance(v, str)]
+        assert not [t for t in texts if "{" in t or "[?]" in t]
+        assert f"{facts['fuel']['per_lap_l']:g} l a lap" in shown["fuel"]
         assert report.sections["opportunities"][0]["corner"] == "La Source"
 
     def test_it_grounds_a_model_report_on_the_streamed_facts(

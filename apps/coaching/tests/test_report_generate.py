@@ -151,7 +151,14 @@ class TestReportGenerate:
         report.refresh_from_db()
         assert report.status == "ready" and report.source == "facts-only"
         assert report.sections["notice"] == "Written from your data without AI: no OpenAI key configured."
-        assert "2:18.412" in report.sections["summary"]
+        assert render_sections(report.sections, FACTS)["summary"] == (
+            "Practice at Spa-Francorchamps in the Mercedes-AMG GT3: 4 laps, 3 green. Best lap 2:18.412 (lap 2). "
+            "Your best sectors add up to 2:18.101, 0.31 s quicker."
+        )
+        assert render_sections(report.sections, FACTS)["tyres"] == (
+            "Average temperatures FL 88.4 °C, FR 87.1 °C, RL 84.3 °C, RR 83.2 °C (window 80 °C–95 °C), "
+            "all in the window."
+        )
         assert report.sections["opportunities"][0]["change"] == "brake ~10 m later, as on your best lap"
         assert (report.tokens_in, report.cost_usd, openai_server.requests) == (0, None, [])
 
