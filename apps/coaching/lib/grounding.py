@@ -87,9 +87,12 @@ class Checked:
 def check(text: str, facts: dict[str, Any]) -> Checked:
     """Read a text the model wrote: bind honest numbers, list and strip the rest."""
     known = leaves(facts)
+    names = _names_in(text, facts)
     out = Checked()
     pos = 0
     for match in TOKEN.finditer(text):
+        if match.group(1) is None and any(a <= match.start() < b for a, b in names):
+            continue  # the digits of a name ("Turn 10"): words, not a number
         before = text[pos : match.start()]
         out.text += before
         out.stripped += before
@@ -110,6 +113,13 @@ def check(text: str, facts: dict[str, Any]) -> Checked:
     out.text += text[pos:]
     out.stripped += text[pos:]
     return out
+
+
+def _names_in(text: str, facts: dict[str, Any]) -> list[tuple[int, int]]:
+    """Where the text names a corner of the facts whose name holds digits."""
+    found = {str(c.get("corner")) for key in ("corners", "opportunities") for c in facts.get(key) or []}
+    names = [n for n in found if any(ch.isdigit() for ch in n)]
+    return [m.span() for n in names for m in re.finditer(rf"(?<!\w){re.escape(n)}(?!\w)", text)]
 
 
 def _suffix(match: re.Match[str], fact: Fact | None, problem: str | None, after: str) -> str:

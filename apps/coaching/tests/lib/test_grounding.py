@@ -30,6 +30,7 @@ FACTS: dict[str, Any] = {
             "brake_point_vs_best_m": 3,
             "min_speed_vs_best_kmh": 0.0,
         },
+        {"corner": "Turn 10", "time_lost_s": 0.02, "brake_point_vs_best_m": 0, "min_speed_vs_best_kmh": 0.0},
     ],
     "tyres": {"avg_temp_c": {"fl": 88.4}, "window_c": [80.0, 95.0]},
     "fuel": {"per_lap_l": 3.59},
@@ -116,6 +117,12 @@ class TestCheck:
 
     def test_it_leaves_digits_inside_names_alone(self) -> None:
         assert check("T3 and S2 in the GT3", FACTS).text == "T3 and S2 in the GT3"
+        # A corner of the facts named with a space: "10" is not the 10 m of T3's braking.
+        checked = check("Turn 10 costs little; brake 10 m later at T3.", FACTS)
+        assert checked.text == "Turn 10 costs little; brake {corner:T3.brake_point_vs_best_m} later at T3."
+        assert check("Turn 100 is not a corner here.", FACTS).problems == [
+            "the number '100' is not in the facts"
+        ]
 
     def test_it_catches_an_invented_number_and_strips_it(self) -> None:
         checked = check("You could gain 0.73 s at T3.", FACTS)
