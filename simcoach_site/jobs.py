@@ -70,7 +70,8 @@ def enqueue_later(delay_s: float, task: Any, *args: Any, **options: Any) -> None
     def fire() -> None:
         try:
             job = _pool().submit(_run_inline, task, args, options)
-        except RuntimeError:  # the process is shutting down: the periodic sweeps catch it
+        except RuntimeError:  # shutting down: like a process that died, the work stays undone
+            # (a pending report goes stale and offers a retry)
             due.set_result(None)
             return
         job.add_done_callback(lambda _: due.set_result(None))

@@ -92,9 +92,12 @@ def chat_json(*, messages: list[dict[str, str]], schema: dict[str, Any], schema_
         threading.Thread(target=client.close, name="simcoach-llm-close", daemon=True).start()
         raise LlmTransientError(_timed_out())
     client.close()
-    if "error" in outcome:
-        raise _classify(outcome["error"]) from outcome["error"]
-    return _completion(outcome["response"])
+    error = outcome.get("error")
+    if error is None:
+        return _completion(outcome["response"])
+    if not isinstance(error, openai.APIError | ValueError):
+        raise error  # a bug, not the model's answer: the report's generic handler logs it
+    raise _classify(error) from error
 
 
 def _timed_out() -> str:
@@ -128,7 +131,7 @@ def _completion(response: Any) -> Completion:
     )
 
 
-def _classify(exc: BaseException) -> LlmError:
+def _classify(exc: openai.APIError | ValueError) -> LlmError:
     if isinstance(exc, openai.APITimeoutError):
         return LlmTransientError(_timed_out())
     if isinstance(exc, openai.APIResponseValidationError | ValueError):
@@ -138,8 +141,6 @@ def _classify(exc: BaseException) -> LlmError:
         return LlmTransientError("could not reach the model's server")
     if isinstance(exc, openai.APIStatusError):
         return _classify_status(exc)
-    if not isinstance(exc, openai.APIError):
-        raise exc  # a bug, not the model's answer: the report's generic handler logs it
     return LlmPermanentError(f"the model's reply could not be read ({type(exc).__name__})")
 
 
