@@ -121,7 +121,8 @@ def format_fact(fact: Fact, units: str = "metric") -> str:
         return value  # a lap time, already m:ss.fff
     if any("vs_best" in k for k in fact.keys):
         value = abs(value)  # the sign is a word in the sentence ("later", "slower")
-    text = f"{value:g}" if isinstance(value, float) else str(value)
+    # The facts are rounded where they are made (facts.py): show them as stored, all digits.
+    text = str(value).removesuffix(".0")
     unit = fact.unit
     if not unit:
         return text

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from apps.coaching.lib.factref import FactRefError, format_fact, render, resolve
+from apps.coaching.lib.factref import Fact, FactRefError, format_fact, render, resolve
 from apps.coaching.lib.grounding import check
 
 FACTS: dict[str, Any] = {
@@ -81,6 +81,7 @@ class TestRender:
             "Best 1:44.800; lose 0.18 s, brake 10 m later, carry 4.1 km/h, 88.4 °C, 3.59 l, 2.5%"
         )
         assert format_fact(resolve(FACTS, "laps.total")) == "17"
+        assert format_fact(Fact("x", ("odometer_m",), 1234567.5)) == "1234567.5 m"  # no digit lost
 
     def test_a_dead_reference_shows_a_placeholder(self) -> None:
         assert render("at {corner:Nowhere.time_lost_s}", FACTS) == "at [?]"
