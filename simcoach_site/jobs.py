@@ -54,10 +54,37 @@ def _submit(fn: Any, *args: Any) -> None:
     future.add_done_callback(_forget)
 
 
-def _run_inline(task: Any, args: tuple[Any, ...]) -> None:
+def enqueue_later(delay_s: float, task: Any, *args: Any, **options: Any) -> None:
+    """Run `task(*args)` on the jobs thread in `delay_s`, without holding the thread meanwhile.
+
+    For retries in embedded mode: a backoff slept on the one jobs thread would hold up every
+    other job (a lap analysis waited 82 s behind a report's retries). A timer waits instead and
+    queues the task when it is due; `options` go to `task.apply` (retries=...). `wait_idle`
+    waits for it like any queued job.
+    """
+    due: Future[Any] = Future()
+    with _lock:
+        _pending.add(due)
+    due.add_done_callback(_forget)
+
+    def fire() -> None:
+        try:
+            job = _pool().submit(_run_inline, task, args, options)
+        except RuntimeError:  # shutting down: like a process that died, the work stays undone
+            # (a pending report goes stale and offers a retry)
+            due.set_result(None)
+            return
+        job.add_done_callback(lambda _: due.set_result(None))
+
+    timer = threading.Timer(max(0.0, delay_s), fire)
+    timer.daemon = True
+    timer.start()
+
+
+def _run_inline(task: Any, args: tuple[Any, ...], options: dict[str, Any] | None = None) -> None:
     close_old_connections()
     try:
-        task.apply(args=args, throw=True)
+        task.apply(args=args, throw=True, **(options or {}))
     except Exception:
         log.exception("background task %s%r failed", task.name, args)
     finally:
@@ -95,8 +122,13 @@ def _forget(future: Future[Any]) -> None:
 
 
 def wait_idle(timeout: float = 30.0) -> None:
-    """Block until background tasks queued so far have run (tests, shutdown)."""
-    with _lock:
-        futures = list(_pending)
-    for f in futures:
-        f.result(timeout=timeout)
+    """Block until background tasks queued so far have run (tests, shutdown), and those they
+    queued in turn (a retry queues the next try)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with _lock:
+            futures = list(_pending)
+        if not futures:
+            return
+        for f in futures:
+            f.result(timeout=max(0.0, deadline - time.monotonic()))

@@ -33,10 +33,10 @@ from .lib.report_text import (
     ReportFormatError,
     correction_for,
     facts_only_report,
+    ground_report,
     grounding_problems,
     messages_for,
     parse_report,
-    strip_report,
 )
 from .models import STALE_AFTER, Report
 
@@ -204,7 +204,8 @@ def _write_facts_only(run: _Run, facts: dict[str, Any]) -> None:
 
 
 def _write_with_model(run: _Run, facts: dict[str, Any]) -> None:
-    """Ask, check the numbers, ask once more with the problems listed, then strip what is left."""
+    """Ask, check the text, ask once more with the problems listed, then store it grounded:
+    numbers as fact ids the site renders, what could not be grounded stripped and flagged."""
     messages = messages_for(facts)
     content = run.ask(messages)
     try:
@@ -215,10 +216,9 @@ def _write_with_model(run: _Run, facts: dict[str, Any]) -> None:
     if problems:
         log.info("report %s: asking again: %s", run.report.pk, problems)
         retry = [*messages, {"role": "assistant", "content": content}, correction_for(problems)]
-        sections, flagged = strip_report(parse_report(run.ask(retry)), facts)
-    else:
-        flagged = []
-    _save_model_report(run, sections, flagged)
+        sections = parse_report(run.ask(retry))
+    grounded, flagged = ground_report(sections, facts)
+    _save_model_report(run, grounded, flagged)
 
 
 def _save_model_report(run: _Run, sections: dict[str, Any], flagged: list[str]) -> None:

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from apps.sessions.models import Lap, Session
 
+from .lib.report_text import render_sections
 from .models import Report
 
 
@@ -31,7 +32,9 @@ def report_dict(report: Report | None) -> dict[str, Any] | None:
         "tokens_in": report.tokens_in,
         "tokens_out": report.tokens_out,
         "cost_usd": float(report.cost_usd) if report.cost_usd is not None else None,
-        "sections": report.sections,
+        # Numbers are rendered from the facts here, in the reader's units: the stored text
+        # holds fact ids ({best_lap}), never a number the model wrote.
+        "sections": render_sections(report.sections, report.facts or {}),
         "flagged": report.flagged,
         "error": report.error,
         "created_at": report.created_at.isoformat(),

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from celery import shared_task
 
 from simcoach_site.events import LapStored, SessionClosed
-from simcoach_site.jobs import enqueue
+from simcoach_site.jobs import enqueue, enqueue_later
 
 
 @shared_task(bind=True, max_retries=5, default_retry_delay=5, acks_late=True)
@@ -44,10 +42,13 @@ def report_generate_task(self, report_id: int) -> None:  # type: ignore[no-untyp
         # 1, 2, 4, 8 x the base: a rate limit usually clears within a minute.
         countdown = settings.REPORT_RETRY_BASE_S * 2**self.request.retries
         if self.request.is_eager:
-            # Embedded mode (no broker, simcoach_site.jobs): apply() cannot schedule a retry
-            # and would raise it, so wait on the jobs thread and run the next try here.
-            time.sleep(countdown)
-            report_generate_task.apply(args=[report_id], retries=self.request.retries + 1, throw=True)
+            # Embedded mode (no broker, simcoach_site.jobs): apply() cannot schedule a retry and
+            # would raise it. With no wait, the next try runs here; otherwise it is queued again
+            # after the countdown, never slept on the one jobs thread other jobs wait for.
+            if countdown <= 0:
+                report_generate_task.apply(args=[report_id], retries=self.request.retries + 1, throw=True)
+            else:
+                enqueue_later(countdown, report_generate_task, report_id, retries=self.request.retries + 1)
             return
         raise self.retry(exc=exc, countdown=countdown) from exc
 

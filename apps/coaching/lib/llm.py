@@ -3,10 +3,15 @@
 Any OpenAI-compatible server works: key, base URL, model and timeout come from settings. The
 client's own retries are off, because the Celery task owns the retry policy; errors come out
 as two kinds, transient (worth retrying later) and permanent (retrying will not help).
+
+OPENAI_TIMEOUT_S bounds the whole call, not each read: the HTTP client's timeout restarts
+with every byte, so a server trickling one byte every few seconds would hold a call for
+ever. The call runs on a thread of its own that the caller stops waiting for at the deadline.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
@@ -57,23 +62,46 @@ def llm_model() -> str:
 
 
 def chat_json(*, messages: list[dict[str, str]], schema: dict[str, Any], schema_name: str) -> Completion:
-    """One chat completion constrained to a JSON schema (structured output)."""
+    """One chat completion constrained to a JSON schema (structured output), within the timeout."""
     if not llm_configured():
         raise LlmPermanentError("no OpenAI key is configured")
-    try:
-        with _client() as client:
-            response = client.chat.completions.create(  # type: ignore[call-overload]
-                model=llm_model(),
-                messages=messages,
-                response_format={
-                    "type": "json_schema",
-                    "json_schema": {"name": schema_name, "strict": True, "schema": schema},
-                },
-                temperature=0.2,
-            )
-    except openai.APIError as exc:
-        raise _classify(exc) from exc
-    return _completion(response)
+    client = _client()
+    request: dict[str, Any] = {
+        "model": llm_model(),
+        "messages": messages,
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": schema_name, "strict": True, "schema": schema},
+        },
+        "temperature": 0.2,
+    }
+    outcome: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            outcome["response"] = client.chat.completions.create(**request)  # type: ignore[call-overload]
+        except BaseException as exc:  # handed to the waiting caller, which classifies it
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=call, name="simcoach-llm-call", daemon=True)
+    worker.start()
+    worker.join(timeout=float(settings.OPENAI_TIMEOUT_S))
+    if worker.is_alive():
+        # Closing the client drops its connection, so the abandoned thread ends at the
+        # server's next byte instead of reading a trickle to its end.
+        threading.Thread(target=client.close, name="simcoach-llm-close", daemon=True).start()
+        raise LlmTransientError(_timed_out())
+    client.close()
+    error = outcome.get("error")
+    if error is None:
+        return _completion(outcome["response"])
+    if not isinstance(error, openai.APIError | ValueError):
+        raise error  # a bug, not the model's answer: the report's generic handler logs it
+    raise _classify(error) from error
+
+
+def _timed_out() -> str:
+    return f"the model did not answer within {settings.OPENAI_TIMEOUT_S:g} s"
 
 
 def _client() -> openai.OpenAI:
@@ -86,6 +114,9 @@ def _client() -> openai.OpenAI:
 
 
 def _completion(response: Any) -> Completion:
+    if isinstance(response, str) or not isinstance(getattr(response, "choices", None), list):
+        # A proxy's error page or a cut-off body sent with status 200: likely gone on a retry.
+        raise LlmTransientError("the model's server sent a reply that is not a chat completion")
     if not response.choices:
         raise LlmTransientError("the model returned no answer")
     choice = response.choices[0]
@@ -100,9 +131,12 @@ def _completion(response: Any) -> Completion:
     )
 
 
-def _classify(exc: Exception) -> LlmError:
+def _classify(exc: openai.APIError | ValueError) -> LlmError:
     if isinstance(exc, openai.APITimeoutError):
-        return LlmTransientError(f"the model did not answer within {settings.OPENAI_TIMEOUT_S:g} s")
+        return LlmTransientError(_timed_out())
+    if isinstance(exc, openai.APIResponseValidationError | ValueError):
+        # A 200 whose body is not JSON (ValueError: the JSON decoder's) or not a completion.
+        return LlmTransientError("the model's server sent a reply that is not a chat completion")
     if isinstance(exc, openai.APIConnectionError):
         return LlmTransientError("could not reach the model's server")
     if isinstance(exc, openai.APIStatusError):

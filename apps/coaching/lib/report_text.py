@@ -9,21 +9,18 @@ from typing import Any, Final
 
 from simcoach_site.lib.words import count
 
-from .grounding import fact_numbers, strip_ungrounded, ungrounded_in
+from .factref import render
+from .grounding import check
 
-PROMPT_VERSION: Final = "report-v1"
+PROMPT_VERSION: Final = "report-v2"
 TEXT_FIELDS: Final = ("summary", "tyres", "brakes", "fuel", "consistency", "plan")
 MAX_OPPORTUNITIES: Final = 3
 NO_KEY_NOTICE: Final = "Written from your data without AI: no OpenAI key configured."
 
 _OPPORTUNITY: Final = {
     "type": "object",
-    "properties": {
-        "corner": {"type": "string"},
-        "change": {"type": "string"},
-        "time_s": {"type": ["number", "null"]},
-    },
-    "required": ["corner", "change", "time_s"],
+    "properties": {"corner": {"type": "string"}, "change": {"type": "string"}},
+    "required": ["corner", "change"],
     "additionalProperties": False,
 }
 SCHEMA: Final[dict[str, Any]] = {
@@ -38,15 +35,22 @@ SCHEMA: Final[dict[str, Any]] = {
 }
 
 SYSTEM: Final = """You are a motorsport driving coach writing a short post-session report for a sim racer.
-Use ONLY the facts in the JSON document you are given. Every number you write must appear in
-the facts, at most rounded to fewer decimals; never compute, estimate or invent new numbers.
-Units: seconds (s), metres (m), km/h, degrees Celsius, kPa, litres. In "corners" and
-"opportunities", time_lost_s/time_s is the average time lost per lap against the best lap, and
-brake_point_vs_best_m < 0 means the driver braked earlier than on the best lap.
+Use ONLY the facts in the JSON document you are given. NEVER write a number yourself, neither
+in digits nor in words: cite each number by its fact id in braces and the site fills it in,
+with its unit. A fact id is the key path in the document, keys joined by dots:
+{best_lap} (the best lap's time), {best_lap.lap}, {theoretical_best.gain_s},
+{consistency.std_dev_s}, {tyres.avg_temp_c.fl}, {fuel.laps_left}. Pick one item of a list by its
+name: {corner:La Source.time_lost_s}, {corner:La Source.brake_point_vs_best_m}, {lap:7.time}.
+Do not write the unit after an id ("{theoretical_best.gain_s} quicker", not "... s quicker"),
+and cite the fact that means what your sentence says: "your best lap" is {best_lap}, never
+another lap's time; nothing is a percentage unless its id ends in _pct.
+In "corners" and "opportunities", time_lost_s is the average time lost per lap against the best
+lap; brake_point_vs_best_m < 0 means the driver braked earlier than on the best lap (the site
+shows its size, your words give the direction: "brake {corner:X.brake_point_vs_best_m} later").
 Write plain, direct English addressed to the driver ("you"). Fields:
 - summary: two or three sentences on the session.
 - opportunities: up to three, taken from the facts' opportunities in order: the corner's name
-  exactly as in the facts, the change to make, and time_s copied from the facts.
+  exactly as in the facts and the change to make (the site adds the time to gain).
 - tyres, brakes, fuel, consistency: one or two sentences each; say "no data" when the facts
   have none.
 - plan: three concrete goals for the next session."""
@@ -68,8 +72,9 @@ def correction_for(problems: list[str]) -> dict[str, str]:
     listed = "; ".join(problems)
     return {
         "role": "user",
-        "content": f"Your report has problems: {listed}. Rewrite it using only numbers and corner "
-        "names that appear in the facts, in the same JSON shape.",
+        "content": f"Your report has problems: {listed}. Rewrite it in the same JSON shape, citing "
+        "every number by its fact id in braces (never in digits or words) and only corner names "
+        "that appear in the facts.",
     }
 
 
@@ -96,64 +101,83 @@ def _parse_opportunities(raw: Any) -> list[dict[str, Any]]:
     for item in raw[:MAX_OPPORTUNITIES]:
         if not isinstance(item, dict) or not isinstance(item.get("corner"), str):
             raise ReportFormatError("an opportunity has no corner")
-        time_s = item.get("time_s")
-        if time_s is not None and (isinstance(time_s, bool) or not isinstance(time_s, int | float)):
-            raise ReportFormatError("an opportunity's time_s is not a number")
-        out.append({"corner": item["corner"], "change": str(item.get("change", "")), "time_s": time_s})
+        if not isinstance(item.get("change", ""), str):
+            raise ReportFormatError("an opportunity's change is not text")
+        out.append({"corner": item["corner"], "change": item.get("change", "")})
     return out
 
 
 def grounding_problems(sections: dict[str, Any], facts: dict[str, Any]) -> list[str]:
-    """What the report says that the facts do not: numbers, and corner names."""
-    known = fact_numbers(facts)
-    numbers = [n for text in _texts(sections) for n in ungrounded_in(text, known)]
-    numbers += [str(o["time_s"]) for o in sections["opportunities"] if not _time_ok(o["time_s"], known)]
+    """What the report says that the facts do not: numbers, references, and corner names."""
+    problems = [p for text in _texts(sections) for p in check(text, facts).problems]
     corners = {c["corner"] for c in facts.get("corners", [])}
     names = [o["corner"] for o in sections["opportunities"] if o["corner"] not in corners]
-    return [f"the number {n} is not in the facts" for n in numbers] + [
-        f"the corner {name!r} is not in the facts" for name in names
-    ]
+    return problems + [f"the corner {name!r} is not in the facts" for name in names]
 
 
 def _texts(sections: dict[str, Any]) -> list[str]:
     return [sections[name] for name in TEXT_FIELDS] + [o["change"] for o in sections["opportunities"]]
 
 
-def _time_ok(value: float | None, known: set[float]) -> bool:
-    return value is None or any(abs(abs(value) - v) <= 0.005 for v in known)
-
-
-def strip_report(sections: dict[str, Any], facts: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Remove what is not grounded (numbers become a placeholder); return what was removed."""
-    known = fact_numbers(facts)
-    corners = {c["corner"] for c in facts.get("corners", [])}
+def ground_report(sections: dict[str, Any], facts: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The report as stored: free numbers bound to fact ids, what cannot be bound stripped
+    (shown as [?]) and listed, and each opportunity's time taken from the facts, never the model.
+    """
     removed: list[str] = []
     out: dict[str, Any] = {}
     for name in TEXT_FIELDS:
-        out[name], gone = strip_ungrounded(sections[name], known)
-        removed += gone
+        checked = check(sections[name], facts)
+        out[name] = checked.stripped
+        removed += checked.removed
+    by_name = {c["corner"]: c for c in facts.get("corners", [])}
     out["opportunities"] = []
     for opp in sections["opportunities"]:
-        if opp["corner"] not in corners:
+        corner = by_name.get(opp["corner"])
+        if corner is None:
             removed.append(opp["corner"])
             continue
-        change, gone = strip_ungrounded(opp["change"], known)
-        time_ok = _time_ok(opp["time_s"], known)
-        removed += gone if time_ok else [*gone, str(opp["time_s"])]
-        out["opportunities"].append({**opp, "change": change, "time_s": opp["time_s"] if time_ok else None})
+        checked = check(opp["change"], facts)
+        removed += checked.removed
+        out["opportunities"].append(
+            {
+                "corner": opp["corner"],
+                "change": checked.stripped,
+                "time_s": corner["time_lost_s"],
+                "time": f"{{corner:{opp['corner']}.time_lost_s}}",
+            }
+        )
     return out, removed
+
+
+def render_sections(sections: dict[str, Any], facts: dict[str, Any], units: str = "metric") -> dict[str, Any]:
+    """A stored report as a reader sees it: every fact id replaced by its value in their units."""
+    out = {k: render(v, facts, units) if isinstance(v, str) else v for k, v in sections.items()}
+    out["opportunities"] = [
+        {k: render(v, facts, units) if isinstance(v, str) else v for k, v in o.items()}
+        for o in sections.get("opportunities", [])
+    ]
+    return out
 
 
 # --------------------------------------------------------------------------- facts-only template
 
 
 def facts_only_report(facts: dict[str, Any], *, notice: str = NO_KEY_NOTICE) -> dict[str, Any]:
-    """The report written from the facts by a fixed template: no model, nothing invented."""
+    """The report written from the facts by a fixed template: no model, nothing invented.
+
+    Its measured numbers are fact ids too, so they render through the same function, in the
+    reader's units, as a model's report; counts of laps are written as they are.
+    """
     return {
         "notice": notice,
         "summary": _summary(facts),
         "opportunities": [
-            {"corner": o["corner"], "change": o["change"], "time_s": o["time_s"]}
+            {
+                "corner": o["corner"],
+                "change": o["change"],
+                "time_s": o["time_s"],
+                "time": f"{{corner:{o['corner']}.time_lost_s}}",
+            }
             for o in facts["opportunities"]
         ],
         "tyres": _tyres(facts.get("tyres")),
@@ -170,30 +194,32 @@ def _summary(facts: dict[str, Any]) -> str:
     best = facts.get("best_lap")
     if best is None:
         return f"{head} No complete valid lap to analyse."
-    text = f"{head} Best lap {best['time']} (lap {best['lap']})."
+    text = f"{head} Best lap {{best_lap}} (lap {best['lap']})."
     theo = facts.get("theoretical_best")
     if theo and theo["gain_s"] > 0:
-        text += f" Your best sectors add up to {theo['time']}, {theo['gain_s']} s quicker."
+        text += " Your best sectors add up to {theoretical_best}, {theoretical_best.gain_s} quicker."
     return text
 
 
-def _wheels(values: dict[str, float], unit: str) -> str:
-    return ", ".join(f"{w.upper()} {v} {unit}" for w, v in values.items())
+def _wheels(group: str, values: dict[str, float]) -> str:
+    return ", ".join(f"{w.upper()} {{{group}.{w}}}" for w in values)
 
 
 def _tyres(tyres: dict[str, Any] | None) -> str:
     if not tyres:
         return "No tyre data."
-    lo, hi = tyres["window_c"]
     off = [w.upper() for w, state in tyres["state"].items() if state != "in window"]
     verdict = f"outside the window: {', '.join(off)}" if off else "all in the window"
-    text = f"Average temperatures {_wheels(tyres['avg_temp_c'], '°C')} (window {lo}–{hi} °C), {verdict}."
+    text = (
+        f"Average temperatures {_wheels('tyres.avg_temp_c', tyres['avg_temp_c'])} "
+        f"(window {{tyres.window_c.0}}–{{tyres.window_c.1}}), {verdict}."
+    )
     if "avg_pressure_kpa" in tyres:
-        plo, phi = tyres["pressure_window_kpa"]
         off_p = [w.upper() for w, state in tyres["pressure_state"].items() if state != "in window"]
         verdict_p = f"outside the window: {', '.join(off_p)}" if off_p else "all in the window"
         text += (
-            f" Pressures {_wheels(tyres['avg_pressure_kpa'], 'kPa')} (window {plo}–{phi} kPa), {verdict_p}."
+            f" Pressures {_wheels('tyres.avg_pressure_kpa', tyres['avg_pressure_kpa'])} "
+            f"(window {{tyres.pressure_window_kpa.0}}–{{tyres.pressure_window_kpa.1}}), {verdict_p}."
         )
     return text
 
@@ -202,20 +228,16 @@ def _brakes(brakes: dict[str, Any] | None) -> str:
     if not brakes:
         return "No brake temperature data."
     fading = [w.upper() for w, state in brakes["state"].items() if state == "fading"]
-    verdict = (
-        f"fading on {', '.join(fading)}" if fading else f"below the fade point of {brakes['fade_above_c']} °C"
-    )
-    return f"Peak temperatures {_wheels(brakes['max_temp_c'], '°C')}: {verdict}."
+    verdict = f"fading on {', '.join(fading)}" if fading else "below the fade point of {brakes.fade_above_c}"
+    return f"Peak temperatures {_wheels('brakes.max_temp_c', brakes['max_temp_c'])}: {verdict}."
 
 
 def _fuel(fuel: dict[str, Any] | None) -> str:
     if not fuel:
         return "No fuel data."
-    text = f"{fuel['per_lap_l']} l a lap on average."
+    text = "{fuel.per_lap_l} a lap on average."
     if "laps_left" in fuel:
-        text += (
-            f" {fuel['left_l']} l left at the end of your last green lap: {count(fuel['laps_left'], 'lap')}."
-        )
+        text += f" {{fuel.left_l}} left at the end of your last green lap: {count(fuel['laps_left'], 'lap')}."
     return text
 
 
@@ -223,8 +245,8 @@ def _consistency(cons: dict[str, Any] | None) -> str:
     if not cons:
         return "Not enough green laps to judge consistency."
     return (
-        f"Over {count(cons['laps'], 'green lap')} your times spread {cons['spread_s']} s "
-        f"(standard deviation {cons['std_dev_s']} s, average {cons['average']}); "
+        f"Over {count(cons['laps'], 'green lap')} your times spread {{consistency.spread_s}} "
+        "(standard deviation {consistency.std_dev_s}, average {consistency.average}); "
         f"{cons['within_half_second_of_best']} within half a second of your best."
     )
 

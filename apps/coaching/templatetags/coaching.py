@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django import template
 
+from apps.coaching.lib.report_text import render_sections
 from apps.coaching.models import Report
 from apps.coaching.selectors import report_latest_for_session
 from apps.sessions.models import Session
@@ -21,3 +23,9 @@ def report_latest(session: Session) -> Report | None:
 def new_request_id() -> str:
     # Each rendered form carries its own id: a double click asks for one report, not two.
     return str(uuid.uuid4())
+
+
+@register.simple_tag
+def report_sections(report: Report) -> dict[str, Any]:
+    """The report's sections with every fact id rendered from its facts (never from the model)."""
+    return render_sections(report.sections or {}, report.facts or {})

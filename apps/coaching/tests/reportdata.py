@@ -60,24 +60,39 @@ FACTS: dict[str, Any] = {
 }  # fmt: skip
 
 GOOD: dict[str, Any] = {
-    "summary": "Best lap 2:18.412 on lap 2; your best sectors add up to 2:18.101, 0.31 s quicker.",
+    "summary": "Best lap {best_lap} on lap {best_lap.lap}; your best sectors add up to {theoretical_best}, "
+    "{theoretical_best.gain_s} quicker.",
     "opportunities": [
-        {"corner": "La Source", "change": "Brake about 10 m later.", "time_s": 0.18},
-        {"corner": "Pouhon", "change": "Carry 4.1 km/h more through the apex.", "time_s": 0.12},
-        {"corner": "Bus Stop", "change": "Brake ~4 m later.", "time_s": 0.05},
+        {"corner": "La Source", "change": "Brake about {corner:La Source.brake_point_vs_best_m} later."},
+        {"corner": "Pouhon", "change": "Carry {corner:Pouhon.min_speed_vs_best_kmh} more through the apex."},
+        {"corner": "Bus Stop", "change": "Brake ~{corner:Bus Stop.brake_point_vs_best_m} later."},
     ],
-    "tyres": "Fronts at 88.4 and 87.1 °C, all inside the 80 to 95 °C window.",
+    "tyres": "Fronts at {tyres.avg_temp_c.fl} and {tyres.avg_temp_c.fr}, all inside the window.",
+    "brakes": "Peaks of {brakes.max_temp_c.fl} stay below the {brakes.fade_above_c} fade point.",
+    "fuel": "{fuel.per_lap_l} a lap: {fuel.laps_left} laps left.",
+    "consistency": "Lap times spread {consistency.spread_s} (standard deviation {consistency.std_dev_s}).",
+    "plan": "Brake later into La Source, carry speed through Pouhon, then string together clean laps.",
+}
+# GOOD as a reader sees it: every id rendered from FACTS.
+GOOD_RENDERED: dict[str, str] = {
+    "summary": "Best lap 2:18.412 on lap 2; your best sectors add up to 2:18.101, 0.31 s quicker.",
+    "tyres": "Fronts at 88.4 °C and 87.1 °C, all inside the window.",
     "brakes": "Peaks of 664.9 °C stay below the 750 °C fade point.",
     "fuel": "3.59 l a lap: 12.8 laps left.",
     "consistency": "Lap times spread 0.62 s (standard deviation 0.31 s).",
-    "plan": "Brake later into La Source, carry speed through Pouhon, then string together 3 clean laps.",
+}
+# The same report with its numbers written out, in other formats than the facts' own.
+FREE_NUMBERS: dict[str, Any] = {
+    **GOOD,
+    "summary": "Best lap 2 min 18.412 s on lap 2; your best sectors add up to 2:18.10, 0.31 seconds quicker.",
+    "fuel": "3.59 litres a lap: 12.8 laps left.",
 }
 
 
 def invented() -> dict[str, Any]:
     """GOOD, but its summary cites a gain of 0.73 s that no fact supports."""
     answer = copy.deepcopy(GOOD)
-    answer["summary"] = "Best lap 2:18.412; a tidy lap would gain you 0.73 s."
+    answer["summary"] = "Best lap {best_lap}; a tidy lap would gain you 0.73 s."
     return answer
 
 

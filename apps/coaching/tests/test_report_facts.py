@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from apps.coaching.lib.report_text import render_sections
 from apps.coaching.models import Report
 from apps.coaching.reports import report_facts, report_generate, session_report_create
 from apps.sessions.tests.factories import session_with_demo_laps
 from simcoach_site import jobs
 
 from .fake_openai import FakeOpenAI
-from .reportdata import GOOD
+from .reportdata import FREE_NUMBERS
 
 
 @pytest.fixture
@@ -38,18 +39,24 @@ class TestReportFacts:
         report.refresh_from_db()
         assert report.status == "ready" and report.source == "facts-only"
         assert report.facts == facts
-        assert facts["best_lap"]["time"] in report.sections["summary"]
+        shown = render_sections(report.sections, facts)
+        assert facts["best_lap"]["time"] in shown["summary"]
+        # Every number of the template is a fact id that resolves: nothing unrendered or dead.
+        texts = [v for v in shown.values() if isinstance(v, str)]
+        texts += [v for o in shown["opportunities"] for v in o.values() if isinstance(v, str)]
+        assert not [t for t in texts if "{" in t or "[?]" in t]
+        assert f"{facts['fuel']['per_lap_l']:g} l a lap" in shown["fuel"]
         assert report.sections["opportunities"][0]["corner"] == "La Source"
 
     def test_it_grounds_a_model_report_on_the_streamed_facts(
         self, demo_session, openai_server: FakeOpenAI
     ) -> None:
-        openai_server.answer(GOOD, GOOD)  # numbers from another session: none of them fit here
+        openai_server.answer(FREE_NUMBERS, FREE_NUMBERS)  # another session's numbers: they fit nothing here
         report = session_report_create(session_id=demo_session.pk)
         report_generate(report_id=report.pk)
         report.refresh_from_db()
         assert report.status == "ready" and report.llm_calls == 2
-        assert "2:18.412" in report.flagged and "[?]" in report.sections["summary"]
+        assert "2 min 18.412 s" in report.flagged and "[?]" in report.sections["summary"]
         assert "La Source" in openai_server.requests[0]["body"]["messages"][1]["content"]
 
 

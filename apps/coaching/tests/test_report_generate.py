@@ -6,12 +6,14 @@ import json
 
 import pytest
 
+from apps.coaching.lib.factref import render
+from apps.coaching.lib.report_text import render_sections
 from apps.coaching.models import Report
 from apps.coaching.reports import ReportTransientError, report_generate
 from apps.coaching.tasks import report_generate_task
 
 from .fake_openai import MODEL_SNAPSHOT, FakeOpenAI, Reply
-from .reportdata import FACTS, GOOD, invented, report_with_facts
+from .reportdata import FACTS, GOOD, GOOD_RENDERED, invented, report_with_facts
 
 pytestmark = pytest.mark.django_db
 
@@ -29,11 +31,18 @@ class TestReportGenerate:
         report_generate(report_id=report.pk)
         report.refresh_from_db()
         assert report.status == "ready" and report.source == "openai"
-        assert report.model == MODEL_SNAPSHOT and report.prompt_version == "report-v1"
+        assert report.model == MODEL_SNAPSHOT and report.prompt_version == "report-v2"
         assert (report.tokens_in, report.tokens_out, report.llm_calls) == (1200, 300, 1)
         assert report.cost_usd is not None and report.cost_usd > 0
-        assert report.sections["opportunities"][0] == GOOD["opportunities"][0]
+        assert report.sections["opportunities"][0] == {
+            **GOOD["opportunities"][0],
+            "time_s": 0.18,  # from the facts: the model sends no numbers
+            "time": "{corner:La Source.time_lost_s}",
+        }
         assert report.flagged == []
+        assert render_sections(report.sections, FACTS) | GOOD_RENDERED == render_sections(
+            report.sections, FACTS
+        )
         [request] = openai_server.requests
         body = request["body"]
         assert request["path"] == "/v1/chat/completions"
@@ -50,7 +59,9 @@ class TestReportGenerate:
         report_generate(report_id=report.pk)
         report.refresh_from_db()
         assert report.status == "ready" and report.flagged == []
-        assert report.sections["summary"] == GOOD["summary"]
+        assert report.sections["summary"] == GOOD["summary"].replace("{best_lap}", "{best_lap.time}").replace(
+            "{theoretical_best}", "{theoretical_best.time}"
+        )
         assert (report.tokens_in, report.llm_calls) == (2400, 2)
         correction = openai_server.requests[1]["body"]["messages"]
         assert correction[-2]["role"] == "assistant"
@@ -62,9 +73,11 @@ class TestReportGenerate:
         report_generate(report_id=report.pk)
         report.refresh_from_db()
         assert report.status == "ready"
-        assert report.flagged == ["0.73"]
+        assert report.flagged == ["0.73 s"]
         assert "0.73" not in report.sections["summary"] and "[?]" in report.sections["summary"]
-        assert "2:18.412" in report.sections["summary"]
+        assert (
+            render(report.sections["summary"], FACTS) == "Best lap 2:18.412; a tidy lap would gain you [?]."
+        )
 
     def test_it_drops_an_opportunity_at_a_corner_not_in_the_facts(
         self, driver, openai_server: FakeOpenAI
@@ -73,7 +86,7 @@ class TestReportGenerate:
             **GOOD,
             "opportunities": [
                 *GOOD["opportunities"][:2],
-                {"corner": "Eau Rouge", "change": "Lift less.", "time_s": 0.05},
+                {"corner": "Eau Rouge", "change": "Lift less."},
             ],
         }
         openai_server.answer(made_up, made_up)
@@ -138,7 +151,14 @@ class TestReportGenerate:
         report.refresh_from_db()
         assert report.status == "ready" and report.source == "facts-only"
         assert report.sections["notice"] == "Written from your data without AI: no OpenAI key configured."
-        assert "2:18.412" in report.sections["summary"]
+        assert render_sections(report.sections, FACTS)["summary"] == (
+            "Practice at Spa-Francorchamps in the Mercedes-AMG GT3: 4 laps, 3 green. Best lap 2:18.412 (lap 2). "
+            "Your best sectors add up to 2:18.101, 0.31 s quicker."
+        )
+        assert render_sections(report.sections, FACTS)["tyres"] == (
+            "Average temperatures FL 88.4 °C, FR 87.1 °C, RL 84.3 °C, RR 83.2 °C (window 80 °C–95 °C), "
+            "all in the window."
+        )
         assert report.sections["opportunities"][0]["change"] == "brake ~10 m later, as on your best lap"
         assert (report.tokens_in, report.cost_usd, openai_server.requests) == (0, None, [])
 

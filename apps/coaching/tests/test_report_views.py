@@ -12,7 +12,7 @@ from apps.coaching.models import Report
 from apps.coaching.reports import report_generate
 
 from .fake_openai import FakeOpenAI, Reply
-from .reportdata import GOOD, ended_session, report_with_facts
+from .reportdata import GOOD, GOOD_RENDERED, ended_session, report_with_facts
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +83,7 @@ class TestReportLatestApi:
         )
         assert data["status"] == "ready" and data["active"] is False
         assert data["model"] == "gpt-4o-mini-2024-07-18" and data["tokens_in"] == 1200
-        assert data["sections"]["summary"] == GOOD["summary"] and data["cost_usd"] > 0
+        assert data["sections"]["summary"] == GOOD_RENDERED["summary"] and data["cost_usd"] > 0
 
 
 class TestReportPanel:
@@ -93,7 +93,7 @@ class TestReportPanel:
         report_generate(report_id=report.pk)
         page = client_for(driver).get(reverse("session-report", args=[report.session_id])).content.decode()
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
-        assert "Written by gpt-4o-mini-2024-07-18" in page and "prompt report-v1" in page
+        assert "Written by gpt-4o-mini-2024-07-18" in page and "prompt report-v2" in page
         assert "tokens 1200 in / 300 out" in page and "New report</button>" in page
 
     def test_it_polls_while_a_report_is_pending(self, driver) -> None:

@@ -15,7 +15,7 @@ from apps.sessions.tests.factories import session_with_demo_laps
 from simcoach_site.celery import app
 
 from .fake_openai import FakeOpenAI
-from .reportdata import GOOD
+from .reportdata import FREE_NUMBERS
 
 BROKER = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0"
 
@@ -53,10 +53,10 @@ def wait_for(report_filter: dict[str, object], seconds: float = 90) -> Report:
 def test_it_writes_the_report_of_an_ended_session_on_a_worker(
     driver, worker_queue: str, openai_server: FakeOpenAI
 ) -> None:
-    openai_server.answer(GOOD, GOOD)
+    openai_server.answer(FREE_NUMBERS, FREE_NUMBERS)
     session = session_with_demo_laps(driver, laps=2, noise=False, end=False)
     session_end(session=session)  # enqueues session_report_create_task -> report_generate_task
     report = wait_for({"session": session})
     assert report.trigger == "auto" and report.status == "ready" and report.source == "openai"
-    assert report.llm_calls == 2  # GOOD's numbers are not this session's: asked again, then flagged
+    assert report.llm_calls == 2  # those numbers are not this session's: asked again, then flagged
     assert Report.objects.filter(session=session).count() == 1
