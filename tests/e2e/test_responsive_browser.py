@@ -34,6 +34,14 @@ HEIGHTS = {DESKTOP: 900, PHONE: 844}
 # What each page draws after load from its API calls or socket; screenshots wait for it.
 CHARTS = ".uplot"
 OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+# The elements where the overflow starts (past the right edge, their parent is not), to say
+# in the failure what to fix.
+CULPRITS = """() => [...document.querySelectorAll('body *')].filter((el) => {
+  const right = (e) => e.getBoundingClientRect().right;
+  return right(el) > window.innerWidth + 0.5 && el.parentElement && right(el.parentElement) <= window.innerWidth + 0.5;
+}).slice(0, 4).map((el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+  (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '') +
+  ' ' + Math.round(el.getBoundingClientRect().width) + 'px')"""
 
 
 def origin(url: str) -> str:
@@ -59,7 +67,10 @@ class Watch:
 
     def _console(self, msg: ConsoleMessage) -> None:
         if msg.type == "error":
-            self.problems.append(f"{self.page.url}: console error: {msg.text}")
+            where = msg.location
+            self.problems.append(
+                f"{self.page.url}: console error at {where.get('url')}:{where.get('lineNumber')}: {msg.text}"
+            )
 
     def _request(self, request: Request) -> None:
         if not request.url.startswith(("data:", "blob:")):
@@ -72,7 +83,9 @@ class Watch:
 
     def _response(self, response: Response) -> None:
         if response.status >= 400:
-            self.problems.append(f"{self.page.url}: {response.request.method} {response.url} -> {response.status}")
+            self.problems.append(
+                f"{self.page.url}: {response.request.method} {response.url} -> {response.status}"
+            )
 
     def foreign(self) -> dict[str, str]:
         return {o: url for o, url in self.origins.items() if o != self.here}
@@ -94,7 +107,8 @@ def visit(watch: Watch, path: str, width: int, shots: Path, ready: str | None = 
             watch.problems.append(f"{page.url}: {ready} never drawn")
     page.wait_for_timeout(250)  # the first fetches and socket messages
     if width == PHONE and (wider := overflow(page)) > 0:
-        watch.problems.append(f"{page.url}: {wider} px wider than a {PHONE} px screen")
+        culprits = ", ".join(page.evaluate(CULPRITS))
+        watch.problems.append(f"{page.url}: {wider} px wider than a {PHONE} px screen ({culprits})")
     name = path.strip("/").replace("/", "_").replace("?", "_").replace("&", "_").replace("=", "-") or "home"
     page.screenshot(path=shots / f"{width}" / f"{name}.png", full_page=True)
 
@@ -198,7 +212,9 @@ def log_in(page: Page, base: str) -> None:
 def test_every_page_at_desktop_and_phone_width(
     daphne_url: str, site: Site, contexts: tuple[BrowserContext, BrowserContext], shots: Path, tmp_path: Path
 ) -> None:
-    proc = agent(["--quiet", "run", "--game", "demo", "--server", daphne_url, "--token", site.rig_token], tmp_path)
+    proc = agent(
+        ["--quiet", "run", "--game", "demo", "--server", daphne_url, "--token", site.rig_token], tmp_path
+    )
     try:
         outside, inside = (Watch(c.new_page(), daphne_url) for c in contexts)
         log_in(inside.page, daphne_url)
