@@ -95,7 +95,12 @@ def overflow(page: Page) -> int:
     return int(page.evaluate(OVERFLOW))
 
 
-def visit(watch: Watch, path: str, width: int, shots: Path, ready: str | None = None) -> None:
+# (name of the screenshot, path, what the page draws after load and the crawl waits for)
+PageSpec = tuple[str, str, str | None]
+
+
+def visit(watch: Watch, spec: PageSpec, width: int, shots: Path) -> None:
+    name, path, ready = spec
     page = watch.page
     response = page.goto(watch.here + path)
     assert response is not None, path
@@ -106,10 +111,11 @@ def visit(watch: Watch, path: str, width: int, shots: Path, ready: str | None = 
         except PlaywrightTimeout:
             watch.problems.append(f"{page.url}: {ready} never drawn")
     page.wait_for_timeout(250)  # the first fetches and socket messages
+    if urllib.parse.urlsplit(page.url).path != urllib.parse.urlsplit(watch.here + path).path:
+        watch.problems.append(f"{path}: ended on {page.url}")  # a login wall or a wrong redirect
     if width == PHONE and (wider := overflow(page)) > 0:
         culprits = ", ".join(page.evaluate(CULPRITS))
         watch.problems.append(f"{page.url}: {wider} px wider than a {PHONE} px screen ({culprits})")
-    name = path.strip("/").replace("/", "_").replace("?", "_").replace("&", "_").replace("=", "-") or "home"
     page.screenshot(path=shots / f"{width}" / f"{name}.png", full_page=True)
 
 
@@ -156,38 +162,38 @@ def site(driver, coach, fixtures_dir: Path) -> Site:  # type: ignore[no-untyped-
     return Site(imported, demo, session_token, live_token, coached.pk, rig_token)
 
 
-def logged_out_pages(site: Site) -> list[tuple[str, str | None]]:
+def logged_out_pages(site: Site) -> list[PageSpec]:
     return [
-        ("/accounts/login/", None),
-        ("/accounts/signup/", None),
-        (f"/s/{site.session_token}/", None),
-        (f"/s/{site.live_token}/", None),
+        ("login", "/accounts/login/", None),
+        ("signup", "/accounts/signup/", None),
+        ("share-session", f"/s/{site.session_token}/", None),
+        ("share-live", f"/s/{site.live_token}/", None),
     ]
 
 
-def logged_in_pages(site: Site) -> list[tuple[str, str | None]]:
+def logged_in_pages(site: Site) -> list[PageSpec]:
     a, b = (site.imported.laps.get(number=n).pk for n in (3, 5))
     demo_lap = site.demo.laps.get(number=2).pk
     return [
-        ("/", None),
-        ("/live/", None),
-        ("/sessions/", None),
-        (f"/sessions/{site.imported.pk}/", CHARTS),
-        (f"/sessions/{site.demo.pk}/", CHARTS),
-        (f"/laps/{a}/", CHARTS),
-        (f"/laps/{demo_lap}/", CHARTS),
-        (f"/compare/?laps={a},{b}&ref={b}", CHARTS),
-        (f"/sessions/{site.demo.pk}/report/", None),
-        ("/import/", None),
-        ("/pair/", None),
-        ("/rigs/", None),
-        ("/sharing/", None),
-        ("/coaching/drivers/", None),
-        (f"/coaching/drivers/{site.coached_id}/", None),
-        ("/accounts/password/", None),
-        ("/api/", None),
-        ("/api/docs/", ".swagger-ui .info .title"),
-        ("/admin/", None),
+        ("home", "/", None),
+        ("live", "/live/", None),
+        ("sessions", "/sessions/", None),
+        ("session-imported", f"/sessions/{site.imported.pk}/", CHARTS),
+        ("session-demo", f"/sessions/{site.demo.pk}/", CHARTS),
+        ("lap-imported", f"/laps/{a}/", CHARTS),
+        ("lap-demo", f"/laps/{demo_lap}/", CHARTS),
+        ("compare", f"/compare/?laps={a},{b}&ref={b}", CHARTS),
+        ("report", f"/sessions/{site.demo.pk}/report/", None),
+        ("import", "/import/", None),
+        ("pair", "/pair/", None),
+        ("rigs", "/rigs/", None),
+        ("sharing", "/sharing/", None),
+        ("coached-drivers", "/coaching/drivers/", None),
+        ("coached-driver-live", f"/coaching/drivers/{site.coached_id}/", None),
+        ("password", "/accounts/password/", None),
+        ("api-root", "/api/", None),
+        ("api-docs", "/api/docs/", ".swagger-ui .info .title"),
+        ("admin", "/admin/", None),
     ]
 
 
@@ -221,8 +227,8 @@ def test_every_page_at_desktop_and_phone_width(
         for width in (DESKTOP, PHONE):
             for watch, pages in ((outside, logged_out_pages(site)), (inside, logged_in_pages(site))):
                 watch.page.set_viewport_size({"width": width, "height": HEIGHTS[width]})
-                for path, ready in pages:
-                    visit(watch, path, width, shots, ready)
+                for spec in pages:
+                    visit(watch, spec, width, shots)
     finally:
         stop(proc)
     problems = outside.problems + inside.problems
@@ -230,3 +236,119 @@ def test_every_page_at_desktop_and_phone_width(
     # Nothing from a CDN, a font service or an analytics host: the site works on an offline LAN.
     assert outside.foreign() == {} and inside.foreign() == {}
     assert set(inside.origins) == {daphne_url}
+
+
+# ---- the layout's own behaviour, on the in-process live server (no sockets needed) ----
+
+
+def box(page: Page, selector: str) -> dict[str, float]:
+    found = page.locator(selector).bounding_box()
+    assert found is not None, f"{selector} is not laid out"
+    return found
+
+
+def test_the_nav_folds_behind_a_menu_button_on_a_phone(live_server, driver, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": PHONE, "height": HEIGHTS[PHONE]})
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/sessions/")
+    toggle, nav = page.locator(".nav-toggle"), page.locator("#site-nav")
+    assert toggle.is_visible() and not nav.is_visible()
+    # One row: the brand and the button share a centre line, and the bar stays short.
+    brand, button = box(page, ".brand"), box(page, ".nav-toggle")
+    assert abs((brand["y"] + brand["height"] / 2) - (button["y"] + button["height"] / 2)) < 4
+    assert box(page, ".topbar")["height"] < 70
+    assert toggle.get_attribute("aria-expanded") == "false"
+
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "true"
+    links = nav.locator("a, button")
+    assert links.count() == 8
+    for i in range(links.count()):
+        link = box(page, f"#site-nav > :nth-child({i + 1})")
+        assert link["x"] >= 0 and link["x"] + link["width"] <= PHONE, i
+    assert overflow(page) <= 0
+    page.click("#site-nav a[href='/rigs/']")
+    page.wait_for_url(f"{live_server.url}/rigs/")
+    assert not page.locator("#site-nav").is_visible()  # a new page starts folded
+
+    page.click(".nav-toggle")
+    page.keyboard.press("Escape")
+    assert not nav.is_visible() and toggle.get_attribute("aria-expanded") == "false"
+
+    # On a desktop the same page shows every link on one bar and no button.
+    page.set_viewport_size({"width": DESKTOP, "height": HEIGHTS[DESKTOP]})
+    assert nav.is_visible() and not toggle.is_visible()
+    assert box(page, ".topbar")["height"] < 70
+
+
+def test_logged_out_links_are_not_folded(live_server, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": PHONE, "height": HEIGHTS[PHONE]})
+    page.goto(f"{live_server.url}/accounts/login/")
+    assert not page.locator(".nav-toggle").is_visible()
+    assert page.locator("#site-nav a[href='/accounts/signup/']").is_visible()
+
+
+@pytest.fixture
+def demo_lap(driver) -> int:  # type: ignore[no-untyped-def]
+    session = session_with_demo_laps(driver, laps=2, noise=False)
+    return int(session.laps.get(number=2).pk)
+
+
+CHART_WIDTHS = "() => [...document.querySelectorAll('#lap-charts .uplot canvas')].map((c) => c.getBoundingClientRect().width)"
+
+
+def test_lap_charts_follow_the_window_width(live_server, demo_lap: int, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": DESKTOP, "height": HEIGHTS[DESKTOP]})
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/laps/{demo_lap}/")
+    page.wait_for_selector("#lap-charts .uplot", timeout=WAIT_MS)
+    wide = page.evaluate(CHART_WIDTHS)
+    assert min(wide) > 700  # two thirds of 1440 px, less padding
+
+    # A phone turned, or a window narrowed: the charts shrink to fit, the page does not scroll.
+    page.set_viewport_size({"width": PHONE, "height": HEIGHTS[PHONE]})
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#lap-charts .uplot canvas')].every((c) => c.getBoundingClientRect().right <= innerWidth)",
+        timeout=WAIT_MS,
+    )
+    narrow = page.evaluate(CHART_WIDTHS)
+    assert len(narrow) == len(wide) and max(narrow) < PHONE - 20
+    assert overflow(page) <= 0
+
+    page.set_viewport_size({"width": DESKTOP, "height": HEIGHTS[DESKTOP]})
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#lap-charts .uplot canvas')].every((c) => c.getBoundingClientRect().width > 700)",
+        timeout=WAIT_MS,
+    )
+
+
+def test_the_crawl_sees_what_it_must_fail_on(live_server, browser: Browser, shots: Path) -> None:  # type: ignore[no-untyped-def]
+    # Guards the watcher: each kind of fault, planted in a served page, must be reported.
+    page = browser.new_page(viewport={"width": PHONE, "height": HEIGHTS[PHONE]})
+    watch = Watch(page, live_server.url)
+    visit(watch, ("login", "/accounts/login/", None), PHONE, shots)
+    assert watch.problems == [] and watch.foreign() == {}
+    page.evaluate("""() => {
+        const wide = document.createElement('div');
+        wide.id = 'too-wide';
+        wide.style.width = '600px';  // CSSOM, which the policy allows
+        wide.style.height = '1px';
+        document.querySelector('main').appendChild(wide);
+        console.error('planted error');
+        fetch('/no-such-page/');
+        const img = document.createElement('img');
+        img.src = 'http://192.0.2.1/pixel.png';  // TEST-NET-1: another origin, never routed
+        document.body.appendChild(img);
+    }""")
+    page.wait_for_function(
+        "() => performance.getEntriesByName(location.origin + '/no-such-page/').length > 0"
+    )
+    assert overflow(page) > 0
+    assert any(c.startswith("div#too-wide 600px") for c in page.evaluate(CULPRITS))
+    assert any("console error" in p and "planted error" in p for p in watch.problems), watch.problems
+    assert any("/no-such-page/ -> 404" in p for p in watch.problems), watch.problems
+    assert watch.foreign() == {"http://192.0.2.1": "http://192.0.2.1/pixel.png"}
+    # and a page that ends somewhere else than asked (a login wall) is one too
+    watch.problems.clear()
+    visit(watch, ("sessions-logged-out", "/sessions/", None), PHONE, shots)
+    assert any("ended on" in p and "/accounts/login/" in p for p in watch.problems), watch.problems
