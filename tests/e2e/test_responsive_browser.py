@@ -164,6 +164,7 @@ def site(driver, coach, fixtures_dir: Path) -> Site:  # type: ignore[no-untyped-
 
 def logged_out_pages(site: Site) -> list[PageSpec]:
     return [
+        ("home", "/", None),  # logged in, it sends the driver on to the live page
         ("login", "/accounts/login/", None),
         ("signup", "/accounts/signup/", None),
         ("share-session", f"/s/{site.session_token}/", None),
@@ -175,7 +176,6 @@ def logged_in_pages(site: Site) -> list[PageSpec]:
     a, b = (site.imported.laps.get(number=n).pk for n in (3, 5))
     demo_lap = site.demo.laps.get(number=2).pk
     return [
-        ("home", "/", None),
         ("live", "/live/", None),
         ("sessions", "/sessions/", None),
         ("session-imported", f"/sessions/{site.imported.pk}/", CHARTS),
