@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Response
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, FloatRect, Page, Request, Response
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from apps.accounts.services import rig_create
@@ -241,7 +241,7 @@ def test_every_page_at_desktop_and_phone_width(
 # ---- the layout's own behaviour, on the in-process live server (no sockets needed) ----
 
 
-def box(page: Page, selector: str) -> dict[str, float]:
+def box(page: Page, selector: str) -> FloatRect:
     found = page.locator(selector).bounding_box()
     assert found is not None, f"{selector} is not laid out"
     return found
