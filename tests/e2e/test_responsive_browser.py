@@ -174,7 +174,7 @@ def logged_out_pages(site: Site) -> list[PageSpec]:
 
 
 def logged_in_pages(site: Site) -> list[PageSpec]:
-    a, b = (site.imported.laps.get(number=n).pk for n in (3, 5))
+    a, b, c, d = (site.imported.laps.get(number=n).pk for n in (3, 5, 4, 6))
     demo_lap = site.demo.laps.get(number=2).pk
     return [
         ("live", "/live/", None),
@@ -183,7 +183,8 @@ def logged_in_pages(site: Site) -> list[PageSpec]:
         ("session-demo", f"/sessions/{site.demo.pk}/", CHARTS),
         ("lap-imported", f"/laps/{a}/", CHARTS),
         ("lap-demo", f"/laps/{demo_lap}/", CHARTS),
-        ("compare", f"/compare/?laps={a},{b}&ref={b}", CHARTS),
+        # four laps, the most a comparison takes: the widest legends and corner tables
+        ("compare", f"/compare/?laps={a},{b},{c},{d}&ref={b}", CHARTS),
         ("report", f"/sessions/{site.demo.pk}/report/", None),
         ("session-live", f"/sessions/{site.demo.pk}/live/", None),
         ("import", "/import/", None),
