@@ -326,8 +326,10 @@ def test_lap_charts_follow_the_window_width(live_server, demo_lap: int, browser:
     )
 
 
-def test_the_crawl_sees_what_it_must_fail_on(live_server, browser: Browser, shots: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_crawl_sees_what_it_must_fail_on(live_server, browser: Browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     # Guards the watcher: each kind of fault, planted in a served page, must be reported.
+    shots = tmp_path  # not the crawl's screenshot folder: these pages are broken on purpose
+    (shots / str(PHONE)).mkdir()
     page = browser.new_page(viewport={"width": PHONE, "height": HEIGHTS[PHONE]})
     watch = Watch(page, live_server.url)
     visit(watch, ("login", "/accounts/login/", None), PHONE, shots)
