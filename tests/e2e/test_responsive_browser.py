@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, FloatRect, Page, Request, Response
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    FloatRect,
+    Page,
+    Request,
+    Response,
+    WebSocket,
+)
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from apps.accounts.services import rig_create
@@ -46,7 +55,9 @@ CULPRITS = """() => [...document.querySelectorAll('body *')].filter((el) => {
 
 def origin(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    # A socket to the same host and port is the same origin as the page (ws: with http:).
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    return f"{scheme}://{parts.netloc}"
 
 
 @dataclass
@@ -57,11 +68,13 @@ class Watch:
     here: str
     problems: list[str] = field(default_factory=list)
     origins: dict[str, str] = field(default_factory=dict)  # origin -> first URL asked there
+    sockets: list[str] = field(default_factory=list)  # WebSocket URLs (not in "request" events)
 
     def __post_init__(self) -> None:
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda exc: self.problems.append(f"{self.page.url}: uncaught {exc}"))
         self.page.on("request", self._request)
+        self.page.on("websocket", self._socket)
         self.page.on("requestfailed", self._failed)
         self.page.on("response", self._response)
 
@@ -73,8 +86,15 @@ class Watch:
             )
 
     def _request(self, request: Request) -> None:
-        if not request.url.startswith(("data:", "blob:")):
-            self.origins.setdefault(origin(request.url), request.url)
+        self._asked(request.url)
+
+    def _socket(self, socket: WebSocket) -> None:
+        self.sockets.append(socket.url)
+        self._asked(socket.url)
+
+    def _asked(self, url: str) -> None:
+        if not url.startswith(("data:", "blob:")):
+            self.origins.setdefault(origin(url), url)
 
     def _failed(self, request: Request) -> None:
         # A page leaving while its socket or fetch is open aborts them: that is not a failure.
@@ -235,11 +255,12 @@ def test_every_page_at_desktop_and_phone_width(
                     visit(watch, spec, width, shots)
     finally:
         stop(proc)
-    problems = outside.problems + inside.problems
-    assert problems == [], "\n".join(problems)
     # Nothing from a CDN, a font service or an analytics host: the site works on an offline LAN.
-    assert outside.foreign() == {} and inside.foreign() == {}
-    assert set(inside.origins) == {daphne_url}
+    foreign = [f"asked another origin: {url}" for w in (outside, inside) for url in w.foreign().values()]
+    problems = outside.problems + inside.problems + foreign
+    assert problems == [], "\n".join(problems)
+    assert set(inside.origins) == set(outside.origins) == {daphne_url}
+    assert inside.sockets and outside.sockets  # the live pages' sockets were seen and checked too
 
 
 # ---- the layout's own behaviour, on the in-process live server (no sockets needed) ----
