@@ -272,7 +272,9 @@ def box(page: Page, selector: str) -> FloatRect:
     return found
 
 
-def test_the_nav_folds_behind_a_menu_button_on_a_phone(live_server, driver, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+def test_the_nav_folds_behind_a_menu_button_on_a_phone(
+    live_server, driver, browser: Browser, shots: Path
+) -> None:  # type: ignore[no-untyped-def]
     page = browser.new_page(viewport={"width": PHONE, "height": HEIGHTS[PHONE]})
     log_in(page, live_server.url)
     page.goto(f"{live_server.url}/sessions/")
@@ -286,6 +288,7 @@ def test_the_nav_folds_behind_a_menu_button_on_a_phone(live_server, driver, brow
 
     toggle.click()
     assert toggle.get_attribute("aria-expanded") == "true"
+    page.screenshot(path=shots / str(PHONE) / "nav-open.png")
     links = nav.locator("a, button")
     assert links.count() >= 8  # Live ... Pair a rig, and Log out
     for i in range(links.count()):
