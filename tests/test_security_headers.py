@@ -89,6 +89,16 @@ def test_the_template_scan_finds_inline_code() -> None:
     assert not INLINE[0][0].search('<script src="/static/js/site.js"></script>')
 
 
+@pytest.mark.django_db
+def test_the_browsable_api_has_no_inline_style(client: Client, driver) -> None:  # type: ignore[no-untyped-def]
+    # DRF writes Pygments' colours into an inline style element when Pygments is installed;
+    # templates/rest_framework/api.html leaves it out (the browser refused it under our CSP).
+    client.force_login(driver)
+    html = client.get("/api/", HTTP_ACCEPT="text/html").content.decode()
+    assert "rest_framework/css/bootstrap.min.css" in html
+    assert "<style" not in html
+
+
 SECRETS = {
     "REDIS_URL": "redis://:redis-Secret-1@redis:6379/0",
     "CELERY_BROKER_URL": "redis://:broker-Secret-2@redis:6379/1",

@@ -26,6 +26,24 @@
     el.appendChild(p);
   }
 
+  // A chart is as wide as its container's content box and follows it when the window is
+  // resized or a phone turns: a fixed floor (it was 320 px) pushed a 390 px page wide.
+  const MIN_WIDTH = 160;
+  function chartWidth(target) {
+    const css = getComputedStyle(target);
+    const pad = parseFloat(css.paddingLeft) + parseFloat(css.paddingRight);
+    return Math.max(MIN_WIDTH, Math.floor(target.clientWidth - pad));
+  }
+  function followWidth(plot, target) {
+    if (!window.ResizeObserver) return;
+    let last = target.clientWidth;
+    new ResizeObserver(() => {
+      if (target.clientWidth === last) return;
+      last = target.clientWidth;
+      plot.setSize({ width: chartWidth(target), height: plot.height });
+    }).observe(target);
+  }
+
   // ---- linked charts: one cursor (uPlot cursor.sync) and one x zoom across a group
   function linkedGroup(key) {
     const plots = [];
@@ -49,7 +67,7 @@
         const el = document.createElement("div");
         el.className = "chart";
         target.appendChild(el);
-        const width = Math.max(320, target.clientWidth - 24);
+        const width = chartWidth(target);
         const plot = new uPlot(
           Object.assign(
             {
@@ -68,6 +86,7 @@
           data,
           el,
         );
+        followWidth(plot, target);
         plots.push(plot);
         return plot;
       },
@@ -155,9 +174,9 @@
       const target = $("laptimes-chart");
       if (!laps.length) { target.textContent = "No timed laps yet."; return; }
       const pts = (color) => ({ show: true, size: 8, stroke: color, fill: color });
-      new uPlot(
+      const plot = new uPlot(
         {
-          width: Math.max(320, target.clientWidth),
+          width: chartWidth(target),
           height: 200,
           scales: { x: { time: false } },
           axes: [Object.assign({ label: "lap", incrs: [1, 2, 5, 10, 25, 50, 100] }, AXIS), Object.assign({ size: 84, values: (u, v) => v.map(fmtLap) }, AXIS)],
@@ -170,6 +189,7 @@
         [x, ok, other],
         target,
       );
+      followWidth(plot, target);
     }).catch((e) => showError($("laptimes-chart"), e));
   }
 
