@@ -14,6 +14,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from apps.accounts.authentication import login_or_token_required
+from apps.accounts.selectors import units_for_request
 
 from .downloads import Download, download_response, lap_download, session_download
 from .forms import SessionFilterForm
@@ -127,15 +128,21 @@ def session_export(request: HttpRequest, session_id: int, fmt: str) -> HttpRespo
     """One of your sessions, every lap, as .ld/.ldx (MoTeC i2), CSV or Parquet."""
     session = session_get_for_user(user=request.user, session_id=session_id)
     return _export_or_404(
-        lambda: session_download(session=session, fmt=fmt, driver=request.user.get_username())
+        lambda: session_download(
+            session=session, fmt=fmt, driver=request.user.get_username(), units=units_for_request(request)
+        )
     )
 
 
 @login_or_token_required
 def lap_export(request: HttpRequest, lap_id: int, fmt: str) -> HttpResponseBase:
-    """One of your laps as .ld/.ldx (MoTeC i2), CSV or Parquet, ACC channel names and units."""
+    """One of your laps as .ld/.ldx (MoTeC i2), CSV or Parquet, ACC channel names; CSV and
+    Parquet in your units, the .ld in ACC's."""
     lap = lap_get_for_user(user=request.user, lap_id=lap_id)
-    return _export_or_404(lambda: lap_download(lap=lap, fmt=fmt, driver=request.user.get_username()))
+    units = units_for_request(request)
+    return _export_or_404(
+        lambda: lap_download(lap=lap, fmt=fmt, driver=request.user.get_username(), units=units)
+    )
 
 
 def _export_or_404(build: Callable[[], Download]) -> HttpResponseBase:
