@@ -21,6 +21,7 @@ from .forms import SessionFilterForm
 from .lib.stats import lap_value
 from .selectors import (
     lap_get_for_user,
+    lap_wheels,
     session_get_for_user,
     session_lap_table,
     session_report_ready_ids,
@@ -78,9 +79,8 @@ def lap_detail(request: HttpRequest, lap_id: int) -> HttpResponse:
     lap = lap_get_for_user(user=request.user, lap_id=lap_id)
     value = lap_value(lap)
     whole = bool(value.time_ms) and value.timing != "untimed" and not value.partial and value.complete
-    return render(
-        request, "sessions/lap.html", {"lap": lap, "session": lap.session, "can_be_reference": whole}
-    )
+    context = {"lap": lap, "session": lap.session, "can_be_reference": whole, "wheels": lap_wheels(lap=lap)}
+    return render(request, "sessions/lap.html", context)
 
 
 def _compare_ids(request: HttpRequest) -> list[int]:
