@@ -14,6 +14,7 @@ more often than kPa (tyre gauges, team sheets), while kPa stays what games and e
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Final, Literal
 
 from simcoach_agent.channels import BY_NAME, PSI_TO_KPA
@@ -149,13 +150,20 @@ def channel_unit(name: str, units: Units) -> str:
 DIGITS: Final = {"km/h": 0, "mph": 0, "kPa": 0, "psi": 1, "bar": 2, "°C": 0, "°F": 0}
 
 
+def fixed(value: float, places: int) -> str:
+    """`value` to `places` decimals as JS's toFixed does it (ties away from zero on the exact
+    binary value, where Python's format rounds ties to even), so the server's tables and the
+    pages' charts never differ by one in the last digit; never "-0"."""
+    exact = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    text = f"{exact:f}"
+    return text[1:] if text.startswith("-") and exact == 0 else text
+
+
 def fmt(value: float | None, stored_unit: str, units: Units, *, digits: int | None = None) -> str:
     """ "142 mph", "1.85 bar", "–" for no value: a number in the user's units with its unit."""
     if value is None or value != value:  # value != value: NaN
         return "–"
     shown = display_unit(stored_unit, units)
     places = DIGITS.get(shown, 1) if digits is None else digits
-    number = f"{convert(value, stored_unit, units):.{places}f}"
-    if number.startswith("-") and float(number) == 0:
-        number = number[1:]  # "-0" reads like a sign error
+    number = fixed(convert(value, stored_unit, units), places)
     return f"{number} {shown}" if shown else number

@@ -24,7 +24,9 @@
   function fmt(v, stored, digits) {
     if (v == null || Number.isNaN(v)) return "–";
     const shown = unit(stored);
-    return convert(v, stored).toFixed(digits == null ? DIGITS[shown] ?? 1 : digits) + (shown ? " " + shown : "");
+    let text = convert(v, stored).toFixed(digits == null ? DIGITS[shown] ?? 1 : digits);
+    if (/^-0(\.0*)?$/.test(text)) text = text.slice(1); // "-0" reads like a sign error
+    return text + (shown ? " " + shown : "");
   }
   window.SimUnits = {
     units: chosen,
