@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
+from simcoach_site.lib.units import STORED
 from simcoach_site.lib.words import count
 
 from .grounding import fact_numbers, strip_ungrounded, ungrounded_in
@@ -40,7 +41,9 @@ SCHEMA: Final[dict[str, Any]] = {
 SYSTEM: Final = """You are a motorsport driving coach writing a short post-session report for a sim racer.
 Use ONLY the facts in the JSON document you are given. Every number you write must appear in
 the facts, at most rounded to fewer decimals; never compute, estimate or invent new numbers.
-Units: seconds (s), metres (m), km/h, degrees Celsius, kPa, litres. In "corners" and
+Units: seconds (s), metres (m), litres; speeds, tyre pressures and temperatures in the units
+the facts' "units" names (key suffixes such as _kmh, _kpa, _c name the quantity, not the
+unit): write numbers with those units. In "corners" and
 "opportunities", time_lost_s/time_s is the average time lost per lap against the best lap, and
 brake_point_vs_best_m < 0 means the driver braked earlier than on the best lap.
 Write plain, direct English addressed to the driver ("you"). Fields:
@@ -156,8 +159,8 @@ def facts_only_report(facts: dict[str, Any], *, notice: str = NO_KEY_NOTICE) -> 
             {"corner": o["corner"], "change": o["change"], "time_s": o["time_s"]}
             for o in facts["opportunities"]
         ],
-        "tyres": _tyres(facts.get("tyres")),
-        "brakes": _brakes(facts.get("brakes")),
+        "tyres": _tyres(facts.get("tyres"), units_named(facts)),
+        "brakes": _brakes(facts.get("brakes"), units_named(facts)),
         "fuel": _fuel(facts.get("fuel")),
         "consistency": _consistency(facts.get("consistency")),
         "plan": _plan(facts),
@@ -181,31 +184,40 @@ def _wheels(values: dict[str, float], unit: str) -> str:
     return ", ".join(f"{w.upper()} {v} {unit}" for w, v in values.items())
 
 
-def _tyres(tyres: dict[str, Any] | None) -> str:
+def units_named(facts: dict[str, Any]) -> dict[str, str]:
+    """The units the facts' speeds, pressures and temperatures are in (facts.facts_in_units);
+    facts stored before units existed are in the channel model's."""
+    return facts.get("units") or STORED.as_dict()
+
+
+def _tyres(tyres: dict[str, Any] | None, units: dict[str, str]) -> str:
     if not tyres:
         return "No tyre data."
     lo, hi = tyres["window_c"]
     off = [w.upper() for w, state in tyres["state"].items() if state != "in window"]
     verdict = f"outside the window: {', '.join(off)}" if off else "all in the window"
-    text = f"Average temperatures {_wheels(tyres['avg_temp_c'], '°C')} (window {lo}–{hi} °C), {verdict}."
+    deg = units["temperature"]
+    text = f"Average temperatures {_wheels(tyres['avg_temp_c'], deg)} (window {lo}–{hi} {deg}), {verdict}."
     if "avg_pressure_kpa" in tyres:
         plo, phi = tyres["pressure_window_kpa"]
         off_p = [w.upper() for w, state in tyres["pressure_state"].items() if state != "in window"]
         verdict_p = f"outside the window: {', '.join(off_p)}" if off_p else "all in the window"
-        text += (
-            f" Pressures {_wheels(tyres['avg_pressure_kpa'], 'kPa')} (window {plo}–{phi} kPa), {verdict_p}."
-        )
+        press = units["pressure"]
+        text += f" Pressures {_wheels(tyres['avg_pressure_kpa'], press)} (window {plo}–{phi} {press}), {verdict_p}."
     return text
 
 
-def _brakes(brakes: dict[str, Any] | None) -> str:
+def _brakes(brakes: dict[str, Any] | None, units: dict[str, str]) -> str:
     if not brakes:
         return "No brake temperature data."
     fading = [w.upper() for w, state in brakes["state"].items() if state == "fading"]
+    deg = units["temperature"]
     verdict = (
-        f"fading on {', '.join(fading)}" if fading else f"below the fade point of {brakes['fade_above_c']} °C"
+        f"fading on {', '.join(fading)}"
+        if fading
+        else f"below the fade point of {brakes['fade_above_c']} {deg}"
     )
-    return f"Peak temperatures {_wheels(brakes['max_temp_c'], '°C')}: {verdict}."
+    return f"Peak temperatures {_wheels(brakes['max_temp_c'], deg)}: {verdict}."
 
 
 def _fuel(fuel: dict[str, Any] | None) -> str:
