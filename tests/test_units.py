@@ -60,6 +60,9 @@ class TestConversion:
         assert fmt(160.9344, "km/h", MPH) == "100 mph"
         assert fmt(None, "km/h", MPH) == "–"
         assert fmt(float("nan"), "°C", METRIC) == "–"
+        assert fmt(float("inf"), "°C", METRIC) == "–"
+        assert fmt("", "km/h", MPH) == "–"  # a template's value for a key a lap does not have
+        assert fmt(True, "km/h", MPH) == "–"
         assert fmt(-0.1, "°C", METRIC) == "0 °C"  # no "-0"
 
 

@@ -39,7 +39,9 @@ console.log(JSON.stringify(out));
 @pytest.mark.parametrize("units", ALL, ids=lambda u: "-".join(u.as_dict().values()))
 def test_the_page_script_converts_like_the_server(units: Units) -> None:
     args = [json.dumps(units.as_dict()), json.dumps(VALUES), str(SCRIPT)]
-    result = subprocess.run(["node", "-e", RUNNER, *args], capture_output=True, text=True, check=True, timeout=30)
+    result = subprocess.run(
+        ["node", "-e", RUNNER, *args], capture_output=True, text=True, check=True, timeout=30
+    )
     js = json.loads(result.stdout)
     for stored, values in VALUES.items():
         assert js[stored]["unit"] == display_unit(stored, units)

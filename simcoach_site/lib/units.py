@@ -13,6 +13,7 @@ more often than kPa (tyre gauges, team sheets), while kPa stays what games and e
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final, Literal
@@ -159,9 +160,11 @@ def fixed(value: float, places: int) -> str:
     return text[1:] if text.startswith("-") and exact == 0 else text
 
 
-def fmt(value: float | None, stored_unit: str, units: Units, *, digits: int | None = None) -> str:
-    """ "142 mph", "1.85 bar", "–" for no value: a number in the user's units with its unit."""
-    if value is None or value != value:  # value != value: NaN
+def fmt(value: object, stored_unit: str, units: Units, *, digits: int | None = None) -> str:
+    """A number in the user's units with its unit: "142 mph", "1.85 bar".
+
+    Anything but a finite number (None, NaN, a template's "" for a missing key) is "–"."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return "–"
     shown = display_unit(stored_unit, units)
     places = DIGITS.get(shown, 1) if digits is None else digits

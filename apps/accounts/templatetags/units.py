@@ -13,22 +13,22 @@ register = template.Library()
 
 
 @register.filter
-def speed(value: float | None, units: Units) -> str:
+def speed(value: object, units: Units) -> str:
     return fmt(value, "km/h", units)
 
 
 @register.filter
-def pressure(value: float | None, units: Units) -> str:
+def pressure(value: object, units: Units) -> str:
     return fmt(value, "kPa", units)
 
 
 @register.filter
-def temperature(value: float | None, units: Units) -> str:
+def temperature(value: object, units: Units) -> str:
     return fmt(value, "°C", units)
 
 
 @register.simple_tag
-def unit_value(value: float | None, stored_unit: str, units: Units, digits: int | None = None) -> str:
+def unit_value(value: object, stored_unit: str, units: Units, digits: int | None = None) -> str:
     """A bare number in the viewer's units (no unit), for cells under a heading naming it."""
     text = fmt(value, stored_unit, units, digits=digits)
     shown = display_unit(stored_unit, units)
