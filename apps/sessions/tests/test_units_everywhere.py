@@ -146,3 +146,26 @@ def test_without_a_choice_the_browser_locale_decides(client: Client, driver, lap
     # a saved choice beats the locale
     unit_preference_set(user=driver, units=BAR_KMH)
     assert "Pressure bar" in client.get(f"/laps/{lap.pk}/", HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+
+
+def test_the_compare_page_gives_corner_speeds_in_the_chosen_unit(client: Client, driver) -> None:  # type: ignore[no-untyped-def]
+    session = session_with_demo_laps(
+        driver, laps=3, noise=False, per_lap={3: {"corner_speed_delta_kmh": {"Pouhon": -12}}}
+    )
+    a, b = session.laps.get(number=2), session.laps.get(number=3)
+    client.force_login(driver)
+    url = f"/compare/?laps={a.pk},{b.pk}&ref={a.pk}"
+
+    def pouhon(page: str) -> list[str]:
+        row = page.split('data-corner="Pouhon"', 1)[1].split("</tr>", 1)[0]
+        return re.findall(r"<td[^>]*>([^<]*)</td>", row)
+
+    unit_preference_set(user=driver, units=BAR_KMH)
+    kmh_page = client.get(url).content.decode()
+    unit_preference_set(user=driver, units=PSI_MPH)
+    mph_page = client.get(url).content.decode()
+    assert "Speeds in km/h" in kmh_page and "Speeds in mph" in mph_page
+    kmh, mph = pouhon(kmh_page), pouhon(mph_page)
+    # Corner, brake ref, brake, Δ brake, then min ref, min, exit ref, exit speeds
+    for i in (4, 5, 6, 7):
+        assert float(mph[i]) == pytest.approx(float(kmh[i]) / 1.609344, abs=0.06), (kmh, mph)
