@@ -7,22 +7,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_sharing_to_own_app'),
+        ("accounts", "0004_sharing_to_own_app"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='UnitPreference',
+            name="UnitPreference",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('speed', models.CharField(choices=[('km/h', 'Kmh'), ('mph', 'Mph')], default='km/h', max_length=8)),
-                ('pressure', models.CharField(choices=[('kPa', 'Kpa'), ('psi', 'Psi'), ('bar', 'Bar')], default='bar', max_length=8)),
-                ('temperature', models.CharField(choices=[('°C', 'Celsius'), ('°F', 'Fahrenheit')], default='°C', max_length=8)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='units', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "speed",
+                    models.CharField(choices=[("km/h", "Kmh"), ("mph", "Mph")], default="km/h", max_length=8),
+                ),
+                (
+                    "pressure",
+                    models.CharField(
+                        choices=[("kPa", "Kpa"), ("psi", "Psi"), ("bar", "Bar")], default="bar", max_length=8
+                    ),
+                ),
+                (
+                    "temperature",
+                    models.CharField(
+                        choices=[("°C", "Celsius"), ("°F", "Fahrenheit")], default="°C", max_length=8
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="units",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
     ]
