@@ -59,6 +59,7 @@ MATRIX: dict[str, object] = {
     "accounts/password/done/": LoginOnly(),
     "pair/": LoginOnly(),
     "rigs/": LoginOnly(),
+    "accounts/units/": LoginOnly(),
     "api/rig/device/": Public(),
     "api/rig/token/": Public(),
     "api/rig/me/": Public(),

@@ -49,7 +49,7 @@ def test_a_token_downloads_a_lap_export(driver) -> None:  # type: ignore[no-unty
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     lines = b"".join(response.streaming_content).decode().splitlines()  # type: ignore[attr-defined]
-    assert "SPEED [m/s]" in lines[0] and len(lines) > 100
+    assert "SPEED [km/h]" in lines[0] and len(lines) > 100  # the user's units: none chosen, km/h
     motec = script.get(f"/laps/{lap.pk}/export.ld")
     assert motec.status_code == 200 and len(motec.content) > 1000
 

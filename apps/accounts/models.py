@@ -92,3 +92,31 @@ class SignupInvite(models.Model):
 
     def is_usable(self, now: dt.datetime | None = None) -> bool:
         return self.used_at is None and (now or timezone.now()) < self.expires_at
+
+
+class UnitPreference(models.Model):
+    """The units one user reads speeds, pressures and temperatures in (simcoach_site/lib/units.py).
+
+    No row means "not chosen yet": pages then use the browser's locale (`units_for_request`)."""
+
+    class Speed(models.TextChoices):
+        KMH = "km/h"
+        MPH = "mph"
+
+    class Pressure(models.TextChoices):
+        KPA = "kPa"
+        PSI = "psi"
+        BAR = "bar"
+
+    class Temperature(models.TextChoices):
+        CELSIUS = "°C"
+        FAHRENHEIT = "°F"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="units")
+    speed = models.CharField(max_length=8, choices=Speed.choices, default=Speed.KMH)
+    pressure = models.CharField(max_length=8, choices=Pressure.choices, default=Pressure.BAR)
+    temperature = models.CharField(max_length=8, choices=Temperature.choices, default=Temperature.CELSIUS)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.speed}, {self.pressure}, {self.temperature}"

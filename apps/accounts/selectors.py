@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
+
+from simcoach_site.lib.units import Units, units_for_locale, units_make
 
 from .lib.tokens import INVITE_TOKEN_PREFIX, RIG_TOKEN_PREFIX, token_hash
-from .models import Rig, SignupInvite
+from .models import Rig, SignupInvite, UnitPreference
 
 
 def rig_get_by_token(*, token: str) -> Rig | None:
@@ -36,3 +38,34 @@ def rig_get_for_user(*, user: User | AnonymousUser, rig_id: int) -> Rig:
     if rig is None:
         raise Http404("No such rig")
     return rig
+
+
+def units_for_user(*, user: User | AnonymousUser) -> Units | None:
+    """The units a user chose, or None when they have not (or are not logged in)."""
+    if not user.is_authenticated:
+        return None
+    pref = UnitPreference.objects.filter(user_id=user.pk).first()
+    if pref is None:
+        return None
+    return units_make(speed=pref.speed, pressure=pref.pressure, temperature=pref.temperature)
+
+
+def units_for_viewer(
+    *, user: User | AnonymousUser, accept_language: str | None, owner: User | None = None
+) -> Units:
+    """The units a page, the API or an export shows to `user`.
+
+    A logged-in viewer reads their own units: their choice, else their browser's locale
+    (en-US → mph, °F, psi; otherwise km/h, °C, bar), which the units page offers until they
+    save. Someone logged out looking at `owner`'s data (a share link) reads the owner's
+    choice, else their own browser's locale."""
+    whose = user if user.is_authenticated else owner
+    chosen = units_for_user(user=whose) if whose is not None else None
+    return chosen or units_for_locale(accept_language)
+
+
+def units_for_request(request: HttpRequest, *, owner: User | None = None) -> Units:
+    """`units_for_viewer` for a Django request."""
+    return units_for_viewer(
+        user=request.user, accept_language=request.headers.get("Accept-Language"), owner=owner
+    )

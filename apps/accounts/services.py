@@ -8,9 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from simcoach_site.events import broadcast_on_commit, rig_group
+from simcoach_site.lib.units import Units
 
 from .lib.tokens import INVITE_TOKEN_PREFIX, RIG_TOKEN_PREFIX, token_hash, token_new
-from .models import Rig, SignupInvite
+from .models import Rig, SignupInvite, UnitPreference
 
 INVITE_DEFAULT_DAYS = 7
 
@@ -85,3 +86,11 @@ def rig_seen(*, rig_id: int, game: str, agent_version: str) -> None:
     Rig.objects.filter(pk=rig_id).update(
         last_seen_at=timezone.now(), last_game=game, agent_version=agent_version
     )
+
+
+def unit_preference_set(*, user: User, units: Units) -> UnitPreference:
+    """Store the units `user` reads speeds, pressures and temperatures in (one row per user)."""
+    pref, _ = UnitPreference.objects.update_or_create(
+        user=user, defaults={**units.as_dict(), "updated_at": timezone.now()}
+    )
+    return pref

@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("pair/", views.pair, name="pair"),
     path("rigs/", views.rigs, name="rigs"),
+    path("accounts/units/", views.units_view, name="units"),
     path("api/rig/device/", apis.RigDeviceStartApi.as_view(), name="api-rig-device"),
     path("api/rig/token/", apis.RigDeviceTokenApi.as_view(), name="api-rig-token"),
     path("api/rig/me/", apis.RigMeApi.as_view(), name="api-rig-me"),

@@ -19,10 +19,18 @@ from django.views.decorators.http import require_POST
 from simcoach_site.lib.auth import request_user
 from simcoach_site.lib.client import client_ip, ip_bucket
 from simcoach_site.lib.ratelimit import attempt, attempt_all, refund
+from simcoach_site.lib.units import units_make
 
+from .forms import UnitsForm
 from .pairing import device_authorization_decide, device_authorization_get_pending
-from .selectors import rig_get_for_user, rig_list, signup_invite_get_usable
-from .services import InviteRefused, rig_rename, rig_revoke, user_signup
+from .selectors import (
+    rig_get_for_user,
+    rig_list,
+    signup_invite_get_usable,
+    units_for_request,
+    units_for_user,
+)
+from .services import InviteRefused, rig_rename, rig_revoke, unit_preference_set, user_signup
 
 SIGNUPS_PER_IP = 10  # sign-up form posts per address per hour (each may create an account)
 SIGNUP_WINDOW_S = 3600
@@ -79,6 +87,20 @@ def rig_revoke_view(request: HttpRequest, rig_id: int) -> HttpResponse:
     rig_revoke(rig=rig)
     messages.success(request, f"{rig.name} is revoked; its agent is disconnected.")
     return redirect("rigs")
+
+
+@login_required
+def units_view(request: HttpRequest) -> HttpResponse:
+    """Choose display units; before the first save the form shows the browser's default."""
+    form = UnitsForm(request.POST or None, initial=units_for_request(request).as_dict())
+    if request.method == "POST":
+        if not form.is_valid():
+            return render(request, "accounts/units.html", {"form": form, "chosen": False}, status=400)
+        unit_preference_set(user=request_user(request), units=units_make(**form.cleaned_data))
+        messages.success(request, "Units saved: every page, report and export uses them now.")
+        return redirect("units")
+    chosen = units_for_user(user=request.user) is not None
+    return render(request, "accounts/units.html", {"form": form, "chosen": chosen})
 
 
 def home(request: HttpRequest) -> HttpResponse:

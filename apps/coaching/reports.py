@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.accounts.selectors import units_for_user
 from apps.sessions.lib.stats import best_lap, lap_value
 from apps.sessions.models import Lap, Session
 from apps.sessions.selectors import lap_list
@@ -24,9 +25,10 @@ from apps.sessions.selectors_traces import track_info
 from apps.traces.lib.columns import Columns
 from apps.traces.selectors import lap_trace
 from simcoach_site.jobs import enqueue
+from simcoach_site.lib.units import STORED
 
 from .lib import llm
-from .lib.facts import SessionInput, session_facts
+from .lib.facts import SessionInput, facts_in_units, session_facts
 from .lib.report_text import (
     PROMPT_VERSION,
     SCHEMA,
@@ -248,12 +250,13 @@ def report_fail(*, report_id: int, error: str) -> None:
 
 
 def report_facts(*, session: Session) -> dict[str, Any]:
-    """The facts document of a session, from its laps and their traces."""
+    """The facts document of a session, from its laps and their traces, in the units its
+    driver saved (a worker has no browser to guess from: else the stored km/h, kPa, °C)."""
     laps = list(lap_list(session=session))
     rows = [lap_value(lap) for lap in laps]
     green = [lap for lap, row in zip(laps, rows, strict=True) if row.green]
     traces = {lap.number: _trace(lap) for lap in _laps_to_read(green)}
-    return session_facts(
+    facts = session_facts(
         SessionInput(
             track=session.track.name,
             car=session.car.name,
@@ -267,6 +270,7 @@ def report_facts(*, session: Session) -> dict[str, Any]:
             length_m=session.track.length_m,
         )
     )
+    return facts_in_units(facts, units_for_user(user=session.owner) or STORED)
 
 
 def _laps_to_read(green: list[Lap]) -> list[Lap]:

@@ -2,6 +2,11 @@
 
 Token or session auth, own data only: every object goes through `session_get_for_user` /
 `lap_get_for_user`, so another user's id is a 404 exactly like a missing one.
+
+Units (docs/api.md): JSON always carries the channel model's units (km/h, kPa, °C: the
+`units` map and the `_kmh`/`_c`/`_kpa` key suffixes name them), whoever asks, so a client
+can rely on them; `display_units` says what the asking user reads them in, for a client
+(our pages' JS) to convert for display. Exported files (CSV, Parquet) are in the user's units.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import RigTokenAuthentication
+from apps.accounts.selectors import units_for_viewer
 from simcoach_agent.channels import BY_NAME
+from simcoach_site.lib.units import Units
 
 from .downloads import CONTENT_TYPES, Download, download_response, lap_download, session_download
 from .lib.stats import is_green, lap_value
@@ -51,6 +58,20 @@ from .selectors_traces import (
 )
 
 DEFAULT_CHANNELS = "speed,throttle,brake,gear,steering,rpm"
+
+
+def _units(request: Request) -> Units:
+    return units_for_viewer(user=request.user, accept_language=request.headers.get("Accept-Language"))
+
+
+def _display_units(request: Request) -> dict[str, str]:
+    return _units(request).as_dict()
+
+
+DISPLAY_UNITS_FIELD = serializers.DictField(
+    child=serializers.CharField(),
+    help_text="the user's display units {speed, pressure, temperature}; values stay km/h, kPa, °C",
+)
 
 
 def id_list(text: str, *, most: int) -> list[int]:
@@ -174,6 +195,7 @@ class SessionDetailApi(APIView):
         average_ms = serializers.FloatField(allow_null=True, help_text="mean of green laps")
         green_laps = serializers.IntegerField()
         laps = LapOutputSerializer(many=True)
+        display_units = DISPLAY_UNITS_FIELD
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, session_id: int) -> Response:
@@ -197,6 +219,7 @@ class SessionDetailApi(APIView):
             "average_ms": table["average_ms"],
             "green_laps": table["green_count"],
             "laps": [row["lap"] for row in table["rows"]],
+            "display_units": _display_units(request),
         }
         return Response(self.OutputSerializer(data).data)
 
@@ -222,7 +245,7 @@ class LapDetailApi(APIView):
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, lap_id: int) -> Response:
         lap = lap_get_for_user(user=request.user, lap_id=lap_id)
-        return Response(self.OutputSerializer(lap).data)
+        return Response({**self.OutputSerializer(lap).data, "display_units": _display_units(request)})
 
 
 class LapChannelsApi(APIView):
@@ -252,7 +275,8 @@ class LapChannelsApi(APIView):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         try:
-            return Response(lap_channels(lap=lap, **params.validated_data))
+            data = lap_channels(lap=lap, **params.validated_data)
+            return Response({**data, "display_units": _display_units(request)})
         except TraceUnavailable as exc:
             raise NotFound(str(exc)) from None
 
@@ -283,7 +307,8 @@ class LapCompareApi(APIView):
             comp = lap_compare(laps=compare_order(laps, ref_id=ref))
         except CompareError as exc:
             raise ValidationError({"laps": str(exc)}) from None
-        return Response(comparison_json(comp, points=params.validated_data["points"]))
+        data = comparison_json(comp, points=params.validated_data["points"])
+        return Response({**data, "display_units": _display_units(request)})
 
 
 EXPORT_TEXTS: Final = {
@@ -328,8 +353,11 @@ class SessionExportApi(APIView):
 
     def get(self, request: Request, session_id: int) -> HttpResponseBase:
         session = session_get_for_user(user=request.user, session_id=session_id)
+        units = _units(request)
         return _export_or_404(
-            lambda: session_download(session=session, fmt=self.fmt, driver=request.user.get_username())
+            lambda: session_download(
+                session=session, fmt=self.fmt, driver=request.user.get_username(), units=units
+            )
         )
 
 
@@ -343,4 +371,7 @@ class LapExportApi(APIView):
 
     def get(self, request: Request, lap_id: int) -> HttpResponseBase:
         lap = lap_get_for_user(user=request.user, lap_id=lap_id)
-        return _export_or_404(lambda: lap_download(lap=lap, fmt=self.fmt, driver=request.user.get_username()))
+        units = _units(request)
+        return _export_or_404(
+            lambda: lap_download(lap=lap, fmt=self.fmt, driver=request.user.get_username(), units=units)
+        )

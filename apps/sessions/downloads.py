@@ -19,6 +19,8 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.text import slugify
 
+from simcoach_site.lib.units import Units
+
 from .lib.exports import LapMark, export_table, lap_motec_ld, laps_motec_ldx, table_csv, table_parquet
 from .models import Lap, Session
 from .selectors_traces import (
@@ -45,8 +47,9 @@ class Download:
     filename: str
 
 
-def lap_download(*, lap: Lap, fmt: str, driver: str) -> Download:
-    """One lap in `fmt`; the `.ld` starts on the lap's line crossing."""
+def lap_download(*, lap: Lap, fmt: str, driver: str, units: Units | None = None) -> Download:
+    """One lap in `fmt`; the `.ld` starts on the lap's line crossing. CSV and Parquet show
+    speeds, pressures and temperatures in `units` (the `.ld` keeps ACC's)."""
     _check(fmt)
     session = lap.session
     stem = f"{session.track.name} {session.car.name} lap {lap.number}"
@@ -55,11 +58,13 @@ def lap_download(*, lap: Lap, fmt: str, driver: str) -> Download:
     trace = lap_export_trace(lap=lap)
     facts = {"lap_id": lap.pk, "lap_number": lap.number}
     event = f"{session.get_kind_display()} lap {lap.number}"
-    return _download(fmt, stem, _body(fmt, session, trace, driver=driver, event=event, facts=facts))
+    body = _body(fmt, session, trace, driver=driver, event=event, facts=facts, units=units)
+    return _download(fmt, stem, body)
 
 
-def session_download(*, session: Session, fmt: str, driver: str) -> Download:
-    """Every lap of a session in `fmt` (the `.ld` runs from the first lap's start to the last's end)."""
+def session_download(*, session: Session, fmt: str, driver: str, units: Units | None = None) -> Download:
+    """Every lap of a session in `fmt` (the `.ld` runs from the first lap's start to the
+    last's end); CSV and Parquet in `units` as for `lap_download`."""
     _check(fmt)
     stem = f"{session.track.name} {session.car.name} {session.started_at:%Y-%m-%d %H%M}"
     if fmt == "ldx":  # needs no trace: the log starts at the first lap's start
@@ -67,7 +72,8 @@ def session_download(*, session: Session, fmt: str, driver: str) -> Download:
         return _download(fmt, stem, laps_motec_ldx(_marks(laps, laps[0].t_start if laps else 0.0)))
     trace = session_export_trace(session=session)
     event = f"{session.get_kind_display()} {session.started_at:%Y-%m-%d}"
-    return _download(fmt, stem, _body(fmt, session, trace, driver=driver, event=event, facts={}))
+    body = _body(fmt, session, trace, driver=driver, event=event, facts={}, units=units)
+    return _download(fmt, stem, body)
 
 
 def download_response(download: Download) -> HttpResponseBase:
@@ -91,12 +97,20 @@ def _download(fmt: str, stem: str, body: bytes | str | Iterator[str]) -> Downloa
 
 
 def _body(
-    fmt: str, session: Session, trace: ExportTrace, *, driver: str, event: str, facts: dict[str, Any]
+    fmt: str,
+    session: Session,
+    trace: ExportTrace,
+    *,
+    driver: str,
+    event: str,
+    facts: dict[str, Any],
+    units: Units | None,
 ) -> bytes | Iterator[str]:
     if fmt == "csv":
-        return table_csv(export_table(trace.columns))
+        return table_csv(export_table(trace.columns, units))
     if fmt == "parquet":
-        return table_parquet(export_table(trace.columns), _metadata(session, trace, driver) | facts)
+        metadata = _metadata(session, trace, driver) | facts
+        return table_parquet(export_table(trace.columns, units), metadata)
     columns, rate = export_uniform(trace)
     return lap_motec_ld(
         columns,

@@ -207,3 +207,18 @@ def _lap_row(lap: Lap, value: LapValue, stats: SessionStats) -> dict[str, Any]:
         "partial": value.partial or not value.complete,
         "tyre_temps": tyres if any(t is not None for t in tyres) else None,
     }
+
+
+def lap_wheels(*, lap: Lap) -> list[dict[str, object]]:
+    """Per wheel, the lap's average tyre temperature (°C) and pressure (kPa) and its average
+    brake temperature (°C), as `lap_analyse` stored them; [] before it has run."""
+    rows = [
+        {
+            "wheel": wheel.upper(),
+            "tyre_temp": lap.stats.get(f"tyre_temp_{wheel}_avg"),
+            "tyre_press": lap.stats.get(f"tyre_press_{wheel}_avg"),
+            "brake_temp": lap.stats.get(f"brake_temp_{wheel}_avg"),
+        }
+        for wheel in ("fl", "fr", "rl", "rr")
+    ]
+    return [r for r in rows if any(r[k] is not None for k in ("tyre_temp", "tyre_press", "brake_temp"))]

@@ -31,6 +31,7 @@ from apps.traces.selectors import lap_trace
 from apps.traces.tracestore import get_trace_store
 from simcoach_agent.channels import BY_NAME, CHANNELS
 from simcoach_agent.tracks import Corner, TrackInfo, track_lookup
+from simcoach_site.lib.units import STORED, Units, convert, fmt
 
 from .lib.stats import best_lap, lap_value
 from .models import Lap, Session, Track
@@ -236,20 +237,28 @@ class LapVersus:
 
     @property
     def losses(self) -> list[tuple[CornerRow, str]]:
-        """The three corners that cost most, each with what differed there."""
-        return [(row, loss_hint(row)) for row in biggest_losses(self.corners, 3)]
+        """The three corners that cost most, each with what differed there (speeds in km/h)."""
+        return self.losses_in(STORED)
+
+    def losses_in(self, units: Units) -> list[tuple[CornerRow, str]]:
+        """`losses` with speeds in the hints in `units`."""
+        return [(row, loss_hint(row, units=units)) for row in biggest_losses(self.corners, 3)]
 
 
-def loss_hint(row: CornerRow) -> str:
+def loss_hint(row: CornerRow, *, units: Units = STORED) -> str:
     # Name the first difference a driver can act on: braking point, then apex speed, exit.
     brake = row.brake_delta_m
     if brake is not None and brake <= -3.0:
         return f"braked {-brake:.0f} m earlier"
     if row.other_min_kmh <= row.ref_min_kmh - 2.0:
-        return f"{row.other_min_kmh:.0f} vs {row.ref_min_kmh:.0f} km/h at the apex"
+        return f"{_speed(row.other_min_kmh, units)} vs {fmt(row.ref_min_kmh, 'km/h', units)} at the apex"
     if row.other_exit_kmh <= row.ref_exit_kmh - 2.0:
-        return f"exit {row.other_exit_kmh:.0f} vs {row.ref_exit_kmh:.0f} km/h"
+        return f"exit {_speed(row.other_exit_kmh, units)} vs {fmt(row.ref_exit_kmh, 'km/h', units)}"
     return ""
+
+
+def _speed(kmh: float, units: Units) -> str:
+    return f"{convert(kmh, 'km/h', units):.0f}"
 
 
 @dataclass(frozen=True)

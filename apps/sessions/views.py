@@ -14,12 +14,14 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from apps.accounts.authentication import login_or_token_required
+from apps.accounts.selectors import units_for_request
 
 from .downloads import Download, download_response, lap_download, session_download
 from .forms import SessionFilterForm
 from .lib.stats import lap_value
 from .selectors import (
     lap_get_for_user,
+    lap_wheels,
     session_get_for_user,
     session_lap_table,
     session_report_ready_ids,
@@ -77,9 +79,8 @@ def lap_detail(request: HttpRequest, lap_id: int) -> HttpResponse:
     lap = lap_get_for_user(user=request.user, lap_id=lap_id)
     value = lap_value(lap)
     whole = bool(value.time_ms) and value.timing != "untimed" and not value.partial and value.complete
-    return render(
-        request, "sessions/lap.html", {"lap": lap, "session": lap.session, "can_be_reference": whole}
-    )
+    context = {"lap": lap, "session": lap.session, "can_be_reference": whole, "wheels": lap_wheels(lap=lap)}
+    return render(request, "sessions/lap.html", context)
 
 
 def _compare_ids(request: HttpRequest) -> list[int]:
@@ -127,15 +128,21 @@ def session_export(request: HttpRequest, session_id: int, fmt: str) -> HttpRespo
     """One of your sessions, every lap, as .ld/.ldx (MoTeC i2), CSV or Parquet."""
     session = session_get_for_user(user=request.user, session_id=session_id)
     return _export_or_404(
-        lambda: session_download(session=session, fmt=fmt, driver=request.user.get_username())
+        lambda: session_download(
+            session=session, fmt=fmt, driver=request.user.get_username(), units=units_for_request(request)
+        )
     )
 
 
 @login_or_token_required
 def lap_export(request: HttpRequest, lap_id: int, fmt: str) -> HttpResponseBase:
-    """One of your laps as .ld/.ldx (MoTeC i2), CSV or Parquet, ACC channel names and units."""
+    """One of your laps as .ld/.ldx (MoTeC i2), CSV or Parquet, ACC channel names; CSV and
+    Parquet in your units, the .ld in ACC's."""
     lap = lap_get_for_user(user=request.user, lap_id=lap_id)
-    return _export_or_404(lambda: lap_download(lap=lap, fmt=fmt, driver=request.user.get_username()))
+    units = units_for_request(request)
+    return _export_or_404(
+        lambda: lap_download(lap=lap, fmt=fmt, driver=request.user.get_username(), units=units)
+    )
 
 
 def _export_or_404(build: Callable[[], Download]) -> HttpResponseBase:

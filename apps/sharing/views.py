@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from apps.accounts.selectors import units_for_request
 from apps.sessions.selectors import lap_list
 from simcoach_site.lib.auth import request_user
 
@@ -97,7 +98,13 @@ def share_live_view(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _share_live_page(request: HttpRequest, link: ShareLink, ws_path: str, token: str | None) -> HttpResponse:
-    context = {"ws_path": ws_path, "session": share_link_session(link=link), "share": link, "token": token}
+    context = {
+        "ws_path": ws_path,
+        "session": share_link_session(link=link),
+        "share": link,
+        "token": token,
+        "units": units_for_request(request, owner=link.owner),  # logged out: the driver's units
+    }
     return render(request, "telemetry/live.html", context)
 
 
@@ -106,7 +113,14 @@ def _share_session_page(request: HttpRequest, link: ShareLink, token: str) -> Ht
     assert session is not None  # a session link names its session (database constraint)
     notes = CoachNote.objects.filter(session=session, share_link=link)
     laps = lap_list(session=session)
-    context = {"share": link, "session": session, "laps": laps, "notes": notes, "token": token}
+    context = {
+        "share": link,
+        "session": session,
+        "laps": laps,
+        "notes": notes,
+        "token": token,
+        "units": units_for_request(request, owner=link.owner),  # logged out: the driver's units
+    }
     return render(request, "sharing/share_session.html", context)
 
 

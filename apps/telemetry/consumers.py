@@ -14,15 +14,18 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
+import numpy as np
 from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 from django.utils import timezone
 
-from apps.coaching.lib.rules import LiveCoach, Message
+from apps.accounts.selectors import units_for_viewer
+from apps.coaching.lib.rules import LiveCoach, Message, message_text
 from apps.coaching.services import live_coach_for_session, live_coach_lap_completed
 from apps.sessions.models import Session
 from apps.sessions.selectors import (
@@ -39,6 +42,7 @@ from apps.traces.lib.influx import InfluxError
 from simcoach_agent import wire
 from simcoach_site.events import rig_group, session_group, share_group, user_group
 from simcoach_site.lib.client import client_ip, ip_bucket
+from simcoach_site.lib.units import Units
 
 from .fanout import live_fanout
 from .lib.live import frame_for_viewers
@@ -230,9 +234,10 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
             await self.send_msgpack(
                 {"type": "coaching", "rule": m.rule, "severity": m.severity, "text": m.text}
             )
+            # `data` (numbers in stored units) lets each viewer read the message in its units.
             event = {
                 "type": "live.coaching",
-                "message": {"rule": m.rule, "severity": m.severity, "text": m.text},
+                "message": {"rule": m.rule, "severity": m.severity, "text": m.text, "data": _plain(m.data)},
             }
             await self._fanout(event)
 
@@ -316,11 +321,32 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         await self.send_msgpack({"type": "note", "author": event["author"], "text": event["text"]})
 
 
+def _plain(data: dict[str, Any]) -> dict[str, str | float]:
+    # JSON- and msgpack-safe numbers (a rule may hold numpy scalars) and words; nothing else.
+    out: dict[str, str | float] = {}
+    for key, value in data.items():
+        if isinstance(value, str):
+            out[key] = value
+        elif isinstance(value, int | float | np.floating | np.integer) and not isinstance(value, bool):
+            out[key] = float(value)
+    return out
+
+
 class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
     """What every viewer of a live session shares: joining one session group and relaying it."""
 
     session_id: int | None = None
     follow_group: str | None = None
+    units: Units | None = None  # the viewer's display units, set on connect
+
+    async def _set_units(self, owner: Any = None) -> None:
+        """The units this viewer reads coaching messages in (the page's own, units_for_viewer)."""
+        headers = dict(self.scope.get("headers") or [])
+        language = headers.get(b"accept-language", b"").decode("latin-1")
+        find = database_sync_to_async(units_for_viewer)
+        self.units = await find(
+            user=self.scope.get("user") or AnonymousUser(), accept_language=language, owner=owner
+        )
 
     async def _watch(self, session: Session | None) -> None:
         await self._unwatch()
@@ -357,7 +383,13 @@ class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "lap", "lap": event["lap"]})
 
     async def live_coaching(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "coaching", "message": event["message"]})
+        message = dict(event["message"])
+        data = message.pop("data", None) or {}
+        try:
+            text = message_text(message["rule"], data, self.units) if self.units else None
+        except (KeyError, TypeError, ValueError):  # a message from an older server: as it was worded
+            text = None
+        await self.send_json({"type": "coaching", "message": {**message, "text": text or message["text"]}})
 
     async def coaching_note(self, event: dict[str, Any]) -> None:
         # Share viewers also hear the rig group; its copy of a note is for the agent only.
@@ -386,6 +418,7 @@ class SessionLiveConsumer(LiveViewerConsumer):
         if session_id is None:
             self.follow_group = user_group(user.pk)
             await self.channel_layer.group_add(self.follow_group, self.channel_name)
+        await self._set_units()
         await self._watch(session)
 
     @staticmethod
@@ -422,6 +455,7 @@ class ShareViewerConsumer(LiveViewerConsumer):
             return
         self.link = link = access.link
         await database_sync_to_async(share_link_touch)(link=link)
+        await self._set_units(owner=await database_sync_to_async(lambda: link.owner)())
         self.share_group = share_group(link.pk)
         await self.channel_layer.group_add(self.share_group, self.channel_name)
         if link.rig_id is not None:

@@ -4,6 +4,7 @@
   "use strict";
   const $ = (id) => document.getElementById(id);
   const COLORS = ["#3aa0ff", "#ff8a00", "#19d36b", "#b061ff"];
+  const U = window.SimUnits; // static/js/units.js: API values are km/h, kPa, °C; show the viewer's units
   const AXIS = { stroke: "#8794a3", grid: { stroke: "#2a323d", width: 1 }, ticks: { stroke: "#2a323d" } };
 
   function getJSON(url) {
@@ -203,7 +204,7 @@
         const c = data.channels, d = c.lap_dist;
         const group = linkedGroup("lap");
         const charts = $("lap-charts");
-        group.make(charts, "Speed km/h", [line("speed", COLORS[0])], [d, c.speed]);
+        group.make(charts, "Speed " + U.unit("km/h"), [line("speed", COLORS[0])], [d, U.column(c.speed, "km/h")]);
         group.make(charts, "Throttle / brake", [line("throttle", "#19d36b"), line("brake", "#ff3b3b")], [d, c.throttle, c.brake], { height: 120 });
         group.make(charts, "Gear", [stepped("gear", "#ff8a00")], [d, c.gear], { height: 100 });
         group.make(charts, "Steering", [line("steering", "#b061ff")], [d, c.steering], { height: 100 });
@@ -211,8 +212,8 @@
         const temps = $("temp-charts");
         const tyres = WHEELS.filter((w) => c["tyre_temp_" + w]);
         const brakes = WHEELS.filter((w) => c["brake_temp_" + w]);
-        if (tyres.length) group.make(temps, "Tyres °C", tyres.map((w, i) => line(w.toUpperCase(), COLORS[i])), [d].concat(tyres.map((w) => c["tyre_temp_" + w])), { height: 140 });
-        if (brakes.length) group.make(temps, "Brakes °C", brakes.map((w, i) => line(w.toUpperCase(), COLORS[i])), [d].concat(brakes.map((w) => c["brake_temp_" + w])), { height: 140 });
+        if (tyres.length) group.make(temps, "Tyres " + U.unit("°C"), tyres.map((w, i) => line(w.toUpperCase(), COLORS[i])), [d].concat(tyres.map((w) => U.column(c["tyre_temp_" + w], "°C"))), { height: 140 });
+        if (brakes.length) group.make(temps, "Brakes " + U.unit("°C"), brakes.map((w, i) => line(w.toUpperCase(), COLORS[i])), [d].concat(brakes.map((w) => U.column(c["brake_temp_" + w], "°C"))), { height: 140 });
         if (!c.pos_x) return;
         const speeds = c.speed.filter((v) => v != null);
         const lo = Math.min(...speeds), hi = Math.max(...speeds);
@@ -231,9 +232,9 @@
       const d = cmp.distance, laps = cmp.laps;
       const group = linkedGroup("compare");
       const charts = $("compare-charts");
-      const overlay = (title, name, opts, make) =>
-        group.make(charts, title, laps.map((l, i) => make("Lap " + l.number, COLORS[i])), [d].concat(laps.map((l) => l.channels[name])), opts);
-      overlay("Speed km/h", "speed", { height: 170 }, line);
+      const overlay = (title, name, opts, make, stored) =>
+        group.make(charts, title, laps.map((l, i) => make("Lap " + l.number, COLORS[i])), [d].concat(laps.map((l) => U.column(l.channels[name], stored))), opts);
+      overlay("Speed " + U.unit("km/h"), "speed", { height: 170 }, line, "km/h");
       overlay("Throttle", "throttle", { height: 110 }, line);
       overlay("Brake", "brake", { height: 110 }, line);
       overlay("Gear", "gear", { height: 100 }, stepped);

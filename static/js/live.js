@@ -5,7 +5,7 @@
   if (!root) return;
   const prefix = document.body.dataset.prefix || "";
   const $ = (id) => document.getElementById(id);
-  const KPA_PER_PSI = 6.894757;
+  const U = window.SimUnits; // static/js/units.js: the viewer's speed, pressure and temperature units
   const WHEELS = ["fl", "fr", "rl", "rr"];
   const BUCKET_M = 10; // track map and delta reference resolution, metres
 
@@ -116,7 +116,7 @@
     drawn = true;
     const f = latest;
     trackLap(f);
-    $("speed").textContent = Math.round(f.speed);
+    $("speed").textContent = Math.round(U.convert(f.speed, "km/h"));
     $("rpm").textContent = f.rpm != null ? Math.round(f.rpm) : "–";
     $("gear").textContent = f.gear == null ? "–" : f.gear < 0 ? "R" : f.gear === 0 ? "N" : f.gear;
     bar("throttle", f.throttle); bar("brake", f.brake); bar("clutch", f.clutch);
@@ -191,13 +191,13 @@
       el.className = "wheel " + cls;
       const io = ["tyre_temp_in_", "tyre_temp_mid_", "tyre_temp_out_"].map((k) => {
         const v = f[k + w];
-        return '<i title="' + (v == null ? "" : v.toFixed(0)) + '"></i>';
+        return '<i title="' + (v == null ? "" : U.fmt(v, "°C")) + '"></i>';
       }).join("");
-      el.innerHTML = "<span class=muted>" + w.toUpperCase() + "</span><b class='t-" + (cls === "ok" ? "ok" : cls) + "'>" + (t == null ? "–" : t.toFixed(0) + "°") + "</b>" +
+      el.innerHTML = "<span class=muted>" + w.toUpperCase() + "</span><b class='t-" + (cls === "ok" ? "ok" : cls) + "'>" + (t == null ? "–" : U.convert(t, "°C").toFixed(0) + "°") + "</b>" +
         '<div class="io">' + io + "</div>" +
-        (p == null ? "" : (p / KPA_PER_PSI).toFixed(1) + " psi") +
+        (p == null ? "" : "<span class=press>" + U.fmt(p, "kPa") + "</span>") +
         (wear == null ? "" : " · " + wear.toFixed(1) + "% worn") +
-        "<br>brake <span class=brake-temp>" + (bt == null ? "–" : bt.toFixed(0) + "°") + "</span>";
+        "<br>brake <span class=brake-temp>" + (bt == null ? "–" : U.convert(bt, "°C").toFixed(0) + "°") + "</span>";
       // Colours through the style property, not style="" in the markup: the CSP blocks those.
       const cells = el.querySelectorAll(".io i");
       ["tyre_temp_in_", "tyre_temp_mid_", "tyre_temp_out_"].forEach((k, i) => { cells[i].style.background = heat(f[k + w]); });
@@ -217,8 +217,8 @@
     const used = laps.filter((l) => l.fuel_used_l > 0 && l.green).slice(-5).map((l) => l.fuel_used_l);
     const perLap = used.length ? used.reduce((a, b) => a + b, 0) / used.length : null;
     $("fuel-laps").textContent = perLap && f.fuel != null ? (f.fuel / perLap).toFixed(1) + " (" + perLap.toFixed(2) + " l/lap)" : "–";
-    $("water").textContent = f.water_temp == null ? "–" : f.water_temp.toFixed(0) + " °C";
-    $("oil").textContent = f.oil_temp == null ? "–" : f.oil_temp.toFixed(0) + " °C";
+    $("water").textContent = U.fmt(f.water_temp, "°C");
+    $("oil").textContent = U.fmt(f.oil_temp, "°C");
   }
 
   function gforce(f) {

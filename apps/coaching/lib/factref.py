@@ -11,6 +11,7 @@ drop its unit suffix (`time_lost` finds `time_lost_s`). Pure: dicts in, strings 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -23,6 +24,9 @@ LISTS: Final[dict[str, str]] = {"corner": "corners", "lap": "laps.list", "opport
 UNITS: Final[dict[str, str]] = {
     "_s": "s", "_m": "m", "_kmh": "km/h", "_c": "°C", "_kpa": "kPa", "_l": "l", "_pct": "%",
 }  # fmt: skip
+# The suffixes that name a quantity the driver reads in their own units: facts_in_units
+# converts those values and names the unit under the document's "units" (facts.py).
+QUANTITY_OF: Final[dict[str, str]] = {"km/h": "speed", "kPa": "pressure", "°C": "temperature"}
 
 
 class FactRefError(ValueError):
@@ -110,11 +114,12 @@ def _key(node: dict[str, Any], seg: str) -> str | None:
     return stems[0] if len(stems) == 1 else None
 
 
-def format_fact(fact: Fact, units: str = "metric") -> str:
+def format_fact(fact: Fact, units: Mapping[str, str] | None = None) -> str:
     """THE rendering of a fact's value: every number a report shows goes through here.
 
-    `units` names the driver's unit system; only metric exists today, and a conversion
-    added later changes this one function.
+    `units` is the facts document's "units" (speed, pressure, temperature → the unit its values
+    are in); without it a value is in the unit its key's suffix names (facts stored before
+    units existed).
     """
     value = fact.value
     if isinstance(value, str):
@@ -123,18 +128,20 @@ def format_fact(fact: Fact, units: str = "metric") -> str:
         value = abs(value)  # the sign is a word in the sentence ("later", "slower")
     # The facts are rounded where they are made (facts.py): show them as stored, all digits.
     text = str(value).removesuffix(".0")
-    unit = fact.unit
+    unit = (units or {}).get(QUANTITY_OF.get(fact.unit, ""), fact.unit)
     if not unit:
         return text
     return f"{text}{unit}" if unit == "%" else f"{text} {unit}"
 
 
-def render(text: str, facts: dict[str, Any], units: str = "metric") -> str:
-    """The text with every reference replaced by its value; a dead reference shows as [?]."""
+def render(text: str, facts: dict[str, Any]) -> str:
+    """The text with every reference replaced by its value, in the units the facts name; a
+    dead reference shows as [?]."""
+    units = facts.get("units")
 
     def one(match: re.Match[str]) -> str:
         try:
-            return format_fact(resolve(facts, match.group(1)), units)
+            return format_fact(resolve(facts, match.group(1)), units if isinstance(units, dict) else None)
         except FactRefError:
             return PLACEHOLDER
 

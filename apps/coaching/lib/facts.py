@@ -4,10 +4,13 @@ Pure: lap rows and raw lap traces in, a JSON-ready dict out. Numbers are rounded
 precision a report shows (times 0.01 s, lap times 0.001 s, metres 1, km/h and °C 0.1), so the
 text can quote them exactly and the grounding check can compare against them.
 Units: s, m, km/h, °C, kPa, l. Time deltas > 0 mean time lost against the best lap.
+`facts_in_units` then puts speeds, pressures and temperatures in the driver's units (the key
+suffixes _kmh, _kpa, _c keep naming the quantity; the document's "units" names the unit).
 """
 
 from __future__ import annotations
 
+import copy
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ from apps.traces.lib.analysis import (
 )
 from apps.traces.lib.columns import Columns
 from simcoach_agent.channels import WHEELS
+from simcoach_site.lib.units import STORED, Units, convert
 
 from .tyres import window_for
 
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
     from simcoach_agent.tracks import TrackInfo
 
 MIN_LOSS_S: Final = 0.02  # a corner losing less than this per lap is noise, not an opportunity
+NEAR_BEST_S: Final = 0.5  # a lap this close to the best counts as "near it" in consistency
 BRAKE_SHIFT_M: Final = 3.0  # braking points closer than this are the same point
 SPEED_SHIFT_KMH: Final = 1.5
 
@@ -118,7 +123,8 @@ def _consistency(stats: SessionStats) -> dict[str, Any] | None:
         "std_dev_s": round(stats.consistency_ms / 1000, 2),
         "spread_s": round(_s(stats.spread_ms), 2),
         "average": lap_time(_s(stats.average_ms)),
-        "within_half_second_of_best": sum(t - best <= 0.5 for t in times),
+        "within_half_second_of_best": sum(t - best <= NEAR_BEST_S for t in times),
+        "near_best_s": NEAR_BEST_S,
     }
 
 
@@ -178,8 +184,9 @@ def _opportunity(corner: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _change(corner: dict[str, Any]) -> str:
-    """The deterministic advice: the biggest difference from the best lap, as an action."""
+def _change(corner: dict[str, Any], units: Units = STORED) -> str:
+    """The deterministic advice: the biggest difference from the best lap, as an action.
+    `corner` in stored units (the thresholds are km/h); speeds written in `units`."""
     brake, v_min, v_exit = (
         corner["brake_point_vs_best_m"],
         corner["min_speed_vs_best_kmh"],
@@ -190,9 +197,9 @@ def _change(corner: dict[str, Any]) -> str:
     if brake is not None and brake >= BRAKE_SHIFT_M:
         return f"brake ~{brake} m earlier to make the apex, as on your best lap"
     if v_min <= -SPEED_SHIFT_KMH:
-        return f"carry {abs(v_min)} km/h more minimum speed, as on your best lap"
+        return f"carry {_speed(abs(v_min), units)} {units.speed} more minimum speed, as on your best lap"
     if v_exit <= -SPEED_SHIFT_KMH:
-        return f"get on the throttle earlier: exit {abs(v_exit)} km/h faster, as on your best lap"
+        return f"get on the throttle earlier: exit {_speed(abs(v_exit), units)} {units.speed} faster, as on your best lap"
     return "copy your best lap's line through here"
 
 
@@ -270,3 +277,54 @@ def _fuel_left(data: SessionInput) -> float | None:
         return None
     last = data.traces[max(data.traces)].get("fuel")
     return float(last[-1]) if last is not None and len(last) else None
+
+
+# --------------------------------------------------------------------------- the driver's units
+
+# Decimals a report quotes per unit: a bar to 0.01, a psi or a kPa to 0.1.
+_REPORT_DIGITS: Final = {"bar": 2}
+
+
+def _speed(kmh: float, units: Units) -> float:
+    return _r(convert(kmh, "km/h", units), 1)
+
+
+def _in(value: float, stored: str, units: Units) -> float:
+    unit = {"km/h": units.speed, "kPa": units.pressure, "°C": units.temperature}.get(stored, stored)
+    if unit == stored:
+        return value  # unchanged, down to a window's whole number ("70–100 °C", not "70.0")
+    shown = _r(convert(value, stored, units), _REPORT_DIGITS.get(unit, 1))
+    return int(shown) if isinstance(value, int) and shown == int(shown) else shown
+
+
+def _wheels_in(values: dict[str, float], stored: str, units: Units) -> dict[str, float]:
+    return {w: _in(v, stored, units) for w, v in values.items()}
+
+
+def facts_in_units(facts: dict[str, Any], units: Units) -> dict[str, Any]:
+    """The facts document with speeds, pressures and temperatures in `units`, which it names
+    under "units": the one formatting step between the stored numbers and a report, so the
+    template, the model and the grounding check all see the numbers the driver reads."""
+    out = copy.deepcopy(facts)
+    out["units"] = units.as_dict()
+    by_name = {c["corner"]: c for c in facts["corners"]}
+    for corner in out["corners"]:
+        for key in ("min_speed_vs_best_kmh", "exit_speed_vs_best_kmh", "best_lap_min_speed_kmh"):
+            corner[key] = _speed(corner[key], units)  # a difference: speed has no offset
+    for opp in out["opportunities"]:
+        opp["change"] = _change(by_name[opp["corner"]], units)
+        for key in ("min_speed_vs_best_kmh", "exit_speed_vs_best_kmh"):
+            opp[key] = _speed(opp[key], units)
+    if out.get("tyres"):
+        tyres = out["tyres"]
+        tyres["avg_temp_c"] = _wheels_in(tyres["avg_temp_c"], "°C", units)
+        tyres["window_c"] = [_in(v, "°C", units) for v in tyres["window_c"]]
+        if "avg_pressure_kpa" in tyres:
+            tyres["avg_pressure_kpa"] = _wheels_in(tyres["avg_pressure_kpa"], "kPa", units)
+            tyres["pressure_window_kpa"] = [_in(v, "kPa", units) for v in tyres["pressure_window_kpa"]]
+    if out.get("brakes"):
+        brakes = out["brakes"]
+        brakes["max_temp_c"] = _wheels_in(brakes["max_temp_c"], "°C", units)
+        for key in ("fade_above_c", "cold_below_c"):
+            brakes[key] = _in(brakes[key], "°C", units)
+    return out

@@ -47,6 +47,7 @@ another lap's time; nothing is a percentage unless its id ends in _pct.
 In "corners" and "opportunities", time_lost_s is the average time lost per lap against the best
 lap; brake_point_vs_best_m < 0 means the driver braked earlier than on the best lap (the site
 shows its size, your words give the direction: "brake {corner:X.brake_point_vs_best_m} later").
+The site renders each id in the units the driver reads (the facts' "units" names them).
 Write plain, direct English addressed to the driver ("you"). Fields:
 - summary: two or three sentences on the session.
 - opportunities: up to three, taken from the facts' opportunities in order: the corner's name
@@ -149,11 +150,12 @@ def ground_report(sections: dict[str, Any], facts: dict[str, Any]) -> tuple[dict
     return out, removed
 
 
-def render_sections(sections: dict[str, Any], facts: dict[str, Any], units: str = "metric") -> dict[str, Any]:
-    """A stored report as a reader sees it: every fact id replaced by its value in their units."""
-    out = {k: render(v, facts, units) if isinstance(v, str) else v for k, v in sections.items()}
+def render_sections(sections: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
+    """A stored report as a reader sees it: every fact id replaced by its value, in the units
+    the facts were written in (facts.facts_in_units)."""
+    out = {k: render(v, facts) if isinstance(v, str) else v for k, v in sections.items()}
     out["opportunities"] = [
-        {k: render(v, facts, units) if isinstance(v, str) else v for k, v in o.items()}
+        {k: render(v, facts) if isinstance(v, str) else v for k, v in o.items()}
         for o in sections.get("opportunities", [])
     ]
     return out
@@ -247,7 +249,7 @@ def _consistency(cons: dict[str, Any] | None) -> str:
     return (
         f"Over {count(cons['laps'], 'green lap')} your times spread {{consistency.spread_s}} "
         "(standard deviation {consistency.std_dev_s}, average {consistency.average}); "
-        f"{cons['within_half_second_of_best']} within half a second of your best."
+        f"{cons['within_half_second_of_best']} within {{consistency.near_best_s}} of your best."
     )
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from apps.traces.lib.analysis import resample_by_distance
 from apps.traces.lib.columns import Columns
 from simcoach_agent.channels import PSI_TO_KPA, WHEELS
+from simcoach_site.lib.units import Units, fmt
 
 from .tyres import Window, window_for
 
@@ -215,6 +216,13 @@ class LiveCoach:
         self.state.last_fired[slot] = t
         self._out.append(Message(rule, RULES[rule][0], text, t, data))
 
+    def _say(self, rule: str, t: float, key: str = "", **data: Any) -> None:
+        # A message with a number in it: worded by message_text, which viewers re-word in
+        # their own units from the same data.
+        text = message_text(rule, data, None)
+        assert text is not None, rule
+        self._emit(rule, text, t, key, **data)
+
     def _forget_continuity(self) -> None:
         # After a gap (lost frames, a pause, a replay) a condition cannot be assumed to have
         # held through it, nor a gear change to have happened across it.
@@ -299,25 +307,17 @@ class LiveCoach:
             self._pressure(wheel, newest.get(f"tyre_press_{wheel}"), temp, t)
 
     def _tyre_temp(self, wheel: str, temp: float, t: float) -> None:
-        w, name = self.window, WHEEL_NAMES[wheel]
+        w = self.window
         if temp > w.tyre_critical_above:
-            self._emit(
-                "tyre_critical", f"{name} tyre overheating: {temp:.0f} °C", t, wheel, wheel=wheel, temp_c=temp
-            )
+            self._say("tyre_critical", t, wheel, wheel=wheel, temp_c=temp)
         elif temp > w.tyre_hot_above:
-            self._emit("tyre_hot", f"{name} tyre hot: {temp:.0f} °C", t, wheel, wheel=wheel, temp_c=temp)
+            self._say("tyre_hot", t, wheel, wheel=wheel, temp_c=temp)
         elif temp < w.tyre_cold_below:
-            self._emit("tyre_cold", f"{name} tyre cold: {temp:.0f} °C", t, wheel, wheel=wheel, temp_c=temp)
+            self._say("tyre_cold", t, wheel, wheel=wheel, temp_c=temp)
 
     def _camber(self, wheel: str, spread: float, t: float) -> None:
-        name = WHEEL_NAMES[wheel]
-        if spread > CAMBER_TOO_MUCH_C:
-            text = f"{name} inner {spread:.0f} °C hotter than outer: too much camber"
-        elif -spread > CAMBER_TOO_LITTLE_C:
-            text = f"{name} outer {-spread:.0f} °C hotter than inner: not enough camber"
-        else:
-            return
-        self._emit("tyre_camber", text, t, wheel, wheel=wheel, inner_minus_outer_c=spread)
+        if spread > CAMBER_TOO_MUCH_C or -spread > CAMBER_TOO_LITTLE_C:
+            self._say("tyre_camber", t, wheel, wheel=wheel, inner_minus_outer_c=spread)
 
     def _pressure(self, wheel: str, kpa: float | None, temp: float | None, t: float) -> None:
         w = self.window
@@ -327,9 +327,7 @@ class LiveCoach:
         if w.press_lo_kpa <= kpa <= w.press_hi_kpa:
             return
         rule, word = ("tyre_pressure_low", "low") if kpa < w.press_lo_kpa else ("tyre_pressure_high", "high")
-        psi = kpa / PSI_TO_KPA
-        text = f"{WHEEL_NAMES[wheel]} pressure {word}: {psi:.1f} psi ({kpa:.0f} kPa)"
-        self._emit(rule, text, t, wheel, wheel=wheel, kpa=kpa, psi=psi)
+        self._say(rule, t, wheel, wheel=wheel, kpa=kpa, psi=kpa / PSI_TO_KPA)
 
     # ----------------------------------------------------------------- brakes
 
@@ -347,32 +345,18 @@ class LiveCoach:
             self._brake_wheel(wheel, temp, braking, t)
 
     def _brake_wheel(self, wheel: str, temp: np.ndarray, braking: np.ndarray | None, t: np.ndarray) -> None:
-        w, name = self.window, WHEEL_NAMES[wheel]
+        w = self.window
         hottest = float(np.nanmax(temp))
         if hottest > w.brake_fade_above:
             i = int(np.nanargmax(temp))
-            self._emit(
-                "brake_fade",
-                f"{name} brakes fading: {hottest:.0f} °C",
-                float(t[i]),
-                wheel,
-                wheel=wheel,
-                temp_c=hottest,
-            )
+            self._say("brake_fade", float(t[i]), wheel, wheel=wheel, temp_c=hottest)
         if braking is None or not braking.any():
             return
         on_brake = temp[braking]
         if np.isfinite(on_brake).any() and float(np.nanmax(on_brake)) < w.brake_cold_below:
             i = int(np.flatnonzero(braking)[0])
             value = float(np.nanmax(on_brake))
-            self._emit(
-                "brake_cold",
-                f"{name} brakes cold: {value:.0f} °C",
-                float(t[i]),
-                wheel,
-                wheel=wheel,
-                temp_c=value,
-            )
+            self._say("brake_cold", float(t[i]), wheel, wheel=wheel, temp_c=value)
 
     # ----------------------------------------------------------------- technique
 
@@ -389,12 +373,7 @@ class LiveCoach:
         if in_pit is not None:
             coast &= in_pit < 0.5
         for k in run_hits(coast, t, self._run("coasting"), COAST_S):
-            self._emit(
-                "coasting",
-                f"Coasting at {speed[k]:.0f} km/h: brake or throttle",
-                float(t[k]),
-                speed_kmh=float(speed[k]),
-            )
+            self._say("coasting", float(t[k]), speed_kmh=float(speed[k]))
 
     def _limiter(self, batch: Columns, rpm: np.ndarray) -> np.ndarray | None:
         if self.max_rpm:
@@ -576,3 +555,47 @@ class LiveCoach:
             sector=sector + 1,
             delta_s=split,
         )
+
+
+# --------------------------------------------------------------------------- wording with numbers
+
+_TEMPERATURE_WORDS: Final = {
+    "tyre_critical": "tyre overheating",
+    "tyre_hot": "tyre hot",
+    "tyre_cold": "tyre cold",
+    "brake_fade": "brakes fading",
+    "brake_cold": "brakes cold",
+}
+
+
+def message_text(rule: str, data: dict[str, Any], units: Units | None) -> str | None:
+    """The words of a message that carries a number, in `units`; None for any other rule.
+
+    `units` None is the agent's wording (it speaks to the driver before any choice is known):
+    °C, km/h, and pressures in psi with kPa beside them. Viewers of the live page get theirs.
+    """
+    name = WHEEL_NAMES.get(str(data.get("wheel")), "")
+    if rule in _TEMPERATURE_WORDS:
+        return f"{name} {_TEMPERATURE_WORDS[rule]}: {_number(data['temp_c'], '°C', units)}"
+    if rule == "tyre_camber":
+        spread = float(data["inner_minus_outer_c"])
+        hotter, cooler, verdict = (
+            ("inner", "outer", "too much") if spread > 0 else ("outer", "inner", "not enough")
+        )
+        return f"{name} {hotter} {_number(abs(spread), '°C', units, difference=True)} hotter than {cooler}: {verdict} camber"
+    if rule in ("tyre_pressure_low", "tyre_pressure_high"):
+        word = "low" if rule == "tyre_pressure_low" else "high"
+        kpa = float(data["kpa"])
+        shown = f"{kpa / PSI_TO_KPA:.1f} psi ({kpa:.0f} kPa)" if units is None else fmt(kpa, "kPa", units)
+        return f"{name} pressure {word}: {shown}"
+    if rule == "coasting":
+        return f"Coasting at {_number(data['speed_kmh'], 'km/h', units)}: brake or throttle"
+    return None
+
+
+def _number(value: float, stored: str, units: Units | None, *, difference: bool = False) -> str:
+    if units is None:
+        return f"{value:.0f} {stored}"
+    if difference:  # a spread of 10 °C is 18 °F: no 32 °F offset
+        return f"{value * (9 / 5 if units.temperature == '°F' else 1):.0f} {units.temperature}"
+    return fmt(value, stored, units, digits=0)

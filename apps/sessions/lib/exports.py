@@ -15,7 +15,10 @@ A session's `.ldx` (`laps_motec_ldx`) also says, in a Details string i2 shows an
 would time every lap between two of them, so an untimed pit lap would come back timed.
 
 CSV and Parquet carry the same columns (`export_table`): TIME (s from the log's start), LAP
-(our lap number), then every channel under the name and unit the `.ld` gives it.
+(our lap number), then every channel under the name the `.ld` gives it; speeds, pressures
+and temperatures in the user's units when `units` is given (the download does: a driver who
+reads psi gets TYRE_PRESS_LF [psi], one who reads bar [bar]), else in the `.ld`'s units. The
+`.ld` itself always keeps ACC's units: that is what MoTeC i2's ACC layouts and maths expect.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import pyarrow.parquet as pq
 from apps.sessions.lib.imports import motec as ld
 from apps.sessions.lib.imports.result import ASSUMED_STEER_LOCK_DEG
 from simcoach_agent.channels import BY_NAME, MS_TO_KMH, PSI_TO_KPA
+from simcoach_site.lib.units import QUANTITY, Units, display_unit, linear
 
 DEVICE_SERIAL = 12007  # any number; i2 shows it as the logger serial
 DEVICE_VERSION = 420
@@ -387,11 +391,13 @@ class ExportColumn:
     values: np.ndarray  # int64 for counters and flags with every sample, else float64
 
 
-def export_table(columns: Mapping[str, np.ndarray]) -> list[ExportColumn]:
+def export_table(columns: Mapping[str, np.ndarray], units: Units | None = None) -> list[ExportColumn]:
     """Our columns (names from the channel table) under the names and units of the `.ld`.
 
-    `t` becomes TIME and `lap` LAP; the rest are converted exactly as `lap_motec_ld` does,
-    so a CSV, a Parquet file and an `.ld` of one lap hold the same numbers.
+    `t` becomes TIME and `lap` LAP; without `units` the rest are converted exactly as
+    `lap_motec_ld` does, so a CSV, a Parquet file and an `.ld` of one lap hold the same
+    numbers. With `units`, speeds, pressures and temperatures are in those units instead
+    (under the same names: SPEED [mph], TYRE_PRESS_LF [bar]).
     """
     table: list[ExportColumn] = []
     for name, raw in columns.items():
@@ -399,10 +405,25 @@ def export_table(columns: Mapping[str, np.ndarray]) -> list[ExportColumn]:
         if name in TABLE_NAMES:
             table.append(ExportColumn(*TABLE_NAMES[name], values))
             continue
+        shown = _in_units(name, values, units)
+        if shown is not None:
+            table.append(shown)
+            continue
         written, unit, scaled = _as_written(name, values.astype(np.float64), {})
         keep_ints = np.issubdtype(values.dtype, np.integer) and ACC_NAMES.get(name, ("", "", 1.0))[2] == 1.0
         table.append(ExportColumn(written, unit, values if keep_ints else scaled))
     return table
+
+
+def _in_units(name: str, values: np.ndarray, units: Units | None) -> ExportColumn | None:
+    """The column in the user's units, or None when `units` is None or it is no speed,
+    pressure or temperature."""
+    stored = BY_NAME[name].unit if name in BY_NAME else ""
+    if units is None or stored not in QUANTITY:
+        return None
+    scale, offset = linear(stored, units)
+    written = ACC_NAMES[name][0] if name in ACC_NAMES else name
+    return ExportColumn(written, display_unit(stored, units), values.astype(np.float64) * scale + offset)
 
 
 def table_csv(table: Sequence[ExportColumn]) -> Iterator[str]:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from django import template
 
+from simcoach_site.lib.units import Units
+
+from ..selectors_traces import CornerRow, LapVersus
+
 register = template.Library()
 
 
@@ -36,3 +40,9 @@ def signed(value: object, digits: int = 3) -> str:
     """+0.123 / -0.045: a time or distance delta with its sign."""
     number = _number(value)
     return "–" if number is None or number != number else f"{number:+.{int(digits)}f}"
+
+
+@register.filter
+def losses_in(versus: LapVersus, units: Units) -> list[tuple[CornerRow, str]]:
+    """`{% for r, hint in v|losses_in:units %}`: the biggest losses, hints in the viewer's units."""
+    return versus.losses_in(units)

@@ -136,8 +136,9 @@ def test_it_exports_csv_with_acc_names_and_units_in_the_header(
     lines = b"".join(response.streaming_content).decode().splitlines()
     header = lines[0].split(",")
     assert header[:3] == ["TIME [s]", "LAP", "lap_dist [m]"]
-    # ACC's names and units where ACC logs the channel (MoTeC users' maths), ours elsewhere
-    assert {"SPEED [m/s]", "THROTTLE [%]", "GEAR", "tyre_temp_fl [°C]", "TYRE_PRESS_LF [psi]"} <= set(header)
+    # ACC's names where ACC logs the channel (MoTeC users' maths), ours elsewhere ...
+    # ... in the user's units (none chosen, no browser: km/h, bar, °C), the .ld's elsewhere
+    assert {"SPEED [km/h]", "THROTTLE [%]", "GEAR", "tyre_temp_fl [°C]", "TYRE_PRESS_LF [bar]"} <= set(header)
     assert not {"speed [km/h]", "throttle", "gear"} & set(header)
     first = dict(zip(header, lines[1].split(","), strict=True))
     last = dict(zip(header, lines[-1].split(","), strict=True))

@@ -56,7 +56,7 @@ def test_it_downloads_csv_and_parquet_with_an_api_token(
     csv_run = run_agent(home, "export", str(session.pk), "-f", "csv", "-o", str(tmp_path / "s.csv"), *creds)
     assert csv_run.returncode == 0, csv_run.stderr
     header = (tmp_path / "s.csv").read_text().splitlines()[0].split(",")
-    assert header[:2] == ["TIME [s]", "LAP"] and "SPEED [m/s]" in header
+    assert header[:2] == ["TIME [s]", "LAP"] and "SPEED [km/h]" in header  # the token user's units
     pq_run = run_agent(
         home, "--json", "export", str(session.pk), "-f", "parquet", "-o", str(tmp_path / "s.parquet"), *creds
     )

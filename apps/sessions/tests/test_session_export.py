@@ -109,14 +109,15 @@ def _csv_rows(content: bytes) -> tuple[list[str], list[list[str]]]:
     return rows[0], rows[1:]
 
 
-def test_csv_and_parquet_hold_the_trace_in_acc_units(client: Client, driver) -> None:  # type: ignore[no-untyped-def]
+def test_csv_and_parquet_hold_the_trace_in_acc_names_and_the_users_units(client: Client, driver) -> None:  # type: ignore[no-untyped-def]
     session = session_with_demo_laps(driver, laps=3)
     client.force_login(driver)
     response = client.get(f"/sessions/{session.pk}/export.csv")
     assert response.streaming and response["Content-Type"].startswith("text/csv")
     header, rows = _csv_rows(b"".join(response.streaming_content))
     assert header[:2] == ["TIME [s]", "LAP"]
-    assert {"SPEED [m/s]", "THROTTLE [%]", "BRAKE [%]", "GEAR", "RPMS [1/min]", "STEERANGLE [deg]"} <= set(
+    # a user with no units chosen and no browser locale reads km/h, bar, °C (units_for_locale)
+    assert {"SPEED [km/h]", "THROTTLE [%]", "BRAKE [%]", "GEAR", "RPMS [1/min]", "STEERANGLE [deg]"} <= set(
         header
     )
     laps = _laps(session)
@@ -126,18 +127,18 @@ def test_csv_and_parquet_hold_the_trace_in_acc_units(client: Client, driver) -> 
     assert float(rows[-1][0]) == pytest.approx(laps[-1].t_end - laps[0].t_start, abs=1e-3)
     stored = get_trace_store().read(session_id=session.pk, t0=laps[0].t_start, t1=laps[-1].t_end)
     assert len(rows) == len(stored["t"])
-    speed = np.array([float(r[header.index("SPEED [m/s]")]) for r in rows])
-    assert np.allclose(speed * 3.6, stored["speed"], atol=0.01)  # m/s here, km/h stored
+    speed = np.array([float(r[header.index("SPEED [km/h]")]) for r in rows])
+    assert np.allclose(speed, stored["speed"], atol=0.01)  # km/h here and stored
 
     parquet = client.get(f"/sessions/{session.pk}/export.parquet")
     assert parquet["Content-Disposition"].endswith('.parquet"')
     table = pq.read_table(io.BytesIO(parquet.content))
     # the same columns, without the units (those are in each field's metadata)
     assert table.column_names == [h.split(" [")[0] for h in header]
-    assert table.schema.field("SPEED").metadata[b"unit"] == b"m/s"
+    assert table.schema.field("SPEED").metadata[b"unit"] == b"km/h"
     assert str(table.schema.field("LAP").type) == "int64" and str(table.schema.field("GEAR").type) == "int64"
     assert str(table.schema.field("THROTTLE").type) == "float"
-    for name, heading in (("TIME", "TIME [s]"), ("SPEED", "SPEED [m/s]"), ("THROTTLE", "THROTTLE [%]")):
+    for name, heading in (("TIME", "TIME [s]"), ("SPEED", "SPEED [km/h]"), ("THROTTLE", "THROTTLE [%]")):
         from_csv = np.array([float(r[header.index(heading)]) for r in rows])
         assert np.allclose(table.column(name).to_numpy(), from_csv, rtol=1e-6, atol=1e-6), name
     assert table.column("GEAR").to_pylist() == [int(r[header.index("GEAR")]) for r in rows]

@@ -180,3 +180,11 @@ class TestCheck:
         ]
         assert checked.stripped == "Lose [?] there."
         assert checked.removed == ["{corner:Eau Rouge.time_lost_s}"]
+
+
+def test_a_fact_renders_in_the_units_its_document_names() -> None:
+    tyre = Fact("tyres.avg_temp_c.fl", ("tyres", "avg_temp_c", "fl"), 185.0)
+    assert format_fact(tyre) == "185 °C"  # a document from before units: the suffix's unit
+    assert format_fact(tyre, {"temperature": "°F", "pressure": "psi", "speed": "mph"}) == "185 °F"
+    lost = Fact("corners.0.time_lost_s", ("corners", "time_lost_s"), 0.31)
+    assert format_fact(lost, {"temperature": "°F"}) == "0.31 s"  # seconds are nobody's preference
