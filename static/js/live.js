@@ -96,6 +96,7 @@
 
   function onSession(s) {
     root.classList.remove("ended");
+    root.dataset.session = s.session_id; // which session the page shows (the picker may change it)
     session = s; laps = []; bestSectors = []; refProfile = null; curProfile = [];
     // The server sends the last full lap's line; the car's own positions then paint over it.
     outline = (s.outline || []).slice();
