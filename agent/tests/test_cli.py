@@ -241,3 +241,10 @@ def test_the_next_run_sends_what_a_stopped_run_left_as_a_new_session(home: Path)
     held = store.last_seq(old) + 1
     assert sorted(store.frames[moved]) == list(range(read - held))
     assert _spooled(home) == {}
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "soon"])
+def test_a_bad_drain_timeout_is_a_usage_error(home: Path, value: str) -> None:
+    result = agent(home, "run", "--game", "demo", "--drain-timeout", value)
+    assert result.returncode == 2
+    assert "--drain-timeout" in result.stderr and "Traceback" not in result.stderr
