@@ -422,7 +422,10 @@ class SessionLiveConsumer(LiveViewerConsumer):
     async def _watch_rigs(self) -> None:
         while True:
             await asyncio.sleep(self.RIGS_EVERY_S)
-            await self._refresh()
+            try:
+                await self._refresh()
+            except Exception:  # a database hiccup must not end the page's updates for good
+                log.exception("live viewer: refreshing the rigs failed; trying again")
 
     async def _refresh(self, *, ended: int | None = None) -> None:
         """Follow the chosen (or moving) rig's current session and tell the page the rigs' states.
@@ -441,10 +444,11 @@ class SessionLiveConsumer(LiveViewerConsumer):
                     await self.send_json({"type": "ended", "session_id": self.session_id})
                     await self._unwatch()
                 if session_id is not None:
-                    session = await database_sync_to_async(session_get_for_user)(
-                        user=self.scope["user"], session_id=session_id
-                    )
-                    await self._watch(session)
+                    with contextlib.suppress(Http404):  # deleted since the look: the next one tells
+                        session = await database_sync_to_async(session_get_for_user)(
+                            user=self.scope["user"], session_id=session_id
+                        )
+                        await self._watch(session)
             elif session_id is None and self._rigs_sent is None:
                 await self.send_json({"type": "waiting"})  # connected with nothing to show yet
             rows = [r.as_json() for r in rigs]
