@@ -114,6 +114,7 @@ WS_MATRIX: dict[str, object] = {
     "ws/rig/": Public(),
     "ws/live/": LoginOnly(),
     "ws/live/<int:session_id>/": Owned(lambda o: f"/ws/live/{o['session'].pk}/"),
+    "ws/live/rig/<int:rig_id>/": Owned(lambda o: f"/ws/live/rig/{o['rig'].pk}/"),
     "ws/share/<str:token>/": ShareToken(lambda t: f"/ws/share/{t}/"),
     "ws/coached/<int:coached_driver_id>/": Owned(lambda o: f"/ws/coached/{o['coached'].pk}/"),
     "": Public(),  # every other path: accepted and closed with 4404, it serves nothing

@@ -39,6 +39,7 @@ DETECT_EVERY: Final = 2.0  # seconds between looks for a running game
 WATCH_EVERY: Final = 0.5  # seconds between checks for a finished source or a failed reader
 IDLE_POLL: Final = 1.0  # seconds between spool looks when the producer has not woken the uplink
 STATUS_EVERY: Final = {"tty": 0.5, "plain": 10.0, "json": 2.0}  # seconds between status lines
+DRAIN_TIMEOUT: Final = 5.0  # seconds a Ctrl-C/SIGTERM waits for the spool to drain before it ends the session
 
 
 class CliError(Exception):
@@ -158,6 +159,8 @@ class Pipeline:
             on_status=self._on_status,
         )
         self.failure: str | None = None
+        self.stopping = False  # Ctrl-C/SIGTERM: no more reading, drain, end, exit
+        self._shutdown: asyncio.Task[None] | None = None
         self._last = (time.monotonic(), 0, 0)  # (when, frames, bytes) at the last status line
 
     def _on_message(self, msg: dict[str, Any]) -> None:
@@ -182,7 +185,7 @@ class Pipeline:
 
     async def run(self, *, open_source: Callable[[], Source | None], finite: bool) -> None:
         """Stream until Ctrl-C/SIGTERM, a fatal refusal, or (``finite``) the source is drained."""
-        _install_stop(self.uplink.stop)
+        _install_stop(self.request_stop)
         uplink = asyncio.create_task(self.uplink.run())
         watcher = asyncio.create_task(self._watch(open_source, finite))
         try:
@@ -193,20 +196,52 @@ class Pipeline:
                 raise watcher.exception()  # type: ignore[misc]
             await uplink
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for task in (watcher, self._shutdown):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             self.close()
+
+    def request_stop(self) -> None:
+        """Ctrl-C/SIGTERM: the first one drains and ends the session, a second one cuts it short."""
+        if self.stopping:
+            self.uplink.stop(end_session=True)
+            return
+        self.stopping = True
+        self.reporter.info("stopping: sending what is spooled, then ending the session (Ctrl-C again: now)")
+        self._shutdown = asyncio.create_task(self.shut_down())
+
+    async def shut_down(self) -> None:
+        """Stop reading the game, give the uplink up to ``--drain-timeout`` s to send and get
+        acked what is spooled, then end the session on the server (at once, not after its
+        600 s silence sweep). What could not be sent stays in the spool for the next run."""
+        producer = self.producer
+        if producer is not None:
+            await asyncio.to_thread(producer.stop)  # flushes its last frames to the spool
+            uid = producer.stats.session_uid
+            if uid is not None:
+                # Ended in the spool: the uplink sends `end` once its last frame is acked, and
+                # the next run starts a new session instead of resuming this one.
+                self.spool.session_end(uid)
+                self.uplink.offer(uid, 0, [])
+        self.uplink.drained.clear()  # from here on, set only by a look at the spool after this
+        if self.spool.sessions():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.uplink.drained.wait(), self.args.drain_timeout)
+        self.uplink.stop(end_session=True)
 
     async def _watch(self, open_source: Callable[[], Source | None], finite: bool) -> None:
         every = STATUS_EVERY[self.reporter.mode]
         next_detect = next_status = 0.0
         while True:
             now = time.monotonic()
-            if self.producer is None and now >= next_detect:
+            if self.producer is None and not self.stopping and now >= next_detect:
                 next_detect = now + DETECT_EVERY
                 source = await asyncio.to_thread(open_source)
-                if source is not None:
+                if source is not None and self.stopping:  # stopped while the game was looked for
+                    source.close()
+                elif source is not None:
                     self.start_source(source, resume=not finite)
             if self._finished(finite):
                 self.uplink.stop()
@@ -526,6 +561,12 @@ def _add_uplink_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--ping-interval", type=_positive, default=15.0, help="keepalive ping every N s; dead after 2N (15)"
     )
+    p.add_argument(
+        "--drain-timeout",
+        type=_not_negative,
+        default=DRAIN_TIMEOUT,
+        help=f"on Ctrl-C, seconds to keep sending spooled frames before ending the session ({DRAIN_TIMEOUT:g})",
+    )
 
 
 def _add_run(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -566,6 +607,13 @@ def _positive(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _not_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return value
 
 

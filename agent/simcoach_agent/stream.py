@@ -42,6 +42,7 @@ ACK_TIMEOUT: Final = 30.0  # seconds with frames in flight and no ack: the serve
 ACK_FLUSH_EVERY: Final = 1.0  # seconds between spool deletes of acked frames (one transaction)
 RECENT_BATCHES: Final = 8  # committed batches kept in memory; an uplink further behind reads the spool
 STABLE_AFTER: Final = 30.0  # seconds connected after which a drop counts as a fresh failure again
+END_SEND_TIMEOUT: Final = 2.0  # seconds to get a parting `end` into a socket that may be stuck
 
 MessageCallback = Callable[[dict[str, Any]], None]
 StatusCallback = Callable[["UplinkStats"], None]
@@ -148,9 +149,20 @@ class Uplink:
         # old uid -> (new uid, shift) of sessions moved on (session_move); loop thread only
         self._moved: dict[str, tuple[str, int]] = {}
         self._progressed = False  # this connection got an ack that moved on, or lasted
+        self._end_on_stop = False
+        # set each time the send loop finds the spool empty (all sent, acked and ended)
+        self.drained = asyncio.Event()
 
-    def stop(self) -> None:
-        """Ask ``run`` to close the socket cleanly and return (call from the event loop)."""
+    def stop(self, *, end_session: bool = False) -> None:
+        """Ask ``run`` to close the socket cleanly and return (call from the event loop).
+
+        ``end_session``: first send ``end`` for the session being streamed, even with frames
+        not sent or not acked yet (a shutdown that could not drain in time). The server ends it
+        at once instead of after its silence sweep; the spool keeps what it has not acked, and
+        the next run sends that as a new session (the server answers the old uid with
+        ``ended``, docs/protocol.md), so nothing is lost.
+        """
+        self._end_on_stop = self._end_on_stop or end_session
         self._stop.set()
 
     def wake(self) -> None:
@@ -270,6 +282,8 @@ class Uplink:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             self._flush_acks()
+        if self._stop.is_set() and self._end_on_stop:
+            await self._end_current(ws)
         errors = [t.exception() for t in done if not t.cancelled() and t.exception()]
         if errors or not any(t.result() for t in done):
             raise _closed(ws, errors[0] if errors else None)
@@ -328,6 +342,7 @@ class Uplink:
             if session is None:
                 session = self._next_session()
                 if session is None:
+                    self.drained.set()
                     if until_drained:
                         return True
                     await self._idle()
@@ -488,6 +503,20 @@ class Uplink:
         self.spool.session_forget(session.uid)
         self._ending.discard(session.uid)
         self._current = None
+
+    async def _end_current(self, ws: ClientConnection) -> None:
+        """The parting ``end`` of a shutdown; the session stays in the spool with what is left."""
+        uid = self._current
+        if uid is None:
+            return  # nothing greeted on this socket (or the session was drained and ended)
+        try:
+            async with asyncio.timeout(END_SEND_TIMEOUT):
+                await self._send(ws, wire.encode_control({"type": "end"}))
+        except (ConnectionClosed, OSError, TimeoutError) as exc:
+            log.info("uplink: could not end session %s on the way out (%s)", uid, _describe(exc))
+            return
+        self._current = None
+        log.info("uplink: ended session %s; %d frames stay spooled", uid, self.spool.size(uid))
 
     async def _send(self, ws: ClientConnection, data: bytes) -> None:
         await ws.send(data)  # waits while the socket's write buffer is full: backpressure

@@ -141,3 +141,110 @@ def test_it_refuses_to_run_a_second_agent_on_the_same_home(home: Path, rig_serve
     assert result.returncode == 1
     assert "another simcoach-agent is already running" in result.stderr and "Traceback" not in result.stderr
     assert rig_server.store.connections == 0
+
+
+def _start_run(home: Path, server: RigServer, *extra: str) -> subprocess.Popen[str]:
+    args = ["--json", "run", "--game", "demo", "--server", server.url, "--token", "sc_rig_good", *extra]
+    return subprocess.Popen(
+        [sys.executable, "-m", "simcoach_agent", *args], env=env(home), stdout=subprocess.PIPE, text=True
+    )
+
+
+def _wait_arrivals(server: RigServer, frames: int) -> None:
+    deadline = time.monotonic() + 30  # only stops a hung test
+    while sum(len(v) for v in server.store.arrivals.values()) < frames:
+        assert time.monotonic() < deadline, "the agent never streamed"
+        time.sleep(0.05)
+
+
+def _spooled(home: Path) -> dict[str, tuple[bool, int]]:
+    from simcoach_agent.spool import Spool
+
+    with Spool(home / "spool.sqlite3") as spool:
+        return {s.uid: (s.ended, spool.size(s.uid)) for s in spool.sessions()}
+
+
+def test_sigint_drains_the_spool_ends_the_session_and_exits_0(home: Path, rig_server: RigServer) -> None:
+    proc = _start_run(home, rig_server)
+    _wait_arrivals(rig_server, 120)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    (uid,) = rig_server.store.arrivals
+    assert rig_server.store.ended == [uid]  # `end` was sent for the session it streamed
+    held = rig_server.store.last_seq(uid)
+    assert rig_server.store.arrivals[uid] == list(range(held + 1))  # every frame read, in order
+    assert _spooled(home) == {}  # drained: nothing waits for a next run
+    assert any("stopping" in json.loads(line).get("message", "") for line in out.splitlines())
+
+
+def test_sigint_with_acks_stuck_ends_the_session_and_keeps_the_rest_spooled(
+    home: Path, rig_server: RigServer
+) -> None:
+    rig_server.behaviour.ack_upto = 59  # the trace store stalls after the first second
+    proc = _start_run(home, rig_server, "--drain-timeout", "0.5")
+    _wait_arrivals(rig_server, 120)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    (uid,) = rig_server.store.arrivals
+    assert rig_server.store.ended == [uid]  # ended on the server although not drained
+    spooled = _spooled(home)
+    ended, left = spooled[uid]
+    # Ended in the spool (the next run must not resume it) with every unacked frame kept.
+    assert ended and left > 60
+    from simcoach_agent.spool import Spool
+
+    with Spool(home / "spool.sqlite3") as spool:
+        assert [seq for seq, _ in spool.unacked(uid, -1, 100_000)][0] == 60
+
+
+def test_the_next_run_sends_what_a_stopped_run_left_as_a_new_session(home: Path) -> None:
+    from rigserver import Behaviour, Store
+
+    from simcoach_agent.spool import Spool
+
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    on_loop = lambda coro: asyncio.run_coroutine_threadsafe(coro, loop).result(10)  # noqa: E731
+    store, behaviour = Store(), Behaviour()
+    server = on_loop(RigServer(store, behaviour).start())
+    first = _start_run(home, server, "--drain-timeout", "0.5")
+    _wait_arrivals(server, 120)
+    on_loop(server.stop())  # the server goes away: what the agent reads now is never sent
+    (old,) = store.arrivals
+    deadline = time.monotonic() + 30
+    while (_spooled(home)[old][1]) < 120:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    first.send_signal(signal.SIGINT)
+    first.communicate(timeout=30)
+    assert first.returncode == 0
+    with Spool(home / "spool.sqlite3") as spool:
+        left = spool.session_get(old)
+    assert left is not None and left.ended  # ended in the spool: never resumed by the next run
+    read = left.next_seq  # every frame the first run read
+    # The server ended the old session meanwhile (its sweep, or the `end` of a shutdown).
+    behaviour.ended.add(old)
+    server = on_loop(RigServer(store, behaviour, port=server.port).start())
+    second = _start_run(home, server)
+    deadline = time.monotonic() + 30
+    while old in _spooled(home) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second.send_signal(signal.SIGINT)
+    out, _ = second.communicate(timeout=30)
+    on_loop(server.stop())
+    loop.call_soon_threadsafe(loop.stop)
+    assert second.returncode == 0, out
+    moved = next(uid for uid in store.arrivals if uid != old)  # sent first: the oldest
+    # What the server held of the old session and the moved rest add up to what was read.
+    held = store.last_seq(old) + 1
+    assert sorted(store.frames[moved]) == list(range(read - held))
+    assert _spooled(home) == {}
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "soon"])
+def test_a_bad_drain_timeout_is_a_usage_error(home: Path, value: str) -> None:
+    result = agent(home, "run", "--game", "demo", "--drain-timeout", value)
+    assert result.returncode == 2
+    assert "--drain-timeout" in result.stderr and "Traceback" not in result.stderr

@@ -3,11 +3,12 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 
 from simcoach_site.lib.units import Units, units_for_locale, units_make
 
 from .lib.tokens import INVITE_TOKEN_PREFIX, RIG_TOKEN_PREFIX, token_hash
-from .models import Rig, SignupInvite, UnitPreference
+from .models import DeviceAuthorization, Rig, SignupInvite, UnitPreference
 
 
 def rig_get_by_token(*, token: str) -> Rig | None:
@@ -26,6 +27,15 @@ def signup_invite_get_usable(*, token: str) -> SignupInvite | None:
         return None
     invite = SignupInvite.objects.filter(token_hash=token_hash(token)).first()
     return invite if invite is not None and invite.is_usable() else None
+
+
+def rig_pairings_waiting(*, user: User | AnonymousUser) -> int:
+    """Pairings the user approved whose agent has not collected its token (so no rig row) yet."""
+    if not user.is_authenticated:
+        return 0
+    return DeviceAuthorization.objects.filter(
+        user_id=user.pk, status=DeviceAuthorization.Status.APPROVED, expires_at__gt=timezone.now()
+    ).count()
 
 
 def rig_list(*, user: User | AnonymousUser) -> QuerySet[Rig]:

@@ -26,6 +26,7 @@ from .pairing import device_authorization_decide, device_authorization_get_pendi
 from .selectors import (
     rig_get_for_user,
     rig_list,
+    rig_pairings_waiting,
     signup_invite_get_usable,
     units_for_request,
     units_for_user,
@@ -68,7 +69,11 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def rigs(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/rigs.html", {"rigs": rig_list(user=request.user)})
+    """My rigs; ``?partial=1``: only the rows, which rigs.js re-reads while a pairing that was
+    just approved waits for its agent to collect the token (the rig exists only from then on)."""
+    context = {"rigs": rig_list(user=request.user), "waiting": rig_pairings_waiting(user=request.user)}
+    template = "accounts/_rig_rows.html" if request.GET.get("partial") == "1" else "accounts/rigs.html"
+    return render(request, template, context)
 
 
 @login_required

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
+from apps.accounts.selectors import rig_list
 from apps.traces.selectors import lap_trace
 from simcoach_site.events import ready_reports
 
@@ -27,16 +31,77 @@ def session_get_for_user(*, user: User | AnonymousUser, session_id: int) -> Sess
     return session
 
 
-def session_live_for_user(*, user: User | AnonymousUser) -> Session | None:
-    """The user's most recent live session, which the /live/ page follows."""
+# A rig whose newest frame is this recent is "streaming" (frame times come from the rig's
+# clock: a few seconds also cover a batch in flight and a rig clock slightly off).
+STREAMING_WITHIN_S = 5.0
+# A live session silent this long is shown as ended, long before the 600 s sweep ends it: the
+# agent was killed or lost its network (a clean stop ends it at once, with `end`).
+STALE_AFTER_S = 60.0
+
+RigState = Literal["streaming", "idle", "offline"]
+
+
+@dataclass(frozen=True)
+class RigLive:
+    """One of the user's rigs as the /live/ picker shows it."""
+
+    rig_id: int
+    name: str
+    state: RigState
+    session_id: int | None  # its live session, unless offline
+    last_frame_at: dt.datetime | None  # of its newest live session
+
+    def as_json(self) -> dict[str, object]:
+        return {"id": self.rig_id, "name": self.name, "state": self.state, "session_id": self.session_id}
+
+
+def rig_live_list(*, user: User | AnonymousUser, now: dt.datetime | None = None) -> list[RigLive]:
+    """Each of the user's rigs with its state: streaming (frames in the last few seconds),
+    idle (a live session, no frames lately) or offline (no live session, or a stale one)."""
     if not user.is_authenticated:
-        return None
-    return (
-        Session.objects.select_related("track", "car")
-        .filter(owner_id=user.pk, state=Session.State.LIVE, source="live")
-        .order_by("-started_at")
-        .first()
-    )
+        return []
+    now = now or timezone.now()
+    rigs = list(rig_list(user=user).order_by("name", "pk"))
+    newest: dict[int, Session] = {}
+    live = Session.objects.filter(
+        owner_id=user.pk, state=Session.State.LIVE, source="live", rig_id__in=[r.pk for r in rigs]
+    ).order_by("-started_at")
+    for session in live.only("pk", "rig_id", "started_at", "last_frame_at"):
+        assert session.rig_id is not None
+        newest.setdefault(session.rig_id, session)
+    return [_rig_live(rig.pk, rig.name, newest.get(rig.pk), now) for rig in rigs]
+
+
+def _rig_live(rig_id: int, name: str, session: Session | None, now: dt.datetime) -> RigLive:
+    if session is None:
+        return RigLive(rig_id, name, "offline", None, None)
+    heard = session.last_frame_at or session.started_at
+    silent_s = (now - heard).total_seconds()
+    if silent_s > STALE_AFTER_S:
+        return RigLive(rig_id, name, "offline", None, session.last_frame_at)
+    streaming = session.last_frame_at is not None and silent_s <= STREAMING_WITHIN_S
+    return RigLive(rig_id, name, "streaming" if streaming else "idle", session.pk, session.last_frame_at)
+
+
+def rig_to_follow(rigs: list[RigLive], *, current: int | None) -> RigLive | None:
+    """The rig /live/ follows when no rig is chosen: the moving car.
+
+    The current rig is kept while it streams (two cars on track must not make the page flip
+    between them); otherwise the rig that streamed most recently, then an idle one (a session
+    just opened, the car in the pits), and none when every rig is offline.
+    """
+    by_id = {r.rig_id: r for r in rigs}
+    kept = by_id.get(current) if current is not None else None
+    if kept is not None and kept.state == "streaming":
+        return kept
+    for state in ("streaming", "idle"):
+        candidates = [r for r in rigs if r.state == state]
+        if kept is not None and kept.state == state:
+            return kept
+        if candidates:
+            never = dt.datetime.min.replace(tzinfo=dt.UTC)
+            return max(candidates, key=lambda r: (r.last_frame_at or never, r.session_id or 0))
+    return None
 
 
 def lap_list(*, session: Session) -> QuerySet[Lap]:

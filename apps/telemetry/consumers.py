@@ -24,14 +24,16 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 from django.utils import timezone
 
-from apps.accounts.selectors import units_for_viewer
+from apps.accounts.selectors import rig_get_for_user, units_for_viewer
 from apps.coaching.lib.rules import LiveCoach, Message, message_text
 from apps.coaching.services import live_coach_for_session, live_coach_lap_completed
 from apps.sessions.models import Session
 from apps.sessions.selectors import (
+    RigLive,
     lap_dict,
+    rig_live_list,
+    rig_to_follow,
     session_get_for_user,
-    session_live_for_user,
     session_live_snapshot,
 )
 from apps.sharing.models import ShareLink
@@ -401,7 +403,20 @@ class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
 
 
 class SessionLiveConsumer(LiveViewerConsumer):
-    """A logged-in owner watching one session (/ws/live/<id>/) or following their rigs (/ws/live/)."""
+    """A logged-in owner watching one session (/ws/live/<id>/), one rig (/ws/live/rig/<id>/:
+    its current session, the next one when it starts) or the car that is moving (/ws/live/).
+
+    Following a rig, it tells the page every rig's state (streaming, idle, offline) whenever
+    one changes; a session that went silent is shown as ended before the server's sweep ends it.
+    """
+
+    RIGS_EVERY_S = 2.0  # seconds between looks at the rigs' states
+    rig_id: int | None = None  # the chosen rig; None with session_id set: one fixed session
+    follows_rigs = False
+    _rigs_sent: list[dict[str, object]] | None = None
+    _following: int | None = None
+    _rigs_task: asyncio.Task[None] | None = None
+    _refreshing: asyncio.Lock
 
     async def connect(self) -> None:
         await self.accept()
@@ -409,31 +424,94 @@ class SessionLiveConsumer(LiveViewerConsumer):
         if user is None or not user.is_authenticated:
             await self.close(wire.CLOSE_UNAUTHORIZED, "log in to watch live telemetry")
             return
-        session_id = self.scope["url_route"]["kwargs"].get("session_id")
-        try:
-            session = await database_sync_to_async(self._session)(user, session_id)
-        except Http404:
-            await self.close(wire.CLOSE_NOT_FOUND, "no such session")
-            return
-        if session_id is None:
-            self.follow_group = user_group(user.pk)
-            await self.channel_layer.group_add(self.follow_group, self.channel_name)
         await self._set_units()
-        await self._watch(session)
+        kwargs = self.scope["url_route"]["kwargs"]
+        try:
+            if "session_id" in kwargs:
+                session = await database_sync_to_async(session_get_for_user)(
+                    user=user, session_id=kwargs["session_id"]
+                )
+                await self._watch(session)
+                return
+            if "rig_id" in kwargs:
+                rig = await database_sync_to_async(rig_get_for_user)(user=user, rig_id=kwargs["rig_id"])
+                self.rig_id = rig.pk
+        except Http404 as exc:
+            await self.close(wire.CLOSE_NOT_FOUND, str(exc).lower() or "not found")
+            return
+        # A chosen rig's group hears its sessions start; the user's group hears them all.
+        self.follows_rigs, self._refreshing = True, asyncio.Lock()
+        self.follow_group = rig_group(self.rig_id) if self.rig_id is not None else user_group(user.pk)
+        await self.channel_layer.group_add(self.follow_group, self.channel_name)
+        await self._refresh()
+        self._rigs_task = asyncio.create_task(self._watch_rigs())
 
-    @staticmethod
-    def _session(user: Any, session_id: int | None) -> Session | None:
-        if session_id is None:
-            return session_live_for_user(user=user)
-        return session_get_for_user(user=user, session_id=session_id)
+    async def disconnect(self, code: int) -> None:
+        if self._rigs_task is not None:
+            self._rigs_task.cancel()
+        await self._leave_groups()
+
+    async def _watch_rigs(self) -> None:
+        while True:
+            await asyncio.sleep(self.RIGS_EVERY_S)
+            try:
+                await self._refresh()
+            except Exception:  # a database hiccup must not end the page's updates for good
+                log.exception("live viewer: refreshing the rigs failed; trying again")
+
+    async def _refresh(self, *, ended: int | None = None) -> None:
+        """Follow the chosen (or moving) rig's current session and tell the page the rigs' states.
+
+        ``ended``: the session the server just said ended (the page was told already).
+        """
+        async with self._refreshing:
+            if ended is not None and ended == self.session_id:
+                await self._unwatch()
+            rigs = await database_sync_to_async(rig_live_list)(user=self.scope["user"])
+            target = self._target(rigs)
+            session_id = target.session_id if target is not None else None
+            if session_id != self.session_id:
+                if self.session_id is not None:
+                    # silent too long, or ended: shown as ended before whatever comes next
+                    await self.send_json({"type": "ended", "session_id": self.session_id})
+                    await self._unwatch()
+                if session_id is not None:
+                    with contextlib.suppress(Http404):  # deleted since the look: the next one tells
+                        session = await database_sync_to_async(session_get_for_user)(
+                            user=self.scope["user"], session_id=session_id
+                        )
+                        await self._watch(session)
+            elif session_id is None and self._rigs_sent is None:
+                await self.send_json({"type": "waiting"})  # connected with nothing to show yet
+            rows = [r.as_json() for r in rigs]
+            following = target.rig_id if target is not None else self.rig_id
+            if rows != self._rigs_sent or following != self._following:
+                self._rigs_sent, self._following = rows, following
+                await self.send_json(
+                    {"type": "rigs", "rigs": rows, "following": following, "chosen": self.rig_id}
+                )
+
+    def _target(self, rigs: list[RigLive]) -> RigLive | None:
+        if self.rig_id is not None:
+            return next((r for r in rigs if r.rig_id == self.rig_id), None)
+        watched = next((r.rig_id for r in rigs if r.session_id == self.session_id), None)
+        return rig_to_follow(rigs, current=watched if self.session_id is not None else None)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         pass  # owners only watch; coach notes arrive through share viewers
 
     async def session_started(self, event: dict[str, Any]) -> None:
-        user = self.scope["user"]
-        session = await database_sync_to_async(self._session)(user, event["session_id"])
-        await self._watch(session)
+        if self.follows_rigs:
+            await self._refresh()
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        await super().session_ended(event)
+        if self.follows_rigs:
+            await self._refresh(ended=event["session_id"])  # another rig may be moving
+
+    async def rig_revoked(self, event: dict[str, Any]) -> None:
+        if self.follows_rigs:
+            await self._refresh()  # the rig leaves the picker; its socket is closed by the server
 
 
 class ShareViewerConsumer(LiveViewerConsumer):

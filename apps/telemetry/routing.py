@@ -6,6 +6,7 @@ rig_urlpatterns = [path("ws/rig/", consumers.RigTelemetryConsumer.as_asgi())]
 viewer_urlpatterns = [
     path("ws/live/", consumers.SessionLiveConsumer.as_asgi()),
     path("ws/live/<int:session_id>/", consumers.SessionLiveConsumer.as_asgi()),
+    path("ws/live/rig/<int:rig_id>/", consumers.SessionLiveConsumer.as_asgi()),
     # Share viewers need no account, but they are browser sockets all the same (Origin checked).
     path("ws/share/<str:token>/", consumers.ShareViewerConsumer.as_asgi()),
     path("ws/coached/<int:coached_driver_id>/", consumers.ShareViewerConsumer.as_asgi()),

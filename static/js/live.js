@@ -65,14 +65,38 @@
       case "lap": return onLap(msg.lap);
       case "coaching": return addMessage(msg.message.severity, msg.message.text);
       case "note": return addMessage("note", msg.author + ": " + msg.text);
-      case "ended": $("title").textContent += " (ended)"; return;
+      case "ended": return onEnded(msg.session_id);
+      case "rigs": return onRigs(msg);
       case "waiting": $("title").textContent = root.dataset.share ? "Waiting for the driver…" : "Waiting for your rig…"; return;
       case "closed": closedReason = msg.reason; return; // the server says why before it closes
       case "note_refused": if ($("note-status")) $("note-status").textContent = "not sent: " + msg.reason; return;
     }
   }
 
+  function onEnded(id) {
+    if (!session || session.session_id !== id || root.classList.contains("ended")) return;
+    root.classList.add("ended");
+    $("title").textContent += " (ended)";
+    $("speed").textContent = "0"; // the last frame is not the car now: no frozen speed
+  }
+
+  // The picker's rigs, rendered by the server, get their states (and the followed one) here.
+  function onRigs(msg) {
+    const picker = $("rig-picker");
+    if (!picker) return;
+    for (const rig of msg.rigs) {
+      const link = picker.querySelector('[data-rig="' + rig.id + '"]');
+      if (!link) continue; // paired after the page loaded: it shows after a reload
+      const pill = link.querySelector("[data-rig-state]");
+      pill.className = "pill rig-state " + rig.state;
+      pill.textContent = rig.state;
+      link.classList.toggle("following", rig.id === msg.following);
+    }
+  }
+
   function onSession(s) {
+    root.classList.remove("ended");
+    root.dataset.session = s.session_id; // which session the page shows (the picker may change it)
     session = s; laps = []; bestSectors = []; refProfile = null; curProfile = [];
     // The server sends the last full lap's line; the car's own positions then paint over it.
     outline = (s.outline || []).slice();

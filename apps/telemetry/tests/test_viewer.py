@@ -68,6 +68,8 @@ async def test_it_follows_the_users_next_session(rig_and_token, driver) -> None:
     assert (await watch.receive_json_from(timeout=5))["type"] == "waiting"
     rig, welcome = await open_session(token)
     started = await watch.receive_json_from(timeout=5)
+    while started["type"] == "rigs":  # the picker's states come along
+        started = await watch.receive_json_from(timeout=5)
     assert started["type"] == "session" and started["session_id"] == welcome["session_id"]
     await watch.disconnect()
     await rig.disconnect()

@@ -105,6 +105,10 @@ class Command(BaseCommand):
             "demo",
             "--seed",
             str(seed),
+            # The server is stopped at the same moment: a short drain keeps the agent's goodbye
+            # well inside stop_children's grace (what is left is sent by the next demo).
+            "--drain-timeout",
+            "2",
         ]
         return spawn([*cmd, "--server", url, "--token", token], env=env)
 
