@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypedDict, TypeVar
+from typing import Generic, Literal, TypedDict, TypeVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -79,8 +79,37 @@ class CoachingNote(TypedDict, total=False):
 
 LayerEvent = SessionStarted | SessionEnded | RigRevoked | ShareRevoked | CoachingNote
 
+# The live stream of a session, sent by the rig's consumer straight to the layer (not after a
+# commit: frames are not stored yet when viewers see them). Annotated dict literals at the send
+# sites, not TypedDict calls: the types cost nothing per frame on the hot path.
 
-def broadcast(group: str, event: LayerEvent | dict[str, Any]) -> None:
+
+class LiveFrame(TypedDict):
+    type: Literal["live.frame"]
+    text: str  # the viewers' JSON, encoded once for all of them (apps.telemetry.lib.live)
+    origin: str  # the sending event loop's fan-out: its own viewers already have the frame
+
+
+class LiveLap(TypedDict):
+    type: Literal["live.lap"]
+    lap: dict[str, object]  # apps.sessions.selectors.lap_dict
+
+
+class CoachingMessage(TypedDict):
+    rule: str
+    severity: str
+    text: str
+
+
+class LiveCoaching(TypedDict):
+    type: Literal["live.coaching"]
+    message: CoachingMessage
+
+
+LiveEvent = LiveFrame | LiveLap | LiveCoaching
+
+
+def broadcast(group: str, event: LayerEvent) -> None:
     if settings.DEBUG:
         # Events cross process boundaries in production: prove they survive JSON.
         event = json.loads(json.dumps(event))

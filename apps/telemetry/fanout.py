@@ -31,7 +31,7 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from redis import asyncio as aioredis
 
-from simcoach_site.events import session_group
+from simcoach_site.events import LiveFrame, session_group
 
 from .lib.loops import per_loop
 
@@ -97,7 +97,7 @@ class LiveFanout:
         if self._remote.get(session_id, True):
             layer = get_channel_layer()
             assert layer is not None
-            event = {"type": "live.frame", "text": text, "origin": self.origin}
+            event: LiveFrame = {"type": "live.frame", "text": text, "origin": self.origin}
             await layer.group_send(session_group(session_id), event)
 
     def _start_probe(self) -> None:
