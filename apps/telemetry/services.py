@@ -17,7 +17,8 @@ from apps.sessions.lib.laps import CompletedLap
 from apps.sessions.models import Lap, Session
 from apps.sessions.services import lap_create, session_end, session_open
 from apps.traces.lib.columns import Columns, Frames
-from apps.traces.tracestore import TraceWrite, get_trace_store
+from apps.traces.services import trace_write_many
+from apps.traces.tracestore import TraceWrite
 from simcoach_agent.channels import GAMES, SESSION_KINDS
 from simcoach_site.lib.ratelimit import count, limited
 
@@ -164,8 +165,8 @@ def telemetry_batches_ingest(batches: Sequence[IngestBatch]) -> list[IngestResul
     with transaction.atomic():
         _advance_all(outcomes)
         plans = [o for o in outcomes if isinstance(o, _Plan)]
-        get_trace_store().write_many(
-            [TraceWrite(p.cursor.session_id, p.cursor.owner_id, p.first, p.new) for p in plans]
+        trace_write_many(
+            writes=[TraceWrite(p.cursor.session_id, p.cursor.owner_id, p.first, p.new) for p in plans]
         )
         laps = {id(p): _laps(p.cursor.session_id, p.done) for p in plans}
     results: list[IngestResult | IngestError] = []
