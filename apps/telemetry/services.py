@@ -16,7 +16,7 @@ from apps.accounts.services import rig_seen
 from apps.sessions.lib.laps import CompletedLap
 from apps.sessions.models import Lap, Session
 from apps.sessions.services import lap_create, session_end, session_open
-from apps.traces.lib.columns import Columns, Frames
+from apps.traces.lib.columns import Columns, MatrixColumns
 from apps.traces.services import trace_write_many
 from apps.traces.tracestore import TraceWrite
 from simcoach_agent.channels import GAMES, SESSION_KINDS
@@ -189,7 +189,7 @@ def _plan(batch: IngestBatch) -> IngestResult | IngestError | _Plan:
     if skip >= n:
         return IngestResult(acked_seq=cursor.last_seq, stored=0)
     new: Columns
-    if isinstance(cols, Frames):  # already float64 rows: no copy per channel
+    if isinstance(cols, MatrixColumns):  # already float64 rows: no copy per channel
         new = cols.tail(skip) if skip else cols
     else:
         new = {k: np.asarray(v[skip:], dtype=np.float64) for k, v in cols.items()}
