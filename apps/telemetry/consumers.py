@@ -78,8 +78,8 @@ class NoPerMessageDbCleanup:
 
     For consumers that receive many small messages and reach the ORM only through
     database_sync_to_async (which cleans up connections itself) or their own threads, that hop
-    is a thread round trip per message; at 10 batches a second from each of hundreds of rigs
-    it queued the event loop behind the one ORM thread.
+    is a thread round trip per message, and at the ingest's message rate it queued the event
+    loop behind the one ORM thread (bench/RESULTS.md).
     """
 
     async def dispatch(self, message: dict[str, Any]) -> None:

@@ -242,7 +242,7 @@ _ADVANCED = ("last_seq", "frame_count", "live_state", "last_frame_at")
 
 def _sessions_update(changed: dict[int, tuple[int, int, dict[str, Any], dt.datetime]]) -> None:
     """One parametrised UPDATE run for every row (pipelined by psycopg): the ORM's bulk_update
-    builds a CASE per column and row, which at a few hundred rigs cost more than the I/O."""
+    builds a CASE per column and row, which under load cost more than the I/O (bench/RESULTS.md)."""
     meta, quote = Session._meta, connection.ops.quote_name
     fields = [cast("Field[Any, Any]", meta.get_field(name)) for name in _ADVANCED]
     sets = ", ".join(f"{quote(name)} = %s" for name in _ADVANCED)  # plain fields: column = name

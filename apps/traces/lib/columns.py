@@ -26,10 +26,9 @@ class MatrixColumns(Mapping[str, np.ndarray]):
     """A batch's columns as rows of one (channels x frames) matrix, read-only.
 
     Read like a columns dict; a channel is a row view made when asked for. Joining batches
-    with the same channels (`join`) is one concatenate instead of one per channel, which,
-    over sixty channels, was the largest single cost of the live path. The rows are not made
-    up front: building sixty views and a dict per batch was the next largest, and those dicts
-    were most of what the collector walked at every young collection.
+    with the same channels (`join`) is one concatenate instead of one per channel, and no
+    views or dict are built per batch (they would be most of what the collector walks): both
+    were among the live path's largest costs (bench/RESULTS.md).
     """
 
     __slots__ = ("_rows", "matrix", "names")
