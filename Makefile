@@ -54,7 +54,7 @@ style: venv
 	$(VENV)/bin/ruff format --check .
 
 types: venv
-	$(VENV)/bin/mypy apps agent/simcoach_agent simcoach_site
+	$(VENV)/bin/mypy apps agent/simcoach_agent simcoach_site bench
 
 lint: style types
 
