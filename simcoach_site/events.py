@@ -79,9 +79,9 @@ class CoachingNote(TypedDict, total=False):
 
 LayerEvent = SessionStarted | SessionEnded | RigRevoked | ShareRevoked | CoachingNote
 
-# The live stream of a session, sent by the rig's consumer straight to the layer (not after a
-# commit: frames are not stored yet when viewers see them). Annotated dict literals at the send
-# sites, not TypedDict calls: the types cost nothing per frame on the hot path.
+# The live stream of a session, sent by the rig's consumer straight to the layer rather than
+# through broadcast_on_commit: viewers see frames before the store has them. Annotated dict
+# literals at the send sites, not TypedDict calls: the types cost nothing per frame.
 
 
 class LiveFrame(TypedDict):
@@ -104,9 +104,6 @@ class CoachingMessage(TypedDict):
 class LiveCoaching(TypedDict):
     type: Literal["live.coaching"]
     message: CoachingMessage
-
-
-LiveEvent = LiveFrame | LiveLap | LiveCoaching
 
 
 def broadcast(group: str, event: LayerEvent) -> None:
