@@ -6,13 +6,15 @@ viewer frame by its exact bytes, and a floor writing JSON any other way had 0 fr
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from typing import Any
 
 import msgpack
+import pytest
 
 from bench import floor_asgi
-from bench.ingest import BATCH_FRAMES, FRAME_T, batch_at
+from bench.ingest import BATCH_FRAMES, FRAME_T, apps_arg, batch_at
 from simcoach_agent import wire
 
 
@@ -62,3 +64,9 @@ def test_floor_frames_are_counted_by_the_load_generator() -> None:
     assert match is not None
     assert float(match[1]) == 1_700_000_000.35  # the newest frame's time, to the millisecond
     assert ack == ["ack", 2 * BATCH_FRAMES - 1]
+
+
+def test_the_benchmark_refuses_an_unknown_app_by_name() -> None:
+    assert apps_arg("site,floor") == ["site", "floor"]
+    with pytest.raises(argparse.ArgumentTypeError, match=r"--app takes site, floor .*'site,flor'"):
+        apps_arg("site,flor")
