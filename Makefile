@@ -44,16 +44,17 @@ test: venv static  ## PYTEST_ARGS narrows a run, e.g. PYTEST_ARGS='-m "not fault
 	$(VENV)/bin/pytest -q $(XDIST) $(PYTEST_ARGS)
 
 # The backend-free layer (conftest.py marks tests that touch no database, channel layer,
-# trace store or broker) without Chromium and the fuzzers: no services needed, under a minute.
+# trace store or broker) without Chromium, the fuzzers and the tests that start whole server
+# processes (`slow`): no services needed, under a minute (README, "Tests").
 test-fast: venv
-	$(VENV)/bin/pytest -q -p no:xdist -m "backend_free and not browser and not fuzz"
+	$(VENV)/bin/pytest -q -p no:xdist -m "backend_free and not browser and not fuzz and not slow"
 
 style: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 types: venv
-	$(VENV)/bin/mypy apps agent/simcoach_agent simcoach_site
+	$(VENV)/bin/mypy apps agent/simcoach_agent simcoach_site bench
 
 lint: style types
 

@@ -73,8 +73,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _slow_first(item: pytest.Item) -> int:
-    # faults: outages of 30-60 s on the wall clock; browser: Chromium and Daphne, 5-40 s
-    return 0 if item.get_closest_marker("faults") else 1 if item.get_closest_marker("browser") else 2
+    # faults: outages on the wall clock; browser and slow: Chromium, Daphne or fresh interpreters
+    if item.get_closest_marker("faults"):
+        return 0
+    return 1 if item.get_closest_marker("browser") or item.get_closest_marker("slow") else 2
 
 
 @pytest.fixture(autouse=True)

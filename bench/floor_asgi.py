@@ -30,6 +30,13 @@ def _newest_t(batch: dict[str, Any]) -> float:
     return sum(cols[0]) / 1000.0
 
 
+def viewer_frame(t: float) -> str:
+    """A viewer's frame message, written as the site writes it (apps.telemetry.lib.live): compact
+    JSON. The load generator finds the frame and its time by the exact bytes, without parsing, so
+    json.dumps' default separators (a space after each colon) made every floor frame go uncounted."""
+    return f'{{"type":"frame","frame":{{"t":{t:.3f}}}}}'
+
+
 async def _rig(receive: Receive, send: Send) -> None:
     session_id = batches = 0
     while True:
@@ -48,8 +55,7 @@ async def _rig(receive: Receive, send: Send) -> None:
                 await send({"type": "websocket.send", "bytes": msgpack.packb(ack)})
             viewer = _viewers.get(session_id)
             if viewer is not None:
-                text = json.dumps({"type": "frame", "frame": {"t": _newest_t(msg)}})
-                await viewer({"type": "websocket.send", "text": text})
+                await viewer({"type": "websocket.send", "text": viewer_frame(_newest_t(msg))})
 
 
 async def _viewer(session_id: int, receive: Receive, send: Send) -> None:

@@ -17,6 +17,7 @@ of the window (growing = not keeping up), server CPU (% of one core) and RSS, th
 generator's CPU and the whole machine's CPU use (other work shares these cores).
 
 Usage: .venv/bin/python bench/ingest.py [--steps 10,25,50,100] [--seconds 30] [--profile 50]
+       [--app site,floor]  (each step against the site, then against bench/floor_asgi.py)
 Results: one JSON line per step on stdout and in bench/out/ingest.json.
 """
 
@@ -60,6 +61,7 @@ P99_LIMIT_MS = 100.0
 FRAME_T = re.compile(r'[{,]"t":([-+.0-9eE]+)')  # a viewer frame's time, without parsing the rest
 # Session ids start here so the bench's Redis groups (session.<id>) never meet a test run's.
 SESSION_ID_BASE = 5_000_000
+APPS = ("site", "floor")
 
 
 # ----------------------------------------------------------------------------- load generator
@@ -409,7 +411,7 @@ def run_step(
     from tests.servers import stop
 
     port = free_port()
-    log = open(OUT / f"daphne-{step.n}.log", "w")  # noqa: SIM115 - closed below
+    log = open(OUT / f"daphne-{step.app}-{step.n}.log", "w")  # noqa: SIM115 - closed below
     cmd = daphne_command(sys.executable, "127.0.0.1", port)
     if step.app == "floor":
         cmd[-1] = "bench.floor_asgi:application"
@@ -517,7 +519,7 @@ def merged_backlog(outs: list[dict[str, Any]]) -> list[int]:
 
 def profile_start(pid: int, step: Step) -> subprocess.Popen[bytes]:
     spy = Path(sys.executable).parent / "py-spy"
-    out = OUT / f"profile-{step.n}.txt"
+    out = OUT / f"profile-{step.app}-{step.n}.txt"
     cmd = [
         str(spy),
         "record",
@@ -568,7 +570,10 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2, help="load generator processes")
     ap.add_argument("--profile", type=int, default=0, help="py-spy the server at this step")
     ap.add_argument(
-        "--app", choices=["site", "floor"], default="site", help="floor: bench/floor_asgi.py, Daphne alone"
+        "--app",
+        default="site",
+        type=apps_arg,
+        help="site, floor (bench/floor_asgi.py: Daphne alone) or both, comma-separated: each step runs each",
     )
     ap.add_argument("--keep-going", action="store_true", help="run every step even after one fails")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -578,6 +583,14 @@ def main() -> None:
         print(json.dumps(asyncio.run(worker_main(spec))), flush=True)
         return
     run_bench(opts)
+
+
+def apps_arg(text: str) -> list[str]:
+    apps = [a.strip() for a in text.split(",")]
+    unknown = [a for a in apps if a not in APPS]
+    if unknown or not apps:
+        raise argparse.ArgumentTypeError(f"--app takes {', '.join(APPS)} (comma-separated), not {text!r}")
+    return apps
 
 
 def run_bench(opts: argparse.Namespace) -> None:
@@ -597,15 +610,18 @@ def run_bench(opts: argparse.Namespace) -> None:
             f.write(pickle.dumps(demo_batches()))
         results = []
         for n in steps:
-            run = f"r{int(time.time())}-{n}"
-            step = Step(n, opts.seconds, opts.warmup, opts.workers, run, n == opts.profile, opts.app)
-            row = run_step(step, env, accounts, Path(f.name), influx.proc.pid)
-            print(json.dumps(row), flush=True)
-            results.append(row)
-            if step.profile:
-                for fn, own, incl in profile_top(OUT / f"profile-{n}.txt"):
-                    print(f"  {own:5.1f}% self {incl:5.1f}% incl  {fn}")
-            if not row["held"] and not opts.keep_going:
+            held = False
+            for app in opts.app:  # back to back at each step, so both see the same machine load
+                run = f"r{int(time.time())}-{app}-{n}"
+                step = Step(n, opts.seconds, opts.warmup, opts.workers, run, n == opts.profile, app)
+                row = {"app": app} | run_step(step, env, accounts, Path(f.name), influx.proc.pid)
+                print(json.dumps(row), flush=True)
+                results.append(row)
+                held = held or row["held"]
+                if step.profile:
+                    for fn, own, incl in profile_top(OUT / f"profile-{app}-{n}.txt"):
+                        print(f"  {own:5.1f}% self {incl:5.1f}% incl  {fn}")
+            if not held and not opts.keep_going:
                 break
         (OUT / "ingest.json").write_text(json.dumps(results, indent=1))
     finally:

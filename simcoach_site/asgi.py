@@ -20,8 +20,7 @@ from django.conf import settings  # noqa: E402
 
 # The ingest threads plan each store tick and run its SQL holding the GIL (and built its line
 # protocol so too, before native/); at Python's default 5 ms switch interval the event loop, and
-# with it every socket, waited that long for them. Measured (bench/RESULTS.md): at 80 rigs,
-# p99 rig->viewer 123 ms -> 32 ms.
+# with it every socket, waited that long for them (bench/RESULTS.md has what it cost viewers).
 sys.setswitchinterval(settings.GIL_SWITCH_INTERVAL_S)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
@@ -51,12 +50,11 @@ application = ProtocolTypeRouter(
 )
 
 # Everything imported so far lives as long as the process: out of the collector's sight, a full
-# collection no longer walks Django's ~180 000 objects while every socket waits for it
-# (measured at 140 rigs: 89 -> 28 ms a full collection; bench/RESULTS.md, fourth pass).
+# collection no longer walks Django's objects while every socket waits for it (bench/RESULTS.md).
 gc.freeze()
-# A young collection walks everything alive that is young: at 200 rigs, the ~10 000 futures,
-# coroutines and batches of the sockets in flight, 1.7 ms a time. At the default threshold
-# (700 allocations) that ran ~10 times a second, and one collection in ten also walked the
-# middle generation (10-28 ms). What the sockets allocate is freed by reference counting;
-# only cycles wait for the collector, and 10 000 allocations of them cost little memory.
+# A young collection walks everything alive that is young: with many sockets, thousands of
+# futures, coroutines and batches in flight. At the default threshold (700 allocations) that
+# ran several times a second, and one collection in ten also walked the middle generation
+# (bench/RESULTS.md). What the sockets allocate is freed by reference counting; only cycles
+# wait for the collector, and 10 000 allocations of them cost little memory.
 gc.set_threshold(10_000, 10, 10)

@@ -14,9 +14,9 @@ Two kinds, both typed here so no app needs another to know a payload's shape:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypedDict, TypeVar
+from typing import Generic, Literal, TypedDict, TypeVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -79,8 +79,35 @@ class CoachingNote(TypedDict, total=False):
 
 LayerEvent = SessionStarted | SessionEnded | RigRevoked | ShareRevoked | CoachingNote
 
+# The live stream of a session, sent by the rig's consumer straight to the layer rather than
+# through broadcast_on_commit: viewers see frames before the store has them. Annotated dict
+# literals at the send sites, not TypedDict calls: the types cost nothing per frame.
 
-def broadcast(group: str, event: LayerEvent | dict[str, Any]) -> None:
+
+class LiveFrame(TypedDict):
+    type: Literal["live.frame"]
+    text: str  # the viewers' JSON, encoded once for all of them (apps.telemetry.lib.live)
+    origin: str  # the sending event loop's fan-out: its own viewers already have the frame
+
+
+class LiveLap(TypedDict):
+    type: Literal["live.lap"]
+    lap: dict[str, object]  # apps.sessions.selectors.lap_dict
+
+
+class CoachingMessage(TypedDict):
+    rule: str
+    severity: str
+    text: str  # as the agent reads it (stored units)
+    data: Mapping[str, object]  # the message's numbers in stored units: each viewer words it in theirs
+
+
+class LiveCoaching(TypedDict):
+    type: Literal["live.coaching"]
+    message: CoachingMessage
+
+
+def broadcast(group: str, event: LayerEvent) -> None:
     if settings.DEBUG:
         # Events cross process boundaries in production: prove they survive JSON.
         event = json.loads(json.dumps(event))

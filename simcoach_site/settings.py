@@ -119,9 +119,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Channel layer and Celery ---------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    # The pub/sub layer: measured (DESIGN.md) to deliver every live frame where the core
-    # Redis layer dropped over half of them at 30 rigs. Pub/sub channels ignore the db number
-    # in the URL: sites (or test workers) sharing one Redis on other dbs need another prefix.
+    # The pub/sub layer: it delivers every live frame where the core Redis layer, whose
+    # channels have a capacity, dropped them under load (DESIGN.md, bench/RESULTS.md). Pub/sub
+    # channels ignore the db number in the URL: sites (or test workers) sharing one Redis on
+    # other dbs need another prefix.
     _redis_db = urlsplit(REDIS_URL).path.strip("/")
     _layer_prefix = "asgi" if _redis_db in ("", "0") else f"asgi{_redis_db}"
     CHANNEL_LAYERS = {

@@ -11,12 +11,14 @@ The flying lap is the one from issue 17: 76.861 s, splits 23.913 / 25.536 / 27.4
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from gamebytes import lmu_page, rf2_extended, rf2_scoring, rf2_telemetry
 
+from simcoach_agent.channels import Frame
 from simcoach_agent.sources.lmu import split_page
 from simcoach_agent.sources.rf2 import trim
 
@@ -25,6 +27,7 @@ TELEMETRY_DT = 0.02  # s, 50 Hz
 SCORING_DT = 0.2  # s, 5 Hz
 T0 = 1_700_000_000.0  # wall clock of session time 0
 PIT_EXIT_S = 3.0  # the out-lap's first seconds are in the pit lane
+Polls = Iterator[tuple[float, list[tuple[str, bytes]]]]  # (wall time, chunks) per telemetry write
 
 
 @dataclass(frozen=True)
@@ -136,3 +139,16 @@ def lmu_polls(*, game_splits_out_lap: bool = True) -> Iterator[tuple[float, list
         info = {**INFO, "mCurrentET": tick}
         page = lmu_page(info, [_scoring_fields(tick, game_splits_out_lap)], [_telemetry_fields(et)])
         yield T0 + et, split_page(page)
+
+
+@cache
+def decoded_drive(
+    decoder_type: type, polls: Callable[..., Polls], game_splits_out_lap: bool = True
+) -> tuple[Frame, ...]:
+    """The drive's frames (`rf2_polls` or `lmu_polls`) through a fresh decoder of this type.
+
+    Decoded once per process and shared by every test module that reads them (seconds of CPU
+    each); frames are dicts, so callers copy before changing one."""
+    decoder = decoder_type()
+    frames = (decoder.feed(chunks, t) for t, chunks in polls(game_splits_out_lap=game_splits_out_lap))
+    return tuple(f for f in frames if f is not None)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from gamebytes import lmu_page, rf2_scoring, rf2_telemetry
-from isi_drive import FLYING, LENGTH, OUT_LAP, T0, lmu_polls, rf2_polls, truth
+from isi_drive import FLYING, LENGTH, OUT_LAP, T0, decoded_drive, lmu_polls, rf2_polls, truth
 from test_rf2 import INFO, car, chunks, scored
 
 from simcoach_agent.channels import Frame
@@ -19,10 +19,9 @@ Polls = Callable[..., Iterator[tuple[float, list[tuple[str, bytes]]]]]
 GAMES = [pytest.param(Rf2Decoder, rf2_polls, id="rf2"), pytest.param(LmuDecoder, lmu_polls, id="lmu")]
 
 
-def drive(decoder: type, polls: Polls, **opts: bool) -> list[Frame]:
-    dec = decoder()
-    frames = [dec.feed(c, t) for t, c in polls(**opts)]
-    return [f for f in frames if f is not None]
+def drive(decoder: type, polls: Polls) -> list[Frame]:
+    """The whole drive through a fresh decoder (decoded once per process: seconds of CPU)."""
+    return [dict(f) for f in decoded_drive(decoder, polls)]
 
 
 @pytest.mark.parametrize(("decoder", "polls"), GAMES)

@@ -343,13 +343,20 @@ def _export_or_404(build: Callable[[], Download]) -> HttpResponseBase:
         raise NotFound(str(exc)) from None
 
 
-class SessionExportApi(APIView):
-    """Every lap of the session as one file; rig tokens work too (the agent's `export` command)."""
+class _ExportApi(APIView):
+    """What every export route shares: who may ask (rig tokens too: the agent's `export`
+    command), its schema, and the file format, set per route with as_view(fmt=...)."""
 
     authentication_classes = [RigTokenAuthentication, SessionAuthentication, TokenAuthentication]
     schema = ExportSchema()
+    kind, what = "", ""  # named in ExportSchema's operation ids and descriptions
+    fmt = "csv"
+
+
+class SessionExportApi(_ExportApi):
+    """Every lap of the session as one file."""
+
     kind, what = "session", "the session"
-    fmt = "csv"  # set per route: as_view(fmt=...)
 
     def get(self, request: Request, session_id: int) -> HttpResponseBase:
         session = session_get_for_user(user=request.user, session_id=session_id)
@@ -361,13 +368,10 @@ class SessionExportApi(APIView):
         )
 
 
-class LapExportApi(APIView):
+class LapExportApi(_ExportApi):
     """One lap as a file, the same columns as its session's."""
 
-    authentication_classes = [RigTokenAuthentication, SessionAuthentication, TokenAuthentication]
-    schema = ExportSchema()
     kind, what = "lap", "the lap"
-    fmt = "csv"  # set per route: as_view(fmt=...)
 
     def get(self, request: Request, lap_id: int) -> HttpResponseBase:
         lap = lap_get_for_user(user=request.user, lap_id=lap_id)

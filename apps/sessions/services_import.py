@@ -16,7 +16,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO
 
 import numpy as np
 from django.conf import settings
@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.traces.lib.columns import Columns
-from apps.traces.tracestore import get_trace_store
+from apps.traces.services import trace_delete, trace_write
 from simcoach_site.events import LapStored, lap_stored
 
 from .lib.imports import ImportedLap, ImportedSession, ImportFormatError, detect_format, import_session
@@ -222,15 +222,14 @@ def _store(
     # Files without a date (Garage 61) are placed at import time; traces need epoch seconds.
     started_at = parsed.started_at or timezone.now()
     base = started_at.timestamp()
-    store = get_trace_store()
     with transaction.atomic():
         session = _session_create(owner, parsed, facts, content_hash, rig_id, started_at)
         laps = [_lap_create(session, lap, base, is_first=i == 0) for i, lap in enumerate(parsed.laps)]
         try:
-            _trace_write(store, session, owner, _trace_columns(parsed), base)
+            _trace_write(session, owner, _trace_columns(parsed), base)
         except Exception as exc:
             # The db store rolls back with the transaction; influx needs an explicit delete.
-            _trace_forget(store, session.pk)
+            _trace_forget(session.pk)
             raise ImportStoreFailed(
                 f"storing the trace failed ({type(exc).__name__}: {exc}); nothing was imported"
             ) from exc
@@ -325,10 +324,10 @@ def safe_channel_name(name: str) -> str:
     return safe
 
 
-def _trace_write(store: Any, session: Session, owner: User, cols: Columns, base: float) -> None:
+def _trace_write(session: Session, owner: User, cols: Columns, base: float) -> None:
     for seq_start, chunk in _chunks(cols):
         chunk["t"] = chunk["t"] + base
-        store.write(session_id=session.pk, user_id=owner.pk, seq_start=seq_start, cols=chunk)
+        trace_write(session_id=session.pk, user_id=owner.pk, seq_start=seq_start, cols=chunk)
 
 
 def _chunks(cols: Columns) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
@@ -340,8 +339,8 @@ def _chunks(cols: Columns) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         )
 
 
-def _trace_forget(store: Any, session_id: int) -> None:
+def _trace_forget(session_id: int) -> None:
     try:
-        store.delete_session(session_id=session_id)
+        trace_delete(session_id=session_id)
     except Exception:
         log.exception("could not delete the partial trace of session %s", session_id)

@@ -42,7 +42,20 @@ from apps.sharing.services import NoteRefused, coach_note_send, share_link_touch
 from apps.traces.lib.columns import Columns
 from apps.traces.lib.influx import InfluxError
 from simcoach_agent import wire
-from simcoach_site.events import rig_group, session_group, share_group, user_group
+from simcoach_site.events import (
+    CoachingNote,
+    LiveCoaching,
+    LiveFrame,
+    LiveLap,
+    RigRevoked,
+    SessionEnded,
+    SessionStarted,
+    ShareRevoked,
+    rig_group,
+    session_group,
+    share_group,
+    user_group,
+)
 from simcoach_site.lib.client import client_ip, ip_bucket
 from simcoach_site.lib.units import Units
 
@@ -71,8 +84,8 @@ class NoPerMessageDbCleanup:
 
     For consumers that receive many small messages and reach the ORM only through
     database_sync_to_async (which cleans up connections itself) or their own threads, that hop
-    is a thread round trip per message; at 10 batches a second from each of hundreds of rigs
-    it queued the event loop behind the one ORM thread.
+    is a thread round trip per message, and at the ingest's message rate it queued the event
+    loop behind the one ORM thread (bench/RESULTS.md).
     """
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -223,7 +236,8 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         if result.laps:
             await self._coach_flush()  # the rules see a lap's last frames before it closes
         for lap in result.laps:
-            await self._fanout({"type": "live.lap", "lap": lap_dict(lap)})
+            live_lap: LiveLap = {"type": "live.lap", "lap": lap_dict(lap)}
+            await self._fanout(live_lap)
             closing = sync_to_async(live_coach_lap_completed, thread_sensitive=False)
             assert self.coach is not None
             async with self._coach_lock:
@@ -237,7 +251,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
                 {"type": "coaching", "rule": m.rule, "severity": m.severity, "text": m.text}
             )
             # `data` (numbers in stored units) lets each viewer read the message in its units.
-            event = {
+            event: LiveCoaching = {
                 "type": "live.coaching",
                 "message": {"rule": m.rule, "severity": m.severity, "text": m.text, "data": _plain(m.data)},
             }
@@ -270,7 +284,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         delta = self.coach.live_delta(cols) if self.coach is not None else None
         await self._best_effort(fanout.frame(self.session_id, frame_for_viewers(cols, delta)))
 
-    async def _fanout(self, event: dict[str, Any]) -> None:
+    async def _fanout(self, event: LiveLap | LiveCoaching) -> None:
         await self._best_effort(self.channel_layer.group_send(self.session_group, event))
 
     async def _best_effort(self, telling_viewers: Awaitable[None]) -> None:
@@ -313,13 +327,13 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         await self.send(bytes_data=wire.encode_control(message))
 
     # Channel-layer events addressed to this rig.
-    async def rig_revoked(self, event: dict[str, Any]) -> None:
+    async def rig_revoked(self, event: RigRevoked) -> None:
         await self.close(wire.CLOSE_REVOKED, "this rig's token was revoked: pair it again")
 
-    async def session_started(self, event: dict[str, Any]) -> None:
+    async def session_started(self, event: SessionStarted) -> None:
         pass  # the rig group hears its own sessions start; only share viewers act on it
 
-    async def coaching_note(self, event: dict[str, Any]) -> None:
+    async def coaching_note(self, event: CoachingNote) -> None:
         await self.send_msgpack({"type": "note", "author": event["author"], "text": event["text"]})
 
 
@@ -377,15 +391,15 @@ class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         await self._leave_groups()
 
-    async def live_frame(self, event: dict[str, Any]) -> None:
+    async def live_frame(self, event: LiveFrame) -> None:
         if event.get("origin") != live_fanout().origin:  # this loop's frames came directly
             await self.send(text_data=event["text"])  # encoded once by the rig's consumer
 
-    async def live_lap(self, event: dict[str, Any]) -> None:
+    async def live_lap(self, event: LiveLap) -> None:
         await self.send_json({"type": "lap", "lap": event["lap"]})
 
-    async def live_coaching(self, event: dict[str, Any]) -> None:
-        message = dict(event["message"])
+    async def live_coaching(self, event: LiveCoaching) -> None:
+        message: dict[str, Any] = dict(event["message"])
         data = message.pop("data", None) or {}
         try:
             text = message_text(message["rule"], data, self.units) if self.units else None
@@ -393,12 +407,12 @@ class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
             text = None
         await self.send_json({"type": "coaching", "message": {**message, "text": text or message["text"]}})
 
-    async def coaching_note(self, event: dict[str, Any]) -> None:
+    async def coaching_note(self, event: CoachingNote) -> None:
         # Share viewers also hear the rig group; its copy of a note is for the agent only.
         if "rig_id" not in event:
             await self.send_json({"type": "note", "author": event["author"], "text": event["text"]})
 
-    async def session_ended(self, event: dict[str, Any]) -> None:
+    async def session_ended(self, event: SessionEnded) -> None:
         await self.send_json({"type": "ended", "session_id": event["session_id"]})
 
 
@@ -500,16 +514,16 @@ class SessionLiveConsumer(LiveViewerConsumer):
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         pass  # owners only watch; coach notes arrive through share viewers
 
-    async def session_started(self, event: dict[str, Any]) -> None:
+    async def session_started(self, event: SessionStarted) -> None:
         if self.follows_rigs:
             await self._refresh()
 
-    async def session_ended(self, event: dict[str, Any]) -> None:
+    async def session_ended(self, event: SessionEnded) -> None:
         await super().session_ended(event)
         if self.follows_rigs:
             await self._refresh(ended=event["session_id"])  # another rig may be moving
 
-    async def rig_revoked(self, event: dict[str, Any]) -> None:
+    async def rig_revoked(self, event: RigRevoked) -> None:
         if self.follows_rigs:
             await self._refresh()  # the rig leaves the picker; its socket is closed by the server
 
@@ -596,7 +610,7 @@ class ShareViewerConsumer(LiveViewerConsumer):
             raise NoteRefused("there is no live session to send a note to")
         coach_note_send(link=access.link, session=session, text=text)
 
-    async def session_started(self, event: dict[str, Any]) -> None:
+    async def session_started(self, event: SessionStarted) -> None:
         if self.link is None:
             return
         find = database_sync_to_async(share_link_session)
@@ -604,10 +618,10 @@ class ShareViewerConsumer(LiveViewerConsumer):
         if session is not None:
             await self._watch(session)
 
-    async def share_revoked(self, event: dict[str, Any]) -> None:
+    async def share_revoked(self, event: ShareRevoked) -> None:
         await self._cut_off("revoked")
 
-    async def rig_revoked(self, event: dict[str, Any]) -> None:
+    async def rig_revoked(self, event: RigRevoked) -> None:
         await self._cut_off("revoked")  # an unpaired rig shares nothing any more
 
 

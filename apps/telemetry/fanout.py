@@ -3,8 +3,7 @@ channel layer only while viewers elsewhere (another Daphne process) are listenin
 
 Frames are the one high-rate event, one per rig batch. Sent through the Redis layer, a frame
 for a viewer in the same process cost a PUBLISH, its reply and the subscription's read-back:
-three loopback socket operations per batch, ~15 % of the server's CPU at one viewer per rig
-(bench/RESULTS.md). A session nobody watches gets no frame encoded at all. Laps, coaching and
+three loopback socket operations per batch, a large share of the server's CPU (bench/RESULTS.md). A session nobody watches gets no frame encoded at all. Laps, coaching and
 session ends are rare and stay on the layer.
 
 Whether anyone elsewhere listens is asked of Redis once a second for every session this loop
@@ -31,7 +30,7 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from redis import asyncio as aioredis
 
-from simcoach_site.events import session_group
+from simcoach_site.events import LiveFrame, session_group
 
 from .lib.loops import per_loop
 
@@ -55,8 +54,8 @@ class LiveFanout:
     def __init__(self) -> None:
         self.origin = uuid.uuid4().hex
         # Weak: a consumer that died without its disconnect handler must not be kept, or sent to.
-        # Plain weak references by id, not a WeakSet: iterating one, per frame, cost ~2 % of the
-        # server's time (its iteration guard), and these sets hold one or two viewers.
+        # Plain weak references by id, not a WeakSet: a WeakSet's iteration guard, run per frame,
+        # showed in the server's profile (bench/RESULTS.md), and these sets hold one or two viewers.
         self._viewers: dict[int, dict[int, weakref.ref[Viewer]]] = {}
         self._streamed: dict[int, float] = {}  # session -> when this loop last sent it a frame
         self._remote: dict[int, bool] = {}
@@ -97,7 +96,7 @@ class LiveFanout:
         if self._remote.get(session_id, True):
             layer = get_channel_layer()
             assert layer is not None
-            event = {"type": "live.frame", "text": text, "origin": self.origin}
+            event: LiveFrame = {"type": "live.frame", "text": text, "origin": self.origin}
             await layer.group_send(session_group(session_id), event)
 
     def _start_probe(self) -> None:

@@ -16,8 +16,9 @@ from apps.accounts.services import rig_seen
 from apps.sessions.lib.laps import CompletedLap
 from apps.sessions.models import Lap, Session
 from apps.sessions.services import lap_create, session_end, session_open
-from apps.traces.lib.columns import Columns, Frames
-from apps.traces.tracestore import TraceWrite, get_trace_store
+from apps.traces.lib.columns import Columns, MatrixColumns
+from apps.traces.services import trace_write_many
+from apps.traces.tracestore import TraceWrite
 from simcoach_agent.channels import GAMES, SESSION_KINDS
 from simcoach_site.lib.ratelimit import count, limited
 
@@ -164,8 +165,8 @@ def telemetry_batches_ingest(batches: Sequence[IngestBatch]) -> list[IngestResul
     with transaction.atomic():
         _advance_all(outcomes)
         plans = [o for o in outcomes if isinstance(o, _Plan)]
-        get_trace_store().write_many(
-            [TraceWrite(p.cursor.session_id, p.cursor.owner_id, p.first, p.new) for p in plans]
+        trace_write_many(
+            writes=[TraceWrite(p.cursor.session_id, p.cursor.owner_id, p.first, p.new) for p in plans]
         )
         laps = {id(p): _laps(p.cursor.session_id, p.done) for p in plans}
     results: list[IngestResult | IngestError] = []
@@ -188,7 +189,7 @@ def _plan(batch: IngestBatch) -> IngestResult | IngestError | _Plan:
     if skip >= n:
         return IngestResult(acked_seq=cursor.last_seq, stored=0)
     new: Columns
-    if isinstance(cols, Frames):  # already float64 rows: no copy per channel
+    if isinstance(cols, MatrixColumns):  # already float64 rows: no copy per channel
         new = cols.tail(skip) if skip else cols
     else:
         new = {k: np.asarray(v[skip:], dtype=np.float64) for k, v in cols.items()}
@@ -241,7 +242,7 @@ _ADVANCED = ("last_seq", "frame_count", "live_state", "last_frame_at")
 
 def _sessions_update(changed: dict[int, tuple[int, int, dict[str, Any], dt.datetime]]) -> None:
     """One parametrised UPDATE run for every row (pipelined by psycopg): the ORM's bulk_update
-    builds a CASE per column and row, which at a few hundred rigs cost more than the I/O."""
+    builds a CASE per column and row, which under load cost more than the I/O (bench/RESULTS.md)."""
     meta, quote = Session._meta, connection.ops.quote_name
     fields = [cast("Field[Any, Any]", meta.get_field(name)) for name in _ADVANCED]
     sets = ", ".join(f"{quote(name)} = %s" for name in _ADVANCED)  # plain fields: column = name

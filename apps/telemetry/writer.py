@@ -1,14 +1,15 @@
 """Storing the rigs' batches: in order per rig, off the receive path, merged across rigs.
 
-A trace-store write ends in an fsync (Postgres commit, InfluxDB WAL) of ~10 ms, more on a busy
-disk. Done inline, every batch of a rig waited for the one before it to be durable, and the
+A trace-store write ends in an fsync (Postgres commit, InfluxDB WAL), slow on a busy disk.
+Done inline, every batch of a rig waited for the one before it to be durable, and the
 live view waited with it. Here each socket hands its decoded batches to its BatchWriter and
 goes on with the live view. The writer sends one job at a time to the StoreHub (whatever
 queued while the previous job was out merged into one), and the hub stores the jobs of every
 rig of the process together, once per tick: one trace-store request and one transaction. The
-cost then follows the ticks, not rigs x batches: at 200 rigs, 5 commits a second instead of
-~1000. A slow store makes the ticks bigger rather than the backlog longer. A writer's queue is
-bounded: when it is full the consumer stops taking messages. Daphne keeps reading the socket
+cost then follows the ticks, not rigs x batches: one commit per STORE_TICK_S however many
+rigs stream (bench/RESULTS.md has what that bought). A slow store makes the ticks bigger
+rather than the backlog longer. A writer's queue is bounded: when it is full the consumer
+stops taking messages. Daphne keeps reading the socket
 into its own queue meanwhile; what bounds that is the agent, which stops sending at 60 s of
 unacked frames (WINDOW_FRAMES in agent/simcoach_agent/stream.py) and keeps the rest spooled.
 """
@@ -37,7 +38,7 @@ MAX_QUEUED: Final = 100  # batches; ten seconds of a 10 Hz agent
 STORE_TICK_S: Final = 0.2
 MAX_MERGED_FRAMES: Final = 1200  # per job: 20 s at 60 Hz, about 1.5 MB of line protocol
 # Two ticks may be out at once: while InfluxDB takes in one tick's points (most of a tick's
-# time at a hundred rigs and more: ~275 ms of 350 at 140 rigs), the next is planned and
+# time under load, bench/RESULTS.md), the next is planned and
 # written. Safe because a writer has one job out at a time: a session is never in two ticks,
 # so the ticks lock disjoint rows and store disjoint frames.
 TICKS_IN_FLIGHT: Final = 2

@@ -123,6 +123,7 @@ class TestEnvExample:
 class TestComposeProductionEnvironment:
     """The environment compose would give `web`, from a filled-in .env.example, in a real process."""
 
+    @pytest.mark.slow  # a fresh interpreter with compose's environment
     def test_it_passes_check_deploy(self, tmp_path) -> None:
         env = stack.service_environment("web", stack.filled_env_example())
         result = stack.manage(
@@ -131,6 +132,7 @@ class TestComposeProductionEnvironment:
         assert result.returncode == 0, result.stdout + result.stderr
         assert "no issues" in result.stdout
 
+    @pytest.mark.slow  # a fresh interpreter with compose's environment
     def test_it_configures_the_full_stack_under_the_prefix(self, tmp_path) -> None:
         env = stack.service_environment("web", stack.filled_env_example())
         code = (

@@ -27,6 +27,8 @@ from . import stack
 PREFIX = "/ai-sim-coach"
 HOST = "sim.example.com"
 HTTPS = {"Host": HOST, "X-Forwarded-Proto": "https"}
+# migrate, collectstatic and a Daphne process before the first request: `make test` runs these.
+pytestmark = pytest.mark.slow
 
 
 @dataclass

@@ -13,6 +13,8 @@ import pytest
 from . import stack
 
 SETUP = "import django; django.setup()"
+# A new interpreter per case (a second or more each): `make test` runs them, not test-fast.
+pytestmark = pytest.mark.slow
 
 
 def test_it_passes_check_deploy_with_a_production_environment(tmp_path) -> None:

@@ -19,14 +19,12 @@ from ..channels import Frame
 from .base import SessionInfo
 from .layout import Chunk, LayoutError, cstr, f64, i32
 from .rf2 import (
-    CONTROL_LOCAL_PLAYER,
-    PHASE_PAUSED,
     SCORING_INFO,
     SCORING_VEHICLE,
     TELEM_VEHICLE,
     Scoring,
-    find_player,
-    read_scoring,
+    player_driving,
+    player_scoring,
     session_info,
     telemetry_frame,
 )
@@ -82,8 +80,8 @@ class LmuDecoder:
         off = 4 + telemetry[1] * TELEM_VEHICLE
         if off + TELEM_VEHICLE > len(telemetry):
             return None
-        sc = self._scoring
-        if sc is None or sc.phase == PHASE_PAUSED or sc.control != CONTROL_LOCAL_PLAYER:
+        sc = player_driving(self._scoring)
+        if sc is None:
             return None  # paused, replay (control 3) or AI driving
         if sc.vehicle_id != i32(telemetry, off):
             return None  # scoring still describes the previous car
@@ -94,12 +92,7 @@ class LmuDecoder:
         return self._frame(telemetry, off, sc, now)
 
     def _take_scoring(self, data: bytes) -> None:
-        count = min(max(i32(data, 104), 0), MAX_VEHICLES)
-        player = find_player(data, VEHICLES_IN_BLOCK, count)
-        if player is None:
-            self._scoring = None
-            return
-        self._scoring = read_scoring(data, 0, player)
+        self._scoring = player_scoring(data, 0, VEHICLES_IN_BLOCK, MAX_VEHICLES)
 
     def _frame(self, telemetry: bytes, off: int, sc: Scoring, now: float) -> Frame:
         frame = telemetry_frame(telemetry, off, sc, now)

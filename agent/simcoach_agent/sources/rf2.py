@@ -124,6 +124,20 @@ def find_player(buf: bytes, first_off: int, count: int) -> int | None:
     return None
 
 
+def player_scoring(buf: bytes, info_off: int, vehicles_off: int, max_vehicles: int) -> Scoring | None:
+    """The player's scoring from a ScoringInfoV01 at info_off (mNumVehicles at +104) and its
+    VehicleScoringInfoV01 records from vehicles_off; None while the player has no car."""
+    count = min(max(i32(buf, info_off + 104), 0), max_vehicles)
+    player = find_player(buf, vehicles_off, count)
+    return None if player is None else read_scoring(buf, info_off, player)
+
+
+def player_driving(sc: Scoring | None) -> Scoring | None:
+    """The scoring if frames are the player's own driving (not paused, not a replay, not the
+    AI), else None."""
+    return sc if sc is not None and sc.phase != PHASE_PAUSED and sc.control == CONTROL_LOCAL_PLAYER else None
+
+
 def session_kind(session: int) -> str:
     if 5 <= session <= 8:
         return "qualifying"
@@ -308,20 +322,16 @@ class Rf2Decoder:
         if telemetry[0:4] == self._last_version:
             return None
         self._last_version = telemetry[0:4]
-        sc = self._scoring
-        if sc is None or sc.phase == PHASE_PAUSED or sc.control != CONTROL_LOCAL_PLAYER:
+        sc = player_driving(self._scoring)
+        if sc is None:
             return None
         off = self._player_telemetry(telemetry, sc.vehicle_id)
         return None if off is None else telemetry_frame(telemetry, off, sc, now)
 
     def _take_scoring(self, data: bytes) -> None:
-        count = min(max(i32(data, 12 + 104), 0), MAX_VEHICLES)
-        player = find_player(data, 8 + 4 + SCORING_INFO, count)
-        if player is None:
-            self._scoring = None
-            return
-        self._scoring = read_scoring(data, 12, player)
-        self._info = session_info(self.game, self._scoring)
+        self._scoring = player_scoring(data, 12, 8 + 4 + SCORING_INFO, MAX_VEHICLES)
+        if self._scoring is not None:
+            self._info = session_info(self.game, self._scoring)
 
     @staticmethod
     def _player_telemetry(buf: bytes, vehicle_id: int) -> int | None:

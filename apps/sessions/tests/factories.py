@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from apps.sessions.models import Session
 from apps.sessions.services import session_end, session_open
@@ -19,7 +19,7 @@ BATCH = 600  # frames per ingest call: 10 s of the demo car's 60 Hz
 
 
 def session_with_demo_laps(
-    owner: AbstractBaseUser,
+    owner: User,
     laps: int = 3,
     *,
     end: bool = True,

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from apps.traces.lib.columns import Frames
+from apps.traces.lib.columns import MatrixColumns
 from simcoach_agent.channels import CHANNELS, Channel
 
 # Decimals worth sending to a screen per unit; fewer digits, smaller JSON for every viewer.
@@ -41,10 +41,10 @@ def frame_for_viewers(cols: Mapping[str, np.ndarray], delta_s: float | None = No
     """The newest frame of a batch as the viewers' JSON message, rounded for display.
 
     Encoded once per batch here, not once per viewer, by one `%` over a template made once
-    per set of channels: a json.dumps and a round() per channel were a tenth of the live path
-    at a few hundred rigs. Values come from the wire, so they are finite.
+    per set of channels: a json.dumps and a round() per channel showed in the live path's
+    profile (bench/RESULTS.md). Values come from the wire, so they are finite.
     """
     delta = "" if delta_s is None else f',"delta":{delta_s:.3f}'
-    if isinstance(cols, Frames):  # the newest frame is the matrix's last column
+    if isinstance(cols, MatrixColumns):  # the newest frame is the matrix's last column
         return _template(cols.names) % (*cols.matrix[:, -1].tolist(), delta)
     return _template(tuple(cols)) % (*(v[-1] for v in cols.values()), delta)

@@ -14,7 +14,7 @@ from typing import Any, Final, NamedTuple, NoReturn
 import numpy as np
 
 import simcoach_agent.wire as wire
-from apps.traces.lib.columns import Frames
+from apps.traces.lib.columns import MatrixColumns
 from apps.traces.lib.native import fast
 from simcoach_agent.channels import CHANNELS
 
@@ -37,7 +37,7 @@ class Layout(NamedTuple):
     hi: np.ndarray
 
 
-def decode_frames(msg: dict[str, Any]) -> tuple[int, int, Frames]:
+def decode_frames(msg: dict[str, Any]) -> tuple[int, int, MatrixColumns]:
     """Validate a frames message; return (first_seq, n, {channel: float64 values in its unit}).
 
     The C decoder takes what it can prove good; for anything else it answers None, and the
@@ -50,12 +50,12 @@ def decode_frames(msg: dict[str, Any]) -> tuple[int, int, Frames]:
     if decoded is None:
         return decode_frames_numpy(msg)
     ids, values = decoded
-    cols = Frames(_layout(ids).names, np.frombuffer(values).reshape(len(ids), n))
+    cols = MatrixColumns(_layout(ids).names, np.frombuffer(values).reshape(len(ids), n))
     wire.check_required(cols)
     return seq, n, cols
 
 
-def decode_frames_numpy(msg: dict[str, Any]) -> tuple[int, int, Frames]:
+def decode_frames_numpy(msg: dict[str, Any]) -> tuple[int, int, MatrixColumns]:
     """`decode_frames` without the C decoder."""
     seq, n, raw = wire.batch_columns(msg, use_list=False)
     if not raw:
@@ -70,7 +70,7 @@ def decode_frames_numpy(msg: dict[str, Any]) -> tuple[int, int, Frames]:
     ):
         _refuse_shape(raw, n)
     layout = _layout(tuple(raw))
-    cols = Frames(layout.names, _values(columns, layout, n))
+    cols = MatrixColumns(layout.names, _values(columns, layout, n))
     wire.check_required(cols)
     return seq, n, cols
 

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from apps.telemetry.lib.uplink import decode_frames
-from apps.traces.lib.columns import Frames, concat_columns
+from apps.traces.lib.columns import MatrixColumns, concat_columns
 from simcoach_agent import wire
 
 from .frames import loop_frames
 
 
-def decoded(seq: int, n: int) -> Frames:
+def decoded(seq: int, n: int) -> MatrixColumns:
     frames = loop_frames(n=seq + n)[seq:]
     return decode_frames(wire.decode_message(wire.encode_batch(seq, frames)))[2]
 
@@ -24,7 +24,7 @@ def per_channel(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 def test_back_to_back_batches_join_into_one_matrix() -> None:
     parts = [decoded(0, 6), decoded(6, 6), decoded(12, 3)]
     joined = concat_columns(list(parts))
-    assert isinstance(joined, Frames) and joined.matrix.shape == (len(parts[0]), 15)
+    assert isinstance(joined, MatrixColumns) and joined.matrix.shape == (len(parts[0]), 15)
     want = per_channel(list(parts))
     assert list(joined) == list(want)
     for k, v in want.items():
@@ -34,9 +34,9 @@ def test_back_to_back_batches_join_into_one_matrix() -> None:
 def test_the_same_channels_in_another_order_are_joined_by_name() -> None:
     a = decoded(0, 6)
     names = tuple(reversed(a.names))
-    b = Frames(names, np.flipud(decoded(6, 6).matrix))
+    b = MatrixColumns(names, np.flipud(decoded(6, 6).matrix))
     joined = concat_columns([a, b])
-    assert not isinstance(joined, Frames)
+    assert not isinstance(joined, MatrixColumns)
     assert np.array_equal(joined["speed"], np.concatenate([a["speed"], b["speed"]]))
 
 
@@ -64,5 +64,5 @@ def test_a_batch_reads_like_a_dict_of_its_rows() -> None:
 def test_tail_drops_frames_already_taken() -> None:
     batch = decoded(0, 6)
     rest = batch.tail(4)
-    assert isinstance(rest, Frames) and rest.matrix.shape[1] == 2
+    assert isinstance(rest, MatrixColumns) and rest.matrix.shape[1] == 2
     assert np.array_equal(rest["t"], batch["t"][4:])

@@ -87,7 +87,7 @@ def test_laps_go_to_the_session_that_completed_them(driver, isolated_trace_store
 
 
 def test_a_failing_trace_store_stores_and_advances_nothing(driver, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from apps.telemetry import services
+    from apps.traces import services
 
     a, b = live(driver, "a"), live(driver, "b")
     # A real client against a port where nothing listens: the request fails on the wire.

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,31 +24,38 @@ from simcoach_agent.sources.rf2 import Rf2Decoder
 from simcoach_agent.telemetry import quantise_frame
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "agent" / "tests"))
-from isi_drive import FLYING, OUT_LAP, lmu_polls, rf2_polls  # noqa: E402
+from isi_drive import FLYING, OUT_LAP, decoded_drive, lmu_polls, rf2_polls  # noqa: E402
 
 BATCH = 5  # frames per uplink batch at 50 Hz
+Polls = Callable[..., Iterator[tuple[float, list[tuple[str, bytes]]]]]
 GAMES = [pytest.param(Rf2Decoder, rf2_polls, id="rf2"), pytest.param(LmuDecoder, lmu_polls, id="lmu")]
 
 
-def wire_frames(decoder: Any, polls: Iterator[tuple[float, list[tuple[str, bytes]]]]) -> list[Frame]:
-    """Decoded frames as the server receives them: quantised to each channel's resolution."""
+def wire_frames(decoder: type, polls: Polls, *, game_splits_out_lap: bool = True) -> list[Frame]:
+    """Decoded frames as the server receives them: quantised to each channel's resolution.
+
+    Decoded once per drive for all the tests here (seconds of CPU each); copies, because a
+    test may change them."""
+    return [dict(f) for f in _wire_frames(decoder, polls, game_splits_out_lap)]
+
+
+@cache
+def _wire_frames(decoder_type: type, polls: Polls, game_splits_out_lap: bool) -> tuple[Frame, ...]:
     out = []
-    for t, chunks in polls:
-        frame = decoder.feed(chunks, t)
-        if frame is None:
-            continue
+    for frame in decoded_drive(decoder_type, polls, game_splits_out_lap):
         q = quantise_frame(frame)
         assert q is not None
         out.append({CHANNELS[cid].name: v * CHANNELS[cid].resolution for cid, v in q.items()})
-    return out
+    return tuple(out)
 
 
 def segment(frames: list[Frame], drop: tuple[str, ...] = ()) -> list[CompletedLap]:
     names = [n for n in frames[0] if n not in drop]
+    whole = {n: np.array([f[n] for f in frames]) for n in names}  # columns once, cut per batch
     state: dict[str, Any] | None = None
     laps: list[CompletedLap] = []
     for a in range(0, len(frames), BATCH):
-        cols = {n: np.array([f[n] for f in frames[a : a + BATCH]]) for n in names}
+        cols = {n: v[a : a + BATCH].copy() for n, v in whole.items()}
         tracker = LapTracker(state)
         laps += tracker.feed(cols)
         state = json.loads(json.dumps(tracker.state()))  # as stored with the batch
@@ -56,7 +64,7 @@ def segment(frames: list[Frame], drop: tuple[str, ...] = ()) -> list[CompletedLa
 
 @pytest.mark.parametrize(("decoder", "polls"), GAMES)
 def test_laps_carry_the_games_own_sector_times(decoder: Any, polls: Any) -> None:
-    out_lap, flying = segment(wire_frames(decoder(), polls()))
+    out_lap, flying = segment(wire_frames(decoder, polls))
     assert (flying.number, flying.timing, flying.time_s) == (2, "game", pytest.approx(76.861))
     assert flying.sectors_s == [23.913, 25.536, 27.412]
     assert (out_lap.number, out_lap.is_out_lap, out_lap.timing) == (1, True, "game")
@@ -68,7 +76,7 @@ def test_laps_carry_the_games_own_sector_times(decoder: Any, polls: Any) -> None
 @pytest.mark.parametrize(("decoder", "polls"), GAMES)
 def test_without_the_games_splits_the_50hz_sector_channel_times_them(decoder: Any, polls: Any) -> None:
     """The out-lap from the garage: this time the game gives its time but no splits."""
-    frames = wire_frames(decoder(), polls(game_splits_out_lap=False))
+    frames = wire_frames(decoder, polls, game_splits_out_lap=False)
     out_lap, flying = segment(frames)
     assert out_lap.timing == "game" and len(out_lap.sectors_s) == 3
     assert out_lap.sectors_s == pytest.approx(OUT_LAP.sectors, abs=0.021)
@@ -80,7 +88,7 @@ def test_without_the_games_splits_the_50hz_sector_channel_times_them(decoder: An
 
 def test_splits_that_do_not_fit_the_lap_are_not_used() -> None:
     """A game split beyond the lap time (another lap's, or garbage) falls back to the channel."""
-    frames = wire_frames(Rf2Decoder(), rf2_polls())
+    frames = wire_frames(Rf2Decoder, rf2_polls)
     for f in frames:
         if f["last_lap_time"] == pytest.approx(FLYING.time):
             f["last_split2"] = 80.0

@@ -1,8 +1,14 @@
 """The one columnar type: a run of frames as {channel: numpy array}, aligned on `t`.
 
 Written by the ingest (a decoded batch), stored and read back by the trace store, analysed
-by coaching: every app names it `Columns`. `Frames` is the ingest's read-only, matrix-backed
-kind of it.
+by coaching: every app names it `Columns`, and code that takes columns asks for `Columns`.
+
+One concept, one name: `MatrixColumns` is not a second type but one way of holding `Columns`
+(read-only, every channel a row of one matrix), which the wire decoder makes because joining
+and reading the newest frame are cheaper on a matrix. It was called `Frames` until issue 19;
+the name said "a different thing" and clashed with a frame, which is one sample of every
+channel. Only code that takes a shortcut on the matrix (`isinstance(cols, MatrixColumns)`)
+names it.
 """
 
 from __future__ import annotations
@@ -16,14 +22,13 @@ import numpy as np
 Columns = Mapping[str, np.ndarray]
 
 
-class Frames(Mapping[str, np.ndarray]):
+class MatrixColumns(Mapping[str, np.ndarray]):
     """A batch's columns as rows of one (channels x frames) matrix, read-only.
 
     Read like a columns dict; a channel is a row view made when asked for. Joining batches
-    with the same channels (`join`) is one concatenate instead of one per channel, which,
-    over sixty channels, was the largest single cost of the live path. The rows are not made
-    up front: building sixty views and a dict per batch was the next largest, and those dicts
-    were most of what the collector walked at every young collection.
+    with the same channels (`join`) is one concatenate instead of one per channel, and no
+    views or dict are built per batch (they would be most of what the collector walks): both
+    were among the live path's largest costs (bench/RESULTS.md).
     """
 
     __slots__ = ("_rows", "matrix", "names")
@@ -48,18 +53,18 @@ class Frames(Mapping[str, np.ndarray]):
     def __len__(self) -> int:
         return len(self.names)
 
-    def tail(self, start: int) -> Frames:
+    def tail(self, start: int) -> MatrixColumns:
         """Frames start.. of the batch."""
-        return Frames(self.names, self.matrix[:, start:])
+        return MatrixColumns(self.names, self.matrix[:, start:])
 
     @staticmethod
-    def join(parts: Sequence[Columns]) -> Frames | None:
-        """Back-to-back batches as one; None unless all are Frames of the same channels in the same order."""
+    def join(parts: Sequence[Columns]) -> MatrixColumns | None:
+        """Back-to-back batches as one; None unless all are matrices of the same channels in the same order."""
         names = getattr(parts[0], "names", None)
-        frames = [p for p in parts if isinstance(p, Frames) and p.names == names]
+        frames = [p for p in parts if isinstance(p, MatrixColumns) and p.names == names]
         if names is None or len(frames) != len(parts):
             return None
-        return Frames(names, np.concatenate([p.matrix for p in frames], axis=1))
+        return MatrixColumns(names, np.concatenate([p.matrix for p in frames], axis=1))
 
 
 @lru_cache(maxsize=256)
@@ -68,9 +73,9 @@ def _rows_of(names: tuple[str, ...]) -> dict[str, int]:
 
 
 def same_channels(a: Columns, b: Columns) -> bool:
-    """Whether two batches carry the same channels: for two Frames of one agent, one compare
+    """Whether two batches carry the same channels: for two matrices of one agent, one compare
     of the cached tuple of names they share, instead of a set compare of sixty keys."""
-    if isinstance(a, Frames) and isinstance(b, Frames) and a.names == b.names:
+    if isinstance(a, MatrixColumns) and isinstance(b, MatrixColumns) and a.names == b.names:
         return True
     return a.keys() == b.keys()
 
@@ -79,7 +84,7 @@ def concat_columns(parts: Sequence[Columns]) -> Columns:
     """Back-to-back batches with the same channels as one."""
     if len(parts) == 1:
         return parts[0]
-    joined = Frames.join(parts)
+    joined = MatrixColumns.join(parts)
     if joined is not None:
         return joined
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

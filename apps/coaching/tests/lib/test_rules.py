@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from apps.coaching.lib.rules import RULES, LiveCoach, Message
-from apps.traces.lib.columns import Frames
+from apps.traces.lib.columns import MatrixColumns
 
 from .frames import HZ, batch, steps
 
@@ -62,9 +62,9 @@ def rules_of(messages: list[Message]) -> list[str]:
     return [m.rule for m in messages]
 
 
-def as_decoded(columns: dict[str, np.ndarray]) -> Frames:
+def as_decoded(columns: dict[str, np.ndarray]) -> MatrixColumns:
     """The same batch as the live path hands it over: one matrix under its channel names."""
-    return Frames(tuple(columns), np.vstack(list(columns.values())))
+    return MatrixColumns(tuple(columns), np.vstack(list(columns.values())))
 
 
 @pytest.mark.parametrize("form", [dict, as_decoded])
