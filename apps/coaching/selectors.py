@@ -5,9 +5,11 @@ from typing import Any
 
 from django.utils import timezone
 
-from apps.sessions.models import Lap, Session
+from apps.sessions.lib.stats import best_lap, is_timed_whole, lap_value
+from apps.sessions.models import Car, Lap, Session, Track
 
-from .models import Report
+from .lib.history import CornerHistory, CornerMeasure, SessionLaps, corner_history, measure_of
+from .models import FocusCorner, Report
 
 
 def report_latest_for_session(*, session: Session) -> Report | None:
@@ -53,3 +55,86 @@ def session_ids_report_ready(session_ids: list[int]) -> set[int]:
     """Ids among `session_ids` with a ready report (sessions' list asks through events.ready_reports)."""
     ready = Report.objects.filter(session_id__in=session_ids, status=Report.Status.READY)
     return set(ready.values_list("session_id", flat=True))
+
+
+# --------------------------------------------------------------------------- corner history
+
+
+def _measures(lap: Lap, names: list[str]) -> dict[str, CornerMeasure] | None:
+    # Only laps measured on the track's current corner set: a lap analysed before the set
+    # existed (or before the corner measures) names other corners and is left out.
+    analysis = lap.stats.get("analysis") if isinstance(lap.stats, dict) else None
+    if not isinstance(analysis, dict) or analysis.get("corner_set") != names:
+        return None
+    stored = analysis.get("corner_measures")
+    if not isinstance(stored, dict):
+        return None
+    return measure_of(stored, analysis.get("corners") or [])
+
+
+def corner_history_for(
+    *, owner_id: int, track: Track, car: Car, until: Session | None = None
+) -> list[CornerHistory]:
+    """Per corner of the track's set, the driver's numbers in each session with this car,
+    oldest first; `until` stops at that session (a report sees only its past).
+
+    Green laps only (`apps.sessions.lib.stats`), from their stored analyses. The reference
+    is the driver's marked reference lap here, else their fastest green lap here.
+    """
+    names = [c["name"] for c in track.corners if isinstance(c, dict) and "name" in c]
+    sessions = Session.objects.filter(owner_id=owner_id, track=track, car=car).order_by("started_at", "pk")
+    if until is not None:
+        sessions = sessions.filter(started_at__lte=until.started_at)
+    laps = Lap.objects.filter(session__in=sessions).only(
+        "pk", "session_id", "number", "time_ms", "sector_ms", "valid", "is_in_lap", "is_out_lap",
+        "stats", "fuel_used_l", "is_reference",
+    )  # fmt: skip
+    by_session: dict[int, list[tuple[Lap, dict[str, CornerMeasure]]]] = {}
+    for lap in laps:
+        value = lap_value(lap)
+        measures = _measures(lap, names)
+        if measures is not None and (value.green or (lap.is_reference and is_timed_whole(value))):
+            by_session.setdefault(lap.session_id, []).append((lap, measures))
+    rows = [
+        SessionLaps(s.pk, s.started_at.date().isoformat(), [m for lap, m in by_session[s.pk] if lap_value(lap).green])
+        for s in sessions
+        if s.pk in by_session
+    ]
+    return corner_history(rows, names, _reference(by_session))
+
+
+def _reference(by_session: dict[int, list[tuple[Lap, dict[str, CornerMeasure]]]]) -> dict[str, CornerMeasure]:
+    pairs = [pair for laps in by_session.values() for pair in laps]
+    marked = [m for lap, m in pairs if lap.is_reference]
+    if marked:
+        return marked[-1]
+    fastest = best_lap(lap_value(lap) for lap, _ in pairs)
+    return next((m for lap, m in pairs if fastest is not None and lap.pk == fastest.key), {})
+
+
+def focus_open_for(*, owner_id: int, track_id: int, car_id: int) -> list[FocusCorner]:
+    """The driver's open focus corners at this track with this car, oldest first."""
+    return list(
+        FocusCorner.objects.filter(
+            owner_id=owner_id, track_id=track_id, car_id=car_id, status=FocusCorner.Status.OPEN
+        )
+    )
+
+
+def focus_list_for_user(*, owner_id: int) -> list[FocusCorner]:
+    return list(FocusCorner.objects.filter(owner_id=owner_id).select_related("track", "car"))
+
+
+def progress_combos(*, owner_id: int) -> list[tuple[Track, Car, int]]:
+    """(track, car, sessions) the driver has driven, most sessions first."""
+    from django.db.models import Count
+
+    rows = (
+        Session.objects.filter(owner_id=owner_id)
+        .values("track_id", "car_id")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+    )
+    tracks = Track.objects.in_bulk([r["track_id"] for r in rows])
+    cars = Car.objects.in_bulk([r["car_id"] for r in rows])
+    return [(tracks[r["track_id"]], cars[r["car_id"]], r["n"]) for r in rows]

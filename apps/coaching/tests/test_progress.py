@@ -1,0 +1,103 @@
+"""Corner history, progress and focus corners over several sessions of one driver.
+
+The demo car drives three sessions at Spa with planted changes (noise off, so every lap of a
+session is the same lap but for what is planted):
+- session 1: Les Combes braked 10 m early on laps 3 and 4 (lap 2, the best, brakes normally);
+- sessions 2 and 3: Les Combes braked normally (10 m later than session 1's median) and
+  Pouhon taken 5 km/h slower at its minimum.
+Tolerances: braking points ±2 m, speeds ±0.5 km/h, times ±0.03 s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from apps.coaching.lib.history import weakest
+from apps.coaching.models import FocusCorner
+from apps.coaching.reports import report_facts
+from apps.coaching.selectors import corner_history_for
+from apps.coaching.services import lap_analyse
+from apps.coaching.services_focus import FocusError, focus_close
+from apps.sessions.models import Session
+from apps.sessions.tests.factories import session_with_demo_laps
+
+LC, POUHON = "Les Combes", "Pouhon"
+
+
+def _session(driver: Any, k: int, **demo: Any) -> Session:
+    session = session_with_demo_laps(driver, start_t=1.7e9 + k * 1000, noise=False, **demo)
+    for lap in session.laps.order_by("number"):
+        lap_analyse(lap_id=lap.pk)
+    return Session.objects.select_related("track", "car").get(pk=session.pk)
+
+
+@pytest.fixture
+def three_sessions(driver: Any) -> list[Session]:
+    s1 = _session(driver, 1, laps=4, brake_earlier_m={LC: 10}, per_lap={2: {"brake_earlier_m": {LC: -10}}})
+    s2 = _session(driver, 2, laps=4, corner_speed_delta_kmh={POUHON: -5})
+    s3 = _session(driver, 3, laps=3, corner_speed_delta_kmh={POUHON: -5})
+    return [s1, s2, s3]
+
+
+@pytest.mark.django_db
+class TestCornerHistory:
+    def test_it_finds_the_planted_changes_with_their_sign_and_size(self, driver, three_sessions) -> None:
+        s3 = three_sessions[-1]
+        history = {h.name: h for h in corner_history_for(owner_id=driver.pk, track=s3.track, car=s3.car)}
+        lc, pouhon = history[LC], history[POUHON]
+        assert [s.laps for s in lc.sessions] == [3, 3, 2]
+        assert lc.change("brake_m") == pytest.approx(10, abs=2)  # later
+        assert lc.change("median_s") < -0.1  # and faster through it
+        assert pouhon.change("min_kmh") == pytest.approx(-5, abs=0.5)
+        assert pouhon.change("median_s") > 0.1
+        assert "braking 1" in lc.trend() and "later" in lc.trend() and "over 3 sessions" in lc.trend()
+        assert "minimum −5.0 km/h" in pouhon.trend() or "minimum −4.9 km/h" in pouhon.trend()
+        assert history["Bruxelles"].change("brake_m") == pytest.approx(0, abs=2)  # nothing planted
+        assert weakest(list(history.values()))[0].name == POUHON
+
+    def test_it_counts_green_laps_only(self, driver, three_sessions) -> None:
+        s1 = three_sessions[0]
+        history = corner_history_for(owner_id=driver.pk, track=s1.track, car=s1.car, until=s1)
+        assert all(len(h.sessions) == 1 and h.sessions[0].laps == 3 for h in history)  # not the out-lap
+
+
+@pytest.mark.django_db
+class TestFocusCorners:
+    def test_a_focus_opens_then_closes_when_its_target_is_met(self, driver, three_sessions) -> None:
+        s1, s2, s3 = three_sessions
+        facts1 = report_facts(session=s1)
+        new = [f for f in facts1["focus"] if f["status"] == "new"]
+        assert [f["corner"] for f in new] == [LC] and new[0]["kind"] == "brake"
+        focus = FocusCorner.objects.get(opened_in=s1)
+        assert focus.target - focus.baseline == pytest.approx(10, abs=2)
+        assert report_facts(session=s1)["focus"] == facts1["focus"]  # a second report: no second focus
+        facts2 = report_facts(session=s2)
+        (review,) = [f for f in facts2["focus"] if f["corner"] == LC]
+        assert review["status"] == "met" and review["laps_met"] == 3 and review["laps"] == 3
+        assert review["change"] == pytest.approx(10, abs=2)
+        assert "later since last time" in review["said"] and "Target met" in review["said"]
+        focus.refresh_from_db()
+        assert focus.status == "met" and focus.closed_in_id == s2.pk
+        assert not [f for f in report_facts(session=s3)["focus"] if f["corner"] == LC]
+
+    def test_the_report_names_the_history_changes(self, driver, three_sessions) -> None:
+        for s in three_sessions[:2]:
+            report_facts(session=s)
+        facts = report_facts(session=three_sessions[-1])
+        rows = {r["corner"]: r for r in facts["history"]["corners"]}
+        assert rows[LC]["brake_change_m"] == pytest.approx(10, abs=2)
+        assert rows[POUHON]["min_speed_change_kmh"] == pytest.approx(-5, abs=0.5)
+        assert facts["history"]["weakest"][0]["corner"] == POUHON
+        assert facts["history"]["sessions"] == 3
+
+    def test_the_driver_closes_a_focus_and_nobody_else_can(self, driver, stranger, three_sessions) -> None:
+        report_facts(session=three_sessions[0])
+        focus = FocusCorner.objects.get()
+        with pytest.raises(FocusError):
+            focus_close(focus_id=focus.pk, owner_id=stranger.pk)
+        assert focus_close(focus_id=focus.pk, owner_id=driver.pk).status == "closed"
+        with pytest.raises(FocusError, match="already closed"):
+            focus_close(focus_id=focus.pk, owner_id=driver.pk)
