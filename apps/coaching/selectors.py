@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
@@ -138,3 +139,75 @@ def progress_combos(*, owner_id: int) -> list[tuple[Track, Car, int]]:
     tracks = Track.objects.in_bulk([r["track_id"] for r in rows])
     cars = Car.objects.in_bulk([r["car_id"] for r in rows])
     return [(tracks[r["track_id"]], cars[r["car_id"]], r["n"]) for r in rows]
+
+
+class ProgressQueryError(ValueError):
+    """A bad ?track= or ?car= on the progress page or API (shown with a 400)."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the progress page and API show: the chosen track and car, the others driven, the
+    corner history and the focus corners."""
+
+    track: Track | None
+    car: Car | None
+    choices: list[tuple[Track, Car, int]]
+    corners: list[CornerHistory] = field(default_factory=list)
+    focus: list[FocusCorner] = field(default_factory=list)
+
+
+def _id(raw: str | None, what: str) -> int | None:
+    if raw in (None, ""):
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        raise ProgressQueryError(f"{what} must be a track or car id (a whole number), not {raw[:40]!r}")
+    return int(raw)
+
+
+def progress_for_user(*, user_id: int, track: str | None, car: str | None) -> Progress:
+    """The driver's progress at a track with a car; without both, their most-driven pair.
+    A track or car the driver has never driven gives an empty history (never another's)."""
+    track_id, car_id = _id(track, "track"), _id(car, "car")
+    choices = progress_combos(owner_id=user_id)
+    pick = next(
+        (
+            (t, c)
+            for t, c, _ in choices
+            if (track_id is None or t.pk == track_id) and (car_id is None or c.pk == car_id)
+        ),
+        None,
+    )
+    if pick is None:
+        return Progress(None, None, choices)
+    t, c = pick
+    corners = corner_history_for(owner_id=user_id, track=t, car=c)
+    focus = list(FocusCorner.objects.filter(owner_id=user_id, track=t, car=c).order_by("-status", "pk"))
+    return Progress(t, c, choices, corners, focus)
+
+
+def progress_dict(progress: Progress) -> dict[str, Any]:
+    from .lib.history import weakest
+
+    return {
+        "track": {"id": progress.track.pk, "name": progress.track.name} if progress.track else None,
+        "car": {"id": progress.car.pk, "name": progress.car.name} if progress.car else None,
+        "choices": [{"track_id": t.pk, "car_id": c.pk, "track": t.name, "car": c.name, "sessions": n} for t, c, n in progress.choices],
+        "corners": [h.to_dict() for h in progress.corners],
+        "weakest": [{"corner": h.name, "lost_s": h.now.lost_s} for h in weakest(progress.corners) if h.now],
+        "focus": [focus_dict(f) for f in progress.focus],
+    }
+
+
+def focus_dict(focus: FocusCorner) -> dict[str, Any]:
+    return {
+        "id": focus.pk,
+        "corner": focus.corner,
+        "kind": focus.kind,
+        "target": focus.target,
+        "unit": focus.unit,
+        "baseline": focus.baseline,
+        "status": focus.status,
+        "opened_in": focus.opened_in_id,
+        "closed_in": focus.closed_in_id,
+    }

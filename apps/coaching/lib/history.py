@@ -197,3 +197,37 @@ def history_facts(histories: Sequence[CornerHistory]) -> dict[str, Any]:
     weak = [{"corner": h.name, "lost_s": _r(h.now.lost_s, 2)} for h in weakest(histories) if h.now]
     sessions = max((len(h.sessions) for h in histories), default=0)
     return {"sessions": sessions, "corners": rows, "weakest": weak}
+
+
+@dataclass(frozen=True)
+class Spark:
+    """A small multiple: one value per session as an SVG polyline in a w×h box."""
+
+    label: str
+    unit: str
+    points: str  # "x,y x,y ..." for <polyline points>
+    dots: list[tuple[float, float]]
+    first: float | None
+    last: float | None
+
+
+def spark(label: str, unit: str, values: Sequence[float | None], w: float = 150, h: float = 36) -> Spark:
+    """Values scaled into the box (higher value, higher on the chart); gaps are skipped."""
+    known = [(i, v) for i, v in enumerate(values) if v is not None]
+    if not known:
+        return Spark(label, unit, "", [], None, None)
+    lo, hi = min(v for _, v in known), max(v for _, v in known)
+    span, pad = (hi - lo) or 1.0, 3.0
+    step = (w - 2 * pad) / max(1, len(values) - 1)
+    dots = [(round(pad + i * step, 1), round(h - pad - (v - lo) / span * (h - 2 * pad), 1)) for i, v in known]
+    return Spark(label, unit, " ".join(f"{x},{y}" for x, y in dots), dots, known[0][1], known[-1][1])
+
+
+def sparks(history: CornerHistory) -> list[Spark]:
+    rows = history.sessions
+    return [
+        spark("time", "s", [r.median_s for r in rows]),
+        spark("braking point", "m", [r.brake_m for r in rows]),
+        spark("minimum", "km/h", [r.min_kmh for r in rows]),
+        spark("exit", "km/h", [r.exit_kmh for r in rows]),
+    ]

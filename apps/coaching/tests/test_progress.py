@@ -10,6 +10,7 @@ Tolerances: braking points ±2 m, speeds ±0.5 km/h, times ±0.03 s.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -25,6 +26,13 @@ from apps.sessions.models import Session
 from apps.sessions.tests.factories import session_with_demo_laps
 
 LC, POUHON = "Les Combes", "Pouhon"
+
+
+def _said(pattern: str, text: str) -> float:
+    """The number a sentence says (its sign in words or as a real minus sign)."""
+    found = re.search(pattern, text)
+    assert found, f"{pattern!r} not in {text!r}"
+    return float(found.group(1).replace("−", "-"))
 
 
 def _session(driver: Any, k: int, **demo: Any) -> Session:
@@ -53,8 +61,9 @@ class TestCornerHistory:
         assert lc.change("median_s") < -0.1  # and faster through it
         assert pouhon.change("min_kmh") == pytest.approx(-5, abs=0.5)
         assert pouhon.change("median_s") > 0.1
-        assert "braking 1" in lc.trend() and "later" in lc.trend() and "over 3 sessions" in lc.trend()
-        assert "minimum −5.0 km/h" in pouhon.trend() or "minimum −4.9 km/h" in pouhon.trend()
+        assert _said(r"braking (\d+) m later", lc.trend()) == pytest.approx(10, abs=2)
+        assert _said(r"^Les Combes: (−[\d.]+) s over 3 sessions", lc.trend()) < -0.1
+        assert _said(r"minimum ([−+][\d.]+) km/h", pouhon.trend()) == pytest.approx(-5, abs=0.5)
         assert history["Bruxelles"].change("brake_m") == pytest.approx(0, abs=2)  # nothing planted
         assert weakest(list(history.values()))[0].name == POUHON
 
@@ -101,3 +110,44 @@ class TestFocusCorners:
         assert focus_close(focus_id=focus.pk, owner_id=driver.pk).status == "closed"
         with pytest.raises(FocusError, match="already closed"):
             focus_close(focus_id=focus.pk, owner_id=driver.pk)
+
+
+@pytest.mark.django_db
+class TestProgressPage:
+    def test_it_shows_each_corners_trend_and_the_weakest_corners(self, client: Client, driver, three_sessions) -> None:
+        client.force_login(driver)
+        report_facts(session=three_sessions[0])  # opens the Les Combes focus
+        s3 = three_sessions[-1]
+        html = client.get(f"/progress/?track={s3.track_id}&car={s3.car_id}").content.decode()
+        lc = html[html.index('data-corner="Les Combes"') :]
+        trend = lc.split("</p>")[0]
+        assert _said(r"braking (\d+) m later", trend) == pytest.approx(10, abs=2)
+        assert _said(r"Les Combes: (−[\d.]+) s over 3 sessions", trend) < -0.1
+        pouhon = html[html.index('data-corner="Pouhon"') :].split("</p>")[0]
+        assert _said(r"minimum ([−+][\d.]+) km/h", pouhon) == pytest.approx(-5, abs=0.5)
+        weak = html[html.index('data-w="weakest"') :].split("</section>")[0]
+        assert weak.index("Pouhon") >= 0 and "<polyline" in html
+        assert 'data-focus="Les Combes" data-status="open"' in html
+        assert "style=" not in html and "<script>" not in html
+        api = client.get(f"/api/progress/?track={s3.track_id}&car={s3.car_id}").json()
+        assert api["weakest"][0]["corner"] == POUHON
+        assert [c["corner"] for c in api["corners"]][:2] == ["La Source", "Eau Rouge"]
+        (lc_api,) = [c for c in api["corners"] if c["corner"] == LC]
+        assert _said(r"braking (\d+) m later", lc_api["trend"]) == pytest.approx(10, abs=2)
+        lap = s3.laps.get(number=2)
+        assert f"/progress/?track={s3.track_id}&amp;car={s3.car_id}#corner-les-combes" in client.get(
+            f"/laps/{lap.pk}/"
+        ).content.decode()
+
+    def test_it_refuses_a_bad_track_id(self, client: Client, driver) -> None:
+        client.force_login(driver)
+        response = client.get("/progress/?track=abc")
+        assert response.status_code == 400 and b"whole number" in response.content
+        assert client.get("/api/progress/?car=1;drop").status_code == 400
+
+    def test_it_shows_a_stranger_nothing_of_the_drivers(self, client: Client, stranger, three_sessions) -> None:
+        client.force_login(stranger)
+        s = three_sessions[0]
+        api = client.get(f"/api/progress/?track={s.track_id}&car={s.car_id}").json()
+        assert api["corners"] == [] and api["track"] is None
+        assert 'data-w="progress-empty"' in client.get("/progress/").content.decode()
