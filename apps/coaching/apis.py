@@ -9,7 +9,13 @@ from rest_framework.views import APIView
 
 from apps.sessions.selectors import session_get_for_user
 
-from .selectors import ProgressQueryError, progress_dict, progress_for_user, report_dict, report_latest_for_session
+from .selectors import (
+    ProgressQueryError,
+    progress_dict,
+    progress_for_user,
+    report_dict,
+    report_latest_for_session,
+)
 
 
 class SessionReportLatestApi(APIView):
@@ -29,7 +35,9 @@ class ProgressApi(APIView):
     def get(self, request: Request) -> Response:
         try:
             progress = progress_for_user(
-                user_id=request.user.pk, track=request.query_params.get("track"), car=request.query_params.get("car")
+                user_id=request.user.pk,
+                track=request.query_params.get("track"),
+                car=request.query_params.get("car"),
             )
         except ProgressQueryError as exc:
             raise ValidationError({"detail": str(exc)}) from exc

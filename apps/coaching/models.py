@@ -92,7 +92,9 @@ class FocusCorner(models.Model):
         MET = "met"
         CLOSED = "closed"  # closed by the driver
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="focus_corners")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="focus_corners"
+    )
     track = models.ForeignKey("racing_sessions.Track", on_delete=models.CASCADE)
     car = models.ForeignKey("racing_sessions.Car", on_delete=models.CASCADE)
     corner = models.CharField(max_length=80)

@@ -27,6 +27,7 @@ from simcoach_site.jobs import enqueue
 
 from .lib import llm
 from .lib.facts import SessionInput, session_facts
+from .lib.history import history_facts
 from .lib.report_text import (
     PROMPT_VERSION,
     SCHEMA,
@@ -38,7 +39,6 @@ from .lib.report_text import (
     parse_report,
     strip_report,
 )
-from .lib.history import history_facts
 from .models import STALE_AFTER, Report
 from .selectors import corner_history_for
 from .services_focus import focus_facts, focus_propose, focus_session_review
@@ -257,7 +257,9 @@ def report_facts(*, session: Session) -> dict[str, Any]:
     # Fresh rows: the track's corner set may have been made after the caller loaded it.
     session = Session.objects.select_related("track", "car").get(pk=session.pk)
     facts = _session_facts(session)
-    history = corner_history_for(owner_id=session.owner_id, track=session.track, car=session.car, until=session)
+    history = corner_history_for(
+        owner_id=session.owner_id, track=session.track, car=session.car, until=session
+    )
     facts["history"] = history_facts(history)
     reviewed = focus_session_review(session=session)
     proposed = focus_propose(session=session, opportunities=facts["opportunities"])

@@ -97,7 +97,9 @@ def corner_history_for(
         if measures is not None and (value.green or (lap.is_reference and is_timed_whole(value))):
             by_session.setdefault(lap.session_id, []).append((lap, measures))
     rows = [
-        SessionLaps(s.pk, s.started_at.date().isoformat(), [m for lap, m in by_session[s.pk] if lap_value(lap).green])
+        SessionLaps(
+            s.pk, s.started_at.date().isoformat(), [m for lap, m in by_session[s.pk] if lap_value(lap).green]
+        )
         for s in sessions
         if s.pk in by_session
     ]
@@ -192,7 +194,10 @@ def progress_dict(progress: Progress) -> dict[str, Any]:
     return {
         "track": {"id": progress.track.pk, "name": progress.track.name} if progress.track else None,
         "car": {"id": progress.car.pk, "name": progress.car.name} if progress.car else None,
-        "choices": [{"track_id": t.pk, "car_id": c.pk, "track": t.name, "car": c.name, "sessions": n} for t, c, n in progress.choices],
+        "choices": [
+            {"track_id": t.pk, "car_id": c.pk, "track": t.name, "car": c.name, "sessions": n}
+            for t, c, n in progress.choices
+        ],
         "corners": [h.to_dict() for h in progress.corners],
         "weakest": [{"corner": h.name, "lost_s": h.now.lost_s} for h in weakest(progress.corners) if h.now],
         "focus": [focus_dict(f) for f in progress.focus],

@@ -69,7 +69,9 @@ def focus_session_review(*, session: Session) -> list[FocusCorner]:
     """Review the driver's open focus corners against a session that came after they opened;
     a focus on target on FOCUS_LAPS_TO_MEET green laps is met (closed in this session)."""
     laps = _green_measures(session)
-    mine = FocusCorner.objects.filter(owner_id=session.owner_id, track_id=session.track_id, car_id=session.car_id)
+    mine = FocusCorner.objects.filter(
+        owner_id=session.owner_id, track_id=session.track_id, car_id=session.car_id
+    )
     # Open ones opened before this session, and those this session met (a report written again).
     ids = mine.filter(
         Q(status=FocusCorner.Status.OPEN, opened_in__started_at__lt=session.started_at) | Q(closed_in=session)
@@ -79,7 +81,9 @@ def focus_session_review(*, session: Session) -> list[FocusCorner]:
         return [_review_one(focus, session, laps) for focus in locked]
 
 
-def _review_one(focus: FocusCorner, session: Session, laps: list[tuple[Lap, dict[str, CornerMeasure]]]) -> FocusCorner:
+def _review_one(
+    focus: FocusCorner, session: Session, laps: list[tuple[Lap, dict[str, CornerMeasure]]]
+) -> FocusCorner:
     values = [v for _, m in laps if (v := _value(focus.kind, m.get(focus.corner))) is not None]
     hits = sum(_met(focus, v) for v in values)
     value = round(statistics.median(values), 1) if values else None
@@ -181,7 +185,11 @@ def focus_facts(focus: FocusCorner, session: Session, *, new: bool) -> dict[str,
     """One focus corner as the report states it, every number also a field (for grounding)."""
     review = focus.reviews.get(str(session.pk))
     what = "brake at" if focus.kind == FocusCorner.Kind.BRAKE else "carry at least"
-    target = f"{focus.target:.0f} m or later" if focus.kind == FocusCorner.Kind.BRAKE else f"{focus.target:.1f} km/h"
+    target = (
+        f"{focus.target:.0f} m or later"
+        if focus.kind == FocusCorner.Kind.BRAKE
+        else f"{focus.target:.1f} km/h"
+    )
     out: dict[str, Any] = {
         "corner": focus.corner,
         "kind": focus.kind,
@@ -198,13 +206,17 @@ def focus_facts(focus: FocusCorner, session: Session, *, new: bool) -> dict[str,
     return out
 
 
-def _review_words(focus: FocusCorner, review: dict[str, Any], what: str, target: str, *, met_here: bool) -> str:
+def _review_words(
+    focus: FocusCorner, review: dict[str, Any], what: str, target: str, *, met_here: bool
+) -> str:
     head = f"{focus.corner} ({what} {target}): "
     if review["value"] is None:
         return head + "no green lap through it this session."
     change = review["change"]
     if focus.kind == FocusCorner.Kind.BRAKE:
-        moved = "no change" if abs(change) < 1 else f"{abs(change):.0f} m {'later' if change > 0 else 'earlier'}"
+        moved = (
+            "no change" if abs(change) < 1 else f"{abs(change):.0f} m {'later' if change > 0 else 'earlier'}"
+        )
     else:
         moved = "no change" if abs(change) < 0.1 else f"{'+' if change > 0 else '−'}{abs(change):.1f} km/h"
     done = " Target met: focus closed." if focus.status == FocusCorner.Status.MET and met_here else ""

@@ -46,7 +46,9 @@ def _request_id(request: HttpRequest) -> uuid.UUID | None:
 def progress_view(request: HttpRequest) -> HttpResponse:
     """The driver's corners over sessions at one track with one car (?track=&car=)."""
     try:
-        progress = progress_for_user(user_id=request.user.pk, track=request.GET.get("track"), car=request.GET.get("car"))
+        progress = progress_for_user(
+            user_id=_user_id(request), track=request.GET.get("track"), car=request.GET.get("car")
+        )
     except ProgressQueryError as exc:
         return HttpResponseBadRequest(str(exc))
     rows = [{"history": h, "sparks": sparks(h), "trend": h.trend()} for h in progress.corners]
@@ -61,9 +63,15 @@ def progress_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["POST"])
 def focus_close_view(request: HttpRequest, focus_id: int) -> HttpResponse:
     try:
-        focus = focus_close(focus_id=focus_id, owner_id=request.user.pk)
+        focus = focus_close(focus_id=focus_id, owner_id=_user_id(request))
     except FocusError as exc:
         if "no such" in str(exc):
             raise Http404(str(exc)) from exc
         return HttpResponseBadRequest(str(exc))
     return redirect(f"{reverse('progress')}?track={focus.track_id}&car={focus.car_id}")
+
+
+def _user_id(request: HttpRequest) -> int:
+    # login_required has run: the user is a stored one.
+    assert request.user.pk is not None
+    return int(request.user.pk)

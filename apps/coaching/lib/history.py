@@ -132,7 +132,7 @@ def _signed(value: float, digits: int) -> str:
 
 
 def trend_words(history: CornerHistory) -> str:
-    """"T5: −0.21 s over 4 sessions; braking 9 m later; minimum +3.1 km/h"."""
+    """ "T5: −0.21 s over 4 sessions; braking 9 m later; minimum +3.1 km/h"."""
     n = len(history.sessions)
     if n < 2:
         return f"{history.name}: one session so far" if n else f"{history.name}: no laps yet"
@@ -163,7 +163,7 @@ def weakest(histories: Sequence[CornerHistory], n: int = 3) -> list[CornerHistor
         and h.now.lost_s is not None
         and h.now.lost_s >= WEAK_LOSS_S
     ]
-    return sorted(losing, key=lambda h: -(h.now.lost_s or 0.0))[:n]
+    return sorted(losing, key=lambda h: -(h.now.lost_s or 0.0) if h.now else 0.0)[:n]
 
 
 def measure_of(stored: Mapping[str, Any], corners: Sequence[Mapping[str, Any]]) -> dict[str, CornerMeasure]:

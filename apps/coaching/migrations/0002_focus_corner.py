@@ -7,35 +7,93 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('coaching', '0001_report'),
-        ('racing_sessions', '0002_unique_import'),
+        ("coaching", "0001_report"),
+        ("racing_sessions", "0002_unique_import"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FocusCorner',
+            name="FocusCorner",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('corner', models.CharField(max_length=80)),
-                ('kind', models.CharField(choices=[('brake', 'braking point'), ('min_speed', 'minimum speed')], max_length=10)),
-                ('target', models.FloatField(help_text='m (braking point) or km/h (minimum speed)')),
-                ('baseline', models.FloatField(help_text='the median in the session that proposed it')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('met', 'Met'), ('closed', 'Closed')], default='open', max_length=6)),
-                ('reviews', models.JSONField(blank=True, default=dict, help_text='{session id: numbers of that session}')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('car', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='racing_sessions.car')),
-                ('closed_in', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='racing_sessions.session')),
-                ('opened_in', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='racing_sessions.session')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='focus_corners', to=settings.AUTH_USER_MODEL)),
-                ('track', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='racing_sessions.track')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("corner", models.CharField(max_length=80)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("brake", "braking point"), ("min_speed", "minimum speed")], max_length=10
+                    ),
+                ),
+                ("target", models.FloatField(help_text="m (braking point) or km/h (minimum speed)")),
+                ("baseline", models.FloatField(help_text="the median in the session that proposed it")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("met", "Met"), ("closed", "Closed")],
+                        default="open",
+                        max_length=6,
+                    ),
+                ),
+                (
+                    "reviews",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="{session id: numbers of that session}"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "car",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="racing_sessions.car"),
+                ),
+                (
+                    "closed_in",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="racing_sessions.session",
+                    ),
+                ),
+                (
+                    "opened_in",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="racing_sessions.session",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="focus_corners",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "track",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="racing_sessions.track"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'open')), fields=('owner', 'track', 'car', 'corner'), name='focus_one_open_per_corner')],
+                "ordering": ["created_at", "pk"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "open")),
+                        fields=("owner", "track", "car", "corner"),
+                        name="focus_one_open_per_corner",
+                    )
+                ],
             },
         ),
     ]

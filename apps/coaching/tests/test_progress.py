@@ -114,7 +114,9 @@ class TestFocusCorners:
 
 @pytest.mark.django_db
 class TestProgressPage:
-    def test_it_shows_each_corners_trend_and_the_weakest_corners(self, client: Client, driver, three_sessions) -> None:
+    def test_it_shows_each_corners_trend_and_the_weakest_corners(
+        self, client: Client, driver, three_sessions
+    ) -> None:
         client.force_login(driver)
         report_facts(session=three_sessions[0])  # opens the Les Combes focus
         s3 = three_sessions[-1]
@@ -135,9 +137,10 @@ class TestProgressPage:
         (lc_api,) = [c for c in api["corners"] if c["corner"] == LC]
         assert _said(r"braking (\d+) m later", lc_api["trend"]) == pytest.approx(10, abs=2)
         lap = s3.laps.get(number=2)
-        assert f"/progress/?track={s3.track_id}&amp;car={s3.car_id}#corner-les-combes" in client.get(
-            f"/laps/{lap.pk}/"
-        ).content.decode()
+        assert (
+            f"/progress/?track={s3.track_id}&amp;car={s3.car_id}#corner-les-combes"
+            in client.get(f"/laps/{lap.pk}/").content.decode()
+        )
 
     def test_it_refuses_a_bad_track_id(self, client: Client, driver) -> None:
         client.force_login(driver)
@@ -145,7 +148,9 @@ class TestProgressPage:
         assert response.status_code == 400 and b"whole number" in response.content
         assert client.get("/api/progress/?car=1;drop").status_code == 400
 
-    def test_it_shows_a_stranger_nothing_of_the_drivers(self, client: Client, stranger, three_sessions) -> None:
+    def test_it_shows_a_stranger_nothing_of_the_drivers(
+        self, client: Client, stranger, three_sessions
+    ) -> None:
         client.force_login(stranger)
         s = three_sessions[0]
         api = client.get(f"/api/progress/?track={s.track_id}&car={s.car_id}").json()
