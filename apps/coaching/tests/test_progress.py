@@ -156,3 +156,51 @@ class TestProgressPage:
         api = client.get(f"/api/progress/?track={s.track_id}&car={s.car_id}").json()
         assert api["corners"] == [] and api["track"] is None
         assert 'data-w="progress-empty"' in client.get("/progress/").content.decode()
+
+
+def _answer(summary: str) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "opportunities": [],
+        "tyres": "Tyres in their window.",
+        "brakes": "Brakes in their window.",
+        "fuel": "Fuel is fine.",
+        "consistency": "Steady laps.",
+        "plan": "Keep the later braking at Les Combes and carry more speed through Pouhon.",
+    }
+
+
+@pytest.mark.django_db
+class TestReportWithHistory:
+    def test_the_model_gets_the_history_and_its_numbers_are_grounded(
+        self, driver, three_sessions, openai_server
+    ) -> None:  # type: ignore[no-untyped-def]
+        from apps.coaching.lib.grounding import fact_numbers, numbers_in
+        from apps.coaching.models import Report
+        from apps.coaching.reports import report_generate
+
+        for s in three_sessions[:2]:
+            report_facts(session=s)
+        s3 = three_sessions[-1]
+        rows = {r["corner"]: r for r in report_facts(session=s3)["history"]["corners"]}
+        lc, pouhon = rows[LC], rows[POUHON]
+        honest = (
+            f"Since your first session here you brake {lc['brake_change_m']:.0f} m later at Les Combes, "
+            f"and your minimum at Pouhon is {abs(pouhon['min_speed_change_kmh']):.1f} km/h lower, "
+            f"costing {pouhon['time_change_s']:.2f} s there."
+        )
+        invented = "You now brake 9.87 m later at Les Combes."
+        assert not any(abs(abs(v) - 9.87) < 0.005 for v in fact_numbers(report_facts(session=s3)))
+        assert [q.value for q in numbers_in(invented)] == [9.87]
+        openai_server.answer(_answer(honest), _answer(invented), _answer(invented))
+        good = Report.objects.create(session=s3, requested_by=driver)
+        report_generate(report_id=good.pk)
+        good.refresh_from_db()
+        assert good.status == "ready" and good.flagged == [] and good.llm_calls == 1
+        assert good.sections["summary"] == honest
+        prompt = openai_server.requests[0]["body"]["messages"][-1]["content"]
+        assert '"history"' in prompt and lc["trend"] in prompt
+        bad = Report.objects.create(session=s3, requested_by=driver)
+        report_generate(report_id=bad.pk)
+        bad.refresh_from_db()
+        assert bad.flagged == ["9.87"] and "[?]" in bad.sections["summary"]
