@@ -204,3 +204,20 @@ class TestReportWithHistory:
         report_generate(report_id=bad.pk)
         bad.refresh_from_db()
         assert bad.flagged == ["9.87"] and "[?]" in bad.sections["summary"]
+
+
+@pytest.mark.django_db
+def test_the_live_page_lists_the_open_focus_corners(client: Client, driver, stranger) -> None:  # type: ignore[no-untyped-def]
+    s1 = _session(driver, 1, laps=4, brake_earlier_m={LC: 10}, per_lap={2: {"brake_earlier_m": {LC: -10}}})
+    client.force_login(driver)
+    assert 'data-w="live-focus"' not in client.get(f"/sessions/{s1.pk}/live/").content.decode()
+    report_facts(session=s1)
+    for url in (f"/sessions/{s1.pk}/live/", "/live/"):
+        html = client.get(url).content.decode()
+        panel = html[html.index('data-w="live-focus"') :].split("</ul>")[0]
+        assert 'data-focus="Les Combes"' in panel and "brake at 22" in panel, url
+    focus = FocusCorner.objects.get()
+    assert client.post(f"/progress/focus/{focus.pk}/close/").status_code == 302
+    assert 'data-w="live-focus"' not in client.get(f"/sessions/{s1.pk}/live/").content.decode()
+    client.force_login(stranger)
+    assert client.post(f"/progress/focus/{focus.pk}/close/").status_code == 404
