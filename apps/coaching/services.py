@@ -10,8 +10,6 @@ from apps.sessions.lib.stats import best_lap, is_green, is_timed_whole, lap_valu
 from apps.sessions.models import Lap, Session, Track
 from apps.sessions.selectors_traces import TraceUnavailable, lap_length_m, track_corners
 from apps.traces.lib.analysis import (
-    DetectedCorner,
-    braking_point,
     corners_on_lap,
     detect_corners,
     lap_summary,
@@ -22,6 +20,7 @@ from apps.traces.selectors import lap_trace
 from simcoach_agent.tracks import Corner, track_lookup
 from simcoach_site.jobs import enqueue
 
+from .lib.history import corner_measures
 from .lib.rules import LIVE_COACH_CHANNELS, LiveCoach, Message
 from .tasks import lap_analyse_task
 
@@ -50,7 +49,6 @@ def lap_analyse(*, lap_id: int) -> None:
 # Version 2 adds each corner's time through it, braking point and exit speed (what corner
 # history reads); laps analysed before are done again when next asked.
 ANALYSIS_VERSION = 2
-BRAKE_SEARCH_M = 150.0  # how far before a corner's start its braking point is looked for
 
 
 def _analysed(stats: dict[str, object], corner_set: list[Corner]) -> bool:
@@ -82,29 +80,8 @@ def _analysis(lap: Lap, trace: Columns, corner_set: list[Corner]) -> dict[str, o
     corners = corners_on_lap(resampled, corner_set) if corner_set else detect_corners(resampled)
     out["length_m"] = length
     out["corners"] = [_rounded(c.to_dict()) for c in corners]
-    out["corner_measures"] = _corner_measures(resampled, corners)
+    out["corner_measures"] = {k: _rounded(v) for k, v in corner_measures(resampled, corners).items()}
     out["corner_set"] = [c.name for c in corner_set]
-    return out
-
-
-def _corner_measures(resampled: Columns, corners: list[DetectedCorner]) -> dict[str, dict[str, Any]]:
-    """Per corner: time through it (s), braking point (m), exit speed (km/h).
-
-    Kept beside "corners" (whose rows the lap page reads as DetectedCorner) so corner
-    history reads sessions of laps without their traces. The braking point is searched from
-    BRAKE_SEARCH_M before the corner's start, never back into the corner before it.
-    """
-    grid, speed, t = resampled["lap_dist"], resampled["speed"], resampled.get("t")
-    out: dict[str, dict[str, Any]] = {}
-    prev_end = 0.0
-    for c in corners:
-        lo, hi = int(np.searchsorted(grid, c.start_m)), int(np.searchsorted(grid, c.end_m))
-        hi = min(hi, grid.size - 1)
-        time_s = float(t[hi] - t[lo]) if t is not None and hi > lo else None
-        brake = braking_point(resampled, from_m=max(prev_end, c.start_m - BRAKE_SEARCH_M), apex_m=c.apex_m)
-        exit_kmh = float(speed[hi]) if np.isfinite(speed[hi]) else None
-        out[c.name] = _rounded({"time_s": time_s, "brake_m": brake, "exit_kmh": exit_kmh})
-        prev_end = c.end_m
     return out
 
 

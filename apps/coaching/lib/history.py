@@ -1,6 +1,6 @@
 """Corner history: how a driver goes through each corner of a track, session after session.
 
-Pure: the stored per-lap corner measures of green laps in (what `lap_analyse` keeps in
+Pure (numpy, no Django): the stored per-lap corner measures of green laps in (what `lap_analyse` keeps in
 `Lap.stats["analysis"]`), per-session numbers, trends in words and the weakest corners out.
 No trace is read. Units: s, m (lap distance), km/h. A braking point with a larger distance
 is later. "Lost" is the median time through a corner minus the reference lap's time there.
@@ -13,10 +13,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
+import numpy as np
+
+from apps.traces.lib.analysis import DetectedCorner, braking_point
+from apps.traces.lib.columns import Columns
+
 TIME_CHANGE_S: Final = 0.02  # smaller changes through a corner are noise, not progress
 BRAKE_CHANGE_M: Final = 3.0
 SPEED_CHANGE_KMH: Final = 1.0
 WEAK_LOSS_S: Final = 0.01  # a corner losing less than this to the reference is not weak
+BRAKE_SEARCH_M: Final = 150.0  # how far before a corner's start its braking point is looked for
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,27 @@ class CornerHistory:
             "sessions": [asdict(s) for s in self.sessions],
             "trend": self.trend(),
         }
+
+
+def corner_measures(resampled: Columns, corners: Sequence[DetectedCorner]) -> dict[str, dict[str, Any]]:
+    """Per corner of one resampled lap: time through it (s), braking point (m), exit speed (km/h).
+
+    `lap_analyse` stores these beside the lap's corners so history reads sessions of laps
+    without their traces. The braking point is searched from BRAKE_SEARCH_M before the
+    corner's start, never back into the corner before it.
+    """
+    grid, speed, t = resampled["lap_dist"], resampled["speed"], resampled.get("t")
+    out: dict[str, dict[str, Any]] = {}
+    prev_end = 0.0
+    for c in corners:
+        lo = int(np.searchsorted(grid, c.start_m))
+        hi = min(int(np.searchsorted(grid, c.end_m)), grid.size - 1)
+        time_s = float(t[hi] - t[lo]) if t is not None and hi > lo else None
+        brake = braking_point(resampled, from_m=max(prev_end, c.start_m - BRAKE_SEARCH_M), apex_m=c.apex_m)
+        exit_kmh = float(speed[hi]) if np.isfinite(speed[hi]) else None
+        out[c.name] = {"time_s": time_s, "brake_m": brake, "exit_kmh": exit_kmh}
+        prev_end = c.end_m
+    return out
 
 
 def _median(values: Sequence[float | None]) -> float | None:
