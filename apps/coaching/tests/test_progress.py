@@ -221,3 +221,29 @@ def test_the_live_page_lists_the_open_focus_corners(client: Client, driver, stra
     assert 'data-w="live-focus"' not in client.get(f"/sessions/{s1.pk}/live/").content.decode()
     client.force_login(stranger)
     assert client.post(f"/progress/focus/{focus.pk}/close/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_an_admin_renames_a_corner_and_every_page_follows(client: Client, admin_user, driver) -> None:  # type: ignore[no-untyped-def]
+    s1 = _session(driver, 1, laps=2)
+    track = s1.track
+    corners = [dict(c) for c in track.corners]
+    corners[0]["name"] = "Virage de la Source"
+    client.force_login(admin_user)
+    form = {"name": track.name, "game": track.game, "length_m": track.length_m}
+    bad = client.post(
+        f"/admin/racing_sessions/track/{track.pk}/change/", {**form, "corners": '[{"name": "x"}]'}
+    )
+    assert bad.status_code == 200 and "start_m must be a number" in bad.content.decode()
+    import json
+
+    ok = client.post(
+        f"/admin/racing_sessions/track/{track.pk}/change/", {**form, "corners": json.dumps(corners)}
+    )
+    assert ok.status_code == 302, ok.content.decode()[:2000]
+    lap = s1.laps.get(number=2)
+    lap_analyse(lap_id=lap.pk)  # analysed on the old names: done again with the new ones
+    lap.refresh_from_db()
+    assert lap.stats["analysis"]["corners"][0]["name"] == "Virage de la Source"
+    history = corner_history_for(owner_id=driver.pk, track=Session.objects.get(pk=s1.pk).track, car=s1.car)
+    assert history[0].name == "Virage de la Source" and history[0].sessions[0].laps == 1
