@@ -17,8 +17,8 @@ import pytest
 from django.test import Client
 
 from apps.coaching.lib.history import weakest
-from apps.coaching.models import FocusCorner
-from apps.coaching.reports import report_facts
+from apps.coaching.models import FocusCorner, Report
+from apps.coaching.reports import report_facts, report_generate
 from apps.coaching.selectors import corner_history_for
 from apps.coaching.services import lap_analyse
 from apps.coaching.services_focus import FocusError, focus_close
@@ -50,6 +50,11 @@ def three_sessions(driver: Any) -> list[Session]:
     return [s1, s2, s3]
 
 
+@pytest.fixture
+def first_session(driver: Any) -> Session:
+    return _session(driver, 1, laps=4, brake_earlier_m={LC: 10}, per_lap={2: {"brake_earlier_m": {LC: -10}}})
+
+
 @pytest.mark.django_db
 class TestCornerHistory:
     def test_it_finds_the_planted_changes_with_their_sign_and_size(self, driver, three_sessions) -> None:
@@ -66,16 +71,16 @@ class TestCornerHistory:
         assert _said(r"minimum ([−+][\d.]+) km/h", pouhon.trend()) == pytest.approx(-5, abs=0.5)
         assert history["Bruxelles"].change("brake_m") == pytest.approx(0, abs=2)  # nothing planted
         assert weakest(list(history.values()))[0].name == POUHON
-
-    def test_it_counts_green_laps_only(self, driver, three_sessions) -> None:
         s1 = three_sessions[0]
-        history = corner_history_for(owner_id=driver.pk, track=s1.track, car=s1.car, until=s1)
-        assert all(len(h.sessions) == 1 and h.sessions[0].laps == 3 for h in history)  # not the out-lap
+        until_1 = corner_history_for(owner_id=driver.pk, track=s1.track, car=s1.car, until=s1)
+        assert all(len(h.sessions) == 1 and h.sessions[0].laps == 3 for h in until_1)  # not the out-lap
 
 
 @pytest.mark.django_db
 class TestFocusCorners:
-    def test_a_focus_opens_then_closes_when_its_target_is_met(self, driver, three_sessions) -> None:
+    def test_a_focus_opens_then_closes_when_its_target_is_met(
+        self, client: Client, driver, three_sessions, no_openai_key
+    ) -> None:  # type: ignore[no-untyped-def]
         s1, s2, s3 = three_sessions
         facts1 = report_facts(session=s1)
         new = [f for f in facts1["focus"] if f["status"] == "new"]
@@ -90,20 +95,16 @@ class TestFocusCorners:
         assert "later since last time" in review["said"] and "Target met" in review["said"]
         focus.refresh_from_db()
         assert focus.status == "met" and focus.closed_in_id == s2.pk
+        report = Report.objects.create(session=s2, requested_by=driver)
+        report_generate(report_id=report.pk)  # no API key: the facts-only report
+        client.force_login(driver)
+        panel = client.get(f"/sessions/{s2.pk}/report/?partial=1").content.decode()
+        said = panel[panel.index('data-w="report-focus"') :].split("</ul>")[0]
+        assert 'data-focus="Les Combes" data-status="met"' in said and "Target met" in said
         assert not [f for f in report_facts(session=s3)["focus"] if f["corner"] == LC]
 
-    def test_the_report_names_the_history_changes(self, driver, three_sessions) -> None:
-        for s in three_sessions[:2]:
-            report_facts(session=s)
-        facts = report_facts(session=three_sessions[-1])
-        rows = {r["corner"]: r for r in facts["history"]["corners"]}
-        assert rows[LC]["brake_change_m"] == pytest.approx(10, abs=2)
-        assert rows[POUHON]["min_speed_change_kmh"] == pytest.approx(-5, abs=0.5)
-        assert facts["history"]["weakest"][0]["corner"] == POUHON
-        assert facts["history"]["sessions"] == 3
-
-    def test_the_driver_closes_a_focus_and_nobody_else_can(self, driver, stranger, three_sessions) -> None:
-        report_facts(session=three_sessions[0])
+    def test_the_driver_closes_a_focus_and_nobody_else_can(self, driver, stranger, first_session) -> None:
+        report_facts(session=first_session)
         focus = FocusCorner.objects.get()
         with pytest.raises(FocusError):
             focus_close(focus_id=focus.pk, owner_id=stranger.pk)
@@ -176,14 +177,16 @@ class TestReportWithHistory:
         self, driver, three_sessions, openai_server
     ) -> None:  # type: ignore[no-untyped-def]
         from apps.coaching.lib.grounding import fact_numbers, numbers_in
-        from apps.coaching.models import Report
-        from apps.coaching.reports import report_generate
 
         for s in three_sessions[:2]:
             report_facts(session=s)
         s3 = three_sessions[-1]
-        rows = {r["corner"]: r for r in report_facts(session=s3)["history"]["corners"]}
+        history = report_facts(session=s3)["history"]
+        rows = {r["corner"]: r for r in history["corners"]}
         lc, pouhon = rows[LC], rows[POUHON]
+        assert lc["brake_change_m"] == pytest.approx(10, abs=2)
+        assert pouhon["min_speed_change_kmh"] == pytest.approx(-5, abs=0.5)
+        assert history["weakest"][0]["corner"] == POUHON and history["sessions"] == 3
         honest = (
             f"Since your first session here you brake {lc['brake_change_m']:.0f} m later at Les Combes, "
             f"and your minimum at Pouhon is {abs(pouhon['min_speed_change_kmh']):.1f} km/h lower, "
@@ -207,8 +210,8 @@ class TestReportWithHistory:
 
 
 @pytest.mark.django_db
-def test_the_live_page_lists_the_open_focus_corners(client: Client, driver, stranger) -> None:  # type: ignore[no-untyped-def]
-    s1 = _session(driver, 1, laps=4, brake_earlier_m={LC: 10}, per_lap={2: {"brake_earlier_m": {LC: -10}}})
+def test_the_live_page_lists_the_open_focus_corners(client: Client, driver, stranger, first_session) -> None:  # type: ignore[no-untyped-def]
+    s1 = first_session
     client.force_login(driver)
     assert 'data-w="live-focus"' not in client.get(f"/sessions/{s1.pk}/live/").content.decode()
     report_facts(session=s1)
