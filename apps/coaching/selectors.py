@@ -216,3 +216,15 @@ def focus_dict(focus: FocusCorner) -> dict[str, Any]:
         "opened_in": focus.opened_in_id,
         "closed_in": focus.closed_in_id,
     }
+
+
+def focus_live_rows(focus: list[FocusCorner]) -> list[dict[str, Any]]:
+    """Open focus corners with their corner's extent (m), for the live page's on-track check."""
+    out = []
+    for f in focus:
+        extent = next((c for c in f.track.corners if isinstance(c, dict) and c.get("name") == f.corner), None)
+        row = {"focus": f, "start_m": None, "apex_m": None, "end_m": None}
+        if extent is not None:
+            row.update({k: extent.get(k) for k in ("start_m", "apex_m", "end_m")})
+        out.append(row)
+    return out

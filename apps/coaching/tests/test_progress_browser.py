@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser
 
+from apps.coaching.models import FocusCorner
 from apps.coaching.reports import report_facts
 from apps.sessions.models import Session
 from apps.sessions.tests.test_compare_browser import WAIT_MS, log_in
@@ -49,4 +50,41 @@ def test_it_draws_every_corner_under_the_csp(live_server, two_sessions, browser:
     assert POUHON in page.inner_text('[data-w="weakest"]')
     assert LC in page.inner_text('[data-w="focus"]')
     assert [p for p in problems if "Content Security Policy" in p or "Refused" in p] == []
+    page.close()
+
+
+def _frames(lap: int, brake_at: float) -> list[dict[str, float]]:
+    # A car passing Les Combes (2220-2575 m at Spa): full brake from `brake_at` to the apex.
+    return [
+        {
+            "lap": lap,
+            "lap_dist": d,
+            "speed": 120.0 if 2300 <= d <= 2500 else 250.0,
+            "brake": 1.0 if brake_at <= d < 2415 else 0.0,
+        }
+        for d in range(2000, 2700, 3)
+    ]
+
+
+@pytest.fixture
+def open_focus(driver: Any) -> tuple[Session, float]:
+    s1 = _session(driver, 1, laps=4, brake_earlier_m={LC: 10}, per_lap={2: {"brake_earlier_m": {LC: -10}}})
+    report_facts(session=s1)  # opens the Les Combes focus: brake at ~2251 m or later
+    return s1, FocusCorner.objects.get().target
+
+
+def test_the_live_page_says_hit_or_miss_at_a_focus_corner(live_server, open_focus, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    first_session, target = open_focus
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/sessions/{first_session.pk}/live/")
+    item = f'#live-focus li[data-focus="{LC}"]'
+    assert page.get_attribute(item, "data-hit") is None
+    page.evaluate("(frames) => frames.forEach((f) => window.simcoachFocus.frame(f))", _frames(2, target + 1))
+    assert page.get_attribute(item, "data-hit") == "hit" and "✓ on target" in page.inner_text(item)
+    page.evaluate("(frames) => frames.forEach((f) => window.simcoachFocus.frame(f))", _frames(3, target - 12))
+    assert page.get_attribute(item, "data-hit") == "miss" and "✗ missed (lap 3" in page.inner_text(item)
+    assert errors == []
     page.close()
