@@ -61,7 +61,7 @@ def session_ids_report_ready(session_ids: list[int]) -> set[int]:
 # --------------------------------------------------------------------------- corner history
 
 
-def _measures(lap: Lap, names: list[str]) -> dict[str, CornerMeasure] | None:
+def lap_corner_measures(lap: Lap, names: list[str]) -> dict[str, CornerMeasure] | None:
     # Only laps measured on the track's current corner set: a lap analysed before the set
     # existed (or before the corner measures) names other corners and is left out.
     analysis = lap.stats.get("analysis") if isinstance(lap.stats, dict) else None
@@ -93,7 +93,7 @@ def corner_history_for(
     by_session: dict[int, list[tuple[Lap, dict[str, CornerMeasure]]]] = {}
     for lap in laps:
         value = lap_value(lap)
-        measures = _measures(lap, names)
+        measures = lap_corner_measures(lap, names)
         if measures is not None and (value.green or (lap.is_reference and is_timed_whole(value))):
             by_session.setdefault(lap.session_id, []).append((lap, measures))
     rows = [

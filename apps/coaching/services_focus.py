@@ -17,15 +17,15 @@ from django.utils import timezone
 from apps.sessions.lib.stats import best_lap, lap_value
 from apps.sessions.models import Lap, Session
 
-from .lib.history import CornerMeasure, measure_of
+from .lib.facts import BRAKE_SHIFT_M, SPEED_SHIFT_KMH
+from .lib.history import CornerMeasure
 from .models import FocusCorner
+from .selectors import lap_corner_measures
 
 MAX_OPEN: Final = 3
 FOCUS_LAPS_TO_MEET: Final = 3  # green laps of one session on target close a focus
 BRAKE_TOLERANCE_M: Final = 2.0  # a braking point this close before the target counts as on it
 SPEED_TOLERANCE_KMH: Final = 0.5
-BRAKE_SHIFT_M: Final = 3.0  # as the report's opportunities (facts.BRAKE_SHIFT_M)
-SPEED_SHIFT_KMH: Final = 1.5
 
 
 class FocusError(ValueError):
@@ -34,15 +34,9 @@ class FocusError(ValueError):
 
 def _green_measures(session: Session) -> list[tuple[Lap, dict[str, CornerMeasure]]]:
     names = [c["name"] for c in session.track.corners if isinstance(c, dict) and "name" in c]
-    out = []
-    for lap in Lap.objects.filter(session=session).order_by("number"):
-        analysis = lap.stats.get("analysis") if isinstance(lap.stats, dict) else None
-        if not lap_value(lap).green or not isinstance(analysis, dict):
-            continue
-        if analysis.get("corner_set") != names or not isinstance(analysis.get("corner_measures"), dict):
-            continue
-        out.append((lap, measure_of(analysis["corner_measures"], analysis.get("corners") or [])))
-    return out
+    laps = Lap.objects.filter(session=session).order_by("number")
+    pairs = ((lap, lap_corner_measures(lap, names)) for lap in laps if lap_value(lap).green)
+    return [(lap, m) for lap, m in pairs if m is not None]
 
 
 def _value(focus_kind: str, measure: CornerMeasure | None) -> float | None:
