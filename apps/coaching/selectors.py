@@ -4,12 +4,20 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.sessions.lib.stats import best_lap, is_timed_whole, lap_value
 from apps.sessions.models import Car, Lap, Session, Track
 
-from .lib.history import CornerHistory, CornerMeasure, SessionLaps, corner_history, measure_of
+from .lib.history import (
+    ANALYSIS_VERSION,
+    CornerHistory,
+    CornerMeasure,
+    SessionLaps,
+    corner_history,
+    measure_of,
+)
 from .models import FocusCorner, Report
 
 
@@ -43,11 +51,13 @@ def report_dict(report: Report | None) -> dict[str, Any] | None:
 
 
 def lap_ids_unanalysed(*, older_than_s: int) -> list[int]:
-    """Laps that finished a while ago and still have no stored analysis."""
+    """Laps that finished a while ago and still have no stored analysis, or one of an older
+    version (without what corner history reads)."""
     cutoff = timezone.now() - dt.timedelta(seconds=older_than_s)
     return list(
         Lap.objects.filter(ended_at__lt=cutoff)
-        .exclude(stats__has_key="analysis")
+        # A missing key compares as NULL in SQL: asked for on its own, not left to NOT (=).
+        .filter(~Q(stats__analysis__version=ANALYSIS_VERSION) | Q(stats__analysis__version__isnull=True))
         .values_list("pk", flat=True)[:500]
     )
 

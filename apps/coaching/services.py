@@ -21,7 +21,7 @@ from simcoach_agent.corner_names import name_corner, names_for
 from simcoach_agent.tracks import Corner, track_lookup
 from simcoach_site.jobs import enqueue
 
-from .lib.history import corner_measures
+from .lib.history import ANALYSIS_VERSION, corner_measures
 from .lib.rules import LIVE_COACH_CHANNELS, LiveCoach, Message
 from .tasks import lap_analyse_task
 
@@ -45,11 +45,6 @@ def lap_analyse(*, lap_id: int) -> None:
             return
         locked.stats = {**locked.stats, **summary, "analysed": True}
         locked.save(update_fields=["stats"])
-
-
-# Version 2 adds each corner's time through it, braking point and exit speed (what corner
-# history reads); laps analysed before are done again when next asked.
-ANALYSIS_VERSION = 2
 
 
 def _analysed(stats: dict[str, object], corner_set: list[Corner]) -> bool:

@@ -18,6 +18,10 @@ import numpy as np
 from apps.traces.lib.analysis import DetectedCorner, braking_point
 from apps.traces.lib.columns import Columns
 
+# The stored lap analysis's version: 2 added each corner's time through it, braking point and
+# exit speed (what history reads). Laps analysed before are found and done again
+# (selectors.lap_ids_unanalysed, the periodic sweep).
+ANALYSIS_VERSION: Final = 2
 TIME_CHANGE_S: Final = 0.02  # smaller changes through a corner are noise, not progress
 BRAKE_CHANGE_M: Final = 3.0
 SPEED_CHANGE_KMH: Final = 1.0
