@@ -13,7 +13,11 @@ def live(request: HttpRequest) -> HttpResponse:
     """Follows whichever session the user's rig is streaming now."""
     # Which track the rig is on is known only once it streams: every open focus, with its track.
     focus = [f for f in focus_list_for_user(owner_id=int(request.user.pk or 0)) if f.status == "open"]
-    return render(request, "telemetry/live.html", {"ws_path": "ws/live/", "session": None, "focus": focus_live_rows(focus)})
+    return render(
+        request,
+        "telemetry/live.html",
+        {"ws_path": "ws/live/", "session": None, "focus": focus_live_rows(focus)},
+    )
 
 
 @login_required
