@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from apps.accounts.services import rig_create
+from apps.coaching.models import FocusCorner
 from apps.sessions.tests.factories import session_with_demo_laps
 from apps.sharing.services import coached_driver_save, share_link_create, share_link_revoke
 from apps.telemetry import routing
@@ -99,6 +100,11 @@ MATRIX: dict[str, object] = {
     "sessions/<int:session_id>/live/": Owned(lambda o: f"/sessions/{o['session'].pk}/live/"),
     "sessions/<int:session_id>/report/": Owned(lambda o: f"/sessions/{o['session'].pk}/report/"),
     "api/sessions/<int:session_id>/report/": Owned(lambda o: f"/api/sessions/{o['session'].pk}/report/"),
+    "progress/": LoginOnly(),
+    "api/progress/": LoginOnly(),
+    "progress/focus/<int:focus_id>/close/": Owned(
+        lambda o: f"/progress/focus/{o['focus'].pk}/close/", "post"
+    ),
     "api/status": Public(),
     "api/status/": Public(),
     "api/schema/": Public(),
@@ -145,7 +151,12 @@ def objects(driver, coach) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     rig, _ = rig_create(owner=driver, name="Rig")
     link, token = share_link_create(owner=driver, session=session, expires_in=dt.timedelta(hours=1))
     coached = coached_driver_save(coach=driver, link=link, nickname="me")
+    focus = FocusCorner.objects.create(
+        owner=driver, track=session.track, car=session.car, corner="La Source", kind="brake",
+        target=250.0, baseline=240.0, opened_in=session,
+    )  # fmt: skip
     return {
+        "focus": focus,
         "session": session,
         "lap": laps[0],
         "lap2": laps[1],

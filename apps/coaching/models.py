@@ -73,3 +73,56 @@ class Report(models.Model):
         """Pending or running, and not abandoned by a dead worker."""
         in_flight = self.status in (self.Status.PENDING, self.Status.RUNNING)
         return in_flight and timezone.now() - self.updated_at < STALE_AFTER
+
+
+class FocusCorner(models.Model):
+    """A corner the driver works on across sessions, with a concrete target.
+
+    Proposed by a session report; reviewed by each later session's report (numbers kept in
+    `reviews`, by session id); met when the target holds on FOCUS_LAPS_TO_MEET green laps of
+    one session, or closed by the driver.
+    """
+
+    class Kind(models.TextChoices):
+        BRAKE = "brake", "braking point"  # brake at or after `target` m
+        MIN_SPEED = "min_speed", "minimum speed"  # at least `target` km/h at the slowest point
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        MET = "met"
+        CLOSED = "closed"  # closed by the driver
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="focus_corners"
+    )
+    track = models.ForeignKey("racing_sessions.Track", on_delete=models.CASCADE)
+    car = models.ForeignKey("racing_sessions.Car", on_delete=models.CASCADE)
+    corner = models.CharField(max_length=80)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    target = models.FloatField(help_text="m (braking point) or km/h (minimum speed)")
+    baseline = models.FloatField(help_text="the median in the session that proposed it")
+    opened_in = models.ForeignKey("racing_sessions.Session", on_delete=models.CASCADE, related_name="+")
+    closed_in = models.ForeignKey(
+        "racing_sessions.Session", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=6, choices=Status.choices, default=Status.OPEN)
+    reviews = models.JSONField(default=dict, blank=True, help_text="{session id: numbers of that session}")
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "track", "car", "corner"],
+                condition=models.Q(status="open"),
+                name="focus_one_open_per_corner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.corner}: {self.get_kind_display()} {self.target:g}"
+
+    @property
+    def unit(self) -> str:
+        return "m" if self.kind == self.Kind.BRAKE else "km/h"

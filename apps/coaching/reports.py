@@ -29,6 +29,7 @@ from simcoach_site.lib.units import STORED
 
 from .lib import llm
 from .lib.facts import SessionInput, facts_in_units, session_facts
+from .lib.history import history_facts
 from .lib.report_text import (
     PROMPT_VERSION,
     SCHEMA,
@@ -41,6 +42,8 @@ from .lib.report_text import (
     parse_report,
 )
 from .models import STALE_AFTER, Report
+from .selectors import corner_history_for
+from .services_focus import focus_facts, focus_propose, focus_session_review
 
 log = logging.getLogger(__name__)
 
@@ -250,8 +253,27 @@ def report_fail(*, report_id: int, error: str) -> None:
 
 
 def report_facts(*, session: Session) -> dict[str, Any]:
-    """The facts document of a session, from its laps and their traces, in the units its
-    driver saved (a worker has no browser to guess from: else the stored km/h, kPa, °C)."""
+    """The facts document of a session, from its laps and their traces, with the driver's
+    corner history at this track and their focus corners (those this session reviewed —
+    reviewing them may meet them — and those it proposes), in the units its driver saved (a
+    worker has no browser to guess from: else the stored km/h, kPa, °C)."""
+    # Fresh rows: the track's corner set may have been made after the caller loaded it.
+    session = Session.objects.select_related("track", "car").get(pk=session.pk)
+    facts = _session_facts(session)
+    history = corner_history_for(
+        owner_id=session.owner_id, track=session.track, car=session.car, until=session
+    )
+    facts["history"] = history_facts(history)
+    reviewed = focus_session_review(session=session)
+    proposed = focus_propose(session=session, opportunities=facts["opportunities"])
+    facts["focus"] = [
+        *(focus_facts(f, session, new=False) for f in reviewed),
+        *(focus_facts(f, session, new=True) for f in proposed),
+    ]
+    return facts_in_units(facts, units_for_user(user=session.owner) or STORED)
+
+
+def _session_facts(session: Session) -> dict[str, Any]:
     laps = list(lap_list(session=session))
     rows = [lap_value(lap) for lap in laps]
     green = [lap for lap, row in zip(laps, rows, strict=True) if row.green]
@@ -270,7 +292,7 @@ def report_facts(*, session: Session) -> dict[str, Any]:
             length_m=session.track.length_m,
         )
     )
-    return facts_in_units(facts, units_for_user(user=session.owner) or STORED)
+    return facts
 
 
 def _laps_to_read(green: list[Lap]) -> list[Lap]:

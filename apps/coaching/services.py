@@ -9,12 +9,19 @@ from django.db import transaction
 from apps.sessions.lib.stats import best_lap, is_green, is_timed_whole, lap_value
 from apps.sessions.models import Lap, Session, Track
 from apps.sessions.selectors_traces import TraceUnavailable, lap_length_m, track_corners
-from apps.traces.lib.analysis import corners_on_lap, detect_corners, lap_summary, resample_by_distance
+from apps.traces.lib.analysis import (
+    corners_on_lap,
+    detect_corners,
+    lap_summary,
+    resample_by_distance,
+)
 from apps.traces.lib.columns import Columns
 from apps.traces.selectors import lap_trace
+from simcoach_agent.corner_names import name_corner, names_for
 from simcoach_agent.tracks import Corner, track_lookup
 from simcoach_site.jobs import enqueue
 
+from .lib.history import ANALYSIS_VERSION, corner_measures
 from .lib.rules import LIVE_COACH_CHANNELS, LiveCoach, Message
 from .tasks import lap_analyse_task
 
@@ -46,11 +53,17 @@ def _analysed(stats: dict[str, object], corner_set: list[Corner]) -> bool:
     analysis = stats.get("analysis")
     if not stats.get("analysed") or not isinstance(analysis, dict):
         return False
+    if analysis.get("version") != ANALYSIS_VERSION:
+        return False
     return analysis.get("corner_set") == [c.name for c in corner_set] or not corner_set
 
 
 def _analysis(lap: Lap, trace: Columns, corner_set: list[Corner]) -> dict[str, object]:
-    out: dict[str, object] = {"summary": _rounded(lap_summary(trace).to_dict()), "corners": []}
+    out: dict[str, object] = {
+        "summary": _rounded(lap_summary(trace).to_dict()),
+        "corners": [],
+        "version": ANALYSIS_VERSION,
+    }
     if len(trace["t"]) < 2 or "lap_dist" not in trace or "speed" not in trace:
         return out
     try:
@@ -63,6 +76,7 @@ def _analysis(lap: Lap, trace: Columns, corner_set: list[Corner]) -> dict[str, o
     corners = corners_on_lap(resampled, corner_set) if corner_set else detect_corners(resampled)
     out["length_m"] = length
     out["corners"] = [_rounded(c.to_dict()) for c in corners]
+    out["corner_measures"] = {k: _rounded(v) for k, v in corner_measures(resampled, corners).items()}
     out["corner_set"] = [c.name for c in corner_set]
     return out
 
@@ -89,10 +103,26 @@ def track_corner_set(*, session: Session) -> list[Corner]:
     detected, length = _detect_on(source)
     if not detected:
         return []
-    corner_set = _corner_set_store(track.pk, detected, length)
+    corner_set = _corner_set_store(track.pk, _named(track.name, detected), length)
     for lap_id in Lap.objects.filter(session=session).values_list("pk", flat=True):
         enqueue(lap_analyse_task, lap_id)  # laps analysed before the set get its names
     return corner_set
+
+
+def _named(track_name: str, detected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Curated names where public facts give them (simcoach_agent.corner_names); a corner with
+    # no name near keeps its number. One name is never given to two corners.
+    names = names_for(track_name)
+    if names is None:
+        return detected
+    out, used = [], set()
+    for c in detected:
+        name = name_corner(names, c["apex_m"])
+        if name is not None and name not in used:
+            used.add(name)
+            c = {**c, "name": name}
+        out.append(c)
+    return out
 
 
 def _corner_set_store(track_id: int, corners: list[dict[str, Any]], length_m: float | None) -> list[Corner]:

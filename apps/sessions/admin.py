@@ -1,11 +1,37 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 
+from .lib.corner_set import CornerSetError, corner_set_clean
 from .models import Car, Lap, Session, Track
+
+
+class TrackAdminForm(forms.ModelForm):
+    class Meta:
+        model = Track
+        fields = ("name", "game", "length_m", "corners")
+
+    def clean_corners(self) -> list[dict[str, Any]]:
+        try:
+            return corner_set_clean(
+                self.cleaned_data.get("corners"), length_m=self.cleaned_data.get("length_m")
+            )
+        except CornerSetError as exc:
+            raise forms.ValidationError(str(exc)) from exc
 
 
 @admin.register(Track)
 class TrackAdmin(admin.ModelAdmin):
-    list_display = ("name", "game", "length_m")
+    """An admin renames a track's corners here (the set itself is made once per track; its
+    corners' names are what every page, compare and report show)."""
+
+    form = TrackAdminForm
+    list_display = ("name", "game", "length_m", "corner_names")
+
+    @admin.display(description="corners")
+    def corner_names(self, track: Track) -> str:
+        return ", ".join(str(c.get("name", "?")) for c in track.corners if isinstance(c, dict))
 
 
 @admin.register(Car)

@@ -61,7 +61,7 @@
   function handle(msg) {
     switch (msg.type) {
       case "session": return onSession(msg);
-      case "frame": latest = msg.frame; drawn = false; return;
+      case "frame": latest = msg.frame; drawn = false; if (window.simcoachFocus) window.simcoachFocus.frame(msg.frame); return;
       case "lap": return onLap(msg.lap);
       case "coaching": return addMessage(msg.message.severity, msg.message.text);
       case "note": return addMessage("note", msg.author + ": " + msg.text);
@@ -97,6 +97,7 @@
   function onSession(s) {
     root.classList.remove("ended");
     root.dataset.session = s.session_id; // which session the page shows (the picker may change it)
+    if (window.simcoachFocus) window.simcoachFocus.session(s);
     session = s; laps = []; bestSectors = []; refProfile = null; curProfile = [];
     // The server sends the last full lap's line; the car's own positions then paint over it.
     outline = (s.outline || []).slice();

@@ -213,6 +213,8 @@ def logged_in_pages(site: Site) -> list[PageSpec]:
         ("sharing", "/sharing/", None),
         ("coached-drivers", "/coaching/drivers/", None),
         ("coached-driver-live", f"/coaching/drivers/{site.coached_id}/", None),
+        ("progress", f"/progress/?track={site.demo.track_id}&car={site.demo.car_id}", None),
+        ("units", "/accounts/units/", None),
         ("password", "/accounts/password/", None),
         ("password-done", "/accounts/password/done/", None),
         ("api-root", "/api/", None),

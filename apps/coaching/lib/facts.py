@@ -322,6 +322,10 @@ def facts_in_units(facts: dict[str, Any], units: Units) -> dict[str, Any]:
         if "avg_pressure_kpa" in tyres:
             tyres["avg_pressure_kpa"] = _wheels_in(tyres["avg_pressure_kpa"], "kPa", units)
             tyres["pressure_window_kpa"] = [_in(v, "kPa", units) for v in tyres["pressure_window_kpa"]]
+    for row in (out.get("history") or {}).get("corners", []):
+        for key in ("min_speed_change_kmh", "exit_speed_change_kmh"):
+            if row.get(key) is not None:
+                row[key] = _speed(row[key], units)  # a difference: speed has no offset
     if out.get("brakes"):
         brakes = out["brakes"]
         brakes["max_temp_c"] = _wheels_in(brakes["max_temp_c"], "°C", units)
