@@ -12,7 +12,7 @@ from apps.traces.selectors import lap_trace
 from simcoach_site.events import ready_reports
 
 from .lib.stats import LapValue, SessionStats, best_lap, is_best_sector, is_green, lap_value, session_stats
-from .models import Lap, Session
+from .models import Import, Lap, Session
 
 
 def session_get_for_user(*, user: User | AnonymousUser, session_id: int) -> Session:
@@ -207,3 +207,19 @@ def _lap_row(lap: Lap, value: LapValue, stats: SessionStats) -> dict[str, Any]:
         "partial": value.partial or not value.complete,
         "tyre_temps": tyres if any(t is not None for t in tyres) else None,
     }
+
+
+def import_get_for_user(*, user: User | AnonymousUser, import_id: int) -> Import:
+    """The user's own import; another user's (or none) is a 404, never a 403 that confirms it exists."""
+    if not user.is_authenticated:
+        raise Http404("No such import")
+    found = Import.objects.filter(pk=import_id, owner_id=user.pk).select_related("session").first()
+    if found is None:
+        raise Http404("No such import")
+    return found
+
+
+def import_list_recent(*, user: User | AnonymousUser, limit: int = 10) -> list[Import]:
+    if not user.is_authenticated:
+        return []
+    return list(Import.objects.filter(owner_id=user.pk).select_related("session").order_by("-pk")[:limit])

@@ -25,3 +25,12 @@ def _empty_cache() -> None:
     # Rolled-back tests reuse lap ids and the demo car's fixed start times, so a resampled
     # lap cached by one test could otherwise be served to the next.
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def import_upload_dir(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """Each test's uploads in a directory of its own, so a test can see that none is left."""
+    path = tmp_path / "imports"
+    if request.config.pluginmanager.hasplugin("django"):
+        request.getfixturevalue("settings").IMPORT_UPLOAD_DIR = path
+    return path
