@@ -85,6 +85,7 @@ def import_status(imp: Import) -> dict[str, Any]:
     }
     if imp.state == Import.State.UPLOADING:
         body["chunk_url"] = settings.URL_PREFIX + reverse("api-import-chunk", args=[imp.pk])
+        body["chunk_bytes"] = settings.IMPORT_CHUNK_BYTES
     if imp.state == Import.State.DONE and imp.session_id is not None:
         body.update(
             session_id=imp.session_id,
