@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,7 +27,7 @@ from simcoach_agent.sizes import megabytes
 from simcoach_site.jobs import enqueue
 
 from .models import Import
-from .services_import import ImportRejected, ImportStoreFailed, session_import
+from .services_import import ImportRejected, ImportStoreFailed, Progress, session_import
 
 log = logging.getLogger(__name__)
 
@@ -237,14 +238,21 @@ def _server_error(imp: Import, exc: Exception) -> str:
     return f"{imp.filename}: the import failed on the server ({type(exc).__name__}); nothing was imported"
 
 
-def _progress_writer(import_id: int) -> Any:
-    last = [0.0, ""]
+@dataclass
+class _Written:
+    at: float = 0.0
+    phase: str = ""
+
+
+def _progress_writer(import_id: int) -> Progress:
+    """A Progress that writes to the row: each new phase at once, the same phase every PROGRESS_EVERY_S."""
+    last = _Written()
 
     def write(fraction: float, phase: str) -> None:
         now = time.monotonic()
-        if phase == last[1] and now - float(last[0]) < PROGRESS_EVERY_S:
+        if phase == last.phase and now - last.at < PROGRESS_EVERY_S:
             return
-        last[0], last[1] = now, phase
+        last.at, last.phase = now, phase
         Import.objects.filter(pk=import_id, state=Import.State.RUNNING).update(
             progress=round(min(max(fraction, 0.0), 1.0), 3), phase=phase[:60], updated_at=timezone.now()
         )
@@ -282,9 +290,9 @@ def imports_sweep(*, now: float | None = None) -> int:
     removed = 0
     # A run past its hard time limit was killed with its worker: its row would say running forever.
     killed_before = timezone.now() - dt.timedelta(seconds=settings.IMPORT_TASK_TIME_LIMIT_S + 60)
-    for imp in Import.objects.filter(state=Import.State.RUNNING, started_at__lt=killed_before):
-        _fail_abandoned(imp)
-        _files_remove(imp.pk)
+    for killed in Import.objects.filter(state=Import.State.RUNNING, started_at__lt=killed_before):
+        _fail_abandoned(killed)
+        _files_remove(killed.pk)
     for entry in os.scandir(import_upload_dir()):
         import_id = _import_id(entry.name)
         if import_id is None:
