@@ -34,3 +34,10 @@ def import_upload_dir(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     if request.config.pluginmanager.hasplugin("django"):
         request.getfixturevalue("settings").IMPORT_UPLOAD_DIR = path
     return path
+
+
+@pytest.fixture
+def imports_run_here(settings) -> None:  # type: ignore[no-untyped-def]
+    """The import task runs in this process (inline once the request commits) even when the
+    full-stack pass configures a broker that no worker of the test consumes."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True

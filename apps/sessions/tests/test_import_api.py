@@ -15,7 +15,12 @@ from apps.sessions.tests.api_import import Outcome, api_import, run_queued
 from apps.sessions.tests.import_cases import CASES, IMOLA, assert_imported_like_the_file, expected_lap_times
 from apps.traces.models import TraceChunk
 
-pytestmark = [pytest.mark.django_db, pytest.mark.fixtures, pytest.mark.usefixtures("isolated_trace_store")]
+pytestmark = [
+    pytest.mark.usefixtures("imports_run_here"),
+    pytest.mark.django_db,
+    pytest.mark.fixtures,
+    pytest.mark.usefixtures("isolated_trace_store"),
+]
 API = "/api/imports/"
 
 

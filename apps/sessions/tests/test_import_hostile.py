@@ -27,7 +27,7 @@ from apps.traces.models import TraceChunk
 
 ROOT = Path(__file__).resolve().parents[3]
 API = "/api/imports/"
-pytestmark = [pytest.mark.fixtures]
+pytestmark = [pytest.mark.usefixtures("imports_run_here"), pytest.mark.fixtures]
 db = pytest.mark.usefixtures("isolated_trace_store")
 
 

@@ -18,7 +18,12 @@ from apps.sessions.tests.api_import import api_import, run_queued
 from apps.sessions.tests.import_cases import session_trace
 from apps.traces.models import TraceChunk
 
-pytestmark = [pytest.mark.django_db, pytest.mark.fixtures, pytest.mark.usefixtures("isolated_trace_store")]
+pytestmark = [
+    pytest.mark.usefixtures("imports_run_here"),
+    pytest.mark.django_db,
+    pytest.mark.fixtures,
+    pytest.mark.usefixtures("isolated_trace_store"),
+]
 
 BRISTOL = "iracing/trucks_silverado2019_bristol_2025-11-06_17-39-03.ibt"
 AMG = "iracing/itelem_amg.ibt"

@@ -26,7 +26,11 @@ from apps.traces.models import TraceChunk
 from simcoach_site import jobs
 from simcoach_site.celery import app
 
-pytestmark = [pytest.mark.fixtures, pytest.mark.usefixtures("isolated_trace_store")]
+pytestmark = [
+    pytest.mark.usefixtures("imports_run_here"),
+    pytest.mark.fixtures,
+    pytest.mark.usefixtures("isolated_trace_store"),
+]
 BROKER = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0"
 CHUNK = 1024 * 1024
 
