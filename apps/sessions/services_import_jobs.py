@@ -134,14 +134,14 @@ def _append(imp: Import, *, offset: int, stream: IO[bytes], length: int | None) 
             f"received; send from offset {imp.received}",
             409,
         )
+    if end > imp.size:
+        raise ImportRequestError(f"{imp.filename}: the data runs past the announced size of {imp.size} bytes")
     written = _copy(imp, stream, offset, limit)
     if length is not None and written != length:
         raise ImportRequestError(f"{imp.filename}: the chunk was cut short ({written} of {length} bytes)")
+    if offset + written > imp.size:  # a whole file in one request says its size after the fact
+        raise ImportRequestError(f"{imp.filename}: the data runs past the announced size of {imp.size} bytes")
     imp.received = offset + written
-    if imp.received > imp.size:
-        raise ImportRequestError(
-            f"{imp.filename}: the data runs past the announced size of {imp.size} bytes", 400
-        )
     imp.updated_at = timezone.now()
     fields = ["received", "updated_at"]
     if imp.received == imp.size:

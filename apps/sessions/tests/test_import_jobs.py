@@ -176,6 +176,17 @@ class TestChunks:
         assert response.status_code == code and response.json()["error"].startswith(error)
         assert Import.objects.count() == 0
 
+    def test_a_whole_file_over_one_chunk_is_refused_and_leaves_nothing(
+        self, logged_in: Client, imola: bytes, import_upload_dir: Path
+    ) -> None:
+        response = logged_in.post(API, {"file": _named(imola, "imola.ld")})  # 3.2 MB > the 1 MB chunk
+        assert response.status_code == 413
+        assert (
+            response.json()["error"]
+            == "imola.ld: a chunk is at most 1 MB (IMPORT_CHUNK_BYTES); send the file in chunks"
+        )
+        assert Import.objects.count() == 0 and list(import_upload_dir.iterdir()) == []
+
     def test_a_request_over_the_request_cap_is_refused_before_its_body_is_read(
         self, logged_in: Client, settings
     ) -> None:
