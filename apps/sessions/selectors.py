@@ -222,4 +222,5 @@ def import_get_for_user(*, user: User | AnonymousUser, import_id: int) -> Import
 def import_list_recent(*, user: User | AnonymousUser, limit: int = 10) -> list[Import]:
     if not user.is_authenticated:
         return []
-    return list(Import.objects.filter(owner_id=user.pk).select_related("session").order_by("-pk")[:limit])
+    recent = Import.objects.filter(owner_id=user.pk).select_related("session__track", "session__car")
+    return list(recent.order_by("-pk")[:limit])
