@@ -6,6 +6,7 @@ background runner of simcoach_site/jobs.py, and a real Celery worker on the real
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django.test import Client
+from django.utils import timezone
 
 from apps.sessions import services_import_jobs as service
 from apps.sessions.models import Import, Lap, Session
@@ -259,6 +261,20 @@ class TestTheTask:
             == "imola.ld: the import took longer than 180 s (IMPORT_TASK_SOFT_TIME_LIMIT_S); nothing was imported"
         )
         assert _nothing_stored() and list(import_upload_dir.iterdir()) == []
+
+    def test_the_sweep_fails_a_run_whose_worker_was_killed(
+        self, logged_in: Client, import_upload_dir: Path, settings
+    ) -> None:
+        status = _announce(logged_in, 100, name="killed.ld")
+        long_ago = timezone.now() - dt.timedelta(seconds=settings.IMPORT_TASK_TIME_LIMIT_S + 61)
+        Import.objects.filter(pk=status["id"]).update(state="running", started_at=long_ago)
+        imports_sweep()
+        imp = Import.objects.get(pk=status["id"])
+        assert (imp.state, imp.error) == (
+            "failed",
+            "killed.ld: abandoned (the worker stopped); upload the file again",
+        )
+        assert list(import_upload_dir.iterdir()) == []
 
     def test_the_sweep_removes_abandoned_uploads_and_fails_their_imports(
         self, logged_in: Client, import_upload_dir: Path, settings
