@@ -152,6 +152,15 @@
   async function importFile(file) {
     const row = makeRow(file.name);
     row.dataset.state = "uploading";
+    try {
+      await upload(row, file);
+    } catch (err) {
+      // fetch rejects only when the server cannot be reached at all
+      finish(row, { state: "failed", error: file.name + ": the server cannot be reached (" + err.message + ")" });
+    }
+  }
+
+  async function upload(row, file) {
     const response = await create(file);
     const status = await json(response);
     if (response.status !== 202) return finish(row, { state: "failed", error: status.error });
