@@ -158,6 +158,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "sessions-close-idle": {"task": "apps.sessions.tasks.sessions_close_idle_task", "schedule": 60.0},
     "laps-analyse-missing": {"task": "apps.coaching.tasks.laps_analyse_missing_task", "schedule": 300.0},
+    "imports-sweep": {"task": "apps.sessions.tasks.imports_sweep_task", "schedule": 3600.0},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the worker logs through LOGGING below (JSON in production)
 
@@ -202,7 +203,21 @@ FILE_UPLOAD_HANDLERS = [
     "apps.sessions.uploads.AnonymousTemporaryFileUploadHandler",
 ]
 FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
-IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)  # one upload request
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)  # one file, over all its chunks
+# Files arrive in chunks of at most this many bytes (PUT /api/imports/<id>/chunk): Daphne holds
+# a request body in memory several times over, so the chunk, not the file, bounds a request's
+# memory. One request carries at most a chunk and a .ldx sidecar (4 MB) plus form overhead;
+# deploy/nginx's client_max_body_size (9m) matches IMPORT_REQUEST_MAX_BYTES.
+IMPORT_CHUNK_BYTES = env.int("IMPORT_CHUNK_BYTES", default=4 * 1024 * 1024)
+IMPORT_REQUEST_MAX_BYTES = IMPORT_CHUNK_BYTES + 4 * 1024 * 1024 + 512 * 1024
+# Uploaded files wait here (one per import) until the worker has run them, then are deleted.
+IMPORT_UPLOAD_DIR = Path(env.str("SIMCOACH_IMPORT_UPLOAD_DIR", default=str(VAR_DIR / "imports")))
+# An upload nobody has added a chunk to for this long is abandoned: its file is swept, the import failed.
+IMPORT_UPLOAD_STALE_S = env.float("IMPORT_UPLOAD_STALE_S", default=24 * 3600.0)
+# The import task's Celery limits: the soft one ends a run with a clear error, the hard one kills
+# the worker child (the in-process runner relies on IMPORT_TIME_LIMIT_S, which the readers check).
+IMPORT_TASK_SOFT_TIME_LIMIT_S = env.int("IMPORT_TASK_SOFT_TIME_LIMIT_S", default=180)
+IMPORT_TASK_TIME_LIMIT_S = env.int("IMPORT_TASK_TIME_LIMIT_S", default=210)
 # Seconds an import may spend reading its file before it is refused (cooperative: checked as it reads).
 IMPORT_TIME_LIMIT_S = env.float("IMPORT_TIME_LIMIT_S", default=60.0)
 

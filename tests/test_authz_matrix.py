@@ -18,6 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from apps.accounts.services import rig_create
 from apps.coaching.models import FocusCorner
+from apps.sessions.models import Import
 from apps.sessions.tests.factories import session_with_demo_laps
 from apps.sharing.services import coached_driver_save, share_link_create, share_link_revoke
 from apps.telemetry import routing
@@ -96,6 +97,10 @@ MATRIX: dict[str, object] = {
     "api/compare/": Owned(lambda o: f"/api/compare/?laps={o['lap'].pk},{o['lap2'].pk}"),
     "import/": LoginOnly(),
     "api/imports/": LoginOnly(),
+    "api/imports/<int:import_id>/": Owned(lambda o: f"/api/imports/{o['import'].pk}/"),
+    "api/imports/<int:import_id>/chunk": Owned(
+        lambda o: f"/api/imports/{o['import'].pk}/chunk?offset=0", "put"
+    ),
     "live/": LoginOnly(),
     "sessions/<int:session_id>/live/": Owned(lambda o: f"/sessions/{o['session'].pk}/live/"),
     "sessions/<int:session_id>/report/": Owned(lambda o: f"/sessions/{o['session'].pk}/report/"),
@@ -164,6 +169,7 @@ def objects(driver, coach) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         "link": link,
         "token": token,
         "coached": coached,
+        "import": Import.objects.create(owner=driver, filename="a.ld", size=10),
     }
 
 

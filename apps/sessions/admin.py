@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin
 
 from .lib.corner_set import CornerSetError, corner_set_clean
-from .models import Car, Lap, Session, Track
+from .models import Car, Import, Lap, Session, Track
 
 
 class TrackAdminForm(forms.ModelForm):
@@ -55,3 +55,11 @@ class SessionAdmin(admin.ModelAdmin):
 @admin.register(Lap)
 class LapAdmin(admin.ModelAdmin):
     list_display = ("session", "number", "time_ms", "valid", "is_reference")
+
+
+@admin.register(Import)
+class ImportAdmin(admin.ModelAdmin):
+    list_display = ("id", "owner", "filename", "size", "state", "progress", "session", "created_at")
+    list_filter = ("state",)
+    # The worker owns these rows: the admin shows them, it does not edit them.
+    readonly_fields = [f.name for f in Import._meta.fields]

@@ -107,3 +107,50 @@ class Lap(models.Model):
 
     def __str__(self) -> str:
         return f"Lap {self.number} of {self.session_id}"
+
+
+class Import(models.Model):
+    """One uploaded lap file on its way to a Session: received in chunks, then run by a worker.
+
+    The file itself lives on disk (settings.IMPORT_UPLOAD_DIR, see services_import_jobs) only
+    while the import is uploading, queued or running; the row keeps the outcome for the page.
+    """
+
+    class State(models.TextChoices):
+        UPLOADING = "uploading"  # chunks still arriving
+        QUEUED = "queued"  # the whole file is here; waiting for a worker
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="imports")
+    rig = models.ForeignKey("accounts.Rig", null=True, blank=True, on_delete=models.SET_NULL)
+    filename = models.CharField(max_length=255)
+    size = models.BigIntegerField(help_text="bytes the client announced")
+    received = models.BigIntegerField(default=0, help_text="bytes stored so far")
+    meta = models.JSONField(default=dict, blank=True, help_text="game, track, car, kind as given")
+    has_ldx = models.BooleanField(default=False)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.UPLOADING)
+    progress = models.FloatField(default=0.0, help_text="0-1 while running")
+    phase = models.CharField(max_length=60, blank=True)
+    session = models.ForeignKey(Session, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.BooleanField(default=False, help_text="False: the file was imported before")
+    laps = models.IntegerField(default=0)
+    warnings = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    missing = models.JSONField(default=list, blank=True, help_text="fields the file does not say")
+    retryable = models.BooleanField(default=False, help_text="failed for the server's sake, not the file's")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} {self.filename} ({self.state})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED)

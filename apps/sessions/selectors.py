@@ -16,7 +16,7 @@ from apps.traces.selectors import lap_trace
 from simcoach_site.events import ready_reports
 
 from .lib.stats import LapValue, SessionStats, best_lap, is_best_sector, is_green, lap_value, session_stats
-from .models import Lap, Session
+from .models import Import, Lap, Session
 
 
 def session_get_for_user(*, user: User | AnonymousUser, session_id: int) -> Session:
@@ -287,3 +287,20 @@ def lap_wheels(*, lap: Lap) -> list[dict[str, object]]:
         for wheel in ("fl", "fr", "rl", "rr")
     ]
     return [r for r in rows if any(r[k] is not None for k in ("tyre_temp", "tyre_press", "brake_temp"))]
+
+
+def import_get_for_user(*, user: User | AnonymousUser, import_id: int) -> Import:
+    """The user's own import; another user's (or none) is a 404, never a 403 that confirms it exists."""
+    if not user.is_authenticated:
+        raise Http404("No such import")
+    found = Import.objects.filter(pk=import_id, owner_id=user.pk).select_related("session").first()
+    if found is None:
+        raise Http404("No such import")
+    return found
+
+
+def import_list_recent(*, user: User | AnonymousUser, limit: int = 10) -> list[Import]:
+    if not user.is_authenticated:
+        return []
+    recent = Import.objects.filter(owner_id=user.pk).select_related("session__track", "session__car")
+    return list(recent.order_by("-pk")[:limit])

@@ -14,7 +14,7 @@ import logging
 import re
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -43,6 +43,10 @@ GAME_RE = re.compile(r"[a-z0-9_]{1,16}")
 RESERVED = {"t", "lap", "seq", "time", "session", "user"}
 KINDS = [k.value for k in Session.Kind]
 DEFAULT_KIND = Session.Kind.PRACTICE.value
+# How far along an import is (0-1) and what it is doing; called often, so it should throttle.
+Progress = Callable[[float, str], None]
+# Shares of the bar: hashing is quick, reading the file most of the work, storing the rest.
+READ_FROM, STORE_FROM = 0.05, 0.8
 
 
 class ImportRejected(Exception):
@@ -76,21 +80,27 @@ def session_import(
     car: str | None = None,
     kind: str | None = None,
     rig_id: int | None = None,
+    progress: Progress | None = None,
 ) -> ImportOutcome:
     """Import one seekable binary file as an ended Session with its Laps and trace.
 
     Game/track/car/kind given as arguments override the file's; the file fills what is not
     given. A kind neither gives is practice (with a warning); a missing game, track or car
     raises ImportRejected with `missing` set. Re-importing the same content returns the
-    earlier session with created=False.
+    earlier session with created=False. `progress` hears how far it is (see Progress).
     """
+    report = progress or _no_progress
+    report(0.0, "checking the file")
     content_hash = _content_hash(fileobj, ldx)
     existing = Session.objects.filter(owner_id=owner.pk, content_hash=content_hash).first()
     if existing is not None:
         return ImportOutcome(existing, False, existing.laps.count(), ["this file was already imported"])
-    parsed = _parse(fileobj, filename, ldx)
+    report(READ_FROM, "reading the file")
+    parsed = _parse(fileobj, filename, ldx, report)
     facts, notes = _facts(parsed, filename, game=game, track=track, car=car, kind=kind)
     _check_lap_numbers(parsed, filename)
+    # Storing runs in one transaction, so progress written inside it would show only at the end.
+    report(STORE_FROM, f"storing {len(parsed.laps)} laps and the trace")
     try:
         session = _store(owner, parsed, facts, content_hash, rig_id)
     except IntegrityError:
@@ -129,10 +139,21 @@ def _sniff(fileobj: IO[bytes]) -> str | None:
         return None
 
 
-def _parse(fileobj: IO[bytes], filename: str, ldx: bytes | None) -> ImportedSession:
+def _no_progress(fraction: float, phase: str) -> None:
+    return None
+
+
+def _parse(fileobj: IO[bytes], filename: str, ldx: bytes | None, report: Progress) -> ImportedSession:
+    size = max(fileobj.seek(0, 2), 1)
     fileobj.seek(0)
+
+    def tick() -> None:
+        # The readers' position in the file (compressed bytes for gzip) stands for their progress.
+        done = min(fileobj.tell() / size, 1.0)
+        report(READ_FROM + (STORE_FROM - READ_FROM) * done, "reading the file")
+
     try:
-        return import_session(fileobj, ldx=ldx, time_limit_s=settings.IMPORT_TIME_LIMIT_S)  # type: ignore[arg-type]
+        return import_session(fileobj, ldx=ldx, time_limit_s=settings.IMPORT_TIME_LIMIT_S, tick=tick)  # type: ignore[arg-type]
     except ImportFormatError as exc:
         raise ImportRejected(f"{filename}: {exc}") from None
     except (

@@ -45,4 +45,6 @@ urlpatterns = [
     path("api/compare/", apis.LapCompareApi.as_view(), name="api-compare"),
     path("import/", views_import.import_page, name="import"),
     path("api/imports/", views_import.ImportCreateApi.as_view(), name="api-imports"),
+    path("api/imports/<int:import_id>/", views_import.ImportDetailApi.as_view(), name="api-import"),
+    path("api/imports/<int:import_id>/chunk", views_import.ImportChunkApi.as_view(), name="api-import-chunk"),
 ]

@@ -25,3 +25,19 @@ def _empty_cache() -> None:
     # Rolled-back tests reuse lap ids and the demo car's fixed start times, so a resampled
     # lap cached by one test could otherwise be served to the next.
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def import_upload_dir(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """Each test's uploads in a directory of its own, so a test can see that none is left."""
+    path = tmp_path / "imports"
+    if request.config.pluginmanager.hasplugin("django"):
+        request.getfixturevalue("settings").IMPORT_UPLOAD_DIR = path
+    return path
+
+
+@pytest.fixture
+def imports_run_here(settings) -> None:  # type: ignore[no-untyped-def]
+    """The import task runs in this process (inline once the request commits) even when the
+    full-stack pass configures a broker that no worker of the test consumes."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True

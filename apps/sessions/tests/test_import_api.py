@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import io
-import os
 import re
 from pathlib import Path
 
 import pytest
 from django.test import Client
 
-from apps.sessions import views_import
-from apps.sessions.models import Lap, Session
+from apps.sessions import services_import_jobs
+from apps.sessions.models import Import, Lap, Session
+from apps.sessions.tests.api_import import Outcome, api_import, run_queued
 from apps.sessions.tests.import_cases import CASES, IMOLA, assert_imported_like_the_file, expected_lap_times
 from apps.traces.models import TraceChunk
 
-pytestmark = [pytest.mark.django_db, pytest.mark.fixtures, pytest.mark.usefixtures("isolated_trace_store")]
+pytestmark = [
+    pytest.mark.usefixtures("imports_run_here"),
+    pytest.mark.django_db,
+    pytest.mark.fixtures,
+    pytest.mark.usefixtures("isolated_trace_store"),
+]
 API = "/api/imports/"
 
 
-def _post(client: Client, path: Path, meta: dict[str, str] | None = None, **headers: str):  # type: ignore[no-untyped-def]
+def _post(client: Client, path: Path, meta: dict[str, object] | None = None, **headers: str) -> Outcome:
     with path.open("rb") as f:
-        return client.post(API, {"file": f, **(meta or {})}, **headers)
+        return api_import(client, {"file": f, **(meta or {})}, **headers)
 
 
 def _rig_headers(token: str) -> dict[str, str]:
@@ -80,7 +85,7 @@ class TestImportApi:
         raw = (fixtures_dir / IMOLA).read_bytes()
         cut = io.BytesIO(raw[: len(raw) // 3])
         cut.name = "imola.ld"
-        response = logged_in.post(API, {"file": cut, "kind": "race"})
+        response = api_import(logged_in, {"file": cut, "kind": "race"})
         assert response.status_code == 400
         assert response.json()["error"].startswith("imola.ld: MoTeC .ld")
         assert (Session.objects.count(), Lap.objects.count(), TraceChunk.objects.count()) == (0, 0, 0)
@@ -97,25 +102,25 @@ class TestImportApi:
         assert "limit is" in response.json()["error"] and "IMPORT_MAX_BYTES" in response.json()["error"]
         assert Session.objects.count() == 0
 
-    def test_it_reads_a_large_upload_from_a_temp_file(
-        self, logged_in: Client, fixtures_dir: Path, monkeypatch
+    def test_the_worker_reads_the_upload_from_its_own_file_and_removes_it(
+        self, logged_in: Client, fixtures_dir: Path, monkeypatch, import_upload_dir: Path
     ) -> None:
         seen = []
-        real = views_import.session_import
+        real = services_import_jobs.session_import
 
         def spy(**kw):  # type: ignore[no-untyped-def]
-            # a real file (not memory) with no name on disk: no link left for a killed process
-            seen.append(os.fstat(kw["fileobj"].fileno()).st_nlink == 0)
+            seen.append(Path(kw["fileobj"].name).parent)
             return real(**kw)
 
-        monkeypatch.setattr(views_import, "session_import", spy)
+        monkeypatch.setattr(services_import_jobs, "session_import", spy)
         assert _post(logged_in, fixtures_dir / IMOLA, {"kind": "race"}).status_code == 201
-        # 3.2 MB is over FILE_UPLOAD_MAX_MEMORY_SIZE: spooled to an anonymous file, never whole in memory
-        assert seen == [True]
+        # read from the per-import file under IMPORT_UPLOAD_DIR, which is gone once the task ended
+        assert seen == [import_upload_dir] and list(import_upload_dir.iterdir()) == []
 
     def test_it_needs_a_file(self, logged_in: Client) -> None:
         response = logged_in.post(API, {"kind": "race"})
         assert response.status_code == 400 and "multipart field 'file'" in response.json()["error"]
+        assert Import.objects.count() == 0
 
 
 class TestImportPage:
@@ -132,14 +137,15 @@ class TestImportPage:
     ) -> None:
         path = fixtures_dir / CASES["garage61"].path
         with path.open("rb") as f:
-            asked = logged_in.post("/import/", {"file": f})
-        page = asked.content.decode()
-        assert asked.status_code == 400
+            asked = run_queued(lambda: logged_in.post("/import/", {"file": f}))
+        assert asked.status_code == 302 and asked["Location"] == "/import/"  # queued, then listed
+        page = logged_in.get("/import/").content.decode()
         assert "does not say its track, car;" in page and '<details id="import-fields" open>' in page
         with path.open("rb") as f:
-            done = logged_in.post("/import/", {"file": [f], **CASES["garage61"].meta})
+            done = run_queued(lambda: logged_in.post("/import/", {"file": [f], **CASES["garage61"].meta}))
         session = Session.objects.get()
-        assert done.status_code == 200 and f'href="/sessions/{session.pk}/"' in done.content.decode()
+        page = logged_in.get(done["Location"]).content.decode()
+        assert f'href="/sessions/{session.pk}/"' in page
 
     def test_it_imports_several_files_and_reports_each(self, logged_in: Client, fixtures_dir: Path) -> None:
         paths = [fixtures_dir / CASES[n].path for n in ("lime_rock", "road_america_lap")]
@@ -147,10 +153,11 @@ class TestImportPage:
         try:
             bad = io.BytesIO(b"not telemetry\n")
             bad.name = "notes.txt"
-            response = logged_in.post("/import/", {"file": [*files, bad]})
+            response = run_queued(lambda: logged_in.post("/import/", {"file": [*files, bad]}))
         finally:
             for f in files:
                 f.close()
-        page = response.content.decode()
-        assert response.status_code == 200 and Session.objects.count() == 2
+        assert response.status_code == 302 and Session.objects.count() == 2
+        page = logged_in.get("/import/").content.decode()
         assert len(re.findall(r'href="/sessions/\d+/"', page)) == 2 and "notes.txt: not a MoTeC .ld" in page
+        assert page.count('data-state="done"') == 2 and page.count('data-state="failed"') == 1

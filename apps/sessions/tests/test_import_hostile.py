@@ -21,12 +21,13 @@ from django.test import Client
 from apps.sessions.lib.imports import import_session, limits
 from apps.sessions.models import Lap, Session
 from apps.sessions.tests import hostile as h
+from apps.sessions.tests.api_import import api_import
 from apps.sessions.uploads import upload_temp_sweep
 from apps.traces.models import TraceChunk
 
 ROOT = Path(__file__).resolve().parents[3]
 API = "/api/imports/"
-pytestmark = [pytest.mark.fixtures]
+pytestmark = [pytest.mark.usefixtures("imports_run_here"), pytest.mark.fixtures]
 db = pytest.mark.usefixtures("isolated_trace_store")
 
 
@@ -50,7 +51,7 @@ def _refused(client: Client, data: bytes, name: str, *, ldx: bytes | None = None
         sidecar = io.BytesIO(ldx)
         sidecar.name = "x.ldx"
         fields["ldx"] = sidecar
-    response = client.post(API, fields)
+    response = api_import(client, fields)
     assert response.status_code == 400, response.content[:300]
     error = response.json()["error"]
     assert (Session.objects.count(), Lap.objects.count(), TraceChunk.objects.count()) == (0, 0, 0)
@@ -63,7 +64,7 @@ def _imported_cut(client: Client, data: bytes, *, match: str) -> None:
     long as the real recording (245 s), not as long as the patched channel claims."""
     upload = io.BytesIO(data)
     upload.name = "a.ld"
-    response = client.post(API, {"file": upload, "kind": "practice", "game": "acc"})
+    response = api_import(client, {"file": upload, "kind": "practice", "game": "acc"})
     assert response.status_code == 201, response.content[:300]
     assert any(re.search(match, w) for w in response.json()["warnings"]), response.json()["warnings"]
     session = Session.objects.get()
@@ -182,7 +183,7 @@ class TestTimeLimit:
         self, logged_in: Client, fixtures_dir: Path
     ) -> None:
         with (fixtures_dir / "crewchief/session_1681021274_df.csv.gz").open("rb") as f:
-            assert logged_in.post(API, {"file": f}).status_code == 201
+            assert api_import(logged_in, {"file": f}).status_code == 201
 
 
 # ---- temp files

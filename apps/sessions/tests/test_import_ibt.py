@@ -14,10 +14,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.sessions.models import Lap, Session
 from apps.sessions.services_import import ImportRejected, session_import
+from apps.sessions.tests.api_import import api_import, run_queued
 from apps.sessions.tests.import_cases import session_trace
 from apps.traces.models import TraceChunk
 
-pytestmark = [pytest.mark.django_db, pytest.mark.fixtures, pytest.mark.usefixtures("isolated_trace_store")]
+pytestmark = [
+    pytest.mark.usefixtures("imports_run_here"),
+    pytest.mark.django_db,
+    pytest.mark.fixtures,
+    pytest.mark.usefixtures("isolated_trace_store"),
+]
 
 BRISTOL = "iracing/trucks_silverado2019_bristol_2025-11-06_17-39-03.ibt"
 AMG = "iracing/itelem_amg.ibt"
@@ -88,15 +94,20 @@ class TestIbtImportApi:
     def test_it_imports_an_ibt_from_the_import_page(self, client, driver, fixtures_dir: Path) -> None:  # type: ignore[no-untyped-def]
         client.force_login(driver)
         with (fixtures_dir / AMG).open("rb") as f:
-            done = client.post("/import/", {"file": f})  # the file says game, track, car and kind
+            done = run_queued(
+                lambda: client.post("/import/", {"file": f})
+            )  # the file says game, track, car, kind
         session = Session.objects.get()
-        assert done.status_code == 200 and f'href="/sessions/{session.pk}/"' in done.content.decode()
+        assert (
+            done.status_code == 302
+            and f'href="/sessions/{session.pk}/"' in client.get("/import/").content.decode()
+        )
         assert (session.game, session.kind) == ("iracing", "practice")
 
     def test_it_imports_an_ibt_posted_by_a_rig(self, client, rig_and_token, fixtures_dir: Path) -> None:  # type: ignore[no-untyped-def]
         rig, token = rig_and_token
         with (fixtures_dir / BRISTOL).open("rb") as f:
-            response = client.post("/api/imports/", {"file": f}, HTTP_AUTHORIZATION=f"Bearer {token}")
+            response = api_import(client, {"file": f}, HTTP_AUTHORIZATION=f"Bearer {token}")
         assert response.status_code == 201, response.json()
         session = Session.objects.get(pk=response.json()["session_id"])
         assert (session.rig, session.game, response.json()["laps"]) == (rig, "iracing", 4)
@@ -106,7 +117,7 @@ class TestIbtImportApi:
         raw = bytearray((fixtures_dir / AMG).read_bytes())
         raw[140:144] = (10**6).to_bytes(4, "little")  # sessionRecordCount far past the file
         upload = SimpleUploadedFile("amg.ibt", bytes(raw))
-        response = client.post("/api/imports/", {"file": upload})
+        response = api_import(client, {"file": upload})
         assert response.status_code == 400
         assert "iRacing .ibt: the header declares 1000000 records" in str(response.json())
         assert Session.objects.count() == 0

@@ -12,6 +12,7 @@ from apps.sessions.models import Lap, Session
 from .agent_cli import run_agent
 
 pytestmark = [
+    pytest.mark.usefixtures("imports_run_here"),
     pytest.mark.django_db(transaction=True),
     pytest.mark.fixtures,
     pytest.mark.usefixtures("isolated_trace_store"),

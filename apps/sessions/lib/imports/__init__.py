@@ -41,13 +41,18 @@ SPOOL_BYTES = 32 * 1024 * 1024  # an inflated .ld bigger than this goes to a tem
 
 
 def import_session(
-    f: BinaryIO, *, ldx: bytes | str | None = None, time_limit_s: float | None = None
+    f: BinaryIO,
+    *,
+    ldx: bytes | str | None = None,
+    time_limit_s: float | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> ImportedSession:
     """Import one uploaded file (seekable binary); `ldx` is the .ld's sidecar if there is one.
 
     Reading gives up with ImportFormatError after `time_limit_s` seconds (None: no limit).
+    `tick` is called as the readers go (see limits.time_limit), e.g. to report progress.
     """
-    with time_limit(time_limit_s):
+    with time_limit(time_limit_s, tick):
         return _import_session(f, ldx)
 
 

@@ -15,7 +15,7 @@ import io
 import math
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import BinaryIO
@@ -51,15 +51,23 @@ MAX_TRACK_M = 100_000.0  # the Nordschleife is 20.8 km; 100 km is a damaged spee
 # Every cap above bounds memory; a time limit (settings.IMPORT_TIME_LIMIT_S) bounds the CPU a
 # file may take in the request that uploaded it (a file at the value cap parses in ~15 s).
 _deadline: ContextVar[tuple[float, float] | None] = ContextVar("import_deadline", default=None)
+# Where readers check the time they have also made progress: the same places tell the caller.
+_tick: ContextVar[Callable[[], None] | None] = ContextVar("import_tick", default=None)
 
 
 @contextmanager
-def time_limit(seconds: float | None) -> Iterator[None]:
-    """Let the readers inside run for at most `seconds` (None: no limit); see check_time."""
+def time_limit(seconds: float | None, tick: Callable[[], None] | None = None) -> Iterator[None]:
+    """Let the readers inside run for at most `seconds` (None: no limit); see check_time.
+
+    `tick` is called at each check (every channel, few thousand lines or inflated chunk), so
+    the caller can report how far the file has been read; it must be cheap.
+    """
     token = _deadline.set(None if seconds is None else (time.monotonic() + seconds, seconds))
+    tick_token = _tick.set(tick)
     try:
         yield
     finally:
+        _tick.reset(tick_token)
         _deadline.reset(token)
 
 
@@ -69,6 +77,9 @@ def check_time() -> None:
     Called where readers loop (every few thousand lines, every channel, every inflated
     chunk): cooperative, so a slow file gives up cleanly instead of holding the process.
     """
+    tick = _tick.get()
+    if tick is not None:
+        tick()
     limit = _deadline.get()
     if limit is not None and time.monotonic() > limit[0]:
         raise ImportFormatError(
