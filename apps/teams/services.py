@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -101,23 +101,21 @@ def invitation_revoke(*, by: Membership, invitation: Invitation) -> None:
 
 
 def invitation_accept(*, user: User, invitation: Invitation) -> Membership:
-    """Join the invitation's team in its role; a member already in it keeps their membership."""
-    if not invitation.is_usable():
-        raise TeamError("this invitation has expired or was revoked")
-    if invitation.invited_user_id is not None and invitation.invited_user_id != user.pk:
-        raise PermissionDenied("this invitation is for someone else")
+    """Join the invitation's team in its role; a member already in it keeps their membership.
+
+    The invitation is read again, locked: one revoked a moment ago, or a username invitation
+    accepted in another tab, is refused."""
     with transaction.atomic():
-        existing = Membership.objects.filter(team_id=invitation.team_id, user=user).first()
+        fresh = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if fresh.invited_user_id is not None and fresh.invited_user_id != user.pk:
+            raise PermissionDenied("this invitation is for someone else")
+        existing = Membership.objects.filter(team_id=fresh.team_id, user=user).first()
         if existing is not None:
             return existing
-        try:
-            with transaction.atomic():
-                membership = Membership.objects.create(
-                    team_id=invitation.team_id, user=user, role=invitation.role
-                )
-        except IntegrityError:  # the same user joining twice at once
-            return Membership.objects.get(team_id=invitation.team_id, user=user)
-        Invitation.objects.filter(pk=invitation.pk).update(
+        if not fresh.is_usable():
+            raise TeamError("this invitation has expired or was revoked")
+        membership = Membership.objects.create(team_id=fresh.team_id, user=user, role=fresh.role)
+        Invitation.objects.filter(pk=fresh.pk).update(
             use_count=F("use_count") + 1, accepted_at=timezone.now()
         )
     return membership
