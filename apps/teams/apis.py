@@ -43,7 +43,9 @@ from .selectors import (
 )
 from .services import TeamError
 
-ROLES = [Role.MANAGER.value, Role.COACH.value, Role.DRIVER.value]
+# Every role field offers the four roles (one enum in the schema); the services refuse an
+# invitation as owner with a 400 that says ownership is transferred.
+ROLES = Role.choices
 
 
 def _refused(exc: TeamError) -> ValidationError:
@@ -132,7 +134,9 @@ class MemberListApi(APIView):
         me = membership_get_for_user(user=request.user, team_id=team_id)
         return Response(MemberOutput(me.team.memberships.select_related("user"), many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={200: MemberOutput})
+    @extend_schema(
+        request=InputSerializer, responses={200: MemberOutput}, operation_id="teams_my_sharing_update"
+    )
     def patch(self, request: Request, team_id: int) -> Response:
         me = membership_get_for_user(user=request.user, team_id=team_id)
         data = self.InputSerializer(data=request.data)
@@ -146,7 +150,7 @@ class MemberDetailApi(APIView):
 
     @extend_schema_serializer(component_name="MembershipRoleInput")
     class InputSerializer(serializers.Serializer):
-        role = serializers.ChoiceField(choices=[*ROLES, Role.OWNER.value])
+        role = serializers.ChoiceField(choices=ROLES)
 
     @extend_schema(request=InputSerializer, responses={200: MemberOutput})
     def patch(self, request: Request, team_id: int, membership_id: int) -> Response:
@@ -208,6 +212,8 @@ class InvitationListApi(APIView):
 
 
 class InvitationRevokeApi(APIView):
+    """Revoke an invitation (owner and managers): its link stops working at once."""
+
     @extend_schema(responses={204: None})
     def delete(self, request: Request, team_id: int, invitation_id: int) -> Response:
         me = membership_get_for_user(user=request.user, team_id=team_id, manage=True)
@@ -352,6 +358,8 @@ class ReferenceListApi(APIView):
 
 
 class ReferenceDeleteApi(APIView):
+    """Clear a live-reference choice: the live delta goes back to your own reference or best."""
+
     @extend_schema(responses={204: None})
     def delete(self, request: Request, reference_id: int) -> Response:
         services.live_reference_clear(

@@ -193,3 +193,55 @@ class TestTeamMatesLaps:
         lap = session_with_demo_laps(stranger, laps=2).laps.last()
         with pytest.raises(Http404):
             live_reference_set(user=driver, lap_id=lap.pk)
+
+
+class TestApi:
+    def test_a_team_from_creation_to_a_shared_lap_through_the_api(self, driver, coach) -> None:
+        owner, mate = Client(), Client()
+        owner.force_login(driver)
+        mate.force_login(coach)
+        team = owner.post("/api/teams/", {"name": "API team"}, content_type="application/json").json()
+        assert team["role"] == "owner"
+        invite = owner.post(
+            f"/api/teams/{team['id']}/invitations/", {"role": "coach"}, content_type="application/json"
+        )
+        assert invite.status_code == 201 and invite.json()["token"].startswith(TEAM_INVITE_PREFIX)
+        joined = mate.post(
+            "/api/invitations/accept/", {"token": invite.json()["token"]}, content_type="application/json"
+        )
+        assert joined.status_code == 200 and joined.json()["role"] == "coach"
+        assert [m["username"] for m in mate.get(f"/api/teams/{team['id']}/members/").json()] == [
+            "driver",
+            "coach",
+        ]
+        # a coach reads the team but does not manage it
+        assert mate.get(f"/api/teams/{team['id']}/invitations/").status_code == 403
+        session = session_with_demo_laps(coach, laps=2)
+        lap = session.laps.filter(is_out_lap=False).first()
+        assert (
+            owner.post("/api/references/", {"lap": lap.pk}, content_type="application/json").status_code
+            == 404
+        )
+        url = f"/api/teams/{team['id']}/sessions/{session.pk}/share/"
+        assert mate.put(url, {"shared": True}, content_type="application/json").status_code == 200
+        ref = owner.post("/api/references/", {"lap": lap.pk}, content_type="application/json")
+        assert ref.status_code == 201 and ref.json()["lap"] == lap.pk
+        assert (
+            owner.put(url, {"shared": True}, content_type="application/json").status_code == 404
+        )  # not hers
+
+    def test_the_api_refuses_bad_input_with_reasons(self, driver, team) -> None:
+        client = Client()
+        client.force_login(driver)
+        post = lambda url, data: client.post(url, data, content_type="application/json")  # noqa: E731
+        assert post("/api/teams/", {"name": ""}).status_code == 400
+        assert (
+            post(f"/api/teams/{team.pk}/invitations/", {"role": "owner"})
+            .json()["detail"]
+            .startswith("invite as")
+        )
+        assert post(f"/api/teams/{team.pk}/invitations/", {"expires_in_hours": 0}).status_code == 400
+        assert post(f"/api/teams/{team.pk}/invitations/", {"username": "nobody"}).status_code == 400
+        assert post("/api/invitations/accept/", {"token": "sc_team_nope"}).status_code == 400
+        assert post("/api/invitations/accept/", {}).status_code == 400
+        assert client.delete(f"/api/teams/{team.pk}/").status_code == 400  # the owner cannot leave
