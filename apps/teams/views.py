@@ -142,7 +142,9 @@ def team_join(request: HttpRequest, token: str) -> HttpResponse:
         membership = services.invitation_accept(user=request_user(request), invitation=invitation)
         return redirect("team-detail", membership.team_id)
     response = render(request, "teams/join.html", {"invitation": invitation})
-    response["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    # The token is in the URL: never in another site's Referer. Not "no-referrer": Chromium
+    # then sends `Origin: null` with the Join form and the CSRF check refuses it.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
