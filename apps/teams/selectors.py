@@ -34,8 +34,13 @@ TEAM_INVITE_PREFIX = "sc_team_"  # noqa: S105 - a public prefix, not a secret
 # --------------------------------------------------------------------------- access
 
 
+def _uid(user: User | AnonymousUser) -> int:
+    # An anonymous visitor's id matches no row (ids start at 1).
+    return int(user.pk or 0)
+
+
 def team_list_for_user(*, user: User | AnonymousUser) -> QuerySet[Team]:
-    return Team.objects.filter(memberships__user_id=user.pk).order_by("name")
+    return Team.objects.filter(memberships__user_id=_uid(user)).order_by("name")
 
 
 def membership_get_for_user(*, user: User | AnonymousUser, team_id: int, manage: bool = False) -> Membership:
@@ -414,13 +419,13 @@ def live_reference_lap_id(owner_id: int, track_id: int, car_id: int) -> int | No
 
 
 def live_reference_list(*, user: User | AnonymousUser) -> QuerySet[LiveReference]:
-    return LiveReference.objects.filter(user_id=user.pk).select_related(
+    return LiveReference.objects.filter(user_id=_uid(user)).select_related(
         "track", "car", "lap", "lap__session__owner"
     )
 
 
 def live_reference_get_for_user(*, user: User | AnonymousUser, reference_id: int) -> LiveReference:
-    ref = LiveReference.objects.filter(pk=reference_id, user_id=user.pk).first()
+    ref = LiveReference.objects.filter(pk=reference_id, user_id=_uid(user)).first()
     if ref is None:
         raise Http404("No such reference")
     return ref
