@@ -197,3 +197,26 @@ def test_the_page_and_the_api_show_the_same_board(lime_rock_team, driver, strang
         client.get("/api/leaderboards/", {**params, "team": t["team"].pk, "period": "x"}).status_code == 400
     )
     assert client.get("/api/leaderboards/", {"track": "x"}).status_code == 400
+
+
+def test_the_activity_page_lists_sessions_bests_and_records_newest_first(lime_rock_team, driver, coach):
+    from apps.teams.selectors import team_activity
+
+    t = lime_rock_team
+    items = team_activity(team=t["team"])
+    whens = [i.when for i in items]
+    assert whens == sorted(whens, reverse=True)
+    assert {(i.what, i.driver) for i in items if i.what == "session"} == {
+        ("session", "driver"),
+        ("session", "coach"),
+    }
+    records = [i for i in items if i.what == "record"]
+    # the last record on the track and car is the team's best lap, the board's leader
+    leader = _board(driver, t["mine"], team_id=t["team"].pk).rows[0]
+    assert min(records, key=lambda i: i.lap.time_ms).lap.pk == leader.lap.pk
+    assert all(is_green(lap_value(i.lap)) for i in items if i.lap is not None)
+    client = Client()
+    client.force_login(coach)
+    page = client.get(f"/teams/{t['team'].pk}/")
+    assert page.status_code == 200 and b"record" in page.content
+    assert client.get(f"/teams/{t['team'].pk}/sessions/{t['mine'].pk}/").status_code == 200

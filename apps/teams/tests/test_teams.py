@@ -245,3 +245,44 @@ class TestApi:
         assert post("/api/invitations/accept/", {"token": "sc_team_nope"}).status_code == 400
         assert post("/api/invitations/accept/", {}).status_code == 400
         assert client.delete(f"/api/teams/{team.pk}/").status_code == 400  # the owner cannot leave
+
+
+class TestPages:
+    def test_leaving_through_the_page_hides_the_drivers_sessions_at_once(self, team, driver, coach) -> None:
+        member = _join(team, coach)
+        session = session_with_demo_laps(coach, laps=2)
+        session_share_set(membership=member, session=session, shared=True)
+        owner, mate = Client(), Client()
+        owner.force_login(driver)
+        mate.force_login(coach)
+        assert owner.get(f"/teams/{team.pk}/sessions/{session.pk}/").status_code == 200
+        assert mate.post(f"/teams/{team.pk}/leave/").status_code == 302
+        assert owner.get(f"/teams/{team.pk}/sessions/{session.pk}/").status_code == 404
+        assert mate.get(f"/teams/{team.pk}/").status_code == 404
+
+    def test_the_owner_invites_removes_and_transfers_through_the_page(
+        self, team, driver, coach, stranger
+    ) -> None:
+        owner = Client()
+        owner.force_login(driver)
+        owner.post(f"/teams/{team.pk}/invite/", {"username": "coach", "role": "coach", "expiry": "7d"})
+        mate = Client()
+        mate.force_login(coach)
+        pending = Invitation.objects.get(invited_user=coach)
+        assert f"{team.name} invites you as Coach".encode() in mate.get("/teams/").content
+        assert mate.post(f"/teams/invitations/{pending.pk}/accept/").status_code == 302
+        member = team.memberships.get(user=coach)
+        owner.post(f"/teams/{team.pk}/invite/", {"username": "", "role": "driver", "expiry": "1d"})
+        assert b"/teams/join/sc_team_" in owner.get(f"/teams/{team.pk}/").content  # shown once
+        assert b"/teams/join/sc_team_" not in owner.get(f"/teams/{team.pk}/").content
+        owner.post(f"/teams/{team.pk}/members/{member.pk}/transfer/")
+        assert team.memberships.get(user=coach).role == "owner"
+        assert (
+            mate.post(f"/teams/{team.pk}/members/{team.memberships.get(user=driver).pk}/remove/").status_code
+            == 302
+        )
+        assert not team.memberships.filter(user=driver).exists()
+        refused = owner.post(
+            f"/teams/{team.pk}/invite/", {"username": "stranger", "role": "driver", "expiry": "7d"}
+        )
+        assert refused.status_code == 404  # no longer in the team
