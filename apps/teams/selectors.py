@@ -17,7 +17,7 @@ from django.utils import timezone
 from apps.accounts.lib.tokens import token_hash
 from apps.sessions.lib.stats import is_green, is_timed_whole, lap_value
 from apps.sessions.models import Car, Lap, Session, Track
-from apps.sessions.selectors import lap_get_for_user
+from apps.sessions.selectors import lap_get_for_user, session_readable_q
 
 from .models import (
     Invitation,
@@ -345,11 +345,16 @@ def my_best_lap_id(*, user: User | AnonymousUser, query: LeaderboardQuery) -> in
 
 
 def leaderboard_choices(*, user: User | AnonymousUser) -> dict[str, list[tuple[Any, str]]]:
-    tracks = Track.objects.filter(session__isnull=False).distinct().order_by("name")
-    cars = Car.objects.filter(session__isnull=False).distinct().order_by("name")
-    classes = (
-        Car.objects.exclude(car_class="").order_by("car_class").values_list("car_class", flat=True).distinct()
-    )
+    """What the filter offers: tracks, cars and classes of sessions the user may see on a
+    board (their own, shared with them, and opted-in drivers' if the site has a site board),
+    so the lists tell nobody what others drive in private."""
+    seen = Q(pk__in=Session.objects.filter(session_readable_q(user=user)).values("pk"))
+    if settings.SITE_LEADERBOARD:
+        seen |= Q(owner_id__in=SiteLeaderboardOptIn.objects.values("user_id"))
+    sessions = Session.objects.filter(seen)
+    tracks = Track.objects.filter(pk__in=sessions.values("track_id")).order_by("name")
+    cars = Car.objects.filter(pk__in=sessions.values("car_id")).order_by("name")
+    classes = cars.exclude(car_class="").order_by("car_class").values_list("car_class", flat=True).distinct()
     return {
         "track": [(t.pk, f"{t.name} ({t.game})") for t in tracks],
         "car": [(c.pk, f"{c.name} ({c.game})") for c in cars],

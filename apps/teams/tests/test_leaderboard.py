@@ -220,3 +220,15 @@ def test_the_activity_page_lists_sessions_bests_and_records_newest_first(lime_ro
     page = client.get(f"/teams/{t['team'].pk}/")
     assert page.status_code == 200 and b"record" in page.content
     assert client.get(f"/teams/{t['team'].pk}/sessions/{t['mine'].pk}/").status_code == 200
+
+
+def test_the_filter_offers_only_tracks_and_cars_the_user_may_see(lime_rock_team, stranger, coach, settings):
+    from apps.teams.selectors import leaderboard_choices
+
+    settings.SITE_LEADERBOARD = False
+    track = lime_rock_team["mine"].track_id
+    assert track not in dict(leaderboard_choices(user=stranger)["track"])
+    assert track in dict(leaderboard_choices(user=coach)["track"])
+    settings.SITE_LEADERBOARD = True
+    site_leaderboard_opt_set(user=coach, listed=True)
+    assert track in dict(leaderboard_choices(user=stranger)["track"])
