@@ -378,29 +378,32 @@ class ActivityItem:
 def team_activity(*, team: Team, limit: int = 30) -> list[ActivityItem]:
     """Recent shared sessions, and the personal bests and team records set in them, newest first.
 
-    A personal best is a driver's fastest green lap so far on that track and car (over what
-    they shared with the team); a record is the team's fastest so far there."""
+    Read from the sessions' best laps (one row a session, not every lap): a session's best
+    is a personal best when it beats the driver's earlier sessions on that track and car
+    (over what they shared with the team), a record when it beats the whole team's."""
     shared = Session.objects.filter(pk__in=team_session_ids(team=team)).select_related(
         "owner", "track", "car"
     )
-    laps = Lap.objects.filter(green_lap_q(), session__in=shared).select_related("session", "session__owner")
     items = [
         ActivityItem(s.started_at, "session", s.owner.get_username(), s)
         for s in shared.order_by("-started_at")[:limit]
     ]
+    bests = SessionBest.objects.filter(session__in=shared).select_related(
+        "lap", "session__owner", "session__track", "session__car"
+    )
     personal: dict[tuple[int, int, int], int] = {}
     record: dict[tuple[int, int], int] = {}
-    for lap in laps.order_by("ended_at", "pk"):
+    for best in bests.order_by("set_at", "lap_id"):
+        s, lap = best.session, best.lap
         if not is_green(lap_value(lap)):
             continue
-        s, time_ms = lap.session, lap.time_ms or 0
-        key = (s.track_id, s.car_id)
-        if time_ms < record.get(key, 1 << 62):
-            record[key] = time_ms
-            items.append(ActivityItem(lap.ended_at, "record", s.owner.get_username(), s, lap))
-        elif time_ms < personal.get((*key, s.owner_id), 1 << 62):
-            items.append(ActivityItem(lap.ended_at, "personal best", s.owner.get_username(), s, lap))
-        personal[(*key, s.owner_id)] = min(time_ms, personal.get((*key, s.owner_id), 1 << 62))
+        key, mine = (s.track_id, s.car_id), (s.track_id, s.car_id, s.owner_id)
+        if best.time_ms < record.get(key, best.time_ms + 1):
+            items.append(ActivityItem(best.set_at, "record", s.owner.get_username(), s, lap))
+        elif best.time_ms < personal.get(mine, best.time_ms + 1):
+            items.append(ActivityItem(best.set_at, "personal best", s.owner.get_username(), s, lap))
+        record[key] = min(best.time_ms, record.get(key, best.time_ms))
+        personal[mine] = min(best.time_ms, personal.get(mine, best.time_ms))
     return sorted(items, key=lambda i: i.when, reverse=True)[:limit]
 
 

@@ -214,6 +214,10 @@ def test_the_activity_page_lists_sessions_bests_and_records_newest_first(lime_ro
     # the last record on the track and car is the team's best lap, the board's leader
     leader = _board(driver, t["mine"], team_id=t["team"].pk).rows[0]
     assert min(records, key=lambda i: i.lap.time_ms).lap.pk == leader.lap.pk
+    # the coach's best is slower than the team's record (their fastest lap is invalid): a
+    # personal best, not a record
+    laps = {(i.what, i.driver) for i in items if i.lap is not None}
+    assert laps == {("record", "driver"), ("personal best", "coach")}
     assert all(is_green(lap_value(i.lap)) for i in items if i.lap is not None)
     client = Client()
     client.force_login(coach)
