@@ -7,106 +7,282 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('racing_sessions', '0002_unique_import'),
+        ("racing_sessions", "0002_unique_import"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Team',
+            name="Team",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=80)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='SessionBest',
+            name="SessionBest",
             fields=[
-                ('session', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='racing_sessions.session')),
-                ('time_ms', models.PositiveIntegerField()),
-                ('number', models.PositiveIntegerField()),
-                ('set_at', models.DateTimeField()),
-                ('lap', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='racing_sessions.lap')),
+                (
+                    "session",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="racing_sessions.session",
+                    ),
+                ),
+                ("time_ms", models.PositiveIntegerField()),
+                ("number", models.PositiveIntegerField()),
+                ("set_at", models.DateTimeField()),
+                (
+                    "lap",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="racing_sessions.lap",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SiteLeaderboardOptIn',
+            name="SiteLeaderboardOptIn",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LiveReference',
+            name="LiveReference",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('chosen_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('car', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='racing_sessions.car')),
-                ('lap', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='racing_sessions.lap')),
-                ('track', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='racing_sessions.track')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='live_references', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("chosen_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "car",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="racing_sessions.car",
+                    ),
+                ),
+                (
+                    "lap",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="racing_sessions.lap",
+                    ),
+                ),
+                (
+                    "track",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="racing_sessions.track",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="live_references",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'track', 'car'), name='live_reference_unique')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "track", "car"), name="live_reference_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SessionShare',
+            name="SessionShare",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('shared', models.BooleanField()),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='team_shares', to='racing_sessions.session')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='session_shares', to='teams.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("shared", models.BooleanField()),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="team_shares",
+                        to="racing_sessions.session",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="session_shares",
+                        to="teams.team",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['team', 'session'], name='teams_sessi_team_id_bb1575_idx')],
-                'constraints': [models.UniqueConstraint(fields=('session', 'team'), name='session_share_unique')],
+                "indexes": [models.Index(fields=["team", "session"], name="teams_sessi_team_id_bb1575_idx")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("session", "team"), name="session_share_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('owner', 'Owner'), ('manager', 'Manager'), ('coach', 'Coach'), ('driver', 'Driver')], default='driver', max_length=8)),
-                ('share_by_default', models.BooleanField(default=False)),
-                ('joined_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='team_memberships', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='teams.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("owner", "Owner"),
+                            ("manager", "Manager"),
+                            ("coach", "Coach"),
+                            ("driver", "Driver"),
+                        ],
+                        default="driver",
+                        max_length=8,
+                    ),
+                ),
+                ("share_by_default", models.BooleanField(default=False)),
+                ("joined_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="team_memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="teams.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['team', 'joined_at'],
-                'indexes': [models.Index(fields=['user', 'team'], name='teams_membe_user_id_d2ea07_idx')],
-                'constraints': [models.UniqueConstraint(fields=('team', 'user'), name='membership_unique_user'), models.UniqueConstraint(condition=models.Q(('role', 'owner')), fields=('team',), name='team_one_owner')],
+                "ordering": ["team", "joined_at"],
+                "indexes": [models.Index(fields=["user", "team"], name="teams_membe_user_id_d2ea07_idx")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("team", "user"), name="membership_unique_user"),
+                    models.UniqueConstraint(
+                        condition=models.Q(("role", "owner")), fields=("team",), name="team_one_owner"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Invitation',
+            name="Invitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('owner', 'Owner'), ('manager', 'Manager'), ('coach', 'Coach'), ('driver', 'Driver')], default='driver', max_length=8)),
-                ('token_hash', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('token_hint', models.CharField(blank=True, max_length=8)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField()),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('use_count', models.PositiveIntegerField(default=0)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('invited_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='team_invitations', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='teams.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("owner", "Owner"),
+                            ("manager", "Manager"),
+                            ("coach", "Coach"),
+                            ("driver", "Driver"),
+                        ],
+                        default="driver",
+                        max_length=8,
+                    ),
+                ),
+                ("token_hash", models.CharField(blank=True, max_length=64, null=True, unique=True)),
+                ("token_hint", models.CharField(blank=True, max_length=8)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField()),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("accepted_at", models.DateTimeField(blank=True, null=True)),
+                ("use_count", models.PositiveIntegerField(default=0)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "invited_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="team_invitations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="invitations",
+                        to="teams.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('invited_user__isnull', True), ('token_hash__isnull', False)), models.Q(('invited_user__isnull', False), ('token_hash__isnull', True)), _connector='OR'), name='invitation_link_or_user'), models.CheckConstraint(condition=models.Q(('role', 'owner'), _negated=True), name='invitation_never_owner')],
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("invited_user__isnull", True), ("token_hash__isnull", False)),
+                            models.Q(("invited_user__isnull", False), ("token_hash__isnull", True)),
+                            _connector="OR",
+                        ),
+                        name="invitation_link_or_user",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("role", "owner"), _negated=True), name="invitation_never_owner"
+                    ),
+                ],
             },
         ),
     ]
