@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Generic, Literal, TypedDict, TypeVar
+from typing import Any, Generic, Literal, TypedDict, TypeVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -177,3 +177,38 @@ def ready_reports(session_ids: Iterable[int]) -> set[int] | None:
     if not _ready_reports:
         return None
     return _ready_reports[0](list(session_ids))
+
+
+# Sessions other people shared with a user (teams, above sessions, answer): the access
+# helpers of sessions ask here, so there is one access check, not one per app.
+SharedSessions = Callable[[int], Any]  # user id -> a queryset of readable session ids
+_shared_sessions: list[SharedSessions] = []
+
+
+def shared_sessions_provide(answer: SharedSessions) -> None:
+    """Let the app that shares sessions between drivers say which a user may read (at startup)."""
+    _shared_sessions[:] = [answer]
+
+
+def shared_sessions(user_id: int) -> Any | None:
+    """A queryset of session ids shared with `user_id`; None when no installed app shares."""
+    if not _shared_sessions:
+        return None
+    return _shared_sessions[0](user_id)
+
+
+# The live delta's chosen reference lap for a driver on a track and car, when another app
+# (teams: "use as live reference") stores one; coaching asks, it never imports that app.
+LiveReference = Callable[[int, int, int], int | None]  # owner, track, car -> lap id
+_live_reference: list[LiveReference] = []
+
+
+def live_reference_provide(answer: LiveReference) -> None:
+    _live_reference[:] = [answer]
+
+
+def live_reference(owner_id: int, track_id: int, car_id: int) -> int | None:
+    """The lap id a driver chose as live reference on this track and car, if any app stores one."""
+    if not _live_reference:
+        return None
+    return _live_reference[0](owner_id, track_id, car_id)

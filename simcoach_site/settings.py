@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "apps.sharing",
     "apps.telemetry",
     "apps.coaching",
+    "apps.teams",
 ]
 
 MIDDLEWARE = [
@@ -224,6 +225,8 @@ IMPORT_TIME_LIMIT_S = env.float("IMPORT_TIME_LIMIT_S", default=60.0)
 # --- Who may sign up, and how far the client's address can be believed ---------------------------
 # open: anyone; invite: only with an invite token (admin or `manage.py create_signup_invite`);
 # closed: nobody (accounts come from the admin or `createsuperuser`).
+# Whether /leaderboards/ offers a site-wide board (drivers who opted in); teams' boards always exist.
+SITE_LEADERBOARD = env.bool("SIMCOACH_SITE_LEADERBOARD", default=False)
 SIGNUP = env.str("SIGNUP", default="open")
 if SIGNUP not in ("open", "invite", "closed"):
     raise ImproperlyConfigured(f"SIGNUP must be 'open', 'invite' or 'closed', not {SIGNUP!r}")

@@ -37,6 +37,7 @@ urlpatterns = [
     path("", include("apps.sharing.urls")),
     path("", include("apps.telemetry.urls")),
     path("", include("apps.coaching.urls")),
+    path("", include("apps.teams.urls")),
     # Monitors and container probes call it with or without the trailing slash.
     path("api/status", status_view, name="api-status"),
     path("api/status/", status_view),

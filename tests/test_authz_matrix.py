@@ -21,6 +21,16 @@ from apps.coaching.models import FocusCorner
 from apps.sessions.models import Import
 from apps.sessions.tests.factories import session_with_demo_laps
 from apps.sharing.services import coached_driver_save, share_link_create, share_link_revoke
+from apps.teams.services import (
+    invitation_accept,
+    invitation_create_link,
+    invitation_create_user,
+    invitation_revoke,
+    live_reference_set,
+    membership_remove,
+    session_share_set,
+    team_create,
+)
 from apps.telemetry import routing
 from simcoach_site.asgi import application
 
@@ -43,6 +53,24 @@ class Owned:
 
     url: Callable[[dict[str, Any]], str]
     method: str = "get"
+    ok: tuple[int, ...] = (200,)  # what the owner's GET answers (a redirect for some)
+
+
+@dataclass(frozen=True)
+class TeamRoute:
+    """Names a team (the driver owns it): anyone outside the team, also a removed member or
+    a coach of another team, gets 404; with `manage`, a plain member gets 403."""
+
+    url: Callable[[dict[str, Any]], str]
+    method: str = "get"
+    manage: bool = False
+
+
+@dataclass(frozen=True)
+class InviteToken:
+    """Names a team invitation token: unknown tokens 404, revoked ones 410 (after a login)."""
+
+    url: Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -110,6 +138,60 @@ MATRIX: dict[str, object] = {
     "progress/focus/<int:focus_id>/close/": Owned(
         lambda o: f"/progress/focus/{o['focus'].pk}/close/", "post"
     ),
+    # teams (apps/teams): team pages, invitations, sharing, leaderboards, references, API
+    "teams/": LoginOnly(),
+    "teams/<int:team_id>/": TeamRoute(lambda o: f"/teams/{o['team'].pk}/"),
+    "teams/<int:team_id>/invite/": TeamRoute(lambda o: f"/teams/{o['team'].pk}/invite/", "post", True),
+    "teams/<int:team_id>/invitations/<int:invitation_id>/revoke/": TeamRoute(
+        lambda o: f"/teams/{o['team'].pk}/invitations/{o['invitation'].pk}/revoke/", "post", True
+    ),
+    "teams/join/<str:token>/": InviteToken(lambda t: f"/teams/join/{t}/"),
+    "teams/invitations/<int:invitation_id>/accept/": Owned(
+        lambda o: f"/teams/invitations/{o['invited'].pk}/accept/", "post"
+    ),
+    "teams/<int:team_id>/leave/": TeamRoute(lambda o: f"/teams/{o['team'].pk}/leave/", "post"),
+    **{
+        f"teams/<int:team_id>/members/<int:membership_id>/{action}/": TeamRoute(
+            lambda o, action=action: f"/teams/{o['team'].pk}/members/{o['member'].pk}/{action}/", "post", True
+        )
+        for action in ("remove", "role", "transfer")
+    },
+    "teams/<int:team_id>/sharing/": TeamRoute(lambda o: f"/teams/{o['team'].pk}/sharing/", "post"),
+    "teams/<int:team_id>/sessions/<int:session_id>/": TeamRoute(
+        lambda o: f"/teams/{o['team'].pk}/sessions/{o['session'].pk}/"
+    ),
+    "teams/<int:team_id>/sessions/<int:session_id>/share/": TeamRoute(
+        lambda o: f"/teams/{o['team'].pk}/sessions/{o['session'].pk}/share/", "post"
+    ),
+    "leaderboards/": LoginOnly(),
+    "leaderboards/listing/": LoginOnly(),
+    "laps/<int:lap_id>/compare-with-mine/": Owned(
+        lambda o: f"/laps/{o['lap'].pk}/compare-with-mine/", ok=(302,)
+    ),
+    "references/": LoginOnly(),
+    "references/use/<int:lap_id>/": Owned(lambda o: f"/references/use/{o['lap'].pk}/", "post"),
+    "references/<int:reference_id>/clear/": Owned(
+        lambda o: f"/references/{o['reference'].pk}/clear/", "post"
+    ),
+    "api/teams/": LoginOnly(),
+    "api/teams/<int:team_id>/": TeamRoute(lambda o: f"/api/teams/{o['team'].pk}/"),
+    "api/teams/<int:team_id>/members/": TeamRoute(lambda o: f"/api/teams/{o['team'].pk}/members/"),
+    "api/teams/<int:team_id>/members/<int:membership_id>/": TeamRoute(
+        lambda o: f"/api/teams/{o['team'].pk}/members/{o['member'].pk}/", "delete", True
+    ),
+    "api/teams/<int:team_id>/invitations/": TeamRoute(
+        lambda o: f"/api/teams/{o['team'].pk}/invitations/", "get", True
+    ),
+    "api/teams/<int:team_id>/invitations/<int:invitation_id>/": TeamRoute(
+        lambda o: f"/api/teams/{o['team'].pk}/invitations/{o['invitation'].pk}/", "delete", True
+    ),
+    "api/invitations/accept/": LoginOnly(),
+    "api/teams/<int:team_id>/sessions/<int:session_id>/share/": TeamRoute(
+        lambda o: f"/api/teams/{o['team'].pk}/sessions/{o['session'].pk}/share/", "put"
+    ),
+    "api/leaderboards/": LoginOnly(),
+    "api/references/": LoginOnly(),
+    "api/references/<int:reference_id>/": Owned(lambda o: f"/api/references/{o['reference'].pk}/", "delete"),
     "api/status": Public(),
     "api/status/": Public(),
     "api/schema/": Public(),
@@ -150,7 +232,7 @@ def test_it_has_an_entry_for_every_route() -> None:
 
 
 @pytest.fixture
-def objects(driver, coach) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def objects(driver, coach, django_user_model) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     session = session_with_demo_laps(driver, laps=2)
     laps = list(session.laps.order_by("number"))
     rig, _ = rig_create(owner=driver, name="Rig")
@@ -160,6 +242,17 @@ def objects(driver, coach) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         owner=driver, track=session.track, car=session.car, corner="La Source", kind="brake",
         target=250.0, baseline=240.0, opened_in=session,
     )  # fmt: skip
+    # The driver owns a team, shares the session there; a team mate is in it as a driver.
+    team = team_create(owner=driver, name="Home")
+    owner = team.memberships.get()
+    mate = django_user_model.objects.create_user("mate", "mate@example.com", "mate-pass-1")
+    member = invitation_accept(user=mate, invitation=invitation_create_user(by=owner, username="mate"))
+    session_share_set(membership=owner, session=session, shared=True)
+    invitation, team_token = invitation_create_link(by=owner)
+    # Another team, owned by the coach, invites the driver by username.
+    other = team_create(owner=coach, name="Away")
+    invited = invitation_create_user(by=other.memberships.get(), username=driver.username)
+    reference = live_reference_set(user=driver, lap_id=laps[1].pk)
     return {
         "focus": focus,
         "session": session,
@@ -170,10 +263,18 @@ def objects(driver, coach) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         "token": token,
         "coached": coached,
         "import": Import.objects.create(owner=driver, filename="a.ld", size=10),
+        "team": team,
+        "mate": mate,
+        "member": member,
+        "invitation": invitation,
+        "team_token": team_token,
+        "invited": invited,
+        "other_team": other,
+        "reference": reference,
     }
 
 
-def _call(client: Client, entry: Owned, objs: dict[str, Any]) -> Any:
+def _call(client: Client, entry: Owned | TeamRoute, objs: dict[str, Any]) -> Any:
     return getattr(client, entry.method)(entry.url(objs))
 
 
@@ -183,7 +284,7 @@ def test_it_hides_every_owned_object_from_another_user(objects, stranger) -> Non
     client.force_login(stranger)
     leaks = {}
     for route, entry in MATRIX.items():
-        if isinstance(entry, Owned):
+        if isinstance(entry, Owned | TeamRoute):
             status = _call(client, entry, objects).status_code
             if status not in (403, 404):
                 leaks[route] = status
@@ -195,9 +296,9 @@ def test_it_asks_anonymous_visitors_to_log_in(objects) -> None:
     client = Client()
     open_doors = {}
     for route, entry in MATRIX.items():
-        if isinstance(entry, Owned):
+        if isinstance(entry, Owned | TeamRoute):
             resp = _call(client, entry, objects)
-        elif isinstance(entry, LoginOnly):
+        elif isinstance(entry, LoginOnly | InviteToken):
             resp = client.get("/" + route)
         else:
             continue
@@ -213,6 +314,8 @@ def test_it_lets_the_owner_through(objects, driver) -> None:
     client.force_login(driver)
     for route, entry in MATRIX.items():
         if isinstance(entry, Owned) and entry.method == "get":
+            assert _call(client, entry, objects).status_code in entry.ok, route
+        if isinstance(entry, TeamRoute) and entry.method == "get":
             assert _call(client, entry, objects).status_code == 200, route
 
 
@@ -221,7 +324,8 @@ def _token_routes() -> dict[str, object]:
     return {
         route: entry
         for route, entry in MATRIX.items()
-        if (route.startswith("api/") or "/export." in route) and isinstance(entry, (Owned, LoginOnly))
+        if (route.startswith("api/") or "/export." in route)
+        and isinstance(entry, (Owned, LoginOnly, TeamRoute))
     }
 
 
@@ -232,7 +336,7 @@ def test_a_drf_token_opens_every_api_and_export_route(objects, driver) -> None:
     api = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=driver).key}")
     refused = {}
     for route, entry in _token_routes().items():
-        if isinstance(entry, Owned):
+        if isinstance(entry, Owned | TeamRoute):
             resp = _call(api, entry, objects)
         else:  # api/imports/ is POST only: a token gets past auth to "no file"
             resp = api.post("/" + route) if route == "api/imports/" else api.get("/" + route)
@@ -290,3 +394,62 @@ async def test_it_closes_sockets_on_objects_of_another_user(objects, stranger) -
             assert await _ws_close_code(entry.url(objects), None) in (4401, 4403, 4404), route
         elif isinstance(entry, ShareToken):
             assert await _ws_close_code(entry.url("sc_share_nope"), None) == 4404, route
+
+
+def _outsiders(objects: dict[str, Any], django_user_model: Any) -> dict[str, Any]:
+    """Everyone who must not reach the driver's team: a member and a coach of another team,
+    a member removed from it, and a stranger."""
+    make = django_user_model.objects.create_user
+    other_member, other_coach, removed = make("other-member"), make("other-coach"), make("removed")
+    away = objects["other_team"].memberships.get()
+    for user, role in ((other_member, "driver"), (other_coach, "coach")):
+        invitation_accept(
+            user=user, invitation=invitation_create_user(by=away, username=user.username, role=role)
+        )
+    owner = objects["team"].memberships.get(role="owner")
+    gone = invitation_accept(user=removed, invitation=invitation_create_user(by=owner, username="removed"))
+    membership_remove(by=owner, member=gone)
+    return {
+        "member of another team": other_member,
+        "coach of another team": other_coach,
+        "removed member": removed,
+    }
+
+
+@pytest.mark.django_db
+def test_it_keeps_every_team_route_from_outsiders(objects, django_user_model) -> None:
+    leaks = {}
+    for who, user in _outsiders(objects, django_user_model).items():
+        client = Client()
+        client.force_login(user)
+        for route, entry in MATRIX.items():
+            if isinstance(entry, Owned | TeamRoute):
+                status = _call(client, entry, objects).status_code
+                if status not in (403, 404):
+                    leaks[(who, route)] = status
+    assert not leaks, f"routes that served the driver's team or objects to an outsider: {leaks}"
+
+
+@pytest.mark.django_db
+def test_it_lets_only_owners_and_managers_manage_a_team(objects) -> None:
+    client = Client()
+    client.force_login(objects["mate"])  # a plain driver of the team
+    for route, entry in MATRIX.items():
+        if isinstance(entry, TeamRoute) and entry.manage:
+            assert _call(client, entry, objects).status_code == 403, route
+        elif isinstance(entry, TeamRoute) and entry.method == "get":  # a member reads the team
+            assert _call(client, entry, objects).status_code == 200, route
+
+
+@pytest.mark.django_db
+def test_it_answers_unknown_and_revoked_team_invitations(objects, stranger) -> None:
+    client = Client()
+    client.force_login(stranger)
+    owner = objects["team"].memberships.get(role="owner")
+    invitation_revoke(by=owner, invitation=objects["invitation"])
+    for route, entry in MATRIX.items():
+        if isinstance(entry, InviteToken):
+            assert client.get(entry.url("sc_team_not-a-token")).status_code == 404, route
+            assert client.get(entry.url(objects["team_token"])).status_code == 410, route
+            assert client.post(entry.url(objects["team_token"])).status_code == 410, route
+    assert not objects["team"].memberships.filter(user=stranger).exists()

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # own level (coaching and sharing import neither the other) or above. The agent's channel
 # model (simcoach_agent) is below them all; simcoach_site's settings, URLs and ASGI app sit
 # on top, and its helper modules that apps use (events, jobs, lib) import no app.
-LEVELS = (("traces",), ("accounts",), ("sessions",), ("coaching", "sharing"), ("telemetry",))
+LEVELS = (("traces",), ("accounts",), ("sessions",), ("coaching", "sharing", "teams"), ("telemetry",))
 LAYERS = tuple(app for level in LEVELS for app in level)
 LEVEL = {app: i for i, level in enumerate(LEVELS) for app in level}
 # App labels that differ from the app's directory, for get_model("racing_sessions", ...).

@@ -19,6 +19,7 @@ from apps.traces.lib.columns import Columns
 from apps.traces.selectors import lap_trace
 from simcoach_agent.corner_names import name_corner, names_for
 from simcoach_agent.tracks import Corner, track_lookup
+from simcoach_site.events import live_reference
 from simcoach_site.jobs import enqueue
 
 from .lib.history import ANALYSIS_VERSION, corner_measures
@@ -208,6 +209,12 @@ def live_coach_for_session(*, session_id: int) -> LiveCoach:
 
 
 def _reference_lap(session: Session) -> Lap | None:
+    # A lap the driver chose as live reference (teams: a team mate's, answered through the
+    # hook, which re-checks the driver may still read it) beats their own marked lap.
+    chosen_id = live_reference(session.owner_id, session.track_id, session.car_id)
+    chosen = Lap.objects.filter(pk=chosen_id).first() if chosen_id is not None else None
+    if chosen is not None and is_timed_whole(lap_value(chosen)):
+        return chosen
     # At most one per owner, track and car (lap_reference_set keeps it so); imported or streamed.
     # One marked before the lap flags existed may be untimed or partial: never a reference.
     marked = Lap.objects.filter(

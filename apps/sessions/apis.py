@@ -302,7 +302,7 @@ class LapCompareApi(APIView):
         ref = params.validated_data.get("ref")
         if ref is not None and ref not in ids:
             ids.append(ref)
-        laps = [lap_get_for_user(user=request.user, lap_id=i) for i in ids]
+        laps = [lap_get_for_user(user=request.user, lap_id=i, shared=True) for i in ids]
         try:
             comp = lap_compare(laps=compare_order(laps, ref_id=ref))
         except CompareError as exc:

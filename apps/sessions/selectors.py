@@ -7,22 +7,35 @@ from typing import Any, Literal
 
 import numpy as np
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from apps.accounts.selectors import rig_list
 from apps.traces.selectors import lap_trace
-from simcoach_site.events import ready_reports
+from simcoach_site.events import ready_reports, shared_sessions
 
 from .lib.stats import LapValue, SessionStats, best_lap, is_best_sector, is_green, lap_value, session_stats
 from .models import Import, Lap, Session
 
 
-def session_get_for_user(*, user: User | AnonymousUser, session_id: int) -> Session:
-    """The one access check for sessions: someone else's session is a 404, never a 403."""
+def session_readable_q(*, user: User | AnonymousUser, prefix: str = "") -> Q:
+    """Sessions `user` may read: their own, and with `shared` those a team mate shared with them
+    (answered by the sharing app through `events.shared_sessions`). `prefix` is the path to
+    the session from the model queried ("session__" for laps)."""
+    own = Q(**{f"{prefix}owner_id": user.pk})
+    shared = shared_sessions(user.pk) if user.is_authenticated else None
+    return own if shared is None else own | Q(**{f"{prefix}pk__in": shared})
+
+
+def session_get_for_user(*, user: User | AnonymousUser, session_id: int, shared: bool = False) -> Session:
+    """The one access check for sessions: someone else's session is a 404, never a 403.
+
+    `shared=True` for read-only views that also serve sessions shared with the user (a team
+    mate's); writes and exports keep the default, owner only."""
+    readable = session_readable_q(user=user) if shared else Q(owner_id=user.pk)
     session = (
-        Session.objects.select_related("track", "car", "rig").filter(pk=session_id, owner_id=user.pk).first()
+        Session.objects.select_related("track", "car", "rig").filter(readable, pk=session_id).first()
         if user.is_authenticated
         else None
     )
@@ -108,10 +121,12 @@ def lap_list(*, session: Session) -> QuerySet[Lap]:
     return Lap.objects.filter(session=session).order_by("number")
 
 
-def lap_get_for_user(*, user: User | AnonymousUser, lap_id: int) -> Lap:
+def lap_get_for_user(*, user: User | AnonymousUser, lap_id: int, shared: bool = False) -> Lap:
+    """The one access check for laps, like `session_get_for_user` (`shared` for read-only use)."""
+    readable = session_readable_q(user=user, prefix="session__") if shared else Q(session__owner_id=user.pk)
     lap = (
         Lap.objects.select_related("session", "session__track", "session__car")
-        .filter(pk=lap_id, session__owner_id=user.pk)
+        .filter(readable, pk=lap_id)
         .first()
         if user.is_authenticated
         else None

@@ -111,7 +111,9 @@ def lap_compare_page(request: HttpRequest) -> HttpResponse:
         ids, ref = _compare_ids(request), _compare_ref(request)
         if ref is not None and ref not in ids:
             ids.append(ref)  # a reference picked without its tick is still compared
-        laps = compare_order([lap_get_for_user(user=request.user, lap_id=i) for i in ids], ref_id=ref)
+        # Read-only: a team mate's shared lap may be the reference ("compare with mine").
+        laps = [lap_get_for_user(user=request.user, lap_id=i, shared=True) for i in ids]
+        laps = compare_order(laps, ref_id=ref)
         compare_check(laps)  # refuse before redirecting: a bad pair stays a 400
         if ref is None:  # remember the default in the URL: a reload or a shared link keeps it
             query = urlencode({"laps": ",".join(str(lap.pk) for lap in laps), "ref": str(laps[0].pk)})
