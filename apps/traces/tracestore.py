@@ -167,11 +167,7 @@ class InfluxTraceStore:
         key[: int(np.argmax(key)) if key.any() else len(key)] = True
         out: dict[str, np.ndarray] = {"t": t_ms / 1000.0}
         for name, column in zip(names, table, strict=True):
-            # InfluxDB answers every field of the measurement, other sessions' too: a channel
-            # with no value here was never written for this session, and is absent as in `db`.
-            if name not in ("time", "session", "user", "seq", KEYFRAME) and any(
-                v is not None for v in column
-            ):
+            if name not in ("time", "session", "user", "seq", KEYFRAME):
                 out[name] = _held(column, key)
         inside = (t_ms >= lo_ms) & (t_ms <= hi_ms)
         order = np.flatnonzero(inside)[np.argsort(t_ms[inside], kind="stable")]
