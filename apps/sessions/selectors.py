@@ -12,6 +12,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from apps.accounts.selectors import rig_list
+from apps.traces.lib.columns import has_values
 from apps.traces.selectors import lap_trace
 from simcoach_site.events import ready_reports, shared_sessions
 
@@ -166,7 +167,7 @@ def session_outline(*, session: Session, laps: list[Lap]) -> list[list[float]]:
         return []
     lap = full[-1]
     trace = lap_trace(lap=lap, channels=["pos_x", "pos_z", "lap_dist", "speed"])
-    if "pos_x" not in trace or len(trace["t"]) < 10:
+    if not has_values(trace, "pos_x") or len(trace["t"]) < 10:
         return []
     bucket = (trace["lap_dist"] // OUTLINE_STEP_M).astype(int)
     _, first = np.unique(bucket, return_index=True)

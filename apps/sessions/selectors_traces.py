@@ -26,7 +26,7 @@ from apps.traces.lib.analysis import (
     resample_by_distance,
     segment_table,
 )
-from apps.traces.lib.columns import Columns
+from apps.traces.lib.columns import Columns, has_values
 from apps.traces.selectors import lap_trace
 from apps.traces.tracestore import get_trace_store
 from simcoach_agent.channels import BY_NAME, CHANNELS
@@ -352,7 +352,7 @@ def comparison_json(comp: Comparison, *, points: int) -> dict[str, Any]:
         "length_m": float(grid[-1]),
         "distance": json_floats(grid[pick], "lap_dist"),
         "map": {"x": json_floats(ref["pos_x"][pick], "pos_x"), "z": json_floats(ref["pos_z"][pick], "pos_z")}
-        if "pos_x" in ref and "pos_z" in ref
+        if has_values(ref, "pos_x") and has_values(ref, "pos_z")
         else None,
         "laps": [
             {

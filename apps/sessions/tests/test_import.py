@@ -115,7 +115,9 @@ class TestSessionImport:
         assert outcome.created and outcome.laps == 0 and outcome.session.laps.count() == 0
         assert outcome.session.game == "rbr" and outcome.session.track.name == "Saalahti"
         assert any(w.startswith("no laps") for w in outcome.warnings)
-        assert len(session_trace(outcome.session)["t"]) == outcome.session.frame_count > 2_000
+        # InfluxDB keeps one point per millisecond: Crew Chief's irregular MQTT clock repeats a few
+        stored, sent = len(session_trace(outcome.session)["t"]), outcome.session.frame_count
+        assert sent >= stored >= 0.99 * sent and stored > 2_000
 
     @pytest.mark.parametrize("name", ["rally", "barcelona_ld", "road_america_lap"])
     def test_its_pages_show_a_session_without_a_best_lap(

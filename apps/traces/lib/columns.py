@@ -88,3 +88,10 @@ def concat_columns(parts: Sequence[Columns]) -> Columns:
     if joined is not None:
         return joined
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def has_values(cols: Columns, name: str) -> bool:
+    """Whether the channel holds any value: InfluxDB answers every field of its measurement,
+    so a channel this session never wrote can come back as a column of NaN."""
+    values = cols.get(name)
+    return values is not None and bool(np.isfinite(np.asarray(values, dtype=np.float64)).any())
