@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.test import Client
 
 pytestmark = pytest.mark.django_db
-OUR_APPS = ("traces", "accounts", "racing_sessions", "sharing", "coaching")
+OUR_APPS = ("traces", "accounts", "racing_sessions", "sharing", "coaching", "teams")
 
 
 def our_models() -> list[type]:

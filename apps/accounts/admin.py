@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from simcoach_site.lib.auth import request_user
 
-from .models import DeviceAuthorization, Rig, SignupInvite
+from .models import DeviceAuthorization, Rig, SignupInvite, UnitPreference
 from .services import INVITE_DEFAULT_DAYS, signup_invite_create
 
 
@@ -45,3 +45,9 @@ class SignupInviteAdmin(admin.ModelAdmin):
         )
         url = request.build_absolute_uri(reverse("signup")) + f"?invite={token}"
         self.message_user(request, f"Invite link (shown once, valid {INVITE_DEFAULT_DAYS} days): {url}")
+
+
+@admin.register(UnitPreference)
+class UnitPreferenceAdmin(admin.ModelAdmin):
+    list_display = ("user", "speed", "pressure", "temperature", "updated_at")
+    raw_id_fields = ("user",)

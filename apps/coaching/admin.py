@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Report
+from .models import FocusCorner, Report
 
 
 @admin.register(Report)
@@ -19,3 +19,10 @@ class ReportAdmin(admin.ModelAdmin):
     list_filter = ("status", "source", "trigger")
     readonly_fields = ("request_id", "created_at", "updated_at")
     raw_id_fields = ("session", "requested_by")
+
+
+@admin.register(FocusCorner)
+class FocusCornerAdmin(admin.ModelAdmin):
+    list_display = ("corner", "owner", "track", "car", "kind", "target", "status")
+    list_filter = ("status", "kind")
+    raw_id_fields = ("owner", "track", "car", "opened_in", "closed_in")
