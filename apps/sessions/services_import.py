@@ -24,13 +24,13 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.sessions.lib.laps import TIMED
 from apps.traces.lib.columns import Columns
 from apps.traces.services import trace_delete, trace_write
 from simcoach_site.events import LapStored, lap_stored
 
 from .lib.imports import ImportedLap, ImportedSession, ImportFormatError, detect_format, import_session
 from .lib.imports.detect import MOTEC_LD
-from .lib.imports.result import TIMED
 from .models import Lap, Session
 from .services import car_get_or_create, track_get_or_create
 

@@ -10,7 +10,7 @@ the first sample, not a fixed grid.
 Laps: a lap ends where CurrentLap changes. The crossing time is refined between samples
 with DistanceRoundTrack / speed of the first sample after the line, which brings measured
 lap durations within a few hundredths of the game's times. A lap's time is the game's
-only (the one lap rule, `result.lap_truth`): lap k's time is the first LapTimePrevious
+only (the one lap rule, `apps.sessions.lib.laps.lap_truth`): lap k's time is the first LapTimePrevious
 seen in lap k+1 that differs from the value lap k ended with (AC sets it at the line,
 iRacing seconds later, after a -1 or the lap before's time). -1 means the game gave no
 time (pit laps, some first laps): the lap is untimed. Lap 1 from a standing or rolling
@@ -40,12 +40,11 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from apps.sessions.lib.laps import GAME, UNTIMED
 from simcoach_agent.channels import MS_TO_KMH
 
 from .limits import check_cells, check_columns, check_laps
 from .result import (
-    GAME,
-    UNTIMED,
     FloatArray,
     ImportedLap,
     ImportedSession,

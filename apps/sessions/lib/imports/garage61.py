@@ -33,12 +33,12 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from apps.sessions.lib.laps import LAP_LENGTH_TOLERANCE, lap_truth
 from simcoach_agent.channels import MS_TO_KMH
 
 from .limits import check_cells, check_columns
 from .result import (
     ASSUMED_STEER_LOCK_DEG,
-    LAP_LENGTH_TOLERANCE,
     FloatArray,
     ImportedLap,
     ImportedSession,
@@ -47,7 +47,6 @@ from .result import (
     csv_number,
     cumulative_distance,
     lap_channels,
-    lap_truth,
     with_truth,
 )
 

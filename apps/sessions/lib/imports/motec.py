@@ -42,6 +42,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from apps.sessions.lib.laps import BEACON, UNTIMED
 from simcoach_agent.channels import BY_NAME, PSI_TO_KPA
 
 from .limits import (
@@ -55,9 +56,7 @@ from .limits import (
 )
 from .result import (
     ASSUMED_STEER_LOCK_DEG,
-    BEACON,
     MIN_LAP_S,
-    UNTIMED,
     FloatArray,
     ImportedLap,
     ImportedSession,

@@ -18,27 +18,11 @@ from numpy.typing import NDArray
 from apps.sessions.lib.laps import (
     BEACON,
     GAME,
-    LAP_LENGTH_TOLERANCE,
-    MEASURED,
-    TIMED,
     UNTIMED,
     LapTruth,
-    covers_track,
     lap_truth,
 )
 from simcoach_agent.channels import BY_NAME
-
-__all__ = [
-    "BEACON",
-    "GAME",
-    "LAP_LENGTH_TOLERANCE",
-    "MEASURED",
-    "TIMED",
-    "UNTIMED",
-    "LapTruth",
-    "covers_track",
-    "lap_truth",
-]
 
 FloatArray = NDArray[np.float64]
 

@@ -2,13 +2,8 @@
 
 import pytest
 
-from apps.sessions.lib.imports.result import (
-    LAP_LENGTH_TOLERANCE,
-    MIN_LAP_S,
-    covers_track,
-    lap_truth,
-    laps_from_crossings,
-)
+from apps.sessions.lib.imports.result import MIN_LAP_S, laps_from_crossings
+from apps.sessions.lib.laps import LAP_LENGTH_TOLERANCE, covers_track, lap_truth
 
 TRACK = 2469.0  # Charlotte's legends road course, m
 
