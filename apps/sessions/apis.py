@@ -11,7 +11,6 @@ can rely on them; `display_units` says what the asking user reads them in, for a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Final
 
 from django.http.response import HttpResponseBase
@@ -36,7 +35,7 @@ from apps.accounts.selectors import units_for_viewer
 from simcoach_agent.channels import BY_NAME
 from simcoach_site.lib.units import Units
 
-from .downloads import CONTENT_TYPES, Download, download_response, lap_download, session_download
+from .downloads import CONTENT_TYPES, download_or_404, lap_download, session_download
 from .lib.stats import is_green, lap_value
 from .models import Lap, Session
 from .selectors import (
@@ -336,13 +335,6 @@ class ExportSchema(AutoSchema):
         }
 
 
-def _export_or_404(build: Callable[[], Download]) -> HttpResponseBase:
-    try:
-        return download_response(build())
-    except TraceUnavailable as exc:
-        raise NotFound(str(exc)) from None
-
-
 class _ExportApi(APIView):
     """What every export route shares: who may ask (rig tokens too: the agent's `export`
     command), its schema, and the file format, set per route with as_view(fmt=...)."""
@@ -361,7 +353,7 @@ class SessionExportApi(_ExportApi):
     def get(self, request: Request, session_id: int) -> HttpResponseBase:
         session = session_get_for_user(user=request.user, session_id=session_id)
         units = _units(request)
-        return _export_or_404(
+        return download_or_404(
             lambda: session_download(
                 session=session, fmt=self.fmt, driver=request.user.get_username(), units=units
             )
@@ -376,6 +368,6 @@ class LapExportApi(_ExportApi):
     def get(self, request: Request, lap_id: int) -> HttpResponseBase:
         lap = lap_get_for_user(user=request.user, lap_id=lap_id)
         units = _units(request)
-        return _export_or_404(
+        return download_or_404(
             lambda: lap_download(lap=lap, fmt=self.fmt, driver=request.user.get_username(), units=units)
         )

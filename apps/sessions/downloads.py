@@ -11,11 +11,11 @@ missing raises `TraceUnavailable`, which they answer with a 404.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.text import slugify
 
@@ -25,6 +25,7 @@ from .lib.exports import LapMark, export_table, lap_motec_ld, laps_motec_ldx, ta
 from .models import Lap, Session
 from .selectors_traces import (
     ExportTrace,
+    TraceUnavailable,
     export_uniform,
     lap_export_trace,
     session_export_laps,
@@ -85,6 +86,15 @@ def download_response(download: Download) -> HttpResponseBase:
         response = StreamingHttpResponse(download.body, content_type=download.content_type)
     response["Content-Disposition"] = f'attachment; filename="{download.filename}"'
     return response
+
+
+def download_or_404(build: Callable[[], Download]) -> HttpResponseBase:
+    """`download_response` of what `build` makes, or a 404 saying why there is nothing to export
+    (no stored trace). The pages and the API both call it: DRF answers an Http404 as its own 404."""
+    try:
+        return download_response(build())
+    except TraceUnavailable as exc:
+        raise Http404(str(exc)) from None
 
 
 def _check(fmt: str) -> None:

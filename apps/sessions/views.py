@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
@@ -16,7 +14,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.authentication import login_or_token_required
 from apps.accounts.selectors import units_for_request
 
-from .downloads import Download, download_response, lap_download, session_download
+from .downloads import download_or_404, lap_download, session_download
 from .forms import SessionFilterForm
 from .lib.stats import lap_value
 from .selectors import (
@@ -31,7 +29,6 @@ from .selectors import session_list as session_list_for
 from .selectors_traces import (
     MAX_COMPARE,
     CompareError,
-    TraceUnavailable,
     compare_check,
     compare_order,
     lap_compare,
@@ -129,7 +126,7 @@ def lap_compare_page(request: HttpRequest) -> HttpResponse:
 def session_export(request: HttpRequest, session_id: int, fmt: str) -> HttpResponseBase:
     """One of your sessions, every lap, as .ld/.ldx (MoTeC i2), CSV or Parquet."""
     session = session_get_for_user(user=request.user, session_id=session_id)
-    return _export_or_404(
+    return download_or_404(
         lambda: session_download(
             session=session, fmt=fmt, driver=request.user.get_username(), units=units_for_request(request)
         )
@@ -142,16 +139,9 @@ def lap_export(request: HttpRequest, lap_id: int, fmt: str) -> HttpResponseBase:
     Parquet in your units, the .ld in ACC's."""
     lap = lap_get_for_user(user=request.user, lap_id=lap_id)
     units = units_for_request(request)
-    return _export_or_404(
+    return download_or_404(
         lambda: lap_download(lap=lap, fmt=fmt, driver=request.user.get_username(), units=units)
     )
-
-
-def _export_or_404(build: Callable[[], Download]) -> HttpResponseBase:
-    try:
-        return download_response(build())
-    except TraceUnavailable as exc:
-        raise Http404(str(exc)) from None
 
 
 @login_required
