@@ -78,6 +78,9 @@ def test_it_insists_on_consecutive_sequence_numbers(spool: Spool) -> None:
 def test_it_refuses_new_frames_when_full_and_says_so_loudly(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # The logger's own level, not the root's: another test in the same worker process may have
+    # left the root above WARNING.
+    caplog.set_level(logging.WARNING, logger="simcoach_agent.spool")
     with Spool(tmp_path / "s.sqlite3", max_frames=5) as spool:
         spool.session_open("s1", HELLO)
         accepted = [spool.append("s1", spool.session_get("s1").next_seq, frame(i)) for i in range(8)]
