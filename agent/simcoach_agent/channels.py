@@ -91,6 +91,9 @@ CHANNELS: Final[tuple[Channel, ...]] = (
     Channel("position", "", "i", 1, 0, 255, "Race position (1 = leading, 0 unknown)"),
     Channel("gap_ahead", "s", "f", 0.001, -1.0, 36_000.0, "Time behind the car ahead (game), -1 none"),
     Channel("gap_leader", "s", "f", 0.001, -1.0, 36_000.0, "Time behind the leader (game), -1 none"),
+    # Conditions: what a lap time means depends on them (leaderboards filter by track temperature).
+    Channel("air_temp", "°C", "f", 0.1, -60.0, 70.0, "Air temperature"),
+    Channel("track_temp", "°C", "f", 0.1, -60.0, 90.0, "Track temperature"),
 )
 
 BY_NAME: Final[dict[str, Channel]] = {c.name: c for c in CHANNELS}

@@ -356,6 +356,8 @@ SCALED: Final[dict[str, tuple[str, float]]] = {
     "FuelLevel": ("fuel", 1.0),
     "WaterTemp": ("water_temp", 1.0),
     "OilTemp": ("oil_temp", 1.0),
+    "AirTemp": ("air_temp", 1.0),  # °C
+    "TrackTempCrew": ("track_temp", 1.0),  # °C, the surface temperature the crew reports
     "BrakeABSactive": ("abs_active", 1.0),
 }
 

@@ -43,7 +43,7 @@ ACC_PHYSICS = {
     "rpms": (20, "i"), "steerAngle": (24, "f"), "speedKmh": (28, "f"), "accG": (44, "3f"),
     "wheelsPressure": (88, "4f"), "tyreCoreTemperature": (152, "4f"), "brakeTemp": (348, "4f"),
     "clutch": (364, "f"), "slipRatio": (640, "4f"), "tcinAction": (672, "i"),
-    "absInAction": (676, "i"), "waterTemp": (712, "f"),
+    "absInAction": (676, "i"), "waterTemp": (712, "f"), "airTemp": (288, "f"), "roadTemp": (292, "f"),
 }  # fmt: skip
 ACC_GRAPHICS = {
     "packetId": (0, "i"), "status": (4, "i"), "session": (8, "i"), "completedLaps": (132, "i"),
@@ -115,6 +115,7 @@ WHEEL = {"mBrakeTemp": (24, "d"), "mPressure": (120, "d"), "mTemperature": (128,
 SCORING_INFO = {
     "mTrackName": (0, "64s"), "mSession": (64, "i"), "mCurrentET": (68, "d"), "mEndET": (76, "d"),
     "mLapDist": (88, "d"), "mNumVehicles": (104, "i"), "mGamePhase": (108, "B"),
+    "mAmbientTemp": (228, "d"), "mTrackTemp": (236, "d"),
 }  # fmt: skip
 VEH_SCORING = {
     "mID": (0, "i"), "mDriverName": (4, "32s"), "mVehicleName": (36, "64s"), "mTotalLaps": (100, "h"),

@@ -45,6 +45,8 @@ VARIABLES: Sequence[tuple[str, int, int, str]] = (
     ("FuelLevel", 4, 1, "l"),
     ("WaterTemp", 4, 1, "C"),
     ("OilTemp", 4, 1, "C"),
+    ("AirTemp", 4, 1, "C"),
+    ("TrackTempCrew", 4, 1, "C"),
     ("CarIdxLapDistPct", 4, 64, "%"),  # an array, as the sim has them
     *[(f"{w}{v}", 4, 1, u) for w in ("LF", "RF", "LR", "RR") for v, u in (
         ("tempCL", "C"), ("tempCM", "C"), ("tempCR", "C"), ("coldPressure", "kPa"),
@@ -198,7 +200,7 @@ def driving(**over: Any) -> dict[str, Any]:
         "SteeringWheelAngle": -0.5, "SteeringWheelAngleMax": 4.0, "OnPitRoad": False,
         "PlayerTrackSurface": 3, "LatAccel": 9.80665, "LongAccel": -4.903325,
         "Lat": 47.2200, "Lon": 14.7660, "Alt": 680.0, "FuelLevel": 42.0, "WaterTemp": 90.0,
-        "OilTemp": 100.0,
+        "OilTemp": 100.0, "AirTemp": 19.0, "TrackTempCrew": 27.5,
         **{f"{w}tempCM": 80.0 for w in ("LF", "RF", "LR", "RR")},
         **{f"{w}tempCL": 70.0 for w in ("LF", "RF", "LR", "RR")},
         **{f"{w}tempCR": 90.0 for w in ("LF", "RF", "LR", "RR")},

@@ -19,7 +19,7 @@ def physics(packet: int = 1, **over: object) -> dict[str, object]:
         "steerAngle": -0.1, "speedKmh": 181.5, "accG": (0.5, 0.0, -0.2),
         "wheelsPressure": (27.5, 27.6, 27.7, 27.8), "tyreCoreTemperature": (80.0, 81.0, 82.0, 83.0),
         "brakeTemp": (400.0, 410.0, 300.0, 310.0), "slipRatio": (0.01, 0.02, 0.03, 0.04),
-        "absInAction": 1, "waterTemp": 90.0,
+        "absInAction": 1, "waterTemp": 90.0, "airTemp": 21.5, "roadTemp": 33.25,
     }  # fmt: skip
     return {**base, **over}
 
@@ -53,6 +53,7 @@ def test_it_decodes_a_live_frame_in_channel_units() -> None:
     assert (f["pos_x"], f["pos_y"], f["pos_z"]) == (10.0, 20.0, 30.0)  # the player's slot, not slot 0
     assert f["sector"] == 1 and f["lap_valid"] == 1 and f["in_pit"] == 0
     assert f["flag"] == 1 and f["abs_active"] == 1 and f["tc_active"] == 0
+    assert (f["air_temp"], f["track_temp"]) == (21.5, 33.25)
     info = dec.info()
     assert info is not None and info.track == "imola" and info.car == "porsche_991ii_gt3_r"
     assert info.kind == "race"

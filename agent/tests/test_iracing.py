@@ -41,6 +41,7 @@ def test_it_decodes_a_row_in_channel_units() -> None:
     assert f["tyre_press_rr"] == pytest.approx(170.0) and f["tyre_wear_rl"] == pytest.approx(10.0)
     assert (f["fuel"], f["water_temp"], f["oil_temp"], f["in_pit"]) == (42, 90, 100, 0)
     assert (f["max_rpm"], f["fuel_capacity"], f["flag"]) == (7500, 50, 7)
+    assert (f["air_temp"], f["track_temp"]) == (19.0, 27.5)
     # 0.001° of latitude is 111.2 m north of the track's reference point (47.219, 14.765)
     assert f["pos_z"] == pytest.approx(111.2, abs=0.1)
     assert f["pos_x"] == pytest.approx(0.001 * math.pi / 180 * 6_371_008.8 * math.cos(math.radians(47.219)))

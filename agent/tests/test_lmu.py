@@ -30,6 +30,7 @@ def test_it_decodes_the_player_vehicle() -> None:
 def test_it_marks_an_invalidated_lap() -> None:
     f = feed(LmuDecoder(), lmu_page(INFO, [scored()], [car(mLapInvalidated=1)]))
     assert f is not None and f["lap_valid"] == 0
+    assert (f["air_temp"], f["track_temp"]) == (18.5, 26.0)  # ScoringInfo inside LMU's page
 
 
 def test_it_skips_replays_and_unchanged_clock() -> None:

@@ -34,7 +34,10 @@ def scored(**over: object) -> dict[str, object]:
     return {**base, **over}
 
 
-INFO = {"mTrackName": "Le Mans", "mSession": 10, "mCurrentET": 100.0, "mLapDist": 13626.0, "mGamePhase": 5}
+INFO = {
+    "mTrackName": "Le Mans", "mSession": 10, "mCurrentET": 100.0, "mLapDist": 13626.0, "mGamePhase": 5,
+    "mAmbientTemp": 18.5, "mTrackTemp": 26.0,
+}  # fmt: skip
 OTHER = {"mID": 7, "mIsPlayer": 0, "mControl": 1}
 
 
@@ -58,6 +61,7 @@ def test_it_joins_telemetry_and_scoring_by_id() -> None:
     assert f["tyre_temp_fl"] == pytest.approx(365.0 - 273.15)
     assert f["tyre_temp_in_fl"] == pytest.approx(370.0 - 273.15)
     assert f["tyre_press_fr"] == 171.0 and f["brake_temp_rl"] == 400.0
+    assert (f["air_temp"], f["track_temp"]) == (18.5, 26.0)
     assert f["tyre_wear_fl"] == pytest.approx(5.0)
     assert f["g_lat"] == pytest.approx(1.0)  # +x is left: a push to the right
     assert f["lap_valid"] == 1

@@ -9,6 +9,7 @@ from django.db import transaction
 from apps.sessions.lib.stats import best_lap, is_green, is_timed_whole, lap_value
 from apps.sessions.models import Lap, Session, Track
 from apps.sessions.selectors_traces import TraceUnavailable, lap_length_m, track_corners
+from apps.sessions.services import CONDITIONS, session_conditions_update
 from apps.traces.lib.analysis import (
     corners_on_lap,
     detect_corners,
@@ -46,6 +47,7 @@ def lap_analyse(*, lap_id: int) -> None:
             return
         locked.stats = {**locked.stats, **summary, "analysed": True}
         locked.save(update_fields=["stats"])
+    session_conditions_update(session_id=lap.session_id)
 
 
 def _analysed(stats: dict[str, object], corner_set: list[Corner]) -> bool:
@@ -173,6 +175,10 @@ def _summary(trace: Columns) -> dict[str, object]:
     out: dict[str, object] = {"samples": len(trace["t"])}
     if "speed" in trace and len(trace["speed"]):
         out["max_speed_kmh"] = round(float(np.nanmax(trace["speed"])), 1)
+    for name in CONDITIONS:
+        values = trace.get(name)
+        if values is not None and len(values) and not np.all(np.isnan(values)):
+            out[f"{name}_avg"] = round(float(np.nanmean(values)), 1)
     for wheel in ("fl", "fr", "rl", "rr"):
         for stem in ("tyre_temp", "tyre_press", "brake_temp"):
             values = trace.get(f"{stem}_{wheel}")

@@ -116,6 +116,8 @@ class SessionOutputSerializer(serializers.ModelSerializer):
             "source",
             "lap_count",
             "best_lap_ms",
+            "air_temp_c",
+            "track_temp_c",
         ]
 
 
@@ -186,6 +188,8 @@ class SessionDetailApi(APIView):
         car = serializers.CharField()
         kind = serializers.CharField()
         state = serializers.CharField()
+        air_temp_c = serializers.FloatField(allow_null=True, help_text="median of the laps' averages, °C")
+        track_temp_c = serializers.FloatField(allow_null=True, help_text="median of the laps' averages, °C")
         best_lap_id = serializers.IntegerField(allow_null=True)
         best_lap_ms = serializers.IntegerField(allow_null=True)
         best_sectors_ms = serializers.ListField(child=serializers.IntegerField(allow_null=True))
@@ -210,6 +214,8 @@ class SessionDetailApi(APIView):
             "car": session.car.name,
             "kind": session.kind,
             "state": session.state,
+            "air_temp_c": session.air_temp_c,
+            "track_temp_c": session.track_temp_c,
             "best_lap_id": best.pk if best else None,
             "best_lap_ms": best.time_ms if best else None,
             "best_sectors_ms": table["best_sectors"],

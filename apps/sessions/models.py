@@ -58,6 +58,10 @@ class Session(models.Model):
     content_hash = models.CharField(max_length=64, blank=True, help_text="imports: sha256 of the file")
     # Highest sequence number durably in the trace store; frames at or below it are duplicates.
     last_seq = models.BigIntegerField(default=-1)
+    # Conditions, where the game gives them: the median of the analysed laps' averages, in °C
+    # (what a leaderboard filters on; a lap time on a 45 °C track is not one on a 15 °C track).
+    air_temp_c = models.FloatField(null=True, blank=True)
+    track_temp_c = models.FloatField(null=True, blank=True)
     frame_count = models.BigIntegerField(default=0)
     last_frame_at = models.DateTimeField(null=True, blank=True)
     # Lap segmentation state, saved with every stored batch so a reconnect resumes exactly.

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, models, transaction
@@ -78,6 +79,23 @@ def session_open(
         if rig_id is not None:
             broadcast_on_commit(rig_group(rig_id), {"type": "session.started", "session_id": session.pk})
     return session
+
+
+# Condition channels a lap analysis averages into Lap.stats as "<name>_avg" (°C).
+CONDITIONS = ("air_temp", "track_temp")
+
+
+def session_conditions_update(*, session_id: int) -> None:
+    """The session's conditions: the median over its analysed laps of each lap's average.
+
+    A median, so an out-lap in a cooler garage or one frame of garbage does not move it.
+    """
+    stats = Lap.objects.filter(session_id=session_id).values_list("stats", flat=True)
+    medians: dict[str, float | None] = {}
+    for name in CONDITIONS:
+        values = [float(s[f"{name}_avg"]) for s in stats if isinstance(s.get(f"{name}_avg"), int | float)]
+        medians[f"{name}_c"] = round(statistics.median(values), 1) if values else None
+    Session.objects.filter(pk=session_id).update(**medians)
 
 
 def session_end(*, session: Session, at: dt.datetime | None = None) -> bool:

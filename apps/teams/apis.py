@@ -26,6 +26,7 @@ from . import services
 from .models import Invitation, LiveReference, Membership, Role, Team
 from .selectors import (
     PERIODS,
+    TRACK_TEMPS,
     Leaderboard,
     LeaderboardError,
     LeaderboardQuery,
@@ -279,6 +280,7 @@ def _row_json(row: LeaderboardRow) -> dict[str, Any]:
         "sector_ms": row.sector_ms,
         "date": row.date.isoformat(),
         "car": row.car,
+        "track_temp_c": row.track_temp_c,
     }
 
 
@@ -304,6 +306,12 @@ class LeaderboardApi(APIView):
         game = serializers.CharField(max_length=16, required=False, default="")
         period = serializers.ChoiceField(choices=list(PERIODS), default="all")
         kind = serializers.ChoiceField(choices=["", *Session.Kind.values], default="")
+        track_temp = serializers.ChoiceField(
+            choices=["", *TRACK_TEMPS],
+            default="",
+            help_text="only sessions whose track temperature was in this band: cool < 20 °C, "
+            "mild 20–30, warm 30–40, hot ≥ 40; sessions without recorded conditions are left out",
+        )
 
     @extend_schema(parameters=[InputSerializer], responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
@@ -318,6 +326,7 @@ class LeaderboardApi(APIView):
             game=d["game"],
             period=d["period"],
             kind=d["kind"],
+            track_temp=d["track_temp"],
         )
         try:
             board = leaderboard(user=request.user, query=query)

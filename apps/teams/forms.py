@@ -8,9 +8,10 @@ from typing import Any
 from django import forms
 
 from apps.sessions.models import Session
+from simcoach_site.lib.units import STORED, Units, convert
 
 from .models import Role
-from .selectors import PERIODS, LeaderboardQuery
+from .selectors import PERIODS, TRACK_TEMPS, LeaderboardQuery
 
 INVITE_ROLES = [(r.value, r.label) for r in (Role.DRIVER, Role.COACH, Role.MANAGER)]
 INVITE_EXPIRIES = {"1d": dt.timedelta(days=1), "7d": dt.timedelta(days=7), "30d": dt.timedelta(days=30)}
@@ -37,7 +38,7 @@ class RoleForm(forms.Form):
 
 
 class LeaderboardForm(forms.Form):
-    """`?track=&car=|class=&scope=site|<team id>&game=&period=&kind=`."""
+    """`?track=&car=|class=&scope=site|<team id>&game=&period=&kind=&track_temp=`."""
 
     track = forms.TypedChoiceField(coerce=int, required=False)
     car = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
@@ -46,14 +47,18 @@ class LeaderboardForm(forms.Form):
     game = forms.CharField(max_length=16, required=False)
     period = forms.ChoiceField(choices=[(p, p) for p in PERIODS], initial="all", required=False)
     kind = forms.ChoiceField(choices=[("", "any"), *Session.Kind.choices], required=False)
+    track_temp = forms.ChoiceField(required=False, label="Track temperature")
 
-    def __init__(self, *args: Any, choices: dict[str, list[tuple[Any, str]]], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, choices: dict[str, list[tuple[Any, str]]], units: Units = STORED, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         fields: dict[str, Any] = self.fields
         fields["track"].choices = [("", "choose a track"), *choices["track"]]
         fields["car"].choices = [("", "any car of the class"), *choices["car"]]
         fields["car_class"].choices = [("", "—"), *choices["car_class"]]
         fields["scope"].choices = choices["scope"]
+        fields["track_temp"].choices = [("", "any"), *_band_choices(units)]
 
     def query(self) -> LeaderboardQuery | None:
         """The board asked for, or None until a track and a car or class are chosen."""
@@ -71,4 +76,23 @@ class LeaderboardForm(forms.Form):
             game=d.get("game") or "",
             period=d.get("period") or "all",
             kind=d.get("kind") or "",
+            track_temp=d.get("track_temp") or "",
         )
+
+
+def _band_choices(units: Units) -> list[tuple[str, str]]:
+    """The track-temperature bands, labelled in the viewer's temperature unit."""
+
+    def deg(c: float) -> str:
+        return f"{convert(c, '°C', units):.0f} {units.temperature}"
+
+    out = []
+    for band, (low, high) in TRACK_TEMPS.items():
+        if low is None:
+            label = f"under {deg(high or 0.0)}"
+        elif high is None:
+            label = f"{deg(low)} and over"
+        else:
+            label = f"{deg(low)} to {deg(high)}"
+        out.append((band, f"{band} ({label})"))
+    return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
@@ -197,6 +197,16 @@ PERIODS: dict[str, dt.timedelta | None] = {
 }
 
 
+# Track-temperature bands a board can be narrowed to, in °C: [low, high). A session without
+# recorded conditions is in none of them.
+TRACK_TEMPS: Final[dict[str, tuple[float | None, float | None]]] = {
+    "cool": (None, 20.0),
+    "mild": (20.0, 30.0),
+    "warm": (30.0, 40.0),
+    "hot": (40.0, None),
+}
+
+
 class LeaderboardError(Exception):
     """A leaderboard that cannot be asked for (bad filter); the message says why."""
 
@@ -210,6 +220,7 @@ class LeaderboardQuery:
     game: str = ""
     period: str = "all"
     kind: str = ""
+    track_temp: str = ""  # a TRACK_TEMPS band, or "" for any conditions
 
 
 @dataclass(frozen=True)
@@ -223,6 +234,7 @@ class LeaderboardRow:
     sector_ms: list[int]
     date: dt.datetime
     car: str
+    track_temp_c: float | None
 
 
 @dataclass(frozen=True)
@@ -274,7 +286,20 @@ def _session_filters(qs: QuerySet[SessionBest], query: LeaderboardQuery) -> Quer
     since = PERIODS[query.period]
     if since is not None:
         qs = qs.filter(session__started_at__gte=timezone.now() - since)
-    return qs
+    return _conditions_filter(qs, query.track_temp)
+
+
+def _conditions_filter(qs: QuerySet[SessionBest], band: str) -> QuerySet[SessionBest]:
+    if not band:
+        return qs
+    if band not in TRACK_TEMPS:
+        raise LeaderboardError(f"track_temp is one of {', '.join(TRACK_TEMPS)}")
+    low, high = TRACK_TEMPS[band]
+    if low is not None:
+        qs = qs.filter(session__track_temp_c__gte=low)
+    if high is not None:
+        qs = qs.filter(session__track_temp_c__lt=high)
+    return qs.exclude(session__track_temp_c=None)
 
 
 def leaderboard(*, user: User | AnonymousUser, query: LeaderboardQuery) -> Leaderboard:
@@ -328,6 +353,7 @@ def _row(rank: int, lap: Lap, leader_ms: int) -> LeaderboardRow:
         sector_ms=[int(s) for s in lap.sector_ms or []],
         date=lap.ended_at,
         car=lap.session.car.name,
+        track_temp_c=lap.session.track_temp_c,
     )
 
 

@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.accounts.lib.tokens import token_hash
+from apps.accounts.selectors import units_for_request
 from apps.sessions.selectors import lap_get_for_user, session_get_for_user, session_lap_table
 from simcoach_site.lib.auth import request_user
 
@@ -227,7 +228,8 @@ def team_session(request: HttpRequest, team_id: int, session_id: int) -> HttpRes
 
 @login_required
 def leaderboards(request: HttpRequest) -> HttpResponse:
-    form = LeaderboardForm(request.GET or None, choices=leaderboard_choices(user=request.user))
+    units = units_for_request(request)
+    form = LeaderboardForm(request.GET or None, choices=leaderboard_choices(user=request.user), units=units)
     query = form.query() if request.GET else None
     board, error, status = None, None, 200
     if query is not None:

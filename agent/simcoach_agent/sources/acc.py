@@ -214,6 +214,8 @@ def _car(p: bytes) -> Frame:
         "g_lon": acc_g[2],
         "clutch": clamp(f32(p, 364), 0.0, 1.0),
         "water_temp": f32(p, 712),
+        "air_temp": f32(p, 288),
+        "track_temp": f32(p, 292),  # roadTemp
         "tc_active": 1.0 if i32(p, 672) else 0.0,
         "abs_active": 1.0 if i32(p, 676) else 0.0,
     }

@@ -692,6 +692,8 @@ def _frame(plan: LapPlan, j: int, tau: float, rng: random.Random | None, thermal
         "fuel_capacity": FUEL_CAPACITY_L,
         "water_temp": thermal.water,
         "oil_temp": thermal.oil,
+        "air_temp": AIR_C,
+        "track_temp": TRACK_C,
         "abs_active": 1 if plan.abs_active[j] else 0,
         "tc_active": 1 if plan.gear[j] <= 2 and 0.55 < throttle < 0.97 and abs(g_lat) > 0.6 else 0,
         "flag": 0,

@@ -79,6 +79,8 @@ class Scoring:
     laps_next: int  # whole laps behind it
     gap_leader: float
     laps_leader: int
+    air_temp: float  # °C, ScoringInfoV01.mAmbientTemp
+    track_temp: float  # °C, ScoringInfoV01.mTrackTemp
 
 
 def read_scoring(buf: bytes, info_off: int, veh_off: int) -> Scoring:
@@ -110,6 +112,8 @@ def read_scoring(buf: bytes, info_off: int, veh_off: int) -> Scoring:
         laps_next=laps_next,
         gap_leader=gap_leader,
         laps_leader=laps_leader,
+        air_temp=f64(buf, info_off + 228),
+        track_temp=f64(buf, info_off + 236),
     )
 
 
@@ -233,6 +237,8 @@ def _splits_and_place(sc: Scoring) -> Frame:
         # A gap in laps is not a time: the game's seconds then mean nothing comparable.
         "gap_ahead": _gap(sc.gap_next) if sc.place > 1 and sc.laps_next == 0 else -1.0,
         "gap_leader": _gap(sc.gap_leader) if sc.place > 1 and sc.laps_leader == 0 else -1.0,
+        "air_temp": sc.air_temp,
+        "track_temp": sc.track_temp,
     }
 
 

@@ -11,12 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from apps.sessions.models import Lap, Session
 from apps.sessions.services_import import ImportRejected, session_import
 from apps.sessions.tests.api_import import api_import, run_queued
 from apps.sessions.tests.import_cases import session_trace
 from apps.traces.models import TraceChunk
+from simcoach_site.lib.units import STORED, fmt
 
 pytestmark = [
     pytest.mark.usefixtures("imports_run_here"),
@@ -131,3 +133,34 @@ def test_it_imports_an_ibt_into_influxdb(influx_store, driver, fixtures_dir: Pat
     assert len(trace["t"]) == session.frame_count
     assert 150 < np.nanmax(trace["speed"]) < 260 and "playertracksurface" in trace
     assert set(np.unique(trace["lap"])) == {170, 171, 172, 173}
+
+
+def test_it_records_the_conditions_the_file_gives(
+    driver, fixtures_dir: Path, django_capture_on_commit_callbacks
+) -> None:
+    """Bristol's AirTemp is 18.46 °C and TrackTempCrew 21.11 °C (70 °F) all through the file
+    (read from the file by the raw column reader, not by the importer): once its laps are
+    analysed (on commit) the session keeps them."""
+    with django_capture_on_commit_callbacks(execute=True):
+        imported = _import(driver, fixtures_dir / BRISTOL).session
+    session = Session.objects.get(pk=imported.pk)
+    assert session.air_temp_c == pytest.approx(18.5) and session.track_temp_c == pytest.approx(21.1)
+    laps = Lap.objects.filter(session=session)
+    assert all(lap.stats["track_temp_avg"] == pytest.approx(21.1) for lap in laps)
+    client = Client()
+    client.force_login(driver)
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert f"track {fmt(21.1, '°C', STORED)}, air {fmt(18.5, '°C', STORED)}" in page  # "21 °C", "18 °C"
+    api = client.get(f"/api/sessions/{session.pk}/").json()
+    assert (api["air_temp_c"], api["track_temp_c"]) == (18.5, 21.1)
+
+
+def test_a_file_without_conditions_leaves_them_unknown(
+    driver, fixtures_dir: Path, django_capture_on_commit_callbacks
+) -> None:
+    path = fixtures_dir / "crewchief/session_1673613558_df.csv.gz"  # Crew Chief logs no temperatures
+    with django_capture_on_commit_callbacks(execute=True), path.open("rb") as f:
+        session = session_import(owner=driver, fileobj=f, filename=path.name, kind="practice").session
+    assert Lap.objects.filter(session=session, stats__analysed=True).exists()
+    session.refresh_from_db()
+    assert (session.air_temp_c, session.track_temp_c) == (None, None)

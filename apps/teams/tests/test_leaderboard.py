@@ -13,8 +13,10 @@ import pytest
 from django.http import Http404
 from django.test import Client
 
+from apps.accounts.services import unit_preference_set
 from apps.sessions.lib.stats import is_green, lap_value
 from apps.sessions.models import Lap, Session
+from apps.sessions.services_import import session_import
 from apps.sessions.tests.import_cases import CASES, TIME_TOLERANCE_S, crewchief_truth
 from apps.teams.models import SessionBest
 from apps.teams.selectors import LeaderboardError, LeaderboardQuery, green_lap_q, leaderboard
@@ -28,6 +30,7 @@ from apps.teams.services import (
     site_leaderboard_opt_set,
     team_create,
 )
+from simcoach_site.lib.units import IMPERIAL
 
 pytestmark = [pytest.mark.django_db, pytest.mark.fixtures]
 
@@ -236,3 +239,38 @@ def test_the_filter_offers_only_tracks_and_cars_the_user_may_see(lime_rock_team,
     settings.SITE_LEADERBOARD = True
     site_leaderboard_opt_set(user=coach, listed=True)
     assert track in dict(leaderboard_choices(user=stranger)["track"])
+
+
+def test_it_filters_by_track_temperature_where_recorded(
+    driver, coach, fixtures_dir, isolated_trace_store, django_capture_on_commit_callbacks
+):
+    """Bristol's .ibt says 21.1 °C track (mild). The coach's copy is made a session without
+    recorded conditions (as from a source that gives none): listed under "any", never in a band."""
+    team = team_create(owner=driver, name="Bristol club")
+    _join(team, coach)
+    sessions = []
+    for user in (driver, coach):
+        path = fixtures_dir / "iracing/trucks_silverado2019_bristol_2025-11-06_17-39-03.ibt"
+        with django_capture_on_commit_callbacks(execute=True), path.open("rb") as f:
+            session = session_import(owner=user, fileobj=f, filename=path.name).session
+        session_share_set(membership=team.memberships.get(user=user), session=session, shared=True)
+        sessions.append(session)
+    Session.objects.filter(pk=sessions[1].pk).update(air_temp_c=None, track_temp_c=None)
+    q = {"team_id": team.pk}
+    assert [r.driver for r in _board(driver, sessions[0], **q).rows] == ["driver", "coach"]
+    mild = _board(driver, sessions[0], track_temp="mild", **q).rows
+    assert [(r.driver, r.time_ms, r.track_temp_c) for r in mild] == [("driver", 15_067, 21.1)]
+    assert _board(driver, sessions[0], track_temp="cool", **q).rows == []
+    assert _board(driver, sessions[0], track_temp="hot", **q).rows == []
+    with pytest.raises(LeaderboardError):
+        _board(driver, sessions[0], track_temp="tropical", **q)
+    client = Client()
+    client.force_login(driver)
+    params = {"track": sessions[0].track_id, "car": sessions[0].car_id}
+    api = client.get("/api/leaderboards/", {**params, "team": team.pk, "track_temp": "mild"}).json()
+    assert [(r["driver"], r["track_temp_c"]) for r in api["rows"]] == [("driver", 21.1)]
+    assert client.get("/api/leaderboards/", {**params, "team": team.pk, "track_temp": "x"}).status_code == 400
+    unit_preference_set(user=driver, units=IMPERIAL)  # the labels and the column follow the viewer's units
+    page = client.get("/leaderboards/", {**params, "scope": team.pk, "track_temp": "mild"})
+    html = page.content.decode()
+    assert page.status_code == 200 and "68 °F to 86 °F" in html and "70 °F" in html
