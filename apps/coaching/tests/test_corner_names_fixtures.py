@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from apps.coaching.services import lap_analyse
+from apps.coaching.services import _detect_on, lap_analyse
 from apps.sessions.models import Session, Track
 from apps.sessions.services_import import session_import
 from simcoach_agent.corner_names import names_for
@@ -158,3 +158,31 @@ def test_an_admins_rename_beats_the_curated_name(  # type: ignore[no-untyped-def
     names = [c["name"] for c in Track.objects.get(pk=track.pk).corners]
     assert names == ["Turn 1", "Lefthander", "Uphill", "West Bend", "Downhill"]
     assert [c["name"] for c in lap.stats["analysis"]["corners"]] == names
+
+
+def test_another_session_that_detects_an_extra_corner_keeps_the_layouts_numbers(  # type: ignore[no-untyped-def]
+    driver, stranger, fixtures_dir: Path, isolated_trace_store, django_capture_on_commit_callbacks
+) -> None:
+    # Okayama's short layout has no curated names. Its best lap (5) dips five times; lap 2
+    # dips six times (an extra one at ≈ 1 330 m between T4 and T5).
+    path = "crewchief/session_1694266648_df.csv.gz"
+    first = _import_and_analyse(driver, fixtures_dir, path, {}, django_capture_on_commit_callbacks)
+    numbered = first.track.corners
+    assert [c["name"] for c in numbered] == ["T1", "T2", "T3", "T4", "T5"]
+    # The same layout driven by someone else, whose best lap is lap 2 (lap 5 invalid here)
+    with (fixtures_dir / path).open("rb") as f:
+        second = session_import(owner=stranger, fileobj=f, filename=Path(path).name).session
+    assert second.track_id == first.track_id
+    lap2 = second.laps.get(number=2)
+    second.laps.filter(number=5).update(valid=False)
+    detected, _ = _detect_on(lap2)
+    assert len(detected) == 6  # on its own this lap would number six corners
+    with django_capture_on_commit_callbacks(execute=True):
+        for lap in second.laps.order_by("number"):
+            lap_analyse(lap_id=lap.pk)
+    assert Track.objects.get(pk=first.track_id).corners == numbered
+    lap2.refresh_from_db()
+    on_lap2 = lap2.stats["analysis"]["corners"]
+    assert [c["name"] for c in on_lap2] == ["T1", "T2", "T3", "T4", "T5"]
+    # T5 is still the last corner (≈ 1 500 m), not the extra dip at ≈ 1 330 m
+    assert abs(on_lap2[-1]["apex_m"] - numbered[-1]["apex_m"]) < 60
