@@ -12,12 +12,15 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.test import Client
 
-from apps.coaching.services import _detect_on, lap_analyse
+from apps.coaching.services import _detect_on, _named, lap_analyse
 from apps.sessions.models import Session, Track
 from apps.sessions.services_import import session_import
+from apps.traces.lib.analysis import detect_corners, resample_by_distance
+from apps.traces.selectors import lap_trace
 from simcoach_agent.corner_names import names_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.fixtures]
@@ -53,7 +56,7 @@ CASES = {
         # Big Bend has two apexes: this best lap is slowest at the first (the entry's 421 m is
         # the median over all laps, which mostly are slowest at the second)
         "crewchief/session_1673613558_df.csv.gz",
-        (("Big Bend", 347), ("Lefthander", 688), ("Uphill", 1210)),
+        (("Big Bend", 347), ("Lefthander", 688), ("Uphill Chicane", 1210)),
     ),
     "lime_rock_gp_garage61": Named(
         f"{G61}Master Lonn - Ray FF1600 - Lime Rock Park (Grand Prix) - 00.57.444 - 01KDQZM87N38QEV1M09J43APE5.csv",
@@ -186,3 +189,55 @@ def test_another_session_that_detects_an_extra_corner_keeps_the_layouts_numbers(
     assert [c["name"] for c in on_lap2] == ["T1", "T2", "T3", "T4", "T5"]
     # T5 is still the last corner (≈ 1 500 m), not the extra dip at ≈ 1 330 m
     assert abs(on_lap2[-1]["apex_m"] - numbered[-1]["apex_m"]) < 60
+
+
+# ---- ACC's own .ld files: no lap markers, so no green lap and no corner set on import; the
+# names serve live ACC laps. The recordings are checked here the way the entries were measured.
+IMOLA = "acc/Imola-porsche_991ii_gt3_r-2-2021.12.02-21.13.58.ld"
+BARCELONA = "acc/Barcelona-bmw_m4_gt3-3-2024.06.12-18.40.53"
+
+
+def _acc_trace(
+    driver, fixtures_dir: Path, path: str, ldx: str | None
+) -> tuple[Session, dict[str, np.ndarray]]:  # type: ignore[no-untyped-def]
+    with (fixtures_dir / path).open("rb") as f:
+        sidecar = (fixtures_dir / ldx).read_bytes() if ldx else None
+        session = session_import(owner=driver, fileobj=f, filename=Path(path).name, ldx=sidecar).session
+    (lap,) = session.laps.all()  # one untimed stretch: ACC wrote no lap markers
+    return session, lap_trace(lap=lap, channels=["lap_dist", "speed"])
+
+
+def _named_on(track_name: str, trace: dict[str, np.ndarray], start_m: float, length_m: float) -> list[dict]:  # type: ignore[type-arg]
+    keep = trace["lap_dist"] >= start_m
+    lap = {k: v[keep] for k, v in trace.items()}
+    lap["lap_dist"] = lap["lap_dist"] - start_m
+    corners = detect_corners(resample_by_distance(lap, length_m=length_m))
+    return _named(track_name, [c.to_dict() for c in corners], length_m)
+
+
+def test_imolas_flying_lap_names_its_corners(driver, fixtures_dir: Path, isolated_trace_store) -> None:  # type: ignore[no-untyped-def]
+    session, trace = _acc_trace(driver, fixtures_dir, IMOLA, None)
+    names = names_for(session.track.name)
+    assert session.track.name == "Imola" and names is not None
+    end = float(np.nanmax(trace["lap_dist"]))
+    # Out-lap and flying lap: each dip of the flying lap repeats one of the out-lap's a lap later
+    whole = [c.apex_m for c in detect_corners(resample_by_distance(trace, length_m=end))]
+    repeats = [b - a for a in whole for b in whole if 4700 < b - a < 5000]
+    assert len(repeats) >= 7 and abs(float(np.median(repeats)) - names.length_m) < 15
+    # The recording stops on the line: the flying lap is its last lap length
+    named = _named_on(session.track.name, trace, end - names.length_m, names.length_m)
+    assert [c["name"] for c in named] == [c.name for c in names.corners]
+    assert "Tamburello" in [c["name"] for c in named] and "Rivazza 2" in [c["name"] for c in named]
+    for got, want in zip(named, names.corners, strict=True):
+        assert abs(got["apex_m"] - want.apex_m) < 30, (got, want)
+
+
+def test_barcelonas_flying_lap_names_its_corners(driver, fixtures_dir: Path, isolated_trace_store) -> None:  # type: ignore[no-untyped-def]
+    session, trace = _acc_trace(driver, fixtures_dir, f"{BARCELONA}.ld", f"{BARCELONA}.ldx")
+    names = names_for(session.track.name)
+    assert session.track.name == "Barcelona" and names is not None
+    speed = trace["speed"][np.isfinite(trace["speed"])]
+    assert abs(speed[0] - speed[-1]) < 2  # line to line: the lap ends as fast as it began
+    named = _named_on(session.track.name, trace, 0.0, float(np.nanmax(trace["lap_dist"])))
+    assert [c["name"] for c in named] == [c.name for c in names.corners]
+    assert ("Campsa", "Turn 10") == (named[5]["name"], named[6]["name"])
