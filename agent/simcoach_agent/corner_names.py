@@ -248,6 +248,8 @@ CORNER_NAMES: Final[tuple[TrackNames, ...]] = (
             "https://www.iracing.com/tracks/bristol-motor-speedway/ (half-mile oval, two 300-yard corners, pits on both straights)",
             "https://osracing.net/bristol-motor-speedway/ (turns one and two, four turns)",
             "https://www.jumbotickets.com/events/event-3837 (pit road entered in turn two, through turns three and four)",
+            CREW_CHIEF_LANDMARKS
+            + " (Bristol Motor Speedway: turn1 45-195 m, turn2 196-345, turn3 455-622, turn4 623-790)",
         ),
     ),
 )
