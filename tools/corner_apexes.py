@@ -4,8 +4,14 @@ Imports each real recording through the site's importer into a throwaway SQLite 
 runs the site's own corner detection on every whole lap (the corner set is made from the best
 green lap; the others show how steady each apex is). Prints the game's track name (the alias
 corner_names must hold), the track length and, per lap, each detected corner's apex and
-slowest speed. Mapping detections to names is a person's job: read the output beside the
-track map.
+slowest speed, with the way the wheel is turned at it. Mapping detections to names is a
+person's job: read the output beside the track map and the sources in corner_names.py.
+
+ACC's .ld files carry no lap markers: their one "lap" is the whole recording, its distance
+integrated from where the car stood (Imola: out-lap + flying lap ending on the line;
+Barcelona: one flying lap line to line), so their apexes are re-based by hand as
+corner_names.py explains. iRacing's itelem_amg.ibt (Red Bull Ring) stops braking for Remus
+at 1 431 m, before any whole corner: nothing there to measure.
 
 Usage: SIMCOACH_FIXTURES=/path/to/fixtures .venv/bin/python tools/corner_apexes.py [case ...]
 """
