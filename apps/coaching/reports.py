@@ -266,11 +266,12 @@ def report_facts(*, session: Session) -> dict[str, Any]:
     facts["history"] = history_facts(history)
     reviewed = focus_session_review(session=session)
     proposed = focus_propose(session=session, opportunities=facts["opportunities"])
-    facts["focus"] = [
-        *(focus_facts(f, session, new=False) for f in reviewed),
-        *(focus_facts(f, session, new=True) for f in proposed),
+    units = units_for_user(user=session.owner) or STORED
+    facts["focus"] = [  # in `units` already: facts_in_units leaves "focus" as it is
+        *(focus_facts(f, session, new=False, units=units) for f in reviewed),
+        *(focus_facts(f, session, new=True, units=units) for f in proposed),
     ]
-    return facts_in_units(facts, units_for_user(user=session.owner) or STORED)
+    return facts_in_units(facts, units)
 
 
 def _session_facts(session: Session) -> dict[str, Any]:

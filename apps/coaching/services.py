@@ -106,13 +106,13 @@ def track_corner_set(*, session: Session) -> list[Corner]:
     detected, length = _detect_on(source)
     if not detected:
         return []
-    corner_set = _corner_set_store(track.pk, _named(track.name, detected), length)
+    corner_set = _corner_set_store(track.pk, _named(track.name, detected, length), length)
     for lap_id in Lap.objects.filter(session=session).values_list("pk", flat=True):
         enqueue(lap_analyse_task, lap_id)  # laps analysed before the set get its names
     return corner_set
 
 
-def _named(track_name: str, detected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _named(track_name: str, detected: list[dict[str, Any]], length_m: float | None) -> list[dict[str, Any]]:
     # Curated names where public facts give them (simcoach_agent.corner_names); a corner with
     # no name near keeps its number. One name is never given to two corners.
     names = names_for(track_name)
@@ -120,7 +120,7 @@ def _named(track_name: str, detected: list[dict[str, Any]]) -> list[dict[str, An
         return detected
     out, used = [], set()
     for c in detected:
-        name = name_corner(names, c["apex_m"])
+        name = name_corner(names, c["apex_m"], length_m)
         if name is not None and name not in used:
             used.add(name)
             c = {**c, "name": name}

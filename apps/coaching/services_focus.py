@@ -16,8 +16,10 @@ from django.utils import timezone
 
 from apps.sessions.lib.stats import best_lap, lap_value
 from apps.sessions.models import Lap, Session
+from simcoach_site.lib.units import STORED, Units
 
 from .lib.facts import BRAKE_SHIFT_M, SPEED_SHIFT_KMH
+from .lib.focus_words import change_words, focus_amount, focus_number, focus_unit, target_words
 from .lib.history import CornerMeasure
 from .models import FocusCorner
 from .selectors import lap_corner_measures
@@ -175,46 +177,44 @@ def focus_close(*, focus_id: int, owner_id: int) -> FocusCorner:
     return focus
 
 
-def focus_facts(focus: FocusCorner, session: Session, *, new: bool) -> dict[str, Any]:
-    """One focus corner as the report states it, every number also a field (for grounding)."""
+def focus_facts(focus: FocusCorner, session: Session, *, new: bool, units: Units = STORED) -> dict[str, Any]:
+    """One focus corner as the report states it, every number also a field (for grounding), in
+    `units` (the driver's: a braking point in feet for one who reads mph)."""
     review = focus.reviews.get(str(session.pk))
-    what = "brake at" if focus.kind == FocusCorner.Kind.BRAKE else "carry at least"
-    target = (
-        f"{focus.target:.0f} m or later"
-        if focus.kind == FocusCorner.Kind.BRAKE
-        else f"{focus.target:.1f} km/h"
-    )
+    kind = focus.kind
+
+    def shown(value: float | None) -> float | None:
+        return None if value is None else round(focus_number(kind, value, units), 1) + 0.0
+
     out: dict[str, Any] = {
         "corner": focus.corner,
-        "kind": focus.kind,
-        "target": focus.target,
-        "unit": focus.unit,
+        "kind": kind,
+        "target": shown(focus.target),
+        "unit": focus_unit(kind, units),
         "status": "new" if new else focus.status,
-        "baseline": focus.baseline,
+        "baseline": shown(focus.baseline),
     }
+    target = target_words(kind, focus.target, units)
     if new or review is None:
-        out["said"] = f"New focus at {focus.corner}: {what} {target} (now {focus.baseline:g} {focus.unit})."
+        out["said"] = (
+            f"New focus at {focus.corner}: {target} (now {focus_amount(kind, focus.baseline, units)})."
+        )
         return out
-    out.update({k: review[k] for k in ("laps", "laps_met", "value", "change")})
-    out["said"] = _review_words(focus, review, what, target, met_here=focus.closed_in_id == session.pk)
+    out.update({"laps": review["laps"], "laps_met": review["laps_met"]})
+    out.update({"value": shown(review["value"]), "change": shown(review["change"])})
+    out["said"] = _review_words(focus, review, target, units, met_here=focus.closed_in_id == session.pk)
     return out
 
 
 def _review_words(
-    focus: FocusCorner, review: dict[str, Any], what: str, target: str, *, met_here: bool
+    focus: FocusCorner, review: dict[str, Any], target: str, units: Units, *, met_here: bool
 ) -> str:
-    head = f"{focus.corner} ({what} {target}): "
+    head = f"{focus.corner} ({target}): "
     if review["value"] is None:
         return head + "no green lap through it this session."
-    change = review["change"]
-    if focus.kind == FocusCorner.Kind.BRAKE:
-        moved = (
-            "no change" if abs(change) < 1 else f"{abs(change):.0f} m {'later' if change > 0 else 'earlier'}"
-        )
-    else:
-        moved = "no change" if abs(change) < 0.1 else f"{'+' if change > 0 else '−'}{abs(change):.1f} km/h"
+    moved = change_words(focus.kind, review["change"], units)
     done = " Target met: focus closed." if focus.status == FocusCorner.Status.MET and met_here else ""
     return (
-        head + f"median {review['value']:g} {focus.unit}, {moved} since last time; "
+        head + f"median {focus_amount(focus.kind, review['value'], units)}, {moved} since last time; "
         f"on target on {review['laps_met']} of {review['laps']} laps.{done}"
     )

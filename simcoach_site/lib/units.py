@@ -31,6 +31,7 @@ TEMPERATURES: Final[tuple[Temperature, ...]] = ("°C", "°F")
 KMH_PER_MPH: Final = 1.609344  # exact: an international mile is 1609.344 m
 KPA_PER_BAR: Final = 100.0
 KMH_PER_MS: Final = 3.6
+M_PER_FT: Final = 0.3048  # exact: the international foot
 # Countries (ISO 3166) whose drivers read speed in mph and temperature in °F.
 IMPERIAL_REGIONS: Final = frozenset({"US", "LR", "PR", "GU", "VI", "AS", "MP", "UM"})
 
@@ -170,3 +171,23 @@ def fmt(value: object, stored_unit: str, units: Units, *, digits: int | None = N
     places = DIGITS.get(shown, 1) if digits is None else digits
     number = fixed(convert(value, stored_unit, units), places)
     return f"{number} {shown}" if shown else number
+
+
+# --------------------------------------------------------------------------- distances
+
+
+def distance_unit(units: Units) -> str:
+    """The unit a lap distance is said in: feet for a driver who reads mph (there is no
+    separate distance choice; everyone who drives in mph measures a braking point in feet)."""
+    return "ft" if units.speed == "mph" else "m"
+
+
+def distance_from_m(metres: float, units: Units) -> float:
+    return metres / M_PER_FT if distance_unit(units) == "ft" else metres
+
+
+def fmt_distance(metres: object, units: Units, *, digits: int = 0) -> str:
+    """A distance stored in metres as the driver reads it: "1234 m", or "4049 ft"; "–" for no number."""
+    if isinstance(metres, bool) or not isinstance(metres, int | float) or not math.isfinite(metres):
+        return "–"
+    return f"{fixed(distance_from_m(metres, units), digits)} {distance_unit(units)}"

@@ -17,6 +17,16 @@
     state: null,
   }));
 
+  // Said in the viewer's units, as the server's words are (apps/coaching/lib/focus_words.py):
+  // a braking point in feet for a viewer who reads mph, a speed in their speed unit.
+  const M_PER_FT = 0.3048;
+  function amount(kind, value) {
+    const U = window.SimUnits;
+    if (kind !== "brake") return U ? U.fmt(value, "km/h", 1) : value.toFixed(1) + " km/h";
+    const feet = U && U.units.speed === "mph";
+    return (feet ? value / M_PER_FT : value).toFixed(0) + (feet ? " ft" : " m");
+  }
+
   function fresh(lap) { return { lap: lap, brakeAt: null, minSpeed: Infinity, seen: false, done: false }; }
 
   function verdict(item) {
@@ -29,10 +39,9 @@
       value = isFinite(s.minSpeed) ? s.minSpeed : null;
       hit = value != null && value >= item.target - SPEED_TOL_KMH;
     }
-    const unit = item.kind === "brake" ? " m" : " km/h";
     item.li.dataset.hit = value == null ? "none" : hit ? "hit" : "miss";
     out.textContent = value == null ? "· no braking seen" :
-      (hit ? "✓ on target" : "✗ missed") + " (lap " + s.lap + ": " + value.toFixed(item.kind === "brake" ? 0 : 1) + unit + ")";
+      (hit ? "✓ on target" : "✗ missed") + " (lap " + s.lap + ": " + amount(item.kind, value) + ")";
   }
 
   function frame(f) {

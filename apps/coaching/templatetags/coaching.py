@@ -5,10 +5,12 @@ from typing import Any
 
 from django import template
 
+from apps.coaching.lib.focus_words import target_words
 from apps.coaching.lib.report_text import render_sections
-from apps.coaching.models import Report
+from apps.coaching.models import FocusCorner, Report
 from apps.coaching.selectors import report_latest_for_session
 from apps.sessions.models import Session
+from simcoach_site.lib.units import Units
 
 register = template.Library()
 
@@ -29,3 +31,9 @@ def new_request_id() -> str:
 def report_sections(report: Report) -> dict[str, Any]:
     """The report's sections with every fact id rendered from its facts (never from the model)."""
     return render_sections(report.sections or {}, report.facts or {})
+
+
+@register.filter
+def focus_target(focus: FocusCorner, units: Units) -> str:
+    """`{{ f|focus_target:units }}` → "brake at 7385 ft or later", "carry at least 88.4 mph"."""
+    return target_words(focus.kind, focus.target, units)
