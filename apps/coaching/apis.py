@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.selectors import units_for_request
 from apps.sessions.selectors import session_get_for_user
 
 from .selectors import (
@@ -41,4 +42,4 @@ class ProgressApi(APIView):
             )
         except ProgressQueryError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
-        return Response(progress_dict(progress))
+        return Response(progress_dict(progress, units_for_request(request)))

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from apps.sessions.lib.stats import best_lap, is_timed_whole, lap_value
 from apps.sessions.models import Car, Lap, Session, Track
+from simcoach_site.lib.units import STORED, Units
 
 from .lib.history import (
     ANALYSIS_VERSION,
@@ -201,7 +202,7 @@ def progress_for_user(*, user_id: int, track: str | None, car: str | None) -> Pr
     return Progress(t, c, choices, corners, focus)
 
 
-def progress_dict(progress: Progress) -> dict[str, Any]:
+def progress_dict(progress: Progress, units: Units = STORED) -> dict[str, Any]:
     from .lib.history import weakest
 
     return {
@@ -211,7 +212,7 @@ def progress_dict(progress: Progress) -> dict[str, Any]:
             {"track_id": t.pk, "car_id": c.pk, "track": t.name, "car": c.name, "sessions": n}
             for t, c, n in progress.choices
         ],
-        "corners": [h.to_dict() for h in progress.corners],
+        "corners": [h.to_dict(units) for h in progress.corners],
         "weakest": [{"corner": h.name, "lost_s": h.now.lost_s} for h in weakest(progress.corners) if h.now],
         "focus": [focus_dict(f) for f in progress.focus],
     }

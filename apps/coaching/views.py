@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from apps.accounts.selectors import units_for_request
 from apps.sessions.selectors import session_get_for_user
 
 from .lib.history import sparks, weakest
@@ -51,7 +52,8 @@ def progress_view(request: HttpRequest) -> HttpResponse:
         )
     except ProgressQueryError as exc:
         return HttpResponseBadRequest(str(exc))
-    rows = [{"history": h, "sparks": sparks(h), "trend": h.trend()} for h in progress.corners]
+    units = units_for_request(request)
+    rows = [{"history": h, "sparks": sparks(h, units), "trend": h.trend(units)} for h in progress.corners]
     return render(
         request,
         "coaching/progress.html",

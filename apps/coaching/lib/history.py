@@ -17,6 +17,14 @@ import numpy as np
 
 from apps.traces.lib.analysis import DetectedCorner, braking_point
 from apps.traces.lib.columns import Columns
+from simcoach_site.lib.units import (
+    STORED,
+    Units,
+    distance_from_m,
+    distance_unit,
+    fmt_distance,
+    speed_from_kmh,
+)
 
 # The stored lap analysis's version: 2 added each corner's time through it, braking point and
 # exit speed (what history reads). Laps analysed before are found and done again
@@ -79,15 +87,15 @@ class CornerHistory:
         values = [getattr(s, attr) for s in self.sessions if getattr(s, attr) is not None]
         return values[-1] - values[0] if len(values) >= 2 else None
 
-    def trend(self) -> str:
-        return trend_words(self)
+    def trend(self, units: Units = STORED) -> str:
+        return trend_words(self, units)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, units: Units = STORED) -> dict[str, Any]:
         return {
             "corner": self.name,
             "reference_s": self.reference_s,
             "sessions": [asdict(s) for s in self.sessions],
-            "trend": self.trend(),
+            "trend": self.trend(units),
         }
 
 
@@ -162,25 +170,34 @@ def _signed(value: float, digits: int) -> str:
     return f"−{text}" if value < 0 else f"+{text}"
 
 
-def trend_words(history: CornerHistory) -> str:
-    """ "T5: −0.21 s over 4 sessions; braking 9 m later; minimum +3.1 km/h"."""
+def trend_words(history: CornerHistory, units: Units = STORED) -> str:
+    """ "T5: −0.21 s over 4 sessions; braking 9 m later; minimum +3.1 km/h" (in `units`)."""
     n = len(history.sessions)
     if n < 2:
         return f"{history.name}: one session so far" if n else f"{history.name}: no laps yet"
+    changes = {attr: history.change(attr) for attr in ("median_s", "brake_m", "min_kmh", "exit_kmh")}
+    return change_words(history.name, n, changes, units)
+
+
+def change_words(name: str, sessions: int, changes: Mapping[str, float | None], units: Units) -> str:
+    """A corner's changes over `sessions` sessions (keys median_s, brake_m, min_kmh, exit_kmh,
+    stored units) as the trend sentence, in the reader's units: the page and the report panel
+    both say it through here."""
     parts = []
-    time = history.change("median_s")
+    time = changes.get("median_s")
     if time is not None and abs(time) >= TIME_CHANGE_S:
-        parts.append(f"{_signed(time, 2)} s over {n} sessions")
+        parts.append(f"{_signed(time, 2)} s over {sessions} sessions")
     else:
-        parts.append(f"no change in time over {n} sessions")
-    brake = history.change("brake_m")
+        parts.append(f"no change in time over {sessions} sessions")
+    brake = changes.get("brake_m")
     if brake is not None and abs(brake) >= BRAKE_CHANGE_M:
-        parts.append(f"braking {abs(brake):.0f} m {'later' if brake > 0 else 'earlier'}")
+        parts.append(f"braking {fmt_distance(abs(brake), units)} {'later' if brake > 0 else 'earlier'}")
     for attr, label in (("min_kmh", "minimum"), ("exit_kmh", "exit")):
-        change = history.change(attr)
+        change = changes.get(attr)
         if change is not None and abs(change) >= SPEED_CHANGE_KMH:
-            parts.append(f"{label} {_signed(change, 1)} km/h")
-    return f"{history.name}: " + "; ".join(parts)
+            shown = speed_from_kmh(change, units.speed)
+            parts.append(f"{label} {_signed(shown, 1)} {units.speed}")
+    return f"{name}: " + "; ".join(parts)
 
 
 def weakest(histories: Sequence[CornerHistory], n: int = 3) -> list[CornerHistory]:
@@ -254,11 +271,18 @@ def spark(label: str, unit: str, values: Sequence[float | None], w: float = 150,
     return Spark(label, unit, " ".join(f"{x},{y}" for x, y in dots), dots, known[0][1], known[-1][1])
 
 
-def sparks(history: CornerHistory) -> list[Spark]:
+def sparks(history: CornerHistory, units: Units = STORED) -> list[Spark]:
     rows = history.sessions
+
+    def dist(v: float | None) -> float | None:
+        return None if v is None else distance_from_m(v, units)
+
+    def speed(v: float | None) -> float | None:
+        return None if v is None else speed_from_kmh(v, units.speed)
+
     return [
         spark("time", "s", [r.median_s for r in rows]),
-        spark("braking point", "m", [r.brake_m for r in rows]),
-        spark("minimum", "km/h", [r.min_kmh for r in rows]),
-        spark("exit", "km/h", [r.exit_kmh for r in rows]),
+        spark("braking point", distance_unit(units), [dist(r.brake_m) for r in rows]),
+        spark("minimum", units.speed, [speed(r.min_kmh) for r in rows]),
+        spark("exit", units.speed, [speed(r.exit_kmh) for r in rows]),
     ]

@@ -6,6 +6,7 @@ from typing import Any
 from django import template
 
 from apps.coaching.lib.focus_words import target_words
+from apps.coaching.lib.history import change_words
 from apps.coaching.lib.report_text import render_sections
 from apps.coaching.models import FocusCorner, Report
 from apps.coaching.selectors import report_latest_for_session
@@ -31,6 +32,19 @@ def new_request_id() -> str:
 def report_sections(report: Report) -> dict[str, Any]:
     """The report's sections with every fact id rendered from its facts (never from the model)."""
     return render_sections(report.sections or {}, report.facts or {})
+
+
+@register.filter
+def history_trend(row: dict[str, Any], units: Units) -> str:
+    """`{{ h|history_trend:units }}`: a report's corner-history row as its trend sentence, in
+    the reader's units (the row keeps stored numbers; its "trend" text is the model's copy)."""
+    changes = {
+        "median_s": row.get("time_change_s"),
+        "brake_m": row.get("brake_change_m"),
+        "min_kmh": row.get("min_speed_change_kmh"),
+        "exit_kmh": row.get("exit_speed_change_kmh"),
+    }
+    return change_words(str(row.get("corner", "")), int(row.get("sessions") or 0), changes, units)
 
 
 @register.filter

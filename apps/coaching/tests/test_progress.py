@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from apps.accounts.services import unit_preference_set
 from apps.coaching.lib.history import weakest
 from apps.coaching.models import FocusCorner, Report
 from apps.coaching.reports import report_facts, report_generate
@@ -24,6 +25,7 @@ from apps.coaching.services import lap_analyse
 from apps.coaching.services_focus import FocusError, focus_close
 from apps.sessions.models import Session
 from apps.sessions.tests.factories import session_with_demo_laps
+from simcoach_site.lib.units import IMPERIAL
 
 LC, POUHON = "Les Combes", "Pouhon"
 
@@ -69,6 +71,9 @@ class TestCornerHistory:
         assert _said(r"braking (\d+) m later", lc.trend()) == pytest.approx(10, abs=2)
         assert _said(r"^Les Combes: (−[\d.]+) s over 3 sessions", lc.trend()) < -0.1
         assert _said(r"minimum ([−+][\d.]+) km/h", pouhon.trend()) == pytest.approx(-5, abs=0.5)
+        # In the reader's units: 10 m is 33 ft, −5 km/h is −3.1 mph.
+        assert _said(r"braking (\d+) ft later", lc.trend(IMPERIAL)) == pytest.approx(32.8, abs=7)
+        assert _said(r"minimum ([−+][\d.]+) mph", pouhon.trend(IMPERIAL)) == pytest.approx(-3.1, abs=0.4)
         assert history["Bruxelles"].change("brake_m") == pytest.approx(0, abs=2)  # nothing planted
         assert weakest(list(history.values()))[0].name == POUHON
         s1 = three_sessions[0]
@@ -137,6 +142,14 @@ class TestProgressPage:
         assert [c["corner"] for c in api["corners"]][:2] == ["La Source", "Eau Rouge"]
         (lc_api,) = [c for c in api["corners"] if c["corner"] == LC]
         assert _said(r"braking (\d+) m later", lc_api["trend"]) == pytest.approx(10, abs=2)
+        unit_preference_set(user=driver, units=IMPERIAL)  # the page, its charts and the API follow
+        html = client.get(f"/progress/?track={s3.track_id}&car={s3.car_id}").content.decode()
+        pouhon = html[html.index('data-corner="Pouhon"') :].split("</article>")[0]
+        assert _said(r"minimum ([−+][\d.]+) mph", pouhon) == pytest.approx(-3.1, abs=0.4)
+        assert "km/h" not in pouhon and " mph</span>" in pouhon and " ft</span>" in pouhon
+        api = client.get(f"/api/progress/?track={s3.track_id}&car={s3.car_id}").json()
+        (lc_api,) = [c for c in api["corners"] if c["corner"] == LC]
+        assert _said(r"braking (\d+) ft later", lc_api["trend"]) == pytest.approx(32.8, abs=7)
         lap = s3.laps.get(number=2)
         assert (
             f"/progress/?track={s3.track_id}&amp;car={s3.car_id}#corner-les-combes"
