@@ -21,10 +21,12 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
 from django.http import Http404
 from django.utils import timezone
 
 from apps.accounts.selectors import rig_get_for_user, units_for_viewer
+from apps.coaching.lib.discipline import Discipline, Verdict
 from apps.coaching.lib.rules import LiveCoach, Message, message_text
 from apps.coaching.services import live_coach_for_session, live_coach_lap_completed
 from apps.sessions.models import Session
@@ -110,9 +112,12 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
     # coach must never run both at once (feed would read a half-set reference lap).
     _coach_lock: asyncio.Lock
     _cadence: CoachCadence  # fresh frames the rules have not run over yet
+    discipline: Discipline  # which of the rules' messages are said to the driver
+    _newest_t: float | None = None  # the newest frame time this socket has seen
 
     async def connect(self) -> None:
         self._coach_lock, self._cadence = asyncio.Lock(), CoachCadence()
+        self.discipline = _new_discipline()
         await self.accept()
         rig, ip = self.scope.get("rig"), ip_bucket(client_ip(self.scope))
         if await sync_to_async(rig_token_throttled)(ip=ip):
@@ -190,7 +195,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         self.session_id, self.user_id = session.pk, session.owner_id
         self.session_group = session_group(session.pk)
         self.coach = await database_sync_to_async(live_coach_for_session)(session_id=session.pk)
-        self._cadence = CoachCadence()
+        self._cadence, self.discipline, self._newest_t = CoachCadence(), _new_discipline(), None
         self.gate = SequenceGate(session.last_seq + 1)
         ended = session.state != Session.State.LIVE
         if not ended:
@@ -210,6 +215,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         seen = self.gate.admit(seq, n)
         if seen is not None:
             fresh = cols.tail(seen) if seen else cols
+            self._see(fresh)
             await self._coach_later(fresh)
             await self._push_live(fresh)
         await self.writer.put(seq, cols)
@@ -244,18 +250,24 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
                 messages = await closing(coach=self.coach, lap_id=lap.pk)
             await self._coach(messages)
 
+    def _see(self, cols: Columns) -> None:
+        t = float(cols["t"][-1])
+        self._newest_t = t if self._newest_t is None else max(self._newest_t, t)
+
     async def _coach(self, messages: list[Message]) -> None:
-        """Coaching goes to the driver (agent) and to everyone watching."""
-        for m in messages:
-            await self.send_msgpack(
-                {"type": "coaching", "rule": m.rule, "severity": m.severity, "text": m.text}
-            )
-            # `data` (numbers in stored units) lets each viewer read the message in its units.
-            event: LiveCoaching = {
-                "type": "live.coaching",
-                "message": {"rule": m.rule, "severity": m.severity, "text": m.text, "data": _plain(m.data)},
-            }
-            await self._fanout(event)
+        """Coaching the discipline lets through goes to the driver (agent); everyone watching
+        sees every message, marked with its verdict, and the counters."""
+        if not messages:
+            return
+        verdicts = self.discipline.judge(messages, newest_t=self._newest_t)
+        counts = self.discipline.counts()
+        for m, verdict in zip(messages, verdicts, strict=True):
+            if verdict == "spoken":
+                await self.send_msgpack(coaching_for_agent(m))
+            await self._fanout(coaching_for_viewers(m, verdict, counts))
+        if self.session_id is not None:
+            key = coach_counts_key(self.session_id)
+            await self._best_effort(cache.aset(key, counts, COACH_COUNTS_KEEP_S))
 
     async def _push_live(self, cols: Columns) -> None:
         # Latest wins: viewers get at most LIVE_VIEWER_HZ frames, never a queue of them. A
@@ -337,6 +349,44 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         await self.send_msgpack({"type": "note", "author": event["author"], "text": event["text"]})
 
 
+COACH_COUNTS_KEEP_S = 24 * 3600  # s a session's coaching counters stay readable for late viewers
+
+
+def _new_discipline() -> Discipline:
+    return Discipline(budget=settings.COACH_CUE_BUDGET, fresh_s=settings.COACH_FRESH_S)
+
+
+def coach_counts_key(session_id: int) -> str:
+    return f"live-coach-counts:{session_id}"
+
+
+def coaching_for_agent(m: Message) -> dict[str, Any]:
+    """The wire's `coaching` message: `t`, `lap` and `until_m` let the agent tell a message
+    that comes too late (docs/protocol.md); an older agent ignores them."""
+    out: dict[str, Any] = {"type": "coaching", "rule": m.rule, "severity": m.severity, "text": m.text}
+    out["t"] = float(m.t)
+    if m.lap is not None:
+        out["lap"] = int(m.lap)
+    if m.until_m is not None:
+        out["until_m"] = float(m.until_m)
+    return out
+
+
+def coaching_for_viewers(m: Message, verdict: Verdict, counts: dict[str, object]) -> LiveCoaching:
+    # `data` (numbers in stored units) lets each viewer read the message in its units.
+    return {
+        "type": "live.coaching",
+        "message": {
+            "rule": m.rule,
+            "severity": m.severity,
+            "text": m.text,
+            "data": _plain(m.data),
+            "status": verdict,
+        },
+        "counts": counts,
+    }
+
+
 def _plain(data: dict[str, Any]) -> dict[str, str | float]:
     # JSON- and msgpack-safe numbers (a rule may hold numpy scalars) and words; nothing else.
     out: dict[str, str | float] = {}
@@ -346,6 +396,16 @@ def _plain(data: dict[str, Any]) -> dict[str, str | float]:
         elif isinstance(value, int | float | np.floating | np.integer) and not isinstance(value, bool):
             out[key] = float(value)
     return out
+
+
+async def _coach_counts(session_id: int) -> dict[str, object] | None:
+    """The session's coaching counters so far (None: none yet, or the cache is away)."""
+    try:
+        counts = await cache.aget(coach_counts_key(session_id))
+    except Exception:  # the cache (Redis) restarting must not keep a viewer from its page
+        log.warning("session %s: coaching counters unavailable", session_id, exc_info=True)
+        return None
+    return counts if isinstance(counts, dict) else None
 
 
 class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
@@ -374,7 +434,8 @@ class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(session_group(session.pk), self.channel_name)
         live_fanout().watch(session.pk, self)
         snapshot = await database_sync_to_async(session_live_snapshot)(session=session)
-        await self.send_json({"type": "session", **snapshot})
+        counts = await _coach_counts(session.pk)
+        await self.send_json({"type": "session", **snapshot, "coach_counts": counts})
 
     async def _unwatch(self) -> None:
         if self.session_id is not None:
@@ -405,7 +466,10 @@ class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
             text = message_text(message["rule"], data, self.units) if self.units else None
         except (KeyError, TypeError, ValueError):  # a message from an older server: as it was worded
             text = None
-        await self.send_json({"type": "coaching", "message": {**message, "text": text or message["text"]}})
+        said: dict[str, Any] = {"type": "coaching", "message": {**message, "text": text or message["text"]}}
+        if "counts" in event:
+            said["counts"] = event["counts"]
+        await self.send_json(said)
 
     async def coaching_note(self, event: CoachingNote) -> None:
         # Share viewers also hear the rig group; its copy of a note is for the agent only.
