@@ -148,6 +148,9 @@ def test_it_updates_every_widget(daphne_url: str, driver) -> None:
         counts = page.locator("#coach-counts").inner_text()
         held = page.locator("#coaching li.held").count()
         page.screenshot(path=str(Path(os.environ.get("SIMCOACH_SHOTS", "/tmp")) / "live-dashboard.png"))
+        page.locator(".panel.coach").screenshot(
+            path=str(Path(os.environ.get("SIMCOACH_SHOTS", "/tmp")) / "live-coaching.png")
+        )
         browser.close()
     streamer.join(60)
     unchanged = [w for w in WIDGETS if before.get(w) == after.get(w)]
