@@ -114,6 +114,8 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
     _cadence: CoachCadence  # fresh frames the rules have not run over yet
     discipline: Discipline  # which of the rules' messages are said to the driver
     _newest_t: float | None = None  # the newest frame time this socket has seen
+    _counts_saver: asyncio.Task[None] | None = None  # a pending write of the coaching counters
+    _counts_saved_at = 0.0  # monotonic s
 
     async def connect(self) -> None:
         self._coach_lock, self._cadence = asyncio.Lock(), CoachCadence()
@@ -145,6 +147,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.writer.drain(), DRAIN_ON_CLOSE_S)
         self._stop_writer()
+        await self._save_counts_now()
         if getattr(self, "rig_group", None):
             await self.channel_layer.group_discard(self.rig_group, self.channel_name)
 
@@ -191,11 +194,14 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         if self.writer is not None:
             await self.writer.drain()  # the previous session's frames first
             self._stop_writer()
+        await self._save_counts_now()  # the previous session's
         session = await database_sync_to_async(telemetry_session_open)(rig=self.rig, hello=msg)
         self.session_id, self.user_id = session.pk, session.owner_id
         self.session_group = session_group(session.pk)
         self.coach = await database_sync_to_async(live_coach_for_session)(session_id=session.pk)
         self._cadence, self.discipline, self._newest_t = CoachCadence(), _new_discipline(), None
+        # A reconnect carries on the session's counters (the lap's budget starts afresh).
+        self.discipline.resume(await _coach_counts(session.pk))
         self.gate = SequenceGate(session.last_seq + 1)
         ended = session.state != Session.State.LIVE
         if not ended:
@@ -265,9 +271,29 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
             if verdict == "spoken":
                 await self.send_msgpack(coaching_for_agent(m))
             await self._fanout(coaching_for_viewers(m, verdict, counts))
-        if self.session_id is not None:
-            key = coach_counts_key(self.session_id)
-            await self._best_effort(cache.aset(key, counts, COACH_COUNTS_KEEP_S))
+        self._save_counts_soon()
+
+    def _save_counts_soon(self) -> None:
+        """Keep the counters for viewers who connect later: at most one cache write a second
+        (a thread hop and a Redis round trip), always the latest counts."""
+        if self._counts_saver is None or self._counts_saver.done():
+            wait = self._counts_saved_at + COACH_COUNTS_EVERY_S - time.monotonic()
+            self._counts_saver = asyncio.create_task(self._save_counts(max(0.0, wait)))
+
+    async def _save_counts(self, wait: float = 0.0) -> None:
+        await asyncio.sleep(wait)
+        if self.session_id is None:
+            return
+        self._counts_saved_at = time.monotonic()
+        save = sync_to_async(cache.set, thread_sensitive=False)  # not behind the ORM's thread
+        key = coach_counts_key(self.session_id)
+        await self._best_effort(save(key, self.discipline.counts(), COACH_COUNTS_KEEP_S))
+
+    async def _save_counts_now(self) -> None:
+        saver, self._counts_saver = self._counts_saver, None
+        if saver is not None and not saver.done():
+            saver.cancel()
+            await self._save_counts()
 
     async def _push_live(self, cols: Columns) -> None:
         # Latest wins: viewers get at most LIVE_VIEWER_HZ frames, never a queue of them. A
@@ -350,6 +376,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
 
 
 COACH_COUNTS_KEEP_S = 24 * 3600  # s a session's coaching counters stay readable for late viewers
+COACH_COUNTS_EVERY_S = 1.0  # s between two writes of one socket's counters
 
 
 def _new_discipline() -> Discipline:

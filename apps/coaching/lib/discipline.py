@@ -25,7 +25,7 @@ Pure and cheap: O(messages log messages) per batch, no per-frame work, no Django
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Final, Literal, Protocol
 
@@ -148,6 +148,13 @@ class Discipline:
         for i in order:
             verdicts[i] = self._one(cues[i], newest_t)
         return verdicts
+
+    def resume(self, counts: Mapping[str, object] | None) -> None:
+        """Carry on the session totals of an earlier ``counts()`` (a reconnect's new socket)."""
+        for verdict in ("spoken", "repeat", "budget", "late"):
+            value = (counts or {}).get(verdict)
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                setattr(self.total, verdict, value)
 
     def counts(self) -> dict[str, object]:
         """The counters for screens: the session's, and this lap's."""

@@ -63,10 +63,17 @@ async def test_coaching_of_old_frames_never_reaches_the_agent_and_is_counted(rig
     assert (late["message"]["rule"], late["message"]["status"]) == ("tyre_hot", "late")
     assert late["counts"]["spoken"] == 1 and late["counts"]["late"] == 1 and late["counts"]["held"] == 0
 
+    await rig.disconnect()  # the counters are written at most once a second, and on the way out
     again = await viewer(driver, f"/ws/live/{welcome['session_id']}/")
     assert (await again.connect())[0]
     counts = (await next_of(again, "session"))["coach_counts"]
     assert counts["spoken"] == 1 and counts["late"] == 1
+
+    # the agent reconnects: the session's counters carry on
+    rig, _ = await open_session(token)
+    more = with_tyres(loop_frames(start_seq=120, n=60, t0=T0), tyre_temp_rl=104.0)
+    assert [m["rule"] for m in await send_and_collect(rig, 120, more)] == ["tyre_hot"]
+    assert (await next_of(owner, "coaching"))["counts"]["spoken"] == 2
     for comm in (owner, again, rig):
         await comm.disconnect()
 

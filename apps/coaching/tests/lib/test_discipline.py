@@ -114,6 +114,15 @@ def test_a_message_without_a_lap_belongs_to_the_lap_being_coached() -> None:
     assert d.lap == 4
 
 
+def test_a_new_socket_carries_on_the_session_totals() -> None:
+    d = Discipline()
+    d.resume({"spoken": 7, "repeat": 2, "budget": "lots", "late": -1, "held": 9})
+    assert d.judge([cue("overlap")]) == ["spoken"]  # the lap's budget starts afresh
+    assert d.total.as_dict() == {"spoken": 8, "repeat": 2, "budget": 0, "late": 0, "held": 2}
+    d.resume(None)
+    assert d.total.spoken == 8
+
+
 @pytest.mark.parametrize(("kw", "error"), [({"budget": -1}, "budget"), ({"fresh_s": 0.0}, "freshness")])
 def test_bad_settings_are_refused(kw: dict[str, float], error: str) -> None:
     with pytest.raises(ValueError, match=error):
