@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from rigserver import RigServer
-from test_cli import env, rig_server  # noqa: F401 - the fixture
+from test_cli import agent, env, rig_server  # noqa: F401 - the fixture
 
 from simcoach_agent.cli import status_text
 from simcoach_agent.lateness import Lateness, Position
@@ -108,3 +108,10 @@ def test_the_cli_says_fresh_coaching_and_counts_the_late(tmp_path: Path, rig_ser
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=30)
     assert [e["text"] for e in lines if e["event"] == "coaching"] == ["fresh"]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_a_bad_late_after_is_a_usage_error(tmp_path: Path, value: str) -> None:
+    result = agent(tmp_path / "home", "run", "--game", "demo", "--late-after", value)
+    assert result.returncode == 2
+    assert "--late-after" in result.stderr and "Traceback" not in result.stderr
