@@ -18,7 +18,8 @@ silence the rest of the lap's coaching because of one emergency. It is still sai
 
 Nothing is lost silently: every message gets a verdict, counted per reason; the socket sends
 only the spoken ones to the agent, and viewers see all of them marked. Laps are told by the
-messages' own ``lap`` (the lap the message is said in): a higher lap number starts a new lap.
+messages' own ``lap`` (the lap the message is said in): another lap number starts a new lap
+(a late message's does not).
 
 Pure and cheap: O(messages log messages) per batch, no per-frame work, no Django.
 """
@@ -166,9 +167,13 @@ class Discipline:
         return lap if lap is not None else -1
 
     def _one(self, cue: Cue, newest_t: float | None) -> Verdict:
-        if cue.lap is not None and (self.lap is None or cue.lap > self.lap):
-            self.lap, self.said, self.spent, self.lap_tally = cue.lap, set(), 0, Tally()
-        verdict = self._verdict(cue, newest_t)
+        if newest_t is not None and newest_t - cue.t > self.fresh_s:
+            verdict: Verdict = "late"  # about a lap long gone, perhaps: it moves nothing
+        else:
+            if cue.lap is not None and cue.lap != self.lap:
+                # any change: a game that restarts its lap count must not keep a spent budget
+                self.lap, self.said, self.spent, self.lap_tally = cue.lap, set(), 0, Tally()
+            verdict = self._verdict(cue)
         if verdict == "spoken":
             self.said.add((cue.rule, cue.key))
             self.spent += cue.severity != "critical"
@@ -176,9 +181,7 @@ class Discipline:
         self.total.add(verdict)
         return verdict
 
-    def _verdict(self, cue: Cue, newest_t: float | None) -> Verdict:
-        if newest_t is not None and newest_t - cue.t > self.fresh_s:
-            return "late"
+    def _verdict(self, cue: Cue) -> Verdict:
         if (cue.rule, cue.key) in self.said:
             return "repeat"
         if cue.severity == "critical":

@@ -88,7 +88,8 @@ def test_late_messages_are_dropped_and_counted_but_use_nothing() -> None:
         "late": 2,
         "held": 1,
         "lap": 1,
-        "this_lap": {"spoken": 1, "repeat": 0, "budget": 1, "late": 2, "held": 1},
+        # the late ones came before lap 1 was being coached: the session's, not the lap's
+        "this_lap": {"spoken": 1, "repeat": 0, "budget": 1, "late": 0, "held": 1},
     }
 
 
@@ -105,6 +106,19 @@ def test_a_batch_across_the_line_closes_one_lap_before_it_opens_the_next() -> No
         "held": 0,
     }
     assert d.counts()["spoken"] == 2
+
+
+def test_a_late_message_from_a_lap_long_gone_moves_nothing() -> None:
+    d = Discipline(budget=1)
+    assert d.judge([cue("overlap", lap=7, t=500.0)], newest_t=500.0) == ["spoken"]
+    assert d.judge([cue("coasting", lap=3, t=100.0)], newest_t=500.0) == ["late"]
+    assert d.lap == 7 and d.judge([cue("coasting", lap=7, t=501.0)], newest_t=501.0) == ["budget"]
+
+
+def test_a_lap_count_that_starts_again_starts_a_new_lap() -> None:
+    d = Discipline(budget=1)
+    d.judge([cue("overlap", lap=7)])
+    assert d.judge([cue("overlap", lap=1, t=101.0)]) == ["spoken"]  # the game restarted its session
 
 
 def test_a_message_without_a_lap_belongs_to_the_lap_being_coached() -> None:
