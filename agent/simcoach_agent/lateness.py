@@ -12,9 +12,12 @@ said as before. Late messages are counted, never printed nor spoken.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT_S: Final = 2.0  # s of frame time, the server's default too
 
@@ -50,6 +53,8 @@ class Lateness:
             self.stale += 1
         elif reason == "passed":
             self.passed += 1
+        if reason is not None:
+            log.info("coaching came too late (%s), not said: %s", reason, msg.get("text", ""))
         return reason is None
 
     def why_late(self, msg: dict[str, Any], now: Position | None) -> str | None:
