@@ -63,7 +63,7 @@ from simcoach_site.lib.units import Units
 
 from .fanout import live_fanout
 from .lib.live import frame_for_viewers
-from .lib.stream import CoachCadence, SequenceGate, protocol_mismatch
+from .lib.stream import CoachCadence, SequenceGate, hello_newest_t, protocol_mismatch
 from .lib.uplink import decode_frames
 from .lib.viewers import share_close, share_note_text, share_recheck_in
 from .services import (
@@ -191,6 +191,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         if mismatch is not None:
             await self._close(wire.CLOSE_VERSION, mismatch)
             return
+        newest_t = hello_newest_t(msg)
         if self.writer is not None:
             await self.writer.drain()  # the previous session's frames first
             self._stop_writer()
@@ -199,7 +200,8 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         self.session_id, self.user_id = session.pk, session.owner_id
         self.session_group = session_group(session.pk)
         self.coach = await database_sync_to_async(live_coach_for_session)(session_id=session.pk)
-        self._cadence, self.discipline, self._newest_t = CoachCadence(), _new_discipline(), None
+        # the agent's newest frame: what it sends next may be a backlog far behind it
+        self._cadence, self.discipline, self._newest_t = CoachCadence(), _new_discipline(), newest_t
         # A reconnect carries on the session's counters (the lap's budget starts afresh).
         self.discipline.resume(await _coach_counts(session.pk))
         self.gate = SequenceGate(session.last_seq + 1)

@@ -4,7 +4,8 @@ The rules (rules.py) say everything they see, each rule quiet only for its own c
 driver can take in a handful of calls a lap, so between the rules and the wire this layer:
 
 - drops what is **late**: a message about a frame more than ``fresh_s`` behind the newest frame
-  the socket has seen (the coaching of a backlog the agent replays after an outage). Advice
+  the socket has seen, or that the agent says it has read (the coaching of a backlog the agent
+  replays after an outage). Advice
   about a corner the car left a minute ago is worse than none.
 - holds back a **repeat**: the same rule and key (a wheel, a sector) speaks once a lap. The
   rules' cool-downs still space repeats across laps.

@@ -13,7 +13,7 @@ from django.test import override_settings
 from simcoach_agent import wire
 
 from .frames import loop_frames
-from .test_consumers import open_session, receive_msg
+from .test_consumers import HELLO, closed_with, open_session, receive_msg, send_hello
 from .test_share import next_of
 from .test_viewer import viewer
 
@@ -86,6 +86,22 @@ async def test_a_backlog_batch_speaks_only_its_last_seconds(rig_and_token) -> No
     frames = [{**f, "tyre_temp_fl": 115.0 if i < 60 else 90.0} for i, f in enumerate(frames)]
     assert await send_and_collect(rig, 0, frames) == []
     await rig.disconnect()
+
+
+async def test_after_a_hello_with_the_agents_newest_frame_the_backlog_is_late(rig_and_token) -> None:  # type: ignore[no-untyped-def]
+    _, token = rig_and_token
+    rig, _ = await open_session(token, {**HELLO, "newest_t": T0 + 100})
+    # the first second of a backlog 100 s old: even its last frames are late
+    frames = with_tyres(loop_frames(n=60, t0=T0), tyre_temp_fl=115.0)
+    assert await send_and_collect(rig, 0, frames) == []
+    await rig.disconnect()
+
+
+async def test_a_hello_with_a_bad_newest_t_is_refused(rig_and_token) -> None:  # type: ignore[no-untyped-def]
+    _, token = rig_and_token
+    rig = await send_hello(token, {**HELLO, "newest_t": "now"})
+    code, reason = await closed_with(rig)
+    assert code == wire.CLOSE_PROTOCOL_ERROR and "newest_t" in reason
 
 
 @override_settings(COACH_CUE_BUDGET=0)
