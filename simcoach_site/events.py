@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypedDict, TypeVar
+from typing import Any, Generic, Literal, NotRequired, TypedDict, TypeVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -100,11 +100,14 @@ class CoachingMessage(TypedDict):
     severity: str
     text: str  # as the agent reads it (stored units)
     data: Mapping[str, object]  # the message's numbers in stored units: each viewer words it in theirs
+    # spoken, or why not: repeat, budget, late (apps/coaching/lib/discipline.py); absent: spoken
+    status: NotRequired[str]
 
 
 class LiveCoaching(TypedDict):
     type: Literal["live.coaching"]
     message: CoachingMessage
+    counts: NotRequired[Mapping[str, object]]  # the session's coaching counters after it
 
 
 def broadcast(group: str, event: LayerEvent) -> None:

@@ -185,6 +185,15 @@ REPORT_RETRY_BASE_S = env.float("REPORT_RETRY_BASE_S", default=5.0)
 
 # --- Live behaviour -------------------------------------------------------------------------------
 LIVE_VIEWER_HZ = env.float("LIVE_VIEWER_HZ", default=20.0)  # frames pushed to each viewer
+# Live coaching said to the driver (apps/coaching/lib/discipline.py): spoken messages a lap
+# (critical ones not counted), and how far (s of frame time) a message may trail the newest
+# frame before it is dropped as late (the coaching of a backlog replayed after an outage).
+COACH_CUE_BUDGET = env.int("COACH_CUE_BUDGET", default=6)
+COACH_FRESH_S = env.float("COACH_FRESH_S", default=2.0)
+if COACH_CUE_BUDGET < 0:
+    raise ImproperlyConfigured(f"COACH_CUE_BUDGET must be 0 or more (messages a lap), not {COACH_CUE_BUDGET}")
+if not COACH_FRESH_S > 0:  # also refuses nan
+    raise ImproperlyConfigured(f"COACH_FRESH_S must be more than 0 (seconds), not {COACH_FRESH_S}")
 # How long a thread may hold the GIL while another waits (Python's default is 5 ms): short, so
 # storage work in the ingest thread cannot hold up the sockets' event loop (asgi.py sets it).
 GIL_SWITCH_INTERVAL_S = env.float("GIL_SWITCH_INTERVAL_S", default=0.001)

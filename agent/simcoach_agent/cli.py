@@ -24,6 +24,7 @@ from . import __version__, config, wire
 from .channels import GAMES
 from .config import Config, ConfigError
 from .export import add_export_parser
+from .lateness import DEFAULT_LIMIT_S, Lateness, Position
 from .pairing import PairingError, TokenRejected, pair, rig_status
 from .sources.base import Source
 from .speech import Speaker
@@ -127,9 +128,10 @@ def describe_message(msg: dict[str, Any]) -> str:
 
 def status_text(f: dict[str, Any]) -> str:
     lap = f"lap {f['lap']}" if f.get("lap") is not None else "no lap yet"
+    late = f" | late coaching {f['late_coaching']}" if f.get("late_coaching") else ""
     return (
         f"{f['connection']:<10} | {f['source']:<8} | {f['fps']:5.1f} frames/s | {lap} | "
-        f"backlog {f['backlog']} | {f['bytes_per_s'] / 1024:5.2f} KB/s"
+        f"backlog {f['backlog']} | {f['bytes_per_s'] / 1024:5.2f} KB/s{late}"
     )
 
 
@@ -147,6 +149,7 @@ class Pipeline:
         self.spool = Spool(config.spool_path())
         self.producer: Producer | None = None
         self.speaker = Speaker() if getattr(args, "speak", False) else None
+        self.lateness = Lateness(getattr(args, "late_after", DEFAULT_LIMIT_S))
         self.uplink = Uplink(
             cfg.server,
             cfg.token,
@@ -164,9 +167,15 @@ class Pipeline:
         self._last = (time.monotonic(), 0, 0)  # (when, frames, bytes) at the last status line
 
     def _on_message(self, msg: dict[str, Any]) -> None:
+        if msg.get("type") == "coaching" and not self.lateness.admit(msg, self._position()):
+            return  # counted; shown on the status line
         self.reporter.message(msg)
         if self.speaker is not None and msg.get("text"):
             self.speaker.say(str(msg["text"]))
+
+    def _position(self) -> Position | None:
+        newest = self.producer.stats.newest if self.producer is not None else None
+        return Position(*newest) if newest is not None else None
 
     def _on_status(self, stats: UplinkStats) -> None:
         if stats.state == "backoff" and stats.last_error:
@@ -288,6 +297,7 @@ class Pipeline:
             "acked_seq": up.acked_seq,
             "connects": up.connects,
             "error": up.last_error if up.state == "backoff" else "",
+            "late_coaching": self.lateness.late,
         }
 
     def close(self) -> None:
@@ -574,6 +584,7 @@ def _add_run(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--game", default="auto", choices=["auto", *GAMES], help="game to read (auto: detect)")
     p.add_argument("--udp-port", type=int, help="UDP port for games that send UDP (AMS2)")
     p.add_argument("--speak", action="store_true", help="speak coaching messages aloud")
+    _add_late_after(p)
     p.add_argument("--seed", type=int, default=0, help="demo car seed")
     p.add_argument("--speed", type=_positive, default=1.0, help="demo car: simulated time factor (1)")
     p.add_argument("--laps", type=int, help="demo car: stop after this many laps (default: never)")
@@ -599,8 +610,18 @@ def _add_replay(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("file")
     p.add_argument("--speed", type=_positive, default=1.0, help="playback speed factor (1)")
     p.add_argument("--speak", action="store_true", help="speak coaching messages aloud")
+    _add_late_after(p)
     _add_uplink_opts(p)
     p.set_defaults(fn=cmd_replay)
+
+
+def _add_late_after(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--late-after",
+        type=_positive,
+        default=DEFAULT_LIMIT_S,
+        help=f"coaching about a frame this many s behind the newest one is not said ({DEFAULT_LIMIT_S:g})",
+    )
 
 
 def _positive(text: str) -> float:

@@ -30,7 +30,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from . import __version__, wire
 from .channels import QFrame
 from .spool import Spool, SpoolSession
-from .telemetry import new_session_uid
+from .telemetry import T_ID, T_RES, new_session_uid
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +84,17 @@ def rig_ws_url(server_url: str) -> str:
     return urlunsplit((scheme, parts.netloc, path, "", ""))
 
 
-def hello_message(session: SpoolSession) -> dict[str, Any]:
+def hello_message(session: SpoolSession, newest_t: float | None = None) -> dict[str, Any]:
+    """``newest_t``: the newest frame the producer has read, when known. A server that replays
+    a backlog coaches frames far behind it and must not send that coaching (docs/protocol.md)."""
+    extra = {"newest_t": newest_t} if newest_t is not None else {}
     return {
         "type": "hello",
         "protocol": wire.PROTOCOL_VERSION,
         "agent": __version__,
         **session.hello,
         "session_uid": session.uid,
+        **extra,
     }
 
 
@@ -411,7 +415,7 @@ class Uplink:
 
     async def _hello(self, ws: ClientConnection, session: SpoolSession) -> tuple[int, bool]:
         self._current = None  # acks arriving before the welcome are not for this session
-        await self._send(ws, wire.encode_control(hello_message(session)))
+        await self._send(ws, wire.encode_control(hello_message(session, self._newest_t(session.uid))))
         try:
             welcome = await asyncio.wait_for(self._welcomes.get(), self._welcome_timeout)
         except TimeoutError:
@@ -419,6 +423,14 @@ class Uplink:
         last = welcome.get("last_seq", -1)
         last = last if isinstance(last, int) and not isinstance(last, bool) else -1
         return last, welcome.get("ended") is True
+
+    def _newest_t(self, uid: str) -> float | None:
+        """The time of the newest frame of ``uid`` the producer handed over (where the car is
+        now, while a backlog waits to be sent), or None."""
+        for batch_uid, _, frames in reversed(self._recent):
+            if batch_uid == uid and frames:
+                return float(frames[-1][T_ID] * T_RES)
+        return None
 
     def _move_if_stranded(self, session: SpoolSession, last: int, ended: bool) -> SpoolSession | None:
         """The session under a new uid when the server cannot take its next frames, else None.

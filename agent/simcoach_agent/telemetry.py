@@ -39,6 +39,9 @@ class ProducerStats:
     frames: int = 0  # frames spooled since start
     dropped: int = 0  # frames refused by a full spool, or unusable
     lap: int | None = None
+    # the newest frame spooled: (t s, lap, lap distance m), one tuple so a reader on another
+    # thread never sees one frame's lap with another's distance
+    newest: tuple[float, int, float] | None = None
     session_uid: str | None = None
     error: str = ""
 
@@ -180,6 +183,8 @@ _SPECS: Final = {c.name: (i, c.resolution, *_accepted(c)) for i, c in enumerate(
 _REQUIRED_IDS: Final = frozenset(CHANNEL_ID[r] for r in REQUIRED)
 T_ID: Final = CHANNEL_ID["t"]
 _LAP_ID: Final = CHANNEL_ID["lap"]
+_DIST_ID: Final = CHANNEL_ID["lap_dist"]
+_DIST_RES: Final = CHANNELS[_DIST_ID].resolution
 T_RES: Final = CHANNELS[T_ID].resolution  # seconds per unit of a quantised t
 
 
@@ -340,7 +345,9 @@ class Producer:
                 self._after_t = None
             out.append(quantised)
         if out:
-            self.stats.lap = out[-1][_LAP_ID]
+            last = out[-1]
+            self.stats.lap = last[_LAP_ID]
+            self.stats.newest = (last[T_ID] * T_RES, last[_LAP_ID], last[_DIST_ID] * _DIST_RES)
             self.stats.state = "driving"
         return out
 

@@ -8,6 +8,7 @@ given batches, stop acking, close with a given code, or go away and come back on
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,8 @@ class Behaviour:
     ack_upto: int | None = None  # never ack beyond this seq (a stalled trace store)
     greet_with: list[dict[str, Any]] = field(default_factory=list)  # sent right after welcome
     ended: set[str] = field(default_factory=set)  # session uids the server ended (its silence sweep)
+    # the server's live coaching: given each stored batch's columns, the messages to send after its ack
+    coach: Callable[[dict[str, list[float]]], list[dict[str, Any]]] | None = None
 
 
 class RigServer:
@@ -154,6 +157,8 @@ class RigServer:
             top = min(top, self.behaviour.ack_upto)
         if top >= 0:
             await ws.send(wire.encode_control({"type": "ack", "seq": top}))
+        for said in self.behaviour.coach(cols) if self.behaviour.coach is not None else []:
+            await ws.send(wire.encode_control(said))
         return True
 
     def _store(self, uid: str, seq: int, n: int, cols: dict[str, list[float]]) -> None:

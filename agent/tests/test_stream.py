@@ -251,6 +251,28 @@ async def test_it_hands_coaching_and_notes_to_the_callback(server: RigServer, sp
     assert got == [coaching, note]
 
 
+async def test_its_hello_says_where_the_car_is_now(server: RigServer, spool: Spool) -> None:
+    spool.session_open("s1", HELLO)
+    fill(spool, "s1", range(30))
+    up = uplink(server, spool)
+    task = asyncio.create_task(up.run())
+    await wait_for(lambda: len(server.store.hellos) == 1)
+    assert "newest_t" not in server.store.hellos[0]  # nothing handed over by a producer yet
+    up.stop()
+    await task
+    # the producer handed over frames up to 119 (a backlog waits in the spool): the next hello says so
+    fill(spool, "s1", range(30, 120))
+    up = uplink(server, spool)
+    task = asyncio.create_task(up.run())
+    await asyncio.sleep(0)  # the loop the offers go through
+    for start in range(100, 120, 10):
+        up.offer("s1", start, [wire.quantise(frame(i)) for i in range(start, start + 10)])
+    await wait_for(lambda: len(server.store.hellos) == 2)
+    up.stop()
+    await task
+    assert server.store.hellos[1]["newest_t"] == pytest.approx(frame(119)["t"], abs=1e-3)
+
+
 async def test_it_retries_with_backoff_while_nobody_listens(spool: Spool) -> None:
     closed = await RigServer().start()
     await closed.stop()  # a port nobody listens on

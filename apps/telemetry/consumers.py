@@ -21,10 +21,12 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
 from django.http import Http404
 from django.utils import timezone
 
 from apps.accounts.selectors import rig_get_for_user, units_for_viewer
+from apps.coaching.lib.discipline import Discipline, Verdict
 from apps.coaching.lib.rules import LiveCoach, Message, message_text
 from apps.coaching.services import live_coach_for_session, live_coach_lap_completed
 from apps.sessions.models import Session
@@ -61,7 +63,7 @@ from simcoach_site.lib.units import Units
 
 from .fanout import live_fanout
 from .lib.live import frame_for_viewers
-from .lib.stream import CoachCadence, SequenceGate, protocol_mismatch
+from .lib.stream import CoachCadence, SequenceGate, hello_newest_t, protocol_mismatch
 from .lib.uplink import decode_frames
 from .lib.viewers import share_close, share_note_text, share_recheck_in
 from .services import (
@@ -110,9 +112,14 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
     # coach must never run both at once (feed would read a half-set reference lap).
     _coach_lock: asyncio.Lock
     _cadence: CoachCadence  # fresh frames the rules have not run over yet
+    discipline: Discipline  # which of the rules' messages are said to the driver
+    _newest_t: float | None = None  # the newest frame time this socket has seen
+    _counts_saver: asyncio.Task[None] | None = None  # a pending write of the coaching counters
+    _counts_saved_at = 0.0  # monotonic s
 
     async def connect(self) -> None:
         self._coach_lock, self._cadence = asyncio.Lock(), CoachCadence()
+        self.discipline = _new_discipline()
         await self.accept()
         rig, ip = self.scope.get("rig"), ip_bucket(client_ip(self.scope))
         if await sync_to_async(rig_token_throttled)(ip=ip):
@@ -140,6 +147,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.writer.drain(), DRAIN_ON_CLOSE_S)
         self._stop_writer()
+        await self._save_counts_now()
         if getattr(self, "rig_group", None):
             await self.channel_layer.group_discard(self.rig_group, self.channel_name)
 
@@ -183,14 +191,19 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         if mismatch is not None:
             await self._close(wire.CLOSE_VERSION, mismatch)
             return
+        newest_t = hello_newest_t(msg)
         if self.writer is not None:
             await self.writer.drain()  # the previous session's frames first
             self._stop_writer()
+        await self._save_counts_now()  # the previous session's
         session = await database_sync_to_async(telemetry_session_open)(rig=self.rig, hello=msg)
         self.session_id, self.user_id = session.pk, session.owner_id
         self.session_group = session_group(session.pk)
         self.coach = await database_sync_to_async(live_coach_for_session)(session_id=session.pk)
-        self._cadence = CoachCadence()
+        # the agent's newest frame: what it sends next may be a backlog far behind it
+        self._cadence, self.discipline, self._newest_t = CoachCadence(), _new_discipline(), newest_t
+        # A reconnect carries on the session's counters (the lap's budget starts afresh).
+        self.discipline.resume(await _coach_counts(session.pk))
         self.gate = SequenceGate(session.last_seq + 1)
         ended = session.state != Session.State.LIVE
         if not ended:
@@ -210,6 +223,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         seen = self.gate.admit(seq, n)
         if seen is not None:
             fresh = cols.tail(seen) if seen else cols
+            self._see(fresh)
             await self._coach_later(fresh)
             await self._push_live(fresh)
         await self.writer.put(seq, cols)
@@ -244,18 +258,44 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
                 messages = await closing(coach=self.coach, lap_id=lap.pk)
             await self._coach(messages)
 
+    def _see(self, cols: Columns) -> None:
+        t = float(cols["t"][-1])
+        self._newest_t = t if self._newest_t is None else max(self._newest_t, t)
+
     async def _coach(self, messages: list[Message]) -> None:
-        """Coaching goes to the driver (agent) and to everyone watching."""
-        for m in messages:
-            await self.send_msgpack(
-                {"type": "coaching", "rule": m.rule, "severity": m.severity, "text": m.text}
-            )
-            # `data` (numbers in stored units) lets each viewer read the message in its units.
-            event: LiveCoaching = {
-                "type": "live.coaching",
-                "message": {"rule": m.rule, "severity": m.severity, "text": m.text, "data": _plain(m.data)},
-            }
-            await self._fanout(event)
+        """Coaching the discipline lets through goes to the driver (agent); everyone watching
+        sees every message, marked with its verdict, and the counters."""
+        if not messages:
+            return
+        verdicts = self.discipline.judge(messages, newest_t=self._newest_t)
+        counts = self.discipline.counts()
+        for m, verdict in zip(messages, verdicts, strict=True):
+            if verdict == "spoken":
+                await self.send_msgpack(coaching_for_agent(m))
+            await self._fanout(coaching_for_viewers(m, verdict, counts))
+        self._save_counts_soon()
+
+    def _save_counts_soon(self) -> None:
+        """Keep the counters for viewers who connect later: at most one cache write a second
+        (a thread hop and a Redis round trip), always the latest counts."""
+        if self._counts_saver is None or self._counts_saver.done():
+            wait = self._counts_saved_at + COACH_COUNTS_EVERY_S - time.monotonic()
+            self._counts_saver = asyncio.create_task(self._save_counts(max(0.0, wait)))
+
+    async def _save_counts(self, wait: float = 0.0) -> None:
+        await asyncio.sleep(wait)
+        if self.session_id is None:
+            return
+        self._counts_saved_at = time.monotonic()
+        save = sync_to_async(cache.set, thread_sensitive=False)  # not behind the ORM's thread
+        key = coach_counts_key(self.session_id)
+        await self._best_effort(save(key, self.discipline.counts(), COACH_COUNTS_KEEP_S))
+
+    async def _save_counts_now(self) -> None:
+        saver, self._counts_saver = self._counts_saver, None
+        if saver is not None and not saver.done():
+            saver.cancel()
+            await self._save_counts()
 
     async def _push_live(self, cols: Columns) -> None:
         # Latest wins: viewers get at most LIVE_VIEWER_HZ frames, never a queue of them. A
@@ -337,6 +377,45 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         await self.send_msgpack({"type": "note", "author": event["author"], "text": event["text"]})
 
 
+COACH_COUNTS_KEEP_S = 24 * 3600  # s a session's coaching counters stay readable for late viewers
+COACH_COUNTS_EVERY_S = 1.0  # s between two writes of one socket's counters
+
+
+def _new_discipline() -> Discipline:
+    return Discipline(budget=settings.COACH_CUE_BUDGET, fresh_s=settings.COACH_FRESH_S)
+
+
+def coach_counts_key(session_id: int) -> str:
+    return f"live-coach-counts:{session_id}"
+
+
+def coaching_for_agent(m: Message) -> dict[str, Any]:
+    """The wire's `coaching` message: `t`, `lap` and `until_m` let the agent tell a message
+    that comes too late (docs/protocol.md); an older agent ignores them."""
+    out: dict[str, Any] = {"type": "coaching", "rule": m.rule, "severity": m.severity, "text": m.text}
+    out["t"] = float(m.t)
+    if m.lap is not None:
+        out["lap"] = int(m.lap)
+    if m.until_m is not None:
+        out["until_m"] = float(m.until_m)
+    return out
+
+
+def coaching_for_viewers(m: Message, verdict: Verdict, counts: dict[str, object]) -> LiveCoaching:
+    # `data` (numbers in stored units) lets each viewer read the message in its units.
+    return {
+        "type": "live.coaching",
+        "message": {
+            "rule": m.rule,
+            "severity": m.severity,
+            "text": m.text,
+            "data": _plain(m.data),
+            "status": verdict,
+        },
+        "counts": counts,
+    }
+
+
 def _plain(data: dict[str, Any]) -> dict[str, str | float]:
     # JSON- and msgpack-safe numbers (a rule may hold numpy scalars) and words; nothing else.
     out: dict[str, str | float] = {}
@@ -346,6 +425,16 @@ def _plain(data: dict[str, Any]) -> dict[str, str | float]:
         elif isinstance(value, int | float | np.floating | np.integer) and not isinstance(value, bool):
             out[key] = float(value)
     return out
+
+
+async def _coach_counts(session_id: int) -> dict[str, object] | None:
+    """The session's coaching counters so far (None: none yet, or the cache is away)."""
+    try:
+        counts = await cache.aget(coach_counts_key(session_id))
+    except Exception:  # the cache (Redis) restarting must not keep a viewer from its page
+        log.warning("session %s: coaching counters unavailable", session_id, exc_info=True)
+        return None
+    return counts if isinstance(counts, dict) else None
 
 
 class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
@@ -374,7 +463,8 @@ class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(session_group(session.pk), self.channel_name)
         live_fanout().watch(session.pk, self)
         snapshot = await database_sync_to_async(session_live_snapshot)(session=session)
-        await self.send_json({"type": "session", **snapshot})
+        counts = await _coach_counts(session.pk)
+        await self.send_json({"type": "session", **snapshot, "coach_counts": counts})
 
     async def _unwatch(self) -> None:
         if self.session_id is not None:
@@ -405,7 +495,10 @@ class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
             text = message_text(message["rule"], data, self.units) if self.units else None
         except (KeyError, TypeError, ValueError):  # a message from an older server: as it was worded
             text = None
-        await self.send_json({"type": "coaching", "message": {**message, "text": text or message["text"]}})
+        said: dict[str, Any] = {"type": "coaching", "message": {**message, "text": text or message["text"]}}
+        if "counts" in event:
+            said["counts"] = event["counts"]
+        await self.send_json(said)
 
     async def coaching_note(self, event: CoachingNote) -> None:
         # Share viewers also hear the rig group; its copy of a note is for the agent only.

@@ -63,7 +63,7 @@
       case "session": return onSession(msg);
       case "frame": latest = msg.frame; drawn = false; if (window.simcoachFocus) window.simcoachFocus.frame(msg.frame); return;
       case "lap": return onLap(msg.lap);
-      case "coaching": return addMessage(msg.message.severity, msg.message.text);
+      case "coaching": return onCoaching(msg);
       case "note": return addMessage("note", msg.author + ": " + msg.text);
       case "ended": return onEnded(msg.session_id);
       case "rigs": return onRigs(msg);
@@ -104,6 +104,30 @@
     $("title").textContent = s.track + " · " + s.car + " · " + s.kind;
     $("laps").innerHTML = "";
     (s.laps || []).forEach(onLap);
+    coachCounts(s.coach_counts);
+  }
+
+  // What the cue discipline did (apps/coaching/lib/discipline.py): the driver heard only the
+  // spoken messages; the others are listed, marked, so nothing is lost from sight.
+  const NOT_SPOKEN = { repeat: "not spoken: said this lap", budget: "not spoken: over the lap's budget", late: "not spoken: late" };
+
+  function onCoaching(msg) {
+    const m = msg.message, status = m.status || "spoken"; // an older server: everything was said
+    const li = addMessage(m.severity, m.text);
+    if (NOT_SPOKEN[status]) {
+      li.classList.add("held", "held-" + status);
+      const tag = document.createElement("span");
+      tag.className = "held-tag";
+      tag.textContent = NOT_SPOKEN[status];
+      li.append(" ", tag);
+    }
+    if (msg.counts) coachCounts(msg.counts);
+  }
+
+  function coachCounts(c) {
+    const n = (k) => (c && Number.isFinite(c[k]) ? c[k] : 0);
+    $("coach-counts").textContent = "spoken " + n("spoken") + " · held back " + (n("repeat") + n("budget")) +
+      " (repeat " + n("repeat") + ", budget " + n("budget") + ") · late " + n("late");
   }
 
   function onLap(lap) {
@@ -133,6 +157,7 @@
     li.textContent = new Date().toLocaleTimeString() + "  " + text;
     ul.prepend(li);
     while (ul.children.length > 40) ul.lastChild.remove();
+    return li;
   }
 
   function render() {

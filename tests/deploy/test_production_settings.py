@@ -37,6 +37,8 @@ def test_it_passes_check_deploy_with_a_production_environment(tmp_path) -> None:
         ({"SIGNUP": "yes"}, "SIGNUP"),
         ({"TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT"),
         ({"TRUSTED_PROXY_COUNT": "9"}, "TRUSTED_PROXY_COUNT"),
+        ({"COACH_CUE_BUDGET": "-1"}, "COACH_CUE_BUDGET"),
+        ({"COACH_FRESH_S": "0"}, "COACH_FRESH_S"),
     ],
 )
 def test_it_refuses_to_load_unsafe_values(tmp_path, change: dict[str, str | None], message: str) -> None:

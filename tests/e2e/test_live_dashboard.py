@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -42,6 +43,7 @@ WIDGETS = [
     "gforce",
     "shift",
     "coaching",
+    "coach-counts",
 ]
 
 
@@ -143,8 +145,21 @@ def test_it_updates_every_widget(daphne_url: str, driver) -> None:
         page.wait_for_function("() => document.querySelectorAll('#laps tr').length >= 2", timeout=120_000)
         page.wait_for_function("() => document.getElementById('delta').textContent !== '–'", timeout=60_000)
         after = snapshot(page)
+        counts = page.locator("#coach-counts").inner_text()
+        held = page.locator("#coaching li.held").count()
         page.screenshot(path=str(Path(os.environ.get("SIMCOACH_SHOTS", "/tmp")) / "live-dashboard.png"))
+        page.locator(".panel.coach").screenshot(
+            path=str(Path(os.environ.get("SIMCOACH_SHOTS", "/tmp")) / "live-coaching.png")
+        )
         browser.close()
     streamer.join(60)
     unchanged = [w for w in WIDGETS if before.get(w) == after.get(w)]
     assert not unchanged, f"widgets that never updated: {unchanged}"
+    # The cue discipline's counters, and what it held back listed as such
+    found = re.fullmatch(
+        r"spoken (\d+) · held back (\d+) \(repeat (\d+), budget (\d+)\) · late (\d+)", counts
+    )
+    assert found is not None, counts
+    spoken, held_back, repeat, budget, _ = map(int, found.groups())
+    assert spoken > 0 and held_back == repeat + budget
+    assert held <= held_back  # the page lists (at most its last 40 of) the held-back messages

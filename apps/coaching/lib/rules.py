@@ -80,13 +80,19 @@ MAX_GAP_S: Final = 0.5  # frames further apart than this are not one continuous 
 
 @dataclass
 class Message:
-    """One thing to tell the driver. `t` is the frame time (s since the epoch)."""
+    """One thing to tell the driver. `t` is the time of the frame that caused it (s since the
+    epoch); `key` tells one wheel's (or sector's) message of a rule from another's; `lap` is
+    the lap it is said in; `until_m`, for a message about a place ahead, the lap distance after
+    which it is useless (None: not about a place ahead)."""
 
     rule: str
     severity: Severity
     text: str
     t: float
     data: dict[str, Any] = field(default_factory=dict)
+    key: str = ""
+    lap: int | None = None
+    until_m: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -153,6 +159,17 @@ def _newest(batch: Columns) -> dict[str, float | None]:
     return {name: _last(_col(batch, name)) for name in batch}
 
 
+def _on_laps(messages: list[Message], t: np.ndarray, lap: np.ndarray | None) -> list[Message]:
+    """Each message's lap: that of the frame that caused it (one search for all of them)."""
+    if not messages or lap is None:
+        return messages
+    at = np.searchsorted(t, [m.t for m in messages], side="right") - 1
+    laps = lap[np.clip(at, 0, lap.size - 1)]
+    for m, n in zip(messages, laps.tolist(), strict=True):
+        m.lap = int(n) if np.isfinite(n) else None
+    return messages
+
+
 def _signed(x: float, digits: int = 3) -> str:
     # Drivers read a proper minus sign faster than a hyphen on a small overlay.
     return f"{x:+.{digits}f}".replace("-", "\u2212")
@@ -214,7 +231,7 @@ class LiveCoach:
         if last is not None and 0.0 <= t - last < self.cooldowns[rule]:
             return
         self.state.last_fired[slot] = t
-        self._out.append(Message(rule, RULES[rule][0], text, t, data))
+        self._out.append(Message(rule, RULES[rule][0], text, t, data, key))
 
     def _say(self, rule: str, t: float, key: str = "", **data: Any) -> None:
         # A message with a number in it: worded by message_text, which viewers re-word in
@@ -256,7 +273,7 @@ class LiveCoach:
         fuel = newest.get("fuel")
         self.state.last_fuel = fuel if fuel is not None else self.state.last_fuel
         self.state.last_t = float(t[-1])
-        return self._drain()
+        return _on_laps(self._drain(), t, _col(batch, "lap"))
 
     def lap_completed(
         self,
@@ -283,7 +300,12 @@ class LiveCoach:
         faster = self.state.best_lap_s is None or time_s < self.state.best_lap_s
         if green and trace is not None and faster and not self.state.ref_pinned:
             self._set_reference(time_s, trace)
-        return self._drain()
+        out = self._drain()
+        for m in out:  # a lap's summary is said on the lap that follows it
+            m.lap = lap_number + 1
+            if m.rule == "fuel_box" and self.track_length_m:
+                m.until_m = self.track_length_m  # the pit entry: at the latest, the lap's end
+        return out
 
     def use_reference(self, *, time_s: float, trace: Columns) -> None:
         """Measure the live delta against this lap (the driver's reference for the track and

@@ -4,10 +4,12 @@ consumer (consumers.py) only moves messages between these and the services."""
 
 from __future__ import annotations
 
-from typing import Final
+import math
+from typing import Any, Final
 
 from apps.coaching.lib.rules import MAX_GAP_S
 from apps.traces.lib.columns import Columns, concat_columns, same_channels
+from simcoach_agent.channels import BY_NAME
 from simcoach_agent.wire import PROTOCOL_VERSION, WireError
 
 COACH_EVERY_S: Final = 0.5  # seconds of frames the live rules see per call
@@ -19,6 +21,20 @@ def protocol_mismatch(theirs: object) -> str | None:
         return None
     side = "agent" if isinstance(theirs, int) and theirs < PROTOCOL_VERSION else "server"
     return f"agent speaks protocol {theirs}, server speaks {PROTOCOL_VERSION}: upgrade the {side}"
+
+
+def hello_newest_t(hello: dict[str, Any]) -> float | None:
+    """The newest frame time the agent has read, from its hello (None: not said, an older agent).
+
+    Coaching about frames far behind it is late: the frames that follow are a backlog."""
+    value = hello.get("newest_t")
+    if value is None:
+        return None
+    t = BY_NAME["t"]
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or not t.lo <= value <= t.hi:
+        raise WireError(f"hello's newest_t must be a frame time in seconds ({t.lo:g} to {t.hi:g})")
+    return float(value)
 
 
 class SequenceGate:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from apps.coaching.lib.rules import MAX_GAP_S
-from apps.telemetry.lib.stream import CoachCadence, SequenceGate, protocol_mismatch
+from apps.telemetry.lib.stream import CoachCadence, SequenceGate, hello_newest_t, protocol_mismatch
 from apps.telemetry.lib.viewers import share_close, share_note_text, share_recheck_in
 from simcoach_agent import wire
 
@@ -32,6 +32,19 @@ def test_it_names_the_side_to_upgrade() -> None:
     newer = protocol_mismatch(99)
     assert newer is not None and newer.endswith("upgrade the server")
     assert protocol_mismatch("1") is not None  # not an int: refused, the server cannot know better
+
+
+def test_it_reads_the_agents_newest_frame_time_from_hello() -> None:
+    assert hello_newest_t({"newest_t": 1_700_000_000.5}) == 1_700_000_000.5
+    assert hello_newest_t({"newest_t": 12}) == 12.0
+    assert hello_newest_t({}) is None and hello_newest_t({"newest_t": None}) is None  # an older agent
+
+
+@pytest.mark.parametrize("value", ["soon", True, float("nan"), float("inf"), -1.0, 5e9, [1.0]])
+def test_it_refuses_a_bad_newest_t_with_4400(value: object) -> None:
+    with pytest.raises(wire.WireError, match="newest_t must be a frame time in seconds") as caught:
+        hello_newest_t({"newest_t": value})
+    assert caught.value.code == wire.CLOSE_PROTOCOL_ERROR
 
 
 # ---- SequenceGate
