@@ -18,6 +18,7 @@ urlpatterns = [
         name="team-invitation-accept",
     ),
     path("teams/<int:team_id>/leave/", views.team_leave, name="team-leave"),
+    path("teams/<int:team_id>/delete/", views.team_delete, name="team-delete"),
     path(
         "teams/<int:team_id>/members/<int:membership_id>/remove/",
         views.team_member_remove,

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -165,6 +166,25 @@ def team_leave(request: HttpRequest, team_id: int) -> HttpResponse:
     services.membership_leave(membership=me)
     messages.success(request, f"You left {me.team}; nothing of yours is visible to it any more.")
     return redirect("teams")
+
+
+@login_required
+@team_errors
+def team_delete(request: HttpRequest, team_id: int) -> HttpResponse:
+    """The owner deletes the team, after a confirm step (GET shows what goes with it)."""
+    me = membership_get_for_user(user=request.user, team_id=team_id, manage=True)
+    if me.role != "owner":
+        raise PermissionDenied("only the owner deletes the team")
+    if request.method == "POST":
+        if request.POST.get("confirm") != me.team.name:
+            raise TeamError("tick the box to confirm that the team is to be deleted")
+        services.team_delete(by=me)
+        messages.success(
+            request, f"{me.team} is deleted; nothing anyone shared with it is visible through it."
+        )
+        return redirect("teams")
+    context = {"team": me.team, "members": me.team.memberships.count()}
+    return render(request, "teams/team_delete.html", context)
 
 
 @login_required
