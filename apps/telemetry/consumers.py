@@ -575,10 +575,11 @@ class ShareViewerConsumer(LiveViewerConsumer):
             self.grant_group = share_group(grant.link.pk)
             # The rig's group announces each new session it starts: a live-rig link follows it.
             self.follow_group = rig_group(grant.link.rig_id) if grant.link.rig_id is not None else None
-        elif grant.team is not None:
-            self.grant_group = team_group(grant.team.pk)
+        else:  # a team's coach (or the driver, through their team's door)
+            self.grant_group = team_group(grant.team.pk) if grant.team is not None else None
             self.follow_group = user_group(grant.driver_id)  # the driver's sessions, on any rig
-        await self.channel_layer.group_add(self.grant_group or "", self.channel_name)
+        if self.grant_group is not None:
+            await self.channel_layer.group_add(self.grant_group, self.channel_name)
         if self.follow_group is not None:
             await self.channel_layer.group_add(self.follow_group, self.channel_name)
         await self._watch(await database_sync_to_async(live_session_for)(grant))
