@@ -22,7 +22,7 @@ from simcoach_site.lib.auth import request_user
 
 from . import services
 from .forms import INVITE_EXPIRIES, InviteForm, LeaderboardForm, RoleForm, TeamCreateForm
-from .models import Invitation
+from .models import COACHING_ROLES, Invitation
 from .selectors import (
     LeaderboardError,
     LeaderboardQuery,
@@ -241,7 +241,12 @@ def team_session(request: HttpRequest, team_id: int, session_id: int) -> HttpRes
     """A session a team mate shared with the team: its laps, read-only, with "compare with mine"."""
     me = membership_get_for_user(user=request.user, team_id=team_id)
     session = team_session_get(team=me.team, session_id=session_id)
-    context = {"team": me.team, "session": session, "table": session_lap_table(session=session)}
+    context = {
+        "team": me.team,
+        "session": session,
+        "table": session_lap_table(session=session),
+        "coaches": me.role in COACHING_ROLES,  # may watch it live (apps/sharing/access.py)
+    }
     return render(request, "teams/team_session.html", context)
 
 
