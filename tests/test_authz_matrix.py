@@ -530,3 +530,43 @@ def test_it_answers_unknown_and_revoked_team_invitations(objects, stranger) -> N
             assert client.get(entry.url(objects["team_token"])).status_code == 410, route
             assert client.post(entry.url(objects["team_token"])).status_code == 410, route
     assert not objects["team"].memberships.filter(user=stranger).exists()
+
+
+async def _ws_said_before_close(path: str, cookie: str | None) -> tuple[list[str], int]:
+    """Every message type a socket sent, and its close code (it must close)."""
+    headers = [ORIGIN] + ([(b"cookie", f"sessionid={cookie}".encode())] if cookie else [])
+    comm = WebsocketCommunicator(application, path, headers=headers)
+    assert (await comm.connect())[0]
+    said = []
+    while (out := await comm.receive_output(timeout=5))["type"] != "websocket.close":
+        said.append(json.loads(out["text"])["type"])
+    return said, int(out["code"])
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_no_socket_serves_the_driver_to_outsiders_or_a_driver_role_member(
+    objects, django_user_model
+) -> None:
+    """Member and coach of another team, a removed member, and the team's own driver-role
+    member on every socket that names the driver's things: refused, with nothing said first
+    but the reason (a live session shared with the team makes a leak visible)."""
+    from asgiref.sync import sync_to_async
+
+    from apps.sessions.models import Session
+
+    await Session.objects.filter(pk=objects["session"].pk).aupdate(state="live", source="live")
+    people = {
+        **await sync_to_async(_outsiders)(objects, django_user_model),
+        "driver-role member": objects["mate"],
+    }
+    leaks = {}
+    for who, user in people.items():
+        client = Client()
+        await sync_to_async(client.force_login)(user)
+        cookie = client.cookies["sessionid"].value
+        for route, entry in WS_MATRIX.items():
+            if isinstance(entry, Owned | TeamRoute):
+                said, code = await _ws_said_before_close(entry.url(objects), cookie)
+                if code not in (4403, 4404) or set(said) - {"closed"}:
+                    leaks[(who, route)] = (said, code)
+    assert not leaks, f"sockets that served the driver to someone they should not: {leaks}"
