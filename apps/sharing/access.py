@@ -63,7 +63,7 @@ class Grant:
             return share_link_session(link=self.link, session_id=session.pk) is not None
         if self.team is not None:
             return Session.objects.filter(team_visible_q(team_id=self.team.pk), pk=session.pk).exists()
-        return self.reason == "owner"
+        return self.reason == "owner"  # the driver's own grant, not through a team: everything
 
     @property
     def author(self) -> str:
@@ -129,15 +129,15 @@ def _team_grant(membership: Membership, driver_id: int) -> Grant:
 
 
 def grant_by_team(viewer: Viewer | None, team_id: int, driver_id: int) -> Access:
-    """A team's grant on one of its drivers: "unknown" unless both are in the team now."""
+    """A team's grant on one of its drivers, covering what the driver shares with the team:
+    "unknown" unless both are in the team now."""
     uid = _uid(viewer)
-    if uid is None:
-        return Access(None, "unknown")
-    if uid == driver_id and Membership.objects.filter(team_id=team_id, user_id=uid).exists():
-        return Access(Grant("owner", uid, live=True, notes=False, viewer_id=uid))
-    mine = Membership.objects.select_related("team").filter(team_id=team_id, user_id=uid).first()
+    mine = Membership.objects.select_related("team").filter(team_id=team_id, user_id=uid or 0).first()
     if mine is None or not Membership.objects.filter(team_id=team_id, user_id=driver_id).exists():
         return Access(None, "unknown")
+    if uid == driver_id:
+        # The driver through their team's door sees what the team sees of them.
+        return Access(Grant("owner", driver_id, live=True, notes=False, viewer_id=uid, team=mine.team))
     return Access(_team_grant(mine, driver_id))
 
 

@@ -11,7 +11,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.accounts.selectors import units_for_request
-from apps.sessions.selectors import lap_list
+from apps.sessions.models import Session
+from apps.sessions.selectors import lap_list, session_lap_table
 from apps.teams.selectors import team_driver_sessions
 from simcoach_site.lib.auth import request_user
 
@@ -204,3 +205,20 @@ def team_driver_live(request: HttpRequest, team_id: int, driver_id: int) -> Http
     if not grant.live:
         raise PermissionDenied("Only the team's coaches, managers and owner watch its drivers live")
     return _share_live_page(request, grant, f"ws/coached/team/{team_id}/{driver_id}/", token=None)
+
+
+@login_required
+def team_session(request: HttpRequest, team_id: int, session_id: int) -> HttpResponse:
+    """A session a team mate shared with the team: its laps, read-only, with "compare with mine"
+    (any member), and Watch live for the team's coaches while it is live."""
+    session = Session.objects.select_related("track", "car", "owner").filter(pk=session_id).first()
+    grant = _team_grant_or_404(request, team_id, session.owner_id if session is not None else 0)
+    if session is None or grant.team is None or not grant.covers(session):
+        raise Http404("No such session")
+    context = {
+        "team": grant.team,
+        "session": session,
+        "table": session_lap_table(session=session),
+        "coaches": grant.live,
+    }
+    return render(request, "teams/team_session.html", context)

@@ -180,17 +180,6 @@ def session_shares_for_driver(*, membership: Membership, limit: int = 50) -> lis
     ]
 
 
-def team_session_get(*, team: Team, session_id: int) -> Session:
-    session = (
-        Session.objects.select_related("track", "car", "owner")
-        .filter(pk=session_id, pk__in=team_session_ids(team=team))
-        .first()
-    )
-    if session is None:
-        raise Http404("No such session")
-    return session
-
-
 # --------------------------------------------------------------------------- leaderboards
 
 

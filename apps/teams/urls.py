@@ -33,7 +33,6 @@ urlpatterns = [
         "teams/<int:team_id>/members/<int:membership_id>/transfer/", views.team_transfer, name="team-transfer"
     ),
     path("teams/<int:team_id>/sharing/", views.team_share_default, name="team-share-default"),
-    path("teams/<int:team_id>/sessions/<int:session_id>/", views.team_session, name="team-session"),
     path(
         "teams/<int:team_id>/sessions/<int:session_id>/share/",
         views.team_session_share,

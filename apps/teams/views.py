@@ -17,12 +17,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.accounts.lib.tokens import token_hash
-from apps.sessions.selectors import lap_get_for_user, session_get_for_user, session_lap_table
+from apps.sessions.selectors import lap_get_for_user, session_get_for_user
 from simcoach_site.lib.auth import request_user
 
 from . import services
 from .forms import INVITE_EXPIRIES, InviteForm, LeaderboardForm, RoleForm, TeamCreateForm
-from .models import COACHING_ROLES, Invitation
+from .models import Invitation
 from .selectors import (
     LeaderboardError,
     LeaderboardQuery,
@@ -41,7 +41,6 @@ from .selectors import (
     session_shares_for_driver,
     team_activity,
     team_list_for_user,
-    team_session_get,
 )
 from .services import TeamError
 
@@ -234,20 +233,6 @@ def team_session_share(request: HttpRequest, team_id: int, session_id: int) -> H
     session = session_get_for_user(user=request.user, session_id=session_id)  # your own only
     services.session_share_set(membership=me, session=session, shared=request.POST.get("shared") == "1")
     return redirect("team-detail", team_id)
-
-
-@login_required
-def team_session(request: HttpRequest, team_id: int, session_id: int) -> HttpResponse:
-    """A session a team mate shared with the team: its laps, read-only, with "compare with mine"."""
-    me = membership_get_for_user(user=request.user, team_id=team_id)
-    session = team_session_get(team=me.team, session_id=session_id)
-    context = {
-        "team": me.team,
-        "session": session,
-        "table": session_lap_table(session=session),
-        "coaches": me.role in COACHING_ROLES,  # may watch it live (apps/sharing/access.py)
-    }
-    return render(request, "teams/team_session.html", context)
 
 
 @login_required

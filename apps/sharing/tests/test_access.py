@@ -179,3 +179,16 @@ def test_drivers_i_coach_lists_saved_and_team_drivers_in_one_list(
     page.force_login(coach)
     html = page.get("/coaching/drivers/").content.decode()
     assert "Saved one" in html and f"/coaching/teams/{world['team'].pk}/drivers/{driver.pk}/live/" in html
+
+
+def test_the_team_session_page_shows_only_what_is_shared_with_that_team(world, driver) -> None:
+    team, page = world["team"], Client()
+    page.force_login(world["mate"])
+    assert page.get(f"/teams/{team.pk}/sessions/{world['shared'].pk}/").status_code == 200
+    assert page.get(f"/teams/{team.pk}/sessions/{world['private'].pk}/").status_code == 404
+    assert page.get(f"/teams/{team.pk}/sessions/999999/").status_code == 404
+    other = team_create(owner=world["mate"], name="Elsewhere")  # the mate's team, driver not in it
+    assert page.get(f"/teams/{other.pk}/sessions/{world['shared'].pk}/").status_code == 404
+    page.force_login(driver)  # the driver, through the team's door: what the team sees
+    assert page.get(f"/teams/{team.pk}/sessions/{world['shared'].pk}/").status_code == 200
+    assert page.get(f"/teams/{team.pk}/sessions/{world['private'].pk}/").status_code == 404
