@@ -46,6 +46,12 @@ def share_group(share_id: int) -> str:
     return f"share.{share_id}"
 
 
+def team_group(team_id: int) -> str:
+    """The group of every socket opened through a team's grant (a coach watching a team
+    driver): told whenever what the team may see changes, to check its access again."""
+    return f"team.{team_id}"
+
+
 # -- channel-layer events ------------------------------------------------------------------
 
 
@@ -69,6 +75,13 @@ class ShareRevoked(TypedDict):
     share_id: int
 
 
+class AccessChanged(TypedDict):
+    """Someone left or was removed, a role or a share changed, or the team was deleted."""
+
+    type: Literal["access.changed"]
+    team_id: int
+
+
 class CoachingNote(TypedDict, total=False):
     type: Literal["coaching.note"]
     author: str
@@ -77,7 +90,7 @@ class CoachingNote(TypedDict, total=False):
     rig_id: int  # to the rig's socket
 
 
-LayerEvent = SessionStarted | SessionEnded | RigRevoked | ShareRevoked | CoachingNote
+LayerEvent = SessionStarted | SessionEnded | RigRevoked | ShareRevoked | AccessChanged | CoachingNote
 
 # The live stream of a session, sent by the rig's consumer straight to the layer rather than
 # through broadcast_on_commit: viewers see frames before the store has them. Annotated dict
@@ -182,7 +195,7 @@ def ready_reports(session_ids: Iterable[int]) -> set[int] | None:
     return _ready_reports[0](list(session_ids))
 
 
-# Sessions other people shared with a user (teams, above sessions, answer): the access
+# Sessions other people shared with a user (sharing's access decision answers): the access
 # helpers of sessions ask here, so there is one access check, not one per app.
 SharedSessions = Callable[[int], Any]  # user id -> a queryset of readable session ids
 _shared_sessions: list[SharedSessions] = []

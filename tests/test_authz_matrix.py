@@ -7,6 +7,7 @@ Every URL pattern and WebSocket route must have an entry here; a new route witho
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -59,11 +60,13 @@ class Owned:
 @dataclass(frozen=True)
 class TeamRoute:
     """Names a team (the driver owns it): anyone outside the team, also a removed member or
-    a coach of another team, gets 404; with `manage`, a plain member gets 403."""
+    a coach of another team, gets 404; with `manage`, a plain member gets 403; with `coach`,
+    a member with the driver role gets 403 (coaches, managers and the owner pass)."""
 
     url: Callable[[dict[str, Any]], str]
     method: str = "get"
     manage: bool = False
+    coach: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,14 @@ MATRIX: dict[str, object] = {
         lambda o: f"/teams/invitations/{o['invited'].pk}/accept/", "post"
     ),
     "teams/<int:team_id>/leave/": TeamRoute(lambda o: f"/teams/{o['team'].pk}/leave/", "post"),
+    "teams/<int:team_id>/delete/": TeamRoute(lambda o: f"/teams/{o['team'].pk}/delete/", "get", True),
+    # a team's driver, as the team's members (sessions) and coaches (live, notes) reach them
+    "coaching/teams/<int:team_id>/drivers/<int:driver_id>/": TeamRoute(
+        lambda o: f"/coaching/teams/{o['team'].pk}/drivers/{o['session'].owner_id}/"
+    ),
+    "coaching/teams/<int:team_id>/drivers/<int:driver_id>/live/": TeamRoute(
+        lambda o: f"/coaching/teams/{o['team'].pk}/drivers/{o['session'].owner_id}/live/", coach=True
+    ),
     **{
         f"teams/<int:team_id>/members/<int:membership_id>/{action}/": TeamRoute(
             lambda o, action=action: f"/teams/{o['team'].pk}/members/{o['member'].pk}/{action}/", "post", True
@@ -210,6 +221,9 @@ WS_MATRIX: dict[str, object] = {
     "ws/live/rig/<int:rig_id>/": Owned(lambda o: f"/ws/live/rig/{o['rig'].pk}/"),
     "ws/share/<str:token>/": ShareToken(lambda t: f"/ws/share/{t}/"),
     "ws/coached/<int:coached_driver_id>/": Owned(lambda o: f"/ws/coached/{o['coached'].pk}/"),
+    "ws/coached/team/<int:team_id>/<int:driver_id>/": TeamRoute(
+        lambda o: f"/ws/coached/team/{o['team'].pk}/{o['session'].owner_id}/", coach=True
+    ),
     "": Public(),  # every other path: accepted and closed with 4404, it serves nothing
 }
 
@@ -249,6 +263,11 @@ def objects(driver, coach, django_user_model) -> dict[str, Any]:  # type: ignore
     member = invitation_accept(user=mate, invitation=invitation_create_user(by=owner, username="mate"))
     session_share_set(membership=owner, session=session, shared=True)
     invitation, team_token = invitation_create_link(by=owner)
+    # ... and a coach of the team, who watches its drivers live.
+    team_coach = django_user_model.objects.create_user("team-coach", "tc@example.com", "coach-pass-1")
+    invitation_accept(
+        user=team_coach, invitation=invitation_create_user(by=owner, username="team-coach", role="coach")
+    )
     # Another team, owned by the coach, invites the driver by username.
     other = team_create(owner=coach, name="Away")
     invited = invitation_create_user(by=other.memberships.get(), username=driver.username)
@@ -266,6 +285,7 @@ def objects(driver, coach, django_user_model) -> dict[str, Any]:  # type: ignore
         "team": team,
         "mate": mate,
         "member": member,
+        "team_coach": team_coach,
         "invitation": invitation,
         "team_token": team_token,
         "invited": invited,
@@ -389,7 +409,7 @@ async def test_it_closes_sockets_on_objects_of_another_user(objects, stranger) -
     await sync_to_async(client.force_login)(stranger)
     cookie = client.cookies["sessionid"].value
     for route, entry in WS_MATRIX.items():
-        if isinstance(entry, Owned):
+        if isinstance(entry, Owned | TeamRoute):
             assert await _ws_close_code(entry.url(objects), cookie) in (4403, 4404), route
             assert await _ws_close_code(entry.url(objects), None) in (4401, 4403, 4404), route
         elif isinstance(entry, ShareToken):
@@ -435,10 +455,67 @@ def test_it_lets_only_owners_and_managers_manage_a_team(objects) -> None:
     client = Client()
     client.force_login(objects["mate"])  # a plain driver of the team
     for route, entry in MATRIX.items():
-        if isinstance(entry, TeamRoute) and entry.manage:
+        if isinstance(entry, TeamRoute) and (entry.manage or entry.coach):
             assert _call(client, entry, objects).status_code == 403, route
         elif isinstance(entry, TeamRoute) and entry.method == "get":  # a member reads the team
             assert _call(client, entry, objects).status_code == 200, route
+
+
+@pytest.mark.django_db
+def test_it_lets_a_team_coach_coach_but_not_manage(objects) -> None:
+    client = Client()
+    client.force_login(objects["team_coach"])
+    for route, entry in MATRIX.items():
+        if isinstance(entry, TeamRoute) and entry.manage:
+            assert _call(client, entry, objects).status_code == 403, route
+        elif isinstance(entry, TeamRoute) and entry.method == "get":  # reads the team, watches its drivers
+            assert _call(client, entry, objects).status_code == 200, route
+
+
+async def _ws_first(path: str, cookie: str | None) -> dict[str, Any]:
+    """The first thing a socket says: a message (it stayed open) or its close."""
+    headers = [ORIGIN] + ([(b"cookie", f"sessionid={cookie}".encode())] if cookie else [])
+    comm = WebsocketCommunicator(application, path, headers=headers)
+    assert (await comm.connect())[0]
+    out = await comm.receive_output(timeout=5)
+    if out["type"] == "websocket.send":
+        first = json.loads(out["text"])
+        if first["type"] == "closed":
+            out = await comm.receive_output(timeout=5)
+            return {"close": int(out["code"])}
+        await comm.disconnect()
+        return first
+    return {"close": int(out["code"])}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_opens_team_sockets_to_the_teams_coaches_only(objects, django_user_model) -> None:
+    from asgiref.sync import sync_to_async
+
+    outsiders = await sync_to_async(_outsiders)(objects, django_user_model)
+    expected: dict[str, tuple[Any, dict[str, Any]]] = {
+        "team coach": (objects["team_coach"], {"type": "waiting"}),  # nothing live: waits for it
+        "the driver": (
+            await django_user_model.objects.aget(pk=objects["session"].owner_id),
+            {"type": "waiting"},
+        ),
+        "driver-role member": (objects["mate"], {"close": 4403}),
+        "anonymous": (None, {"close": 4401}),
+        **{who: (user, {"close": 4404}) for who, user in outsiders.items()},
+    }
+    got = {}
+    for route, entry in WS_MATRIX.items():
+        if not isinstance(entry, TeamRoute):
+            continue
+        for who, (user, _) in expected.items():
+            cookie = None
+            if user is not None:
+                client = Client()
+                await sync_to_async(client.force_login)(user)
+                cookie = client.cookies["sessionid"].value
+            got[(route, who)] = await _ws_first(entry.url(objects), cookie)
+    assert got == {(r, who): want for (r, who) in got for w, (_, want) in expected.items() if w == who}
+    assert got, "no team sockets in the matrix"
 
 
 @pytest.mark.django_db
@@ -453,3 +530,43 @@ def test_it_answers_unknown_and_revoked_team_invitations(objects, stranger) -> N
             assert client.get(entry.url(objects["team_token"])).status_code == 410, route
             assert client.post(entry.url(objects["team_token"])).status_code == 410, route
     assert not objects["team"].memberships.filter(user=stranger).exists()
+
+
+async def _ws_said_before_close(path: str, cookie: str | None) -> tuple[list[str], int]:
+    """Every message type a socket sent, and its close code (it must close)."""
+    headers = [ORIGIN] + ([(b"cookie", f"sessionid={cookie}".encode())] if cookie else [])
+    comm = WebsocketCommunicator(application, path, headers=headers)
+    assert (await comm.connect())[0]
+    said = []
+    while (out := await comm.receive_output(timeout=5))["type"] != "websocket.close":
+        said.append(json.loads(out["text"])["type"])
+    return said, int(out["code"])
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_no_socket_serves_the_driver_to_outsiders_or_a_driver_role_member(
+    objects, django_user_model
+) -> None:
+    """Member and coach of another team, a removed member, and the team's own driver-role
+    member on every socket that names the driver's things: refused, with nothing said first
+    but the reason (a live session shared with the team makes a leak visible)."""
+    from asgiref.sync import sync_to_async
+
+    from apps.sessions.models import Session
+
+    await Session.objects.filter(pk=objects["session"].pk).aupdate(state="live", source="live")
+    people = {
+        **await sync_to_async(_outsiders)(objects, django_user_model),
+        "driver-role member": objects["mate"],
+    }
+    leaks = {}
+    for who, user in people.items():
+        client = Client()
+        await sync_to_async(client.force_login)(user)
+        cookie = client.cookies["sessionid"].value
+        for route, entry in WS_MATRIX.items():
+            if isinstance(entry, Owned | TeamRoute):
+                said, code = await _ws_said_before_close(entry.url(objects), cookie)
+                if code not in (4403, 4404) or set(said) - {"closed"}:
+                    leaks[(who, route)] = (said, code)
+    assert not leaks, f"sockets that served the driver to someone they should not: {leaks}"

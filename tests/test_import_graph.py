@@ -16,10 +16,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Lowest level first. An app may use the apps on the levels below its own, never one on its
-# own level (coaching and sharing import neither the other) or above. The agent's channel
+# own level (coaching and sharing import neither the other) or above. Teams sits below
+# sharing: who is in a team and what each driver shares with it are facts the one access
+# decision (apps/sharing/access.py) reads, beside the share links it owns. The agent's channel
 # model (simcoach_agent) is below them all; simcoach_site's settings, URLs and ASGI app sit
 # on top, and its helper modules that apps use (events, jobs, lib) import no app.
-LEVELS = (("traces",), ("accounts",), ("sessions",), ("coaching", "sharing", "teams"), ("telemetry",))
+LEVELS = (("traces",), ("accounts",), ("sessions",), ("teams",), ("coaching", "sharing"), ("telemetry",))
 LAYERS = tuple(app for level in LEVELS for app in level)
 LEVEL = {app: i for i, level in enumerate(LEVELS) for app in level}
 # App labels that differ from the app's directory, for get_model("racing_sessions", ...).

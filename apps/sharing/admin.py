@@ -17,4 +17,5 @@ class CoachedDriverAdmin(admin.ModelAdmin):
 
 @admin.register(CoachNote)
 class CoachNoteAdmin(admin.ModelAdmin):
-    list_display = ("author", "session", "text", "created_at")
+    list_display = ("author", "session", "text", "created_at", "share_link", "team", "sent_by")
+    raw_id_fields = ("session", "share_link", "sent_by")

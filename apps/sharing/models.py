@@ -89,9 +89,17 @@ class CoachedDriver(models.Model):
 
 
 class CoachNote(models.Model):
-    """A note a share viewer sent to the driver during a live session (kept for the archive)."""
+    """A note a coach sent to the driver during a live session (kept for the archive): through
+    a share link (its holder, or a coach who saved it), or as a coach of the driver's team."""
 
-    share_link = models.ForeignKey(ShareLink, on_delete=models.CASCADE, related_name="notes")
+    share_link = models.ForeignKey(
+        ShareLink, null=True, blank=True, on_delete=models.CASCADE, related_name="notes"
+    )
+    # A team coach's note: who sent it, in which team (kept when the team or coach goes).
+    team = models.ForeignKey("teams.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     session = models.ForeignKey(
         "racing_sessions.Session", on_delete=models.CASCADE, related_name="coach_notes"
     )

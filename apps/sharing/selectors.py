@@ -99,26 +99,6 @@ def share_link_get_for_user(*, user: User | AnonymousUser, link_id: int) -> Shar
     return link
 
 
-@dataclass(frozen=True)
-class CoachedDriverRow:
-    coached: CoachedDriver
-    refusal: ShareRefusal | None
-    live_session: Session | None
-
-
-def coached_driver_list(*, coach: User | AnonymousUser) -> list[CoachedDriverRow]:
-    """A coach's saved drivers, each with whether its link still works and what is live now."""
-    rows = []
-    for coached in CoachedDriver.objects.filter(coach_id=coach.pk).select_related("share_link"):
-        access = share_link_resolve(coach=coach, coached_driver_id=coached.pk)
-        live = None
-        if access.ok and access.link is not None:
-            shown = share_link_session(link=access.link)
-            live = shown if shown is not None and shown.state == Session.State.LIVE else None
-        rows.append(CoachedDriverRow(coached, access.refusal, live))
-    return rows
-
-
 def coached_driver_get_for_user(*, user: User | AnonymousUser, coached_driver_id: int) -> CoachedDriver:
     coached = CoachedDriver.objects.filter(pk=coached_driver_id, coach_id=user.pk).first()
     if coached is None:

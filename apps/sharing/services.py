@@ -15,6 +15,7 @@ from apps.sessions.models import Session
 from simcoach_site.events import CoachingNote, broadcast_on_commit, rig_group, session_group, share_group
 from simcoach_site.lib.ratelimit import attempt
 
+from .access import Grant
 from .models import CoachedDriver, CoachNote, ShareLink
 
 SHARE_EXPIRIES: dict[str, dt.timedelta | None] = {
@@ -113,10 +114,10 @@ def note_clean(text: object) -> str:
     return clean
 
 
-def _note_rate_check(link: ShareLink) -> None:
-    # Keyed by the token hash, not the row id: ids can be reused, hashes cannot.
+def _note_rate_check(key: str) -> None:
+    # Per link (by token hash, not row id: ids can be reused) or per team coach (Grant.note_key).
     # Counted as they are checked (atomic), so two sockets of one link cannot both slip in.
-    burst, window = f"note-burst:{link.token_hash[:20]}", f"note-window:{link.token_hash[:20]}"
+    burst, window = f"note-burst:{key}", f"note-window:{key}"
     if not attempt(burst, limit=1, window_s=NOTE_MIN_INTERVAL_S):
         raise NoteRefused(f"one note every {NOTE_MIN_INTERVAL_S} seconds")
     if not attempt(window, limit=NOTE_WINDOW_LIMIT, window_s=NOTE_WINDOW_S):
@@ -124,14 +125,32 @@ def _note_rate_check(link: ShareLink) -> None:
 
 
 @transaction.atomic
-def coach_note_send(*, link: ShareLink, session: Session, text: object) -> CoachNote:
-    """Store a coach's note and deliver it to the driver's live page and to the rig's agent."""
+def coach_note_send(
+    *, session: Session, text: object, grant: Grant | None = None, link: ShareLink | None = None
+) -> CoachNote:
+    """Store a coach's note and deliver it to the driver's live page and to the rig's agent.
+
+    `grant`: the access decision's note grant (`access.note_grant`); `link`: a share link's,
+    for callers holding the link itself."""
+    if grant is None:
+        if link is None:
+            raise ValueError("a note goes out under a grant or a link")
+        grant = Grant("share link", link.owner_id, live=True, notes=True, link=link)
+    if not grant.notes or session.owner_id != grant.driver_id:
+        raise NoteRefused("you may not send this driver notes")
     clean = note_clean(text)
     if session.state != Session.State.LIVE:
         raise NoteRefused("the session is not live; notes reach the driver only while driving")
-    _note_rate_check(link)
-    author = link.label or "Coach"
-    note = CoachNote.objects.create(share_link=link, session=session, author=author, text=clean)
+    _note_rate_check(grant.note_key)
+    author = grant.author
+    note = CoachNote.objects.create(
+        share_link=grant.link,
+        team=grant.team,
+        sent_by_id=grant.viewer_id,
+        session=session,
+        author=author,
+        text=clean,
+    )
     event: CoachingNote = {"type": "coaching.note", "author": author, "text": clean}
     # The session id tells share viewers (who also hear the rig group) which copy to show.
     broadcast_on_commit(session_group(session.pk), {**event, "session_id": session.pk})

@@ -33,6 +33,9 @@ class Role(models.TextChoices):
 
 # Who may invite, remove members and revoke invitations.
 MANAGING_ROLES = (Role.OWNER, Role.MANAGER)
+# Who coaches the team's drivers: watches what they share live and sends them notes
+# (apps/sharing/access.py); a member with the driver role sees the shared archive only.
+COACHING_ROLES = (Role.OWNER, Role.MANAGER, Role.COACH)
 
 
 class Membership(models.Model):

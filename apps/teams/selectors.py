@@ -136,6 +136,24 @@ def team_visible_q(*, team_id: int, prefix: str = "") -> Q:
     return by_default | explicit
 
 
+def team_live_session(*, team_id: int, driver_id: int, session_id: int | None = None) -> Session | None:
+    """The driver's newest live session shared with the team (or `session_id`, if it is one)."""
+    sessions = Session.objects.select_related("track", "car").filter(
+        team_visible_q(team_id=team_id), owner_id=driver_id, state=Session.State.LIVE, source="live"
+    )
+    if session_id is not None:
+        sessions = sessions.filter(pk=session_id)
+    return sessions.order_by("-started_at").first()
+
+
+def team_driver_sessions(*, team_id: int, driver_id: int, limit: int = 100) -> QuerySet[Session]:
+    """What one driver shares with the team, newest first."""
+    sessions = Session.objects.select_related("track", "car").filter(
+        team_visible_q(team_id=team_id), owner_id=driver_id
+    )
+    return sessions.order_by("-started_at")[:limit]
+
+
 def team_session_ids(*, team: Team) -> QuerySet[Session, int]:
     return Session.objects.filter(team_visible_q(team_id=team.pk)).values_list("pk", flat=True)
 
@@ -160,17 +178,6 @@ def session_shares_for_driver(*, membership: Membership, limit: int = 50) -> lis
         }
         for s in sessions
     ]
-
-
-def team_session_get(*, team: Team, session_id: int) -> Session:
-    session = (
-        Session.objects.select_related("track", "car", "owner")
-        .filter(pk=session_id, pk__in=team_session_ids(team=team))
-        .first()
-    )
-    if session is None:
-        raise Http404("No such session")
-    return session
 
 
 # --------------------------------------------------------------------------- leaderboards

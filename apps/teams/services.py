@@ -1,4 +1,4 @@
-"""Writes of teams: create, invite, join, leave, remove, transfer, share, choose a reference."""
+"""Writes of teams: create, delete, invite, join, leave, remove, transfer, share, choose a reference."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from apps.accounts.lib.tokens import token_hash, token_new
 from apps.sessions.lib.stats import best_lap, is_green, is_timed_whole, lap_value
 from apps.sessions.models import Lap, Session
 from apps.sessions.selectors import lap_get_for_user
-from simcoach_site.events import LapStored
+from simcoach_site.events import LapStored, broadcast_on_commit, team_group
 
 from .models import (
     Invitation,
@@ -121,16 +121,36 @@ def invitation_accept(*, user: User, invitation: Invitation) -> Membership:
     return membership
 
 
+def _access_changed(team_id: int) -> None:
+    # Sockets watching through this team's grant check their access again when this commits
+    # (and cut themselves off if it is gone): leaving, a removal or an unshare acts at once.
+    broadcast_on_commit(team_group(team_id), {"type": "access.changed", "team_id": team_id})
+
+
 def _check_manager(by: Membership) -> None:
     if not by.can_manage:
         raise PermissionDenied("Only the team's owner and managers may do that")
 
 
+@transaction.atomic
 def _forget(membership: Membership) -> None:
     # Leaving takes the driver's choices with them: a later return starts private again.
     SessionShare.objects.filter(team_id=membership.team_id, session__owner_id=membership.user_id).delete()
     # Team mates' live references to this driver's laps fail the hook's access re-check.
     membership.delete()
+    _access_changed(membership.team_id)
+
+
+def team_delete(*, by: Membership) -> None:
+    """The owner deletes the team: memberships, shares, invitations and the team's board go
+    with it (its leaderboard is read from its shares), and every socket watching through it
+    is cut off when this commits."""
+    if by.role != Role.OWNER:
+        raise PermissionDenied("only the owner deletes the team")
+    team_id = by.team_id
+    with transaction.atomic():
+        _access_changed(team_id)
+        Team.objects.filter(pk=team_id).delete()
 
 
 def membership_leave(*, membership: Membership) -> None:
@@ -157,8 +177,10 @@ def membership_role_set(*, by: Membership, member: Membership, role: str) -> Mem
     _check_role(role)
     if member.role == Role.OWNER:
         raise TeamError("the owner's role changes by transferring ownership")
-    member.role = role
-    member.save(update_fields=["role"])
+    with transaction.atomic():
+        member.role = role
+        member.save(update_fields=["role"])
+        _access_changed(member.team_id)  # a coach made a driver watches live no more
     return member
 
 
@@ -175,17 +197,21 @@ def ownership_transfer(*, by: Membership, to: Membership) -> None:
 
 def membership_share_default_set(*, membership: Membership, share: bool) -> None:
     """Whether the driver's sessions without an explicit choice are shared with this team."""
-    membership.share_by_default = share
-    membership.save(update_fields=["share_by_default"])
+    with transaction.atomic():
+        membership.share_by_default = share
+        membership.save(update_fields=["share_by_default"])
+        _access_changed(membership.team_id)
 
 
 def session_share_set(*, membership: Membership, session: Session, shared: bool) -> None:
     """Share one of the member's own sessions with the team, or hide it from it."""
     if session.owner_id != membership.user_id:
         raise PermissionDenied("only the driver shares their session")
-    SessionShare.objects.update_or_create(
-        team_id=membership.team_id, session=session, defaults={"shared": shared}
-    )
+    with transaction.atomic():
+        SessionShare.objects.update_or_create(
+            team_id=membership.team_id, session=session, defaults={"shared": shared}
+        )
+        _access_changed(membership.team_id)
 
 
 def live_reference_set(*, user: User, lap_id: int) -> LiveReference:

@@ -18,6 +18,7 @@ urlpatterns = [
         name="team-invitation-accept",
     ),
     path("teams/<int:team_id>/leave/", views.team_leave, name="team-leave"),
+    path("teams/<int:team_id>/delete/", views.team_delete, name="team-delete"),
     path(
         "teams/<int:team_id>/members/<int:membership_id>/remove/",
         views.team_member_remove,
@@ -32,7 +33,6 @@ urlpatterns = [
         "teams/<int:team_id>/members/<int:membership_id>/transfer/", views.team_transfer, name="team-transfer"
     ),
     path("teams/<int:team_id>/sharing/", views.team_share_default, name="team-share-default"),
-    path("teams/<int:team_id>/sessions/<int:session_id>/", views.team_session, name="team-session"),
     path(
         "teams/<int:team_id>/sessions/<int:session_id>/share/",
         views.team_session_share,

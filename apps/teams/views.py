@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.lib.tokens import token_hash
 from apps.accounts.selectors import units_for_request
-from apps.sessions.selectors import lap_get_for_user, session_get_for_user, session_lap_table
+from apps.sessions.selectors import lap_get_for_user, session_get_for_user
 from simcoach_site.lib.auth import request_user
 
 from . import services
@@ -41,7 +42,6 @@ from .selectors import (
     session_shares_for_driver,
     team_activity,
     team_list_for_user,
-    team_session_get,
 )
 from .services import TeamError
 
@@ -169,6 +169,25 @@ def team_leave(request: HttpRequest, team_id: int) -> HttpResponse:
 
 
 @login_required
+@team_errors
+def team_delete(request: HttpRequest, team_id: int) -> HttpResponse:
+    """The owner deletes the team, after a confirm step (GET shows what goes with it)."""
+    me = membership_get_for_user(user=request.user, team_id=team_id, manage=True)
+    if me.role != "owner":
+        raise PermissionDenied("only the owner deletes the team")
+    if request.method == "POST":
+        if request.POST.get("confirm") != me.team.name:
+            raise TeamError("tick the box to confirm that the team is to be deleted")
+        services.team_delete(by=me)
+        messages.success(
+            request, f"{me.team} is deleted; nothing anyone shared with it is visible through it."
+        )
+        return redirect("teams")
+    context = {"team": me.team, "members": me.team.memberships.count()}
+    return render(request, "teams/team_delete.html", context)
+
+
+@login_required
 @require_POST
 @team_errors
 def team_member_remove(request: HttpRequest, team_id: int, membership_id: int) -> HttpResponse:
@@ -215,15 +234,6 @@ def team_session_share(request: HttpRequest, team_id: int, session_id: int) -> H
     session = session_get_for_user(user=request.user, session_id=session_id)  # your own only
     services.session_share_set(membership=me, session=session, shared=request.POST.get("shared") == "1")
     return redirect("team-detail", team_id)
-
-
-@login_required
-def team_session(request: HttpRequest, team_id: int, session_id: int) -> HttpResponse:
-    """A session a team mate shared with the team: its laps, read-only, with "compare with mine"."""
-    me = membership_get_for_user(user=request.user, team_id=team_id)
-    session = team_session_get(team=me.team, session_id=session_id)
-    context = {"team": me.team, "session": session, "table": session_lap_table(session=session)}
-    return render(request, "teams/team_session.html", context)
 
 
 @login_required

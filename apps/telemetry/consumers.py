@@ -20,7 +20,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 from django.http import Http404
 from django.utils import timezone
@@ -38,13 +38,21 @@ from apps.sessions.selectors import (
     session_get_for_user,
     session_live_snapshot,
 )
-from apps.sharing.models import ShareLink
-from apps.sharing.selectors import ShareAccess, share_link_resolve, share_link_session
+from apps.sharing.access import (
+    Access,
+    Grant,
+    grant_by_coached_driver,
+    grant_by_team,
+    grant_by_token,
+    live_session_for,
+    still_covers,
+)
 from apps.sharing.services import NoteRefused, coach_note_send, share_link_touch
 from apps.traces.lib.columns import Columns
 from apps.traces.lib.influx import InfluxError
 from simcoach_agent import wire
 from simcoach_site.events import (
+    AccessChanged,
     CoachingNote,
     LiveCoaching,
     LiveFrame,
@@ -56,6 +64,7 @@ from simcoach_site.events import (
     rig_group,
     session_group,
     share_group,
+    team_group,
     user_group,
 )
 from simcoach_site.lib.client import client_ip, ip_bucket
@@ -65,7 +74,7 @@ from .fanout import live_fanout
 from .lib.live import frame_for_viewers
 from .lib.stream import CoachCadence, SequenceGate, hello_newest_t, protocol_mismatch
 from .lib.uplink import decode_frames
-from .lib.viewers import share_close, share_note_text, share_recheck_in
+from .lib.viewers import share_close, share_note_text, share_recheck_in, team_close
 from .services import (
     IngestCursor,
     IngestError,
@@ -622,65 +631,102 @@ class SessionLiveConsumer(LiveViewerConsumer):
 
 
 class ShareViewerConsumer(LiveViewerConsumer):
-    """A share-link holder (/ws/share/<token>/) or a coach's saved driver (/ws/coached/<id>/).
+    """Someone watching a driver through a grant (apps/sharing/access.py): a share-link holder
+    (/ws/share/<token>/), a coach's saved driver (/ws/coached/<id>/) or a coach of a team the
+    driver shares with (/ws/coached/team/<team>/<driver>/).
 
-    Read-only: the one thing it may send is a short note to the driver.
+    Read-only: the one thing it may send is a short note to the driver. The grant is checked
+    again on every note, when its group is told something changed, and every RECHECK_S.
     """
 
-    RECHECK_S = 10.0  # seconds between re-checks of the link in the database
-    link: ShareLink | None = None
-    share_group: str | None = None
+    RECHECK_S = 10.0  # seconds between re-checks of the grant in the database
+    grant: Grant | None = None
+    grant_group: str | None = None
     _guard: asyncio.Task[None] | None = None
+
+    @property
+    def _team_door(self) -> bool:
+        return "team_id" in self.scope["url_route"]["kwargs"]
 
     async def connect(self) -> None:
         await self.accept()
+        user = self.scope.get("user")
+        if self._team_door and (user is None or not user.is_authenticated):
+            await self._cut_off("login")
+            return
         access = await database_sync_to_async(self._resolve)()
-        if access.link is None or not access.ok:
+        if access.grant is None or not access.ok:
             await self._cut_off(access.refusal or "unknown")
             return
-        self.link = link = access.link
-        await database_sync_to_async(share_link_touch)(link=link)
-        await self._set_units(owner=await database_sync_to_async(lambda: link.owner)())
-        self.share_group = share_group(link.pk)
-        await self.channel_layer.group_add(self.share_group, self.channel_name)
-        if link.rig_id is not None:
+        if not access.grant.live:
+            await self._cut_off("forbidden")  # a team member who does not coach
+            return
+        self.grant = grant = access.grant
+        await self._set_units(owner=await database_sync_to_async(User.objects.get)(pk=grant.driver_id))
+        if grant.link is not None:
+            await database_sync_to_async(share_link_touch)(link=grant.link)
+            self.grant_group = share_group(grant.link.pk)
             # The rig's group announces each new session it starts: a live-rig link follows it.
-            self.follow_group = rig_group(link.rig_id)
+            self.follow_group = rig_group(grant.link.rig_id) if grant.link.rig_id is not None else None
+        else:  # a team's coach (or the driver, through their team's door)
+            self.grant_group = team_group(grant.team.pk) if grant.team is not None else None
+            self.follow_group = user_group(grant.driver_id)  # the driver's sessions, on any rig
+        if self.grant_group is not None:
+            await self.channel_layer.group_add(self.grant_group, self.channel_name)
+        if self.follow_group is not None:
             await self.channel_layer.group_add(self.follow_group, self.channel_name)
-        await self._watch(await database_sync_to_async(share_link_session)(link=link))
-        self._guard = asyncio.create_task(self._guard_link())
+        await self._watch(await database_sync_to_async(live_session_for)(grant))
+        self._guard = asyncio.create_task(self._guard_grant())
 
-    def _resolve(self) -> ShareAccess:
+    def _resolve(self) -> Access:
         kwargs = self.scope["url_route"]["kwargs"]
         if "token" in kwargs:
-            return share_link_resolve(token=kwargs["token"])
-        return share_link_resolve(coach=self.scope.get("user"), coached_driver_id=kwargs["coached_driver_id"])
+            return grant_by_token(kwargs["token"])
+        if "coached_driver_id" in kwargs:
+            return grant_by_coached_driver(self.scope.get("user"), kwargs["coached_driver_id"])
+        return grant_by_team(self.scope.get("user"), kwargs["team_id"], kwargs["driver_id"])
 
-    async def _guard_link(self) -> None:
+    def _refusal_now(self) -> str | None:
+        """Why this socket may no longer show what it shows (None: it still may)."""
+        access = self._resolve()
+        if access.grant is None or not access.ok:
+            return access.refusal or "unknown"
+        if not access.grant.live:
+            return "forbidden"
+        if self.session_id is not None and not still_covers(access.grant, self.session_id):
+            return "unshared"
+        return None
+
+    async def _recheck(self) -> bool:
+        refusal = await database_sync_to_async(self._refusal_now)()
+        if refusal is not None:
+            await self._cut_off(refusal)
+        return refusal is None
+
+    async def _guard_grant(self) -> None:
         while True:
             await asyncio.sleep(self._until_next_check())
-            access = await database_sync_to_async(self._resolve)()
-            if not access.ok:
-                await self._cut_off(access.refusal or "unknown")
+            if not await self._recheck():
                 return
 
     def _until_next_check(self) -> float:
-        expires_at = self.link.expires_at if self.link is not None else None
+        link = self.grant.link if self.grant is not None else None
+        expires_at = link.expires_at if link is not None else None
         return share_recheck_in(now=timezone.now(), expires_at=expires_at, every_s=self.RECHECK_S)
 
     async def _cut_off(self, refusal: str) -> None:
-        code, reason = share_close(refusal)
+        code, reason = team_close(refusal) if self._team_door else share_close(refusal)
         # Said in a message too: Daphne drops close reasons, and the page must tell why.
         await self.send_json({"type": "closed", "code": code, "reason": reason})
         await self.close(code, reason)
-        await self._leave_groups(self.share_group)
+        await self._leave_groups(self.grant_group)
         if self._guard is not None and self._guard is not asyncio.current_task():
             self._guard.cancel()
 
     async def disconnect(self, code: int) -> None:
         if self._guard is not None:
             self._guard.cancel()
-        await self._leave_groups(self.share_group)
+        await self._leave_groups(self.grant_group)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
@@ -694,25 +740,32 @@ class ShareViewerConsumer(LiveViewerConsumer):
             await self.send_json({"type": "note_refused", "reason": str(exc)})
 
     def _send_note(self, text: object) -> None:
-        # Re-resolved on every note: a link revoked a moment ago must not speak to the rig.
+        # Re-resolved on every note: a grant gone a moment ago must not speak to the rig.
         access = self._resolve()
-        if access.link is None or not access.ok or self.session_id is None:
+        if access.grant is None or not access.ok or self.session_id is None:
             raise NoteRefused("there is no live session to send a note to")
-        session = share_link_session(link=access.link, session_id=self.session_id)
-        if session is None:
+        session = live_session_for(access.grant, session_id=self.session_id)
+        if session is None or not access.grant.notes:
             raise NoteRefused("there is no live session to send a note to")
-        coach_note_send(link=access.link, session=session, text=text)
+        coach_note_send(grant=access.grant, session=session, text=text)
 
     async def session_started(self, event: SessionStarted) -> None:
-        if self.link is None:
+        if self.grant is None:
             return
-        find = database_sync_to_async(share_link_session)
-        session = await find(link=self.link, session_id=event["session_id"])
+        find = database_sync_to_async(live_session_for)
+        session = await find(self.grant, session_id=event["session_id"])
         if session is not None:
             await self._watch(session)
 
     async def share_revoked(self, event: ShareRevoked) -> None:
         await self._cut_off("revoked")
+
+    async def access_changed(self, event: AccessChanged) -> None:
+        if await self._recheck() and self.session_id is None and self.grant is not None:
+            # Shared just now (or by default from now): show what is live, if anything.
+            session = await database_sync_to_async(live_session_for)(self.grant)
+            if session is not None:
+                await self._watch(session)
 
     async def rig_revoked(self, event: RigRevoked) -> None:
         await self._cut_off("revoked")  # an unpaired rig shares nothing any more

@@ -10,5 +10,7 @@ viewer_urlpatterns = [
     # Share viewers need no account, but they are browser sockets all the same (Origin checked).
     path("ws/share/<str:token>/", consumers.ShareViewerConsumer.as_asgi()),
     path("ws/coached/<int:coached_driver_id>/", consumers.ShareViewerConsumer.as_asgi()),
+    # A coach of a team the driver shares with: access by team role, re-checked on every change.
+    path("ws/coached/team/<int:team_id>/<int:driver_id>/", consumers.ShareViewerConsumer.as_asgi()),
     re_path(r"", consumers.UnknownSocketConsumer.as_asgi()),  # last: every other path
 ]

@@ -33,6 +33,7 @@ from apps.sessions.models import Session
 from apps.sessions.services_import import session_import
 from apps.sessions.tests.factories import session_with_demo_laps
 from apps.sharing.services import coached_driver_save, share_link_create
+from apps.teams.services import invitation_accept, invitation_create_user, session_share_set, team_create
 from tests.servers import agent, set_server_password, stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -156,6 +157,8 @@ class Site:
     live_token: str
     coached_id: int
     rig_token: str
+    team_id: int
+    team_driver_id: int
 
 
 @pytest.fixture
@@ -180,7 +183,16 @@ def site(driver, coach, fixtures_dir: Path) -> Site:  # type: ignore[no-untyped-
     from apps.sharing.models import ShareLink
 
     coached = coached_driver_save(coach=driver, link=ShareLink.objects.get(pk=link.pk))
-    return Site(imported, demo, session_token, live_token, coached.pk, rig_token)
+    # ... and owns a team the coach drives in, sharing a session: the team driver's pages.
+    team = team_create(owner=driver, name="Spa endurance squad")
+    owner = team.memberships.get()
+    member = invitation_accept(
+        user=coach, invitation=invitation_create_user(by=owner, username=coach.username)
+    )
+    session_share_set(
+        membership=member, session=session_with_demo_laps(coach, laps=2, noise=False), shared=True
+    )
+    return Site(imported, demo, session_token, live_token, coached.pk, rig_token, team.pk, coach.pk)
 
 
 def logged_out_pages(site: Site) -> list[PageSpec]:
@@ -213,6 +225,10 @@ def logged_in_pages(site: Site) -> list[PageSpec]:
         ("sharing", "/sharing/", None),
         ("coached-drivers", "/coaching/drivers/", None),
         ("coached-driver-live", f"/coaching/drivers/{site.coached_id}/", None),
+        ("team", f"/teams/{site.team_id}/", None),
+        ("team-driver", f"/coaching/teams/{site.team_id}/drivers/{site.team_driver_id}/", None),
+        ("team-driver-live", f"/coaching/teams/{site.team_id}/drivers/{site.team_driver_id}/live/", None),
+        ("team-delete", f"/teams/{site.team_id}/delete/", None),
         ("progress", f"/progress/?track={site.demo.track_id}&car={site.demo.car_id}", None),
         ("units", "/accounts/units/", None),
         ("password", "/accounts/password/", None),

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from typing import Final
 
-from simcoach_agent.wire import CLOSE_GONE, CLOSE_NOT_FOUND, WireError
+from simcoach_agent.wire import CLOSE_GONE, CLOSE_NOT_FOUND, CLOSE_REVOKED, CLOSE_UNAUTHORIZED, WireError
 
 SHARE_CLOSE: Final = {
     "unknown": (CLOSE_NOT_FOUND, "unknown share link"),
@@ -16,9 +16,24 @@ SHARE_CLOSE: Final = {
 }
 
 
+# A team coach's socket: outside the team (never in it, left, removed, team deleted) is
+# unknown, like a page's 404; a member who does not coach is refused; an unshared session gone.
+TEAM_CLOSE: Final = {
+    "unknown": (CLOSE_NOT_FOUND, "not a driver of a team you are in"),
+    "login": (CLOSE_UNAUTHORIZED, "log in to watch your team's drivers"),
+    "forbidden": (CLOSE_REVOKED, "only the team's coaches, managers and owner watch its drivers live"),
+    "unshared": (CLOSE_GONE, "the driver no longer shares this session with the team"),
+}
+
+
 def share_close(refusal: str) -> tuple[int, str]:
     """The close code and reason for a share link refused as ``refusal``."""
     return SHARE_CLOSE.get(refusal, SHARE_CLOSE["unknown"])
+
+
+def team_close(refusal: str) -> tuple[int, str]:
+    """The close code and reason for a team coach's socket refused as ``refusal``."""
+    return TEAM_CLOSE.get(refusal, TEAM_CLOSE["unknown"])
 
 
 def share_recheck_in(*, now: dt.datetime, expires_at: dt.datetime | None, every_s: float) -> float:
