@@ -436,11 +436,10 @@ class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(session_group(session.pk), self.channel_name)
         live_fanout().watch(session.pk, self)
         snapshot = await database_sync_to_async(session_live_snapshot)(session=session)
-        await self.send_json({"type": "session", **snapshot})
         cues = await database_sync_to_async(
             lambda: [cue_dict(c) for c in cue_list_for_session(session=session)]
         )()
-        await self.send_json({"type": "cues", "session_id": session.pk, "cues": cues})
+        await self.send_json({"type": "session", **snapshot, "cues": cues})  # with its cues so far
 
     async def _unwatch(self) -> None:
         if self.session_id is not None:

@@ -109,11 +109,10 @@
 
   window.simcoachCues = {
     connect(sender) { send = sender; },
-    session(s) { session = s; cues = new Map(); renderCorners(); renderList(); },
+    session(s) { session = s; cues = new Map((s.cues || []).map((c) => [c.id, c])); renderCorners(); renderList(); },
     // a click on the track map (live.js knows the drawing): the lap distance under it
     mapClick(at) { if (at != null) choose(at, ""); },
     handle(msg) {
-      if (msg.type === "cues") { cues = new Map(msg.cues.map((c) => [c.id, c])); renderList(); return; }
       if (msg.type === "cue_refused") { $("cue-status").textContent = "not pinned: " + msg.reason; return; }
       if (msg.type !== "cue") return;
       const c = msg.cue;

@@ -71,7 +71,7 @@
       case "rigs": return onRigs(msg);
       case "waiting": $("title").textContent = root.dataset.share ? "Waiting for the driver…" : "Waiting for your rig…"; return;
       case "closed": closedReason = msg.reason; return; // the server says why before it closes
-      case "cues": case "cue": case "cue_refused": if (cues) cues.handle(msg); return;
+      case "cue": case "cue_refused": if (cues) cues.handle(msg); return;
       case "note_refused": if ($("note-status")) $("note-status").textContent = "not sent: " + msg.reason; return;
     }
   }

@@ -48,7 +48,7 @@ async def owner_page(user: Any, session_id: int) -> WebsocketCommunicator:
     page = await viewer(user, f"/ws/live/{session_id}/")
     connected, _ = await page.connect()
     assert connected
-    assert (await page_next(page, "cues"))["cues"] == []
+    assert (await page_next(page, "session"))["cues"] == []
     return page
 
 
