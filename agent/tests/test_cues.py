@@ -136,3 +136,52 @@ def test_a_good_cue_message_is_read() -> None:
         }
     )
     assert cue == Cue(7, 396.0, "brake", 2.0, "once", "La Source")
+
+
+class FakeUplink:
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+
+    def send_control(self, msg: dict) -> None:
+        self.sent.append(msg)
+
+
+def pipeline_with_cues(as_json: bool):  # type: ignore[no-untyped-def]
+    """The CLI's cue handling without a spool, a socket or a source: only what it touches."""
+    import io
+
+    from simcoach_agent.cli import Pipeline, Reporter
+
+    pipe = object.__new__(Pipeline)
+    pipe.reporter = Reporter(as_json=as_json, out=io.StringIO())
+    pipe.cues, pipe.uplink, pipe.speaker, pipe.producer = CueBoard(7004.0), FakeUplink(), None, None
+    return pipe
+
+
+def test_the_cli_acks_a_cue_says_it_at_its_point_and_reports_it() -> None:
+    pipe = pipeline_with_cues(as_json=False)
+    pipe._on_cue(
+        {"type": "cue", "id": 9, "at_m": 2220.0, "text": "brake at the 100 board", "label": "Les Combes"}
+    )
+    pipe._on_cue({"type": "cue", "id": "bad", "at_m": 1.0, "text": "x"})  # refused, not acked
+    assert [m["type"] for m in pipe.uplink.sent] == ["cue_ack"] and pipe.uplink.sent[0]["id"] == 9
+    for d in range(1500, 2300, 2):
+        pipe._cue_frame({"lap": 2, "lap_dist": float(d), "speed": 252.0, "in_pit": 0})
+    spoken = pipe.uplink.sent[1]
+    assert spoken == {"type": "cue_spoken", "id": 9, "lap": 2, "before_m": 210.0, "speed_kmh": 252.0}
+    assert "[CUE Les Combes in 210 m] brake at the 100 board" in pipe.reporter.out.getvalue()
+    pipe._on_cue({"type": "cue_removed", "id": 9})
+    pipe._on_cue({"type": "welcome", "session_id": 1})
+    assert pipe.cues.cues() == []
+
+
+def test_the_cli_prints_a_spoken_cue_as_json() -> None:
+    import json
+
+    pipe = pipeline_with_cues(as_json=True)
+    pipe._on_cue({"type": "cue", "id": 3, "at_m": 500.0, "text": "lift", "lead_s": 2})
+    for d in range(0, 600, 5):
+        pipe._cue_frame({"lap": 1, "lap_dist": float(d), "speed": 180.0})
+    events = [json.loads(line) for line in pipe.reporter.out.getvalue().splitlines()]
+    said = [e for e in events if e["event"] == "cue_spoken"]
+    assert len(said) == 1 and said[0]["before_m"] == 100.0 and said[0]["lap_dist"] == 400.0
