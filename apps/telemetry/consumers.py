@@ -726,9 +726,9 @@ class ShareViewerConsumer(LiveViewerConsumer):
         def find() -> Session | None:
             # Re-resolved on every request, as for notes: a revoked link pins nothing.
             access = self._resolve()
-            if access.link is None or not access.ok or session_id is None:
-                return None
-            return share_link_session(link=access.link, session_id=session_id)
+            if access.link is None or not access.ok:
+                raise CueRefused(f"this share link is {access.refusal or 'unknown'}")
+            return share_link_session(link=access.link, session_id=session_id) if session_id else None
 
         label = (self.link.label if self.link is not None else "") or "Coach"
         user = self.scope.get("user")

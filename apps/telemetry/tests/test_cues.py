@@ -203,3 +203,54 @@ async def test_a_coach_pins_through_the_share_link_until_it_is_revoked(rig_and_t
     assert count == 1
     await rig.disconnect()
     await coach.disconnect()
+
+
+async def test_an_expired_link_pins_nothing_even_before_its_socket_is_closed(rig_and_token, driver) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from apps.sharing.models import ShareLink
+
+    rig_row, token = rig_and_token
+    rig, _ = await open_session(token)
+    link, share_token = await database_sync_to_async(share_link_create)(
+        owner=driver, rig=rig_row, expires_in=dt.timedelta(hours=1), label="Coach Alex"
+    )
+    coach, _ = await watch_share(share_token)
+    past = timezone.now() - dt.timedelta(seconds=1)
+    await database_sync_to_async(ShareLink.objects.filter(pk=link.pk).update)(expires_at=past)
+    await coach.send_to(text_data='{"type": "cue_pin", "at_m": 10, "text": "too late"}')
+    assert "expired" in (await page_next(coach, "cue_refused"))["reason"]
+    assert await database_sync_to_async(Cue.objects.count)() == 0
+    await rig.disconnect()
+    await coach.disconnect()
+
+
+async def test_an_owner_cannot_remove_another_sessions_cue_or_send_odd_fields(
+    rig_and_token, driver, django_user_model
+) -> None:
+    _, token = rig_and_token
+    rig, welcome = await open_session(token)
+    page = await owner_page(driver, welcome["session_id"])
+    other = await database_sync_to_async(django_user_model.objects.create_user)(
+        "other", "o@example.com", "pw-other-1"
+    )
+    _, other_token = await database_sync_to_async(rig_create)(owner=other, name="Other rig")
+    other_rig, other_welcome = await open_session(other_token, {**HELLO, "session_uid": "uid-other"})
+    other_page = await owner_page(other, other_welcome["session_id"])
+    await other_page.send_json_to({"type": "cue_pin", "at_m": 100, "text": "theirs"})
+    theirs = await rig_next(other_rig, "cue")
+
+    await page.send_json_to({"type": "cue_remove", "id": theirs["id"]})
+    assert "no such cue" in (await page_next(page, "cue_refused"))["reason"]
+    await page.send_json_to(
+        {"type": "cue_pin", "at_m": 100, "text": "x", "session_id": other_welcome["session_id"]}
+    )
+    assert "unexpected fields: session_id" in (await page_next(page, "cue_refused"))["reason"]
+    await page.send_json_to({"type": "cue_pin", "at_m": -5, "text": "x"})
+    assert "0..1000 m" in (await page_next(page, "cue_refused"))["reason"]
+    row = await database_sync_to_async(Cue.objects.get)(pk=theirs["id"])
+    assert row.removed_at is None and await database_sync_to_async(Cue.objects.count)() == 1
+    for comm in (rig, page, other_rig, other_page):
+        await comm.disconnect()
