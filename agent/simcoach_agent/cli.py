@@ -230,6 +230,8 @@ class Pipeline:
 
     def _cue_frame(self, frame: dict[str, Any]) -> None:
         """Every frame, on the producer's thread: say the cues that are due now."""
+        if not self.cues:
+            return
         try:
             lap, dist, speed = int(frame["lap"]), float(frame["lap_dist"]), float(frame["speed"])
         except (KeyError, TypeError, ValueError):

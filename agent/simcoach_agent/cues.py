@@ -81,6 +81,9 @@ class CueBoard:
         self._said: dict[int, int] = {}  # cue id -> the lap on which it was said
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        return len(self._cues)  # a glance without the lock: the per-frame "anything to do?"
+
     def put(self, cue: Cue) -> None:
         """Add or replace a cue (a resend after a reconnect keeps what was said this lap)."""
         with self._lock:
