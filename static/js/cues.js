@@ -59,7 +59,14 @@
   function renderCorners() {
     const box = $("cue-corners");
     box.textContent = "";
-    for (const c of (session && session.corners) || []) {
+    const corners = (session && session.corners) || [];
+    if (session && !corners.length) {
+      const hint = document.createElement("span");
+      hint.className = "muted";
+      hint.textContent = "No corners known for this track: type a distance, or click the map once it is drawn.";
+      box.append(hint);
+    }
+    for (const c of corners) {
       const b = document.createElement("button");
       b.type = "button"; b.className = "button small ghost cue-corner";
       // The corner's start: where the braking and turn-in happen, so "before it" is in time.
