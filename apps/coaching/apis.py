@@ -75,7 +75,7 @@ class SessionCueListApi(APIView):
         try:
             cue = cue_pin(
                 session=session,
-                author=request.user.get_username(),
+                author="Driver",  # shown to share viewers too: a role, never the account name
                 via=Cue.Via.LIVE,
                 author_user=request.user,
                 at_m=data.get("at_m"),

@@ -83,6 +83,7 @@ from .services_cues import viewer_cue_request
 from .writer import BatchWriter
 
 log = logging.getLogger(__name__)
+DRIVER_AUTHOR = "Driver"  # how a cue the driver pinned is signed
 DRAIN_ON_CLOSE_S = 10.0
 
 
@@ -618,7 +619,8 @@ class SessionLiveConsumer(LiveViewerConsumer):
         def find() -> Session | None:
             return session_get_for_user(user=user, session_id=session_id) if session_id else None
 
-        await self._cue_request(content, find, user.get_username(), "live", user)
+        # "Driver", not the username: share viewers see who pinned a cue, never the account
+        await self._cue_request(content, find, DRIVER_AUTHOR, "live", user)
 
     async def session_started(self, event: SessionStarted) -> None:
         if self.follows_rigs:

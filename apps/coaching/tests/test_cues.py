@@ -99,7 +99,7 @@ def test_the_api_pins_lists_and_removes_the_owners_cues(live: Session, driver) -
     )
     assert made.status_code == 201, made.content
     cue = made.json()
-    assert cue["author"] == "driver" and cue["via"] == "live" and cue["delivery_ms"] is None
+    assert cue["author"] == "Driver" and cue["via"] == "live" and cue["delivery_ms"] is None
     assert [c["id"] for c in client.get(url).json()["cues"]] == [cue["id"]]
     bad = client.post(url, {"at_m": 9000, "text": "beyond"}, "application/json")
     assert bad.status_code == 400 and "0..7004 m" in bad.json()["detail"]

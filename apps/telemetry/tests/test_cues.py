@@ -76,7 +76,7 @@ async def test_a_pinned_cue_reaches_the_agent_whose_ack_and_report_are_recorded(
     }
     assert isinstance(sent["sent_at"], float)
     pinned = (await page_next(page, "cue"))["cue"]
-    assert pinned["id"] == sent["id"] and pinned["author"] == "driver" and pinned["delivery_ms"] is None
+    assert pinned["id"] == sent["id"] and pinned["author"] == "Driver" and pinned["delivery_ms"] is None
 
     await rig.send_to(
         bytes_data=wire.encode_control({"type": "cue_ack", "id": sent["id"], "received_at": 1.0})
