@@ -129,6 +129,10 @@ def test_a_coach_pins_a_cue_at_a_corner_and_the_driver_hears_it_before_the_corne
             expect(coach.locator("#cue-list")).to_contain_text(
                 f"spoken {round(before)} m before", timeout=WAIT_MS
             )
+            # Removed on the page: the agent drops it, and the driver's list empties too.
+            coach.click(f"#cue-list li[data-cue='{received['id']}'] .cue-remove")
+            agent_event(agent, {"event_kind": "cue_removed", "id": received["id"]}, 30)
+            expect(owner.locator("#cue-list")).to_contain_text("No cues pinned.", timeout=WAIT_MS)
 
         finally:
             browser.close()
