@@ -90,7 +90,41 @@ class CoachingNote(TypedDict, total=False):
     rig_id: int  # to the rig's socket
 
 
-LayerEvent = SessionStarted | SessionEnded | RigRevoked | ShareRevoked | AccessChanged | CoachingNote
+class CueDeliver(TypedDict):
+    """To a rig's socket: send this cue (apps.coaching.selectors_cues.cue_wire) to the agent."""
+
+    type: Literal["cue.deliver"]
+    session_id: int
+    cue: dict[str, object]
+
+
+class CueWithdraw(TypedDict):
+    type: Literal["cue.withdraw"]
+    session_id: int
+    cue_id: int
+
+
+class CueChanged(TypedDict):
+    """To a session's viewers: a cue was pinned, removed, delivered or spoken (`spoken`: the
+    agent just said it, so the page shows it now)."""
+
+    type: Literal["cue.changed"]
+    session_id: int
+    cue: dict[str, object]  # apps.coaching.selectors_cues.cue_dict
+    spoken: bool
+
+
+LayerEvent = (
+    SessionStarted
+    | SessionEnded
+    | RigRevoked
+    | ShareRevoked
+    | AccessChanged
+    | CoachingNote
+    | CueDeliver
+    | CueWithdraw
+    | CueChanged
+)
 
 # The live stream of a session, sent by the rig's consumer straight to the layer rather than
 # through broadcast_on_commit: viewers see frames before the store has them. Annotated dict

@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from apps.accounts.services import rig_create
-from apps.coaching.models import FocusCorner
+from apps.coaching.models import Cue, FocusCorner
 from apps.sessions.models import Import
 from apps.sessions.tests.factories import session_with_demo_laps
 from apps.sharing.services import coached_driver_save, share_link_create, share_link_revoke
@@ -136,6 +136,10 @@ MATRIX: dict[str, object] = {
     "sessions/<int:session_id>/live/": Owned(lambda o: f"/sessions/{o['session'].pk}/live/"),
     "sessions/<int:session_id>/report/": Owned(lambda o: f"/sessions/{o['session'].pk}/report/"),
     "api/sessions/<int:session_id>/report/": Owned(lambda o: f"/api/sessions/{o['session'].pk}/report/"),
+    "api/sessions/<int:session_id>/cues/": Owned(lambda o: f"/api/sessions/{o['session'].pk}/cues/"),
+    "api/sessions/<int:session_id>/cues/<int:cue_id>/": Owned(
+        lambda o: f"/api/sessions/{o['session'].pk}/cues/{o['cue'].pk}/"
+    ),
     "progress/": LoginOnly(),
     "api/progress/": LoginOnly(),
     "progress/focus/<int:focus_id>/close/": Owned(
@@ -272,8 +276,12 @@ def objects(driver, coach, django_user_model) -> dict[str, Any]:  # type: ignore
     other = team_create(owner=coach, name="Away")
     invited = invitation_create_user(by=other.memberships.get(), username=driver.username)
     reference = live_reference_set(user=driver, lap_id=laps[1].pk)
+    cue = Cue.objects.create(
+        owner=driver, session=session, author="driver", via="live", at_m=300.0, text="brake at 100"
+    )
     return {
         "focus": focus,
+        "cue": cue,
         "session": session,
         "lap": laps[0],
         "lap2": laps[1],

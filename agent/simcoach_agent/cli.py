@@ -23,6 +23,7 @@ from typing import Any, Final, TextIO
 from . import __version__, config, wire
 from .channels import GAMES
 from .config import Config, ConfigError
+from .cues import Cue, CueBoard, CueError, DueCue
 from .export import add_export_parser
 from .lateness import DEFAULT_LIMIT_S, Lateness, Position
 from .pairing import PairingError, TokenRejected, pair, rig_status
@@ -87,6 +88,27 @@ class Reporter:
         elif not self.quiet:
             self._line(describe_message(msg))
 
+    def cue(self, due: DueCue, *, lap_dist: float) -> None:
+        """A pinned cue said now (``lap_dist``: where the car is)."""
+        if self.as_json:
+            c = due.cue
+            self.emit(
+                {
+                    "event": "cue_spoken",
+                    "id": c.id,
+                    "text": c.text,
+                    "label": c.label,
+                    "at_m": c.at_m,
+                    "lead_s": c.lead_s,
+                    "lap": due.lap,
+                    "lap_dist": lap_dist,
+                    "before_m": due.before_m,
+                    "speed_kmh": due.speed_kmh,
+                }
+            )
+        elif not self.quiet:
+            self._line(describe_cue(due))
+
     def status(self, fields: dict[str, Any]) -> None:
         if self.as_json:
             self.emit({"event": "status", **fields})
@@ -126,6 +148,12 @@ def describe_message(msg: dict[str, Any]) -> str:
     return f"[{severity}] {msg.get('text', '')}"
 
 
+def describe_cue(due: DueCue) -> str:
+    """``[CUE La Source in 118 m] brake at the 100 board``"""
+    where = due.cue.label or f"{due.cue.at_m:.0f} m"
+    return f"[CUE {where} in {due.before_m:.0f} m] {due.cue.text}"
+
+
 def status_text(f: dict[str, Any]) -> str:
     lap = f"lap {f['lap']}" if f.get("lap") is not None else "no lap yet"
     late = f" | late coaching {f['late_coaching']}" if f.get("late_coaching") else ""
@@ -159,8 +187,10 @@ class Pipeline:
             backoff_max=args.backoff_max,
             ping_interval=args.ping_interval,
             on_message=self._on_message,
+            on_cue=self._on_cue,
             on_status=self._on_status,
         )
+        self.cues = CueBoard()
         self.failure: str | None = None
         self.stopping = False  # Ctrl-C/SIGTERM: no more reading, drain, end, exit
         self._shutdown: asyncio.Task[None] | None = None
@@ -177,6 +207,62 @@ class Pipeline:
         newest = self.producer.stats.newest if self.producer is not None else None
         return Position(*newest) if newest is not None else None
 
+    # -- cues pinned to a place on track (cues.py); kept apart from the coaching messages
+
+    def _on_cue(self, msg: dict[str, Any]) -> None:
+        """A cue, a removal, or a welcome (a session starts: the server resends its cues)."""
+        kind = msg.get("type")
+        if kind == "welcome":
+            self.cues.clear()
+        elif kind == "cue_removed":
+            if isinstance(msg.get("id"), int) and self.cues.remove(msg["id"]):
+                self.reporter.info(f"cue {msg['id']} removed", event_kind="cue_removed", id=msg["id"])
+        elif kind == "cue":
+            self._cue_received(msg)
+
+    def _cue_received(self, msg: dict[str, Any]) -> None:
+        try:
+            cue = Cue.from_message(msg)
+        except CueError as exc:
+            log.warning("ignoring a cue from the server: %s", exc)
+            return
+        self.cues.put(cue)
+        # the server times the delivery by this ack's arrival (its own clock on both ends)
+        self.uplink.send_control({"type": "cue_ack", "id": cue.id, "received_at": time.time()})
+        where = cue.label or f"{cue.at_m:.0f} m"
+        self.reporter.info(
+            f"cue pinned at {where} ({cue.at_m:.0f} m, {cue.lead_s:g} s before): {cue.text}",
+            event_kind="cue_received",
+            id=cue.id,
+            at_m=cue.at_m,
+        )
+
+    def _cue_frame(self, frame: dict[str, Any]) -> None:
+        """Every frame, on the producer's thread: say the cues that are due now."""
+        if not self.cues:
+            return
+        try:
+            lap, dist, speed = int(frame["lap"]), float(frame["lap_dist"]), float(frame["speed"])
+        except (KeyError, TypeError, ValueError):
+            return
+        if self.cues.track_length_m is None and self.producer is not None:
+            # known once the source has decoded something (a replay); the producer asks too
+            info = self.producer.source.info()
+            self.cues.track_length_m = info.track_length_m if info is not None else None
+        for due in self.cues.update(lap, dist, speed, bool(frame.get("in_pit"))):
+            self.reporter.cue(due, lap_dist=dist)
+            if self.speaker is not None:
+                self.speaker.say(due.cue.text)
+            self.uplink.send_control(
+                {
+                    "type": "cue_spoken",
+                    "id": due.cue.id,
+                    "lap": due.lap,
+                    "before_m": due.before_m,
+                    "speed_kmh": due.speed_kmh,
+                }
+            )
+
     def _on_status(self, stats: UplinkStats) -> None:
         if stats.state == "backoff" and stats.last_error:
             log.info("%s", stats.last_error)
@@ -190,6 +276,7 @@ class Pipeline:
             resume_window=window,
             flush_every=self.args.batch_interval,
             on_flush=self.uplink.offer,
+            on_frame=self._cue_frame,
         ).start()
 
     async def run(self, *, open_source: Callable[[], Source | None], finite: bool) -> None:

@@ -45,6 +45,8 @@ STABLE_AFTER: Final = 30.0  # seconds connected after which a drop counts as a f
 END_SEND_TIMEOUT: Final = 2.0  # seconds to get a parting `end` into a socket that may be stuck
 
 MessageCallback = Callable[[dict[str, Any]], None]
+# server messages about cues (cues.py), and the welcome that starts a session's set of them
+CUE_MESSAGES: Final = ("cue", "cue_removed", "welcome")
 StatusCallback = Callable[["UplinkStats"], None]
 
 
@@ -112,6 +114,7 @@ class Uplink:
         backoff_min: float = 1.0,
         backoff_max: float = 60.0,
         on_message: MessageCallback | None = None,
+        on_cue: MessageCallback | None = None,
         on_status: StatusCallback | None = None,
         window: int = WINDOW_FRAMES,
         welcome_timeout: float = WELCOME_TIMEOUT,
@@ -127,6 +130,10 @@ class Uplink:
         self._poll_interval = poll_interval or batch_interval
         self._backoff = (backoff_min, backoff_max)  # seconds
         self._on_message = on_message
+        self._on_cue = on_cue
+        # control messages for the server (cue acks and reports), sent in order on the socket
+        # of the moment; those queued while disconnected go out after the next connect
+        self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._on_status = on_status
         self._window = window
         self._welcome_timeout = welcome_timeout
@@ -277,6 +284,7 @@ class Uplink:
         tasks = {
             asyncio.create_task(self._read_loop(ws)),
             asyncio.create_task(self._send_loop(ws, until_drained)),
+            asyncio.create_task(self._control_loop(ws)),
             asyncio.create_task(self._stop.wait()),
         }
         try:
@@ -315,8 +323,25 @@ class Uplink:
         elif kind in ("coaching", "note"):
             if self._on_message:
                 self._on_message(msg)
-        else:
+        elif kind not in CUE_MESSAGES:
             log.debug("uplink: ignoring server message of type %r", kind)
+        if kind in CUE_MESSAGES:
+            self._dispatch_cue(msg)
+
+    def _dispatch_cue(self, msg: dict[str, Any]) -> None:
+        if self._on_cue is not None:
+            self._on_cue(msg)
+
+    def send_control(self, msg: dict[str, Any]) -> None:
+        """Queue a control message (a map with a ``type``) for the server; safe from any thread."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._outbox.put_nowait, msg)
+
+    async def _control_loop(self, ws: ClientConnection) -> bool:
+        while True:
+            msg = await self._outbox.get()
+            await self._send(ws, wire.encode_control(msg))
 
     def _on_ack(self, seq: Any) -> None:
         if self._current is None or not isinstance(seq, int) or isinstance(seq, bool):

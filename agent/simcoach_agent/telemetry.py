@@ -49,6 +49,7 @@ class ProducerStats:
 # (session uid, seq of the first frame, frames): called from the producer's thread after a
 # commit, and with no frames once the session has ended
 FlushCallback = Callable[[str, int, list[QFrame]], None]
+FrameCallback = Callable[[Frame], None]
 
 
 def hello_fields(info: SessionInfo) -> dict[str, Any]:
@@ -207,6 +208,7 @@ class Producer:
         max_bytes: int = DEFAULT_MAX_BYTES,
         flush_every: float = FLUSH_EVERY,
         on_flush: FlushCallback | None = None,
+        on_frame: FrameCallback | None = None,
     ) -> None:
         self.source = source
         self.stats = ProducerStats()
@@ -231,6 +233,8 @@ class Producer:
         self._flush_every = flush_every  # seconds
         # told after each commit, with what was committed: the uplink sends it at once
         self._on_flush = on_flush
+        # told every frame as it is read, on this thread (the cue board: cues.py); must be quick
+        self._on_frame = on_frame
 
     def start(self) -> Producer:
         self._thread.start()
@@ -309,6 +313,8 @@ class Producer:
 
     def _append(self, spool: Spool, frame: Frame) -> None:
         self._pending.append(frame)
+        if self._on_frame is not None:
+            self._on_frame(frame)
 
     def _flush(self, spool: Spool) -> None:
         # One transaction per flush_every instead of per frame; a kill -9 loses at most the

@@ -31,6 +31,7 @@ class Store:
     ended: list[str] = field(default_factory=list)
     batches: list[tuple[int, str, int, int]] = field(default_factory=list)  # (conn, uid, seq, n)
     connections: int = 0
+    controls: list[dict[str, Any]] = field(default_factory=list)  # cue acks and reports, in order
     tokens_seen: list[str] = field(default_factory=list)
 
     def last_seq(self, uid: str) -> int:
@@ -115,6 +116,8 @@ class RigServer:
             elif msg["type"] == "end":
                 assert uid is not None
                 self.store.ended.append(uid)
+            elif msg["type"] in ("cue_ack", "cue_spoken"):
+                self.store.controls.append(msg)
 
     async def _hello(self, ws: ServerConnection, msg: dict[str, Any]) -> str | None:
         self.store.hellos.append(msg)

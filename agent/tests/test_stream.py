@@ -273,6 +273,25 @@ async def test_its_hello_says_where_the_car_is_now(server: RigServer, spool: Spo
     assert server.store.hellos[1]["newest_t"] == pytest.approx(frame(119)["t"], abs=1e-3)
 
 
+async def test_it_hands_cues_and_welcomes_to_the_cue_callback_and_sends_control_replies(
+    server: RigServer, spool: Spool
+) -> None:
+    cue = {"type": "cue", "id": 4, "at_m": 2220.0, "text": "brake at the 100 board", "lead_s": 3.0}
+    server.behaviour.greet_with = [cue, {"type": "cue_removed", "id": 4}]
+    got: list[dict[str, Any]] = []
+    spool.session_open("s1", HELLO)
+    up = uplink(server, spool, on_cue=got.append)
+    task = asyncio.create_task(up.run())
+    await wait_for(lambda: len(got) == 3)
+    assert [m["type"] for m in got] == ["welcome", "cue", "cue_removed"]
+    up.send_control({"type": "cue_ack", "id": 4, "received_at": 1.0})
+    up.send_control({"type": "cue_spoken", "id": 4, "lap": 2, "before_m": 150.0, "speed_kmh": 180.0})
+    await wait_for(lambda: len(server.store.controls) == 2)
+    up.stop()
+    await task
+    assert [m["type"] for m in server.store.controls] == ["cue_ack", "cue_spoken"]
+
+
 async def test_it_retries_with_backoff_while_nobody_listens(spool: Spool) -> None:
     closed = await RigServer().start()
     await closed.stop()  # a port nobody listens on

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import FocusCorner, Report
+from .models import Cue, FocusCorner, Report
 
 
 @admin.register(Report)
@@ -26,3 +26,10 @@ class FocusCornerAdmin(admin.ModelAdmin):
     list_display = ("corner", "owner", "track", "car", "kind", "target", "status")
     list_filter = ("status", "kind")
     raw_id_fields = ("owner", "track", "car", "opened_in", "closed_in")
+
+
+@admin.register(Cue)
+class CueAdmin(admin.ModelAdmin):
+    list_display = ("text", "label", "at_m", "session", "author", "via", "created_at", "removed_at")
+    list_filter = ("via", "repeat")
+    raw_id_fields = ("owner", "session", "author_user")

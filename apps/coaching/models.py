@@ -126,3 +126,55 @@ class FocusCorner(models.Model):
     @property
     def unit(self) -> str:
         return "m" if self.kind == self.Kind.BRAKE else "km/h"
+
+
+class Cue(models.Model):
+    """A short text pinned to a lap distance of a live session: the rig's agent says it
+    `lead_s` seconds before the car reaches `at_m`, every lap (or once), until removed.
+
+    The delivery facts are the server's own clock at both ends (no skew with the rig's):
+    `sent_at` when the rig socket sent it, `delivered_at` when the agent's ack arrived.
+    """
+
+    class Repeat(models.TextChoices):
+        EVERY_LAP = "every_lap", "every lap"
+        ONCE = "once", "once"
+
+    class Via(models.TextChoices):
+        LIVE = "live", "live page"  # the driver, on their own live page or the API
+        SHARE = "share", "share link"  # a coach holding the driver's share link
+        TEAM = "team", "team"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cues")
+    session = models.ForeignKey("racing_sessions.Session", on_delete=models.CASCADE, related_name="cues")
+    author = models.CharField(max_length=80, help_text="shown with the cue: the driver, or the link's label")
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    via = models.CharField(max_length=5, choices=Via.choices)
+    at_m = models.FloatField(help_text="lap distance of the point, m")
+    label = models.CharField(max_length=40, blank=True, help_text="the corner it is at, if one was chosen")
+    text = models.CharField(max_length=80)
+    lead_s = models.FloatField(default=3.0, help_text="seconds before the point to say it")
+    repeat = models.CharField(max_length=9, choices=Repeat.choices, default=Repeat.EVERY_LAP)
+    created_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    spoken_at = models.DateTimeField(null=True, blank=True)
+    spoken_lap = models.PositiveIntegerField(null=True, blank=True)
+    spoken_before_m = models.FloatField(null=True, blank=True)
+    spoken_speed_kmh = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["at_m", "pk"]
+        indexes = [models.Index(fields=["session", "removed_at"], name="cue_session_active")]
+
+    def __str__(self) -> str:
+        return f"{self.text} @ {self.at_m:.0f} m"
+
+    @property
+    def delivery_ms(self) -> float | None:
+        if self.sent_at is None or self.delivered_at is None:
+            return None
+        return (self.delivered_at - self.sent_at).total_seconds() * 1000.0

@@ -12,4 +12,10 @@ urlpatterns = [
         apis.SessionReportLatestApi.as_view(),
         name="api-session-report",
     ),
+    path("api/sessions/<int:session_id>/cues/", apis.SessionCueListApi.as_view(), name="api-session-cues"),
+    path(
+        "api/sessions/<int:session_id>/cues/<int:cue_id>/",
+        apis.SessionCueApi.as_view(),
+        name="api-session-cue",
+    ),
 ]

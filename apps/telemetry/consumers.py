@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable
@@ -28,7 +29,9 @@ from django.utils import timezone
 from apps.accounts.selectors import rig_get_for_user, units_for_viewer
 from apps.coaching.lib.discipline import Discipline, Verdict
 from apps.coaching.lib.rules import LiveCoach, Message, message_text
+from apps.coaching.selectors_cues import cue_dict, cue_for_rig, cue_list_for_session, cue_wire
 from apps.coaching.services import live_coach_for_session, live_coach_lap_completed
+from apps.coaching.services_cues import CueRefused, cue_delivered, cue_sent, cue_spoken
 from apps.sessions.models import Session
 from apps.sessions.selectors import (
     RigLive,
@@ -54,6 +57,9 @@ from simcoach_agent import wire
 from simcoach_site.events import (
     AccessChanged,
     CoachingNote,
+    CueChanged,
+    CueDeliver,
+    CueWithdraw,
     LiveCoaching,
     LiveFrame,
     LiveLap,
@@ -74,7 +80,7 @@ from .fanout import live_fanout
 from .lib.live import frame_for_viewers
 from .lib.stream import CoachCadence, SequenceGate, hello_newest_t, protocol_mismatch
 from .lib.uplink import decode_frames
-from .lib.viewers import share_close, share_note_text, share_recheck_in, team_close
+from .lib.viewers import cue_request_of, share_close, share_note_text, share_recheck_in, team_close
 from .services import (
     IngestCursor,
     IngestError,
@@ -84,9 +90,11 @@ from .services import (
     telemetry_session_end,
     telemetry_session_open,
 )
+from .services_cues import viewer_cue_request
 from .writer import BatchWriter
 
 log = logging.getLogger(__name__)
+DRIVER_AUTHOR = "Driver"  # how a cue the driver pinned is signed
 DRAIN_ON_CLOSE_S = 10.0
 
 
@@ -129,6 +137,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self._coach_lock, self._cadence = asyncio.Lock(), CoachCadence()
         self.discipline = _new_discipline()
+        self._cue_sent_at: dict[int, dt.datetime] = {}  # cue id -> when this socket sent it
         await self.accept()
         rig, ip = self.scope.get("rig"), ip_bucket(client_ip(self.scope))
         if await sync_to_async(rig_token_throttled)(ip=ip):
@@ -177,7 +186,13 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
             if bytes_data is None:
                 raise wire.WireError("send msgpack in binary messages, not text")
             msg = wire.decode_message(bytes_data)
-            handler = {"hello": self._hello, "frames": self._frames, "end": self._end}.get(msg["type"])
+            handler = {
+                "hello": self._hello,
+                "frames": self._frames,
+                "end": self._end,
+                "cue_ack": self._cue_ack,
+                "cue_spoken": self._cue_spoken,
+            }.get(msg["type"])
             if handler is None:
                 raise wire.WireError(f"unknown message type {msg['type'][:40]!r}")
             await handler(msg)
@@ -220,6 +235,8 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         # `ended`: the agent moves what it has not sent to a new session (docs/protocol.md)
         welcome = {"type": "welcome", "session_id": session.pk, "last_seq": session.last_seq, "ended": ended}
         await self.send_msgpack(welcome)
+        if not ended:
+            await self._send_active_cues(session)
 
     async def _frames(self, msg: dict[str, Any]) -> None:
         if self.gate is None:
@@ -385,6 +402,52 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
     async def coaching_note(self, event: CoachingNote) -> None:
         await self.send_msgpack({"type": "note", "author": event["author"], "text": event["text"]})
 
+    # -- cues pinned to a place on track: to the agent, and what it reports back
+
+    async def _send_active_cues(self, session: Session) -> None:
+        """A (re)connected agent clears its cues at the welcome: it gets the session's again."""
+        cues = await database_sync_to_async(
+            lambda: [cue_wire(c) for c in cue_list_for_session(session=session)]
+        )()
+        for cue in cues:
+            await self._send_cue(cue)
+
+    async def _send_cue(self, cue: dict[str, Any]) -> None:
+        sent_at = timezone.now()  # the server's clock at both ends of the delivery time
+        await self.send_msgpack({**cue, "sent_at": sent_at.timestamp()})
+        self._cue_sent_at[cue["id"]] = sent_at
+        await database_sync_to_async(cue_sent)(cue_id=cue["id"], sent_at=sent_at)
+
+    async def cue_deliver(self, event: CueDeliver) -> None:
+        if event["session_id"] == self.session_id:
+            await self._send_cue(dict(event["cue"]))
+
+    async def cue_withdraw(self, event: CueWithdraw) -> None:
+        if event["session_id"] == self.session_id:
+            await self.send_msgpack({"type": "cue_removed", "id": event["cue_id"]})
+
+    async def _cue_ack(self, msg: dict[str, Any]) -> None:
+        arrived = timezone.now()
+        cue = await database_sync_to_async(cue_for_rig)(rig_id=self.rig.pk, cue_id=msg.get("id"))
+        if cue is None:
+            # a bad or stale reply is not worth the telemetry: logged and dropped, socket kept
+            log.warning("rig %s: cue_ack for unknown cue %r ignored", self.rig.pk, str(msg.get("id"))[:40])
+            return
+        sent_at = self._cue_sent_at.pop(cue.pk, None)
+        await database_sync_to_async(cue_delivered)(cue=cue, sent_at=sent_at, delivered_at=arrived)
+
+    async def _cue_spoken(self, msg: dict[str, Any]) -> None:
+        cue = await database_sync_to_async(cue_for_rig)(rig_id=self.rig.pk, cue_id=msg.get("id"))
+        if cue is None:
+            log.warning("rig %s: cue_spoken for unknown cue %r ignored", self.rig.pk, str(msg.get("id"))[:40])
+            return
+        try:
+            await database_sync_to_async(cue_spoken)(
+                cue=cue, lap=msg.get("lap"), before_m=msg.get("before_m"), speed_kmh=msg.get("speed_kmh")
+            )
+        except CueRefused as exc:
+            log.warning("rig %s: cue_spoken for cue %s refused: %s", self.rig.pk, cue.pk, exc)
+
 
 COACH_COUNTS_KEEP_S = 24 * 3600  # s a session's coaching counters stay readable for late viewers
 COACH_COUNTS_EVERY_S = 1.0  # s between two writes of one socket's counters
@@ -473,7 +536,11 @@ class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
         live_fanout().watch(session.pk, self)
         snapshot = await database_sync_to_async(session_live_snapshot)(session=session)
         counts = await _coach_counts(session.pk)
-        await self.send_json({"type": "session", **snapshot, "coach_counts": counts})
+        cues = await database_sync_to_async(
+            lambda: [cue_dict(c) for c in cue_list_for_session(session=session)]
+        )()
+        # with the coaching counters and the cues so far
+        await self.send_json({"type": "session", **snapshot, "coach_counts": counts, "cues": cues})
 
     async def _unwatch(self) -> None:
         if self.session_id is not None:
@@ -516,6 +583,39 @@ class LiveViewerConsumer(NoPerMessageDbCleanup, AsyncJsonWebsocketConsumer):
 
     async def session_ended(self, event: SessionEnded) -> None:
         await self.send_json({"type": "ended", "session_id": event["session_id"]})
+
+    async def cue_changed(self, event: CueChanged) -> None:
+        if event["session_id"] == self.session_id:
+            await self.send_json({"type": "cue", "cue": event["cue"], "spoken": event["spoken"]})
+
+    async def cue_deliver(self, event: CueDeliver) -> None:
+        pass  # heard through the rig group (followers of a rig): for the rig's socket only
+
+    async def cue_withdraw(self, event: CueWithdraw) -> None:
+        pass
+
+    async def _cue_request(
+        self, content: dict[str, object], find_session: Any, author: str, via: str, user: Any
+    ) -> None:
+        """Pin or remove a cue on the watched session; a refusal is told to this page only."""
+        if self.session_id is None:
+            await self.send_json(
+                {"type": "cue_refused", "reason": "there is no live session to pin a cue on"}
+            )
+            return
+
+        def run() -> None:
+            session = find_session()
+            if session is None:
+                raise CueRefused("there is no live session to pin a cue on")
+            viewer_cue_request(session=session, content=content, author=author, via=via, author_user=user)
+
+        try:
+            await database_sync_to_async(run)()
+        except CueRefused as exc:
+            await self.send_json({"type": "cue_refused", "reason": str(exc)})
+        except Http404:
+            await self.send_json({"type": "cue_refused", "reason": "no such cue on this session"})
 
 
 class SessionLiveConsumer(LiveViewerConsumer):
@@ -614,7 +714,16 @@ class SessionLiveConsumer(LiveViewerConsumer):
         return rig_to_follow(rigs, current=watched if self.session_id is not None else None)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        pass  # owners only watch; coach notes arrive through share viewers
+        # Owners watch, and pin cues on the watched session; anything else is ignored as before.
+        if not (isinstance(content, dict) and content.get("type") in ("cue_pin", "cue_remove")):
+            return
+        user, session_id = self.scope["user"], self.session_id
+
+        def find() -> Session | None:
+            return session_get_for_user(user=user, session_id=session_id) if session_id else None
+
+        # "Driver", not the username: share viewers see who pinned a cue, never the account
+        await self._cue_request(content, find, DRIVER_AUTHOR, "live", user)
 
     async def session_started(self, event: SessionStarted) -> None:
         if self.follows_rigs:
@@ -729,6 +838,10 @@ class ShareViewerConsumer(LiveViewerConsumer):
         await self._leave_groups(self.grant_group)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        cue = cue_request_of(text_data)
+        if cue is not None:
+            await self._share_cue(cue)
+            return
         try:
             text = share_note_text(text_data)
         except wire.WireError as exc:
@@ -748,6 +861,26 @@ class ShareViewerConsumer(LiveViewerConsumer):
         if session is None or not access.grant.notes:
             raise NoteRefused("there is no live session to send a note to")
         coach_note_send(grant=access.grant, session=session, text=text)
+
+    async def _share_cue(self, content: dict[str, object]) -> None:
+        """A cue from whoever may send notes here (a link's holder, a saved driver's coach, a
+        team's coach): the same grant, re-resolved on every request as for notes."""
+        session_id = self.session_id
+        grant = self.grant
+
+        def find() -> Session | None:
+            access = self._resolve()
+            if access.grant is None or not access.ok:
+                raise CueRefused(f"you may no longer pin cues here: {access.refusal or 'unknown'}")
+            if not access.grant.notes:
+                raise CueRefused("only the driver and their coaches pin cues")
+            return live_session_for(access.grant, session_id=session_id) if session_id else None
+
+        author = await database_sync_to_async(lambda: grant.author if grant is not None else "Coach")()
+        via = "team" if grant is not None and grant.team is not None else "share"
+        user = self.scope.get("user")
+        author_user = user if user is not None and user.is_authenticated else None
+        await self._cue_request(content, find, author, via, author_user)
 
     async def session_started(self, event: SessionStarted) -> None:
         if self.grant is None:

@@ -13,6 +13,8 @@
   let best = null, laps = [], bestSectors = [];
   let outline = [], curProfile = [], refProfile = null, lastLapSeen = null;
   const gTrail = [];
+  let mapView = null; // the last drawing's projection: a click on the map finds its lap distance
+  const cues = window.simcoachCues; // static/js/cues.js: cues pinned to a place on track
 
   function fmtLap(ms) {
     if (ms == null || ms <= 0) return "–";
@@ -69,6 +71,7 @@
       case "rigs": return onRigs(msg);
       case "waiting": $("title").textContent = root.dataset.share ? "Waiting for the driver…" : "Waiting for your rig…"; return;
       case "closed": closedReason = msg.reason; return; // the server says why before it closes
+      case "cue": case "cue_refused": if (cues) cues.handle(msg); return;
       case "note_refused": if ($("note-status")) $("note-status").textContent = "not sent: " + msg.reason; return;
     }
   }
@@ -98,6 +101,7 @@
     root.classList.remove("ended");
     root.dataset.session = s.session_id; // which session the page shows (the picker may change it)
     if (window.simcoachFocus) window.simcoachFocus.session(s);
+    if (cues) cues.session(s);
     session = s; laps = []; bestSectors = []; refProfile = null; curProfile = [];
     // The server sends the last full lap's line; the car's own positions then paint over it.
     outline = (s.outline || []).slice();
@@ -302,13 +306,43 @@
       ctx.strokeStyle = "hsl(" + Math.max(0, Math.min(120, (b[2] - 60) * 0.6)) + ",85%,50%)";
       ctx.beginPath(); ctx.moveTo(px(a[0]), pz(a[1])); ctx.lineTo(px(b[0]), pz(b[1])); ctx.stroke();
     }
+    mapView = { px: px, pz: pz };
+    if (cues) {
+      ctx.fillStyle = "#b388ff";
+      for (const at of cues.points()) {
+        const p = outline[Math.floor(at / BUCKET_M)];
+        if (p) { ctx.beginPath(); ctx.arc(px(p[0]), pz(p[1]), 5, 0, 7); ctx.fill(); }
+      }
+    }
     if (f.pos_x != null) {
       ctx.fillStyle = "#fff"; ctx.strokeStyle = "#e10600"; ctx.lineWidth = 3;
       ctx.beginPath(); ctx.arc(px(f.pos_x), pz(f.pos_z), 7, 0, 7); ctx.fill(); ctx.stroke();
     }
   }
 
+  // The lap distance of the outline point nearest a click on the map (null: nothing drawn).
+  function mapDistance(ev) {
+    const c = $("map"), box = c.getBoundingClientRect();
+    if (!mapView || !box.width) return null;
+    const x = ((ev.clientX - box.left) * c.width) / box.width, y = ((ev.clientY - box.top) * c.height) / box.height;
+    let bestB = null, bestD = Infinity;
+    outline.forEach((p, b) => {
+      if (!p) return;
+      const d = (mapView.px(p[0]) - x) ** 2 + (mapView.pz(p[1]) - y) ** 2;
+      if (d < bestD) { bestD = d; bestB = b; }
+    });
+    return bestB == null || bestD > 30 * 30 ? null : bestB * BUCKET_M;
+  }
+
   if ($("note-form")) $("note-form").addEventListener("submit", sendNote);
+  if (cues) {
+    cues.connect((msg) => {
+      if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+      ws.send(JSON.stringify(msg));
+      return true;
+    });
+    $("map").addEventListener("click", (ev) => cues.mapClick(mapDistance(ev)));
+  }
   connect();
   requestAnimationFrame(render);
 })();

@@ -58,3 +58,18 @@ def share_note_text(text_data: str | None) -> object:
     if not isinstance(content, dict) or content.get("type") != "note" or set(content) != {"type", "text"}:
         raise WireError('share viewers may only send {"type": "note", "text": ...}')
     return content["text"]
+
+
+CUE_REQUESTS: Final = ("cue_pin", "cue_remove")
+
+
+def cue_request_of(text_data: str | None) -> dict[str, object] | None:
+    """A viewer's ``{"type": "cue_pin" | "cue_remove", ...}``, or None for anything else (which
+    the socket then treats as it always did: a note, or a refusal)."""
+    try:
+        content = json.loads(text_data) if text_data is not None else None
+    except ValueError:
+        return None
+    if isinstance(content, dict) and content.get("type") in CUE_REQUESTS:
+        return content
+    return None

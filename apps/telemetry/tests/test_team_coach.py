@@ -173,3 +173,37 @@ def _mate(team: Team) -> Any:
     invitation = invitation_create_user(by=team.memberships.get(role="owner"), username="mate")
     invitation_accept(user=mate, invitation=invitation)
     return mate
+
+
+async def test_a_team_coach_pins_a_cue_signed_with_their_name_until_demoted(
+    rig_and_token, driver, coach, stranger
+) -> None:
+    """Cues ride the same grant as notes: a team coach pins one (signed "coach (Racing)", via
+    team) and the rig gets it; demoted to driver, the next pin is refused and nothing is stored."""
+    from apps.coaching.models import Cue
+
+    team, coaching, _ = await database_sync_to_async(_team)(stranger, coach, driver)
+    _, token = rig_and_token
+    rig, welcome = await open_session(token)
+    watch, _ = await watch_team(coach, team, driver)
+    await watch.send_json_to({"type": "cue_pin", "at_m": 300, "text": "brake at the 100 board"})
+    pinned = (await next_of(watch, "cue"))["cue"]
+    assert (pinned["author"], pinned["via"], pinned["text"]) == (
+        "coach (Racing)",
+        "team",
+        "brake at the 100 board",
+    )
+    sent = await receive_msg(rig)
+    while sent["type"] != "cue":
+        sent = await receive_msg(rig)
+    assert sent["at_m"] == 300 and sent["text"] == "brake at the 100 board"
+
+    owner = await database_sync_to_async(lambda: team.memberships.get(role="owner"))()
+    await database_sync_to_async(membership_role_set)(by=owner, member=coaching, role="driver")
+    await watch.send_json_to({"type": "cue_pin", "at_m": 400, "text": "not any more"})
+    reply = await watch.receive_json_from(timeout=5)  # the access event may close it first
+    while reply["type"] not in ("cue_refused", "closed"):
+        reply = await watch.receive_json_from(timeout=5)
+    assert await database_sync_to_async(Cue.objects.filter(session_id=welcome["session_id"]).count)() == 1
+    await rig.disconnect()
+    await watch.disconnect()
