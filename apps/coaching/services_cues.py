@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-import unicodedata
 from typing import Final
 
 from django.contrib.auth.models import User
@@ -27,6 +26,7 @@ from simcoach_site.events import (
     session_group,
 )
 from simcoach_site.lib.ratelimit import attempt
+from simcoach_site.lib.words import one_printable_line
 
 from .models import Cue
 from .selectors_cues import cue_dict, cue_list_for_session, cue_wire
@@ -54,8 +54,7 @@ def cue_clean_text(text: object) -> str:
     """One printable line (it reaches a terminal and a speech engine), 1..80 characters."""
     if not isinstance(text, str):
         raise CueRefused("the cue's text must be text")
-    kept = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
-    clean = " ".join(kept.split())
+    clean = one_printable_line(text)
     if not clean:
         raise CueRefused("the cue's text is empty")
     if len(clean) > TEXT_MAX:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
@@ -14,6 +13,7 @@ from apps.accounts.models import Rig
 from apps.sessions.models import Session
 from simcoach_site.events import CoachingNote, broadcast_on_commit, rig_group, session_group, share_group
 from simcoach_site.lib.ratelimit import attempt
+from simcoach_site.lib.words import one_printable_line
 
 from .access import Grant
 from .models import CoachedDriver, CoachNote, ShareLink
@@ -105,8 +105,7 @@ def note_clean(text: object) -> str:
     """Printable text on one line: notes reach a terminal and a speech engine on the rig."""
     if not isinstance(text, str):
         raise NoteRefused("a note is text")
-    kept = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
-    clean = " ".join(kept.split())
+    clean = one_printable_line(text)
     if not clean:
         raise NoteRefused("the note is empty")
     if len(clean) > NOTE_MAX_CHARS:

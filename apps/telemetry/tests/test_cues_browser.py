@@ -23,6 +23,8 @@ from django.conf import settings
 
 from tests.servers import BROWSER_ARGS, stop
 
+from .logins import session_cookie
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WAIT_MS = 30_000
 CORNER = "Les Combes"  # its start, 2220 m, ends the Kemmel straight: a steady speed before it
@@ -74,17 +76,8 @@ def trace_until(session_id: int, lap: int, at_m: float, timeout: float = 20.0) -
         time.sleep(0.5)
 
 
-@pytest.fixture
-def driver_cookie(driver) -> str:  # type: ignore[no-untyped-def]
-    from django.test import Client
-
-    client = Client()
-    client.force_login(driver)
-    return client.cookies["sessionid"].value
-
-
 def test_a_coach_pins_a_cue_at_a_corner_and_the_driver_hears_it_before_the_corner(
-    daphne_url: str, agent: Path, driver, rig_and_token, driver_cookie: str
+    daphne_url: str, agent: Path, driver, rig_and_token
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -97,7 +90,9 @@ def test_a_coach_pins_a_cue_at_a_corner_and_the_driver_hears_it_before_the_corne
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
         try:
             owner_context = browser.new_context()
-            owner_context.add_cookies([{"name": "sessionid", "value": driver_cookie, "url": daphne_url}])
+            owner_context.add_cookies(
+                [{"name": "sessionid", "value": session_cookie(driver), "url": daphne_url}]
+            )
             owner = owner_context.new_page()
             owner.goto(daphne_url + "/live/")
             coach = browser.new_context(viewport={"width": 390, "height": 844}).new_page()  # a phone

@@ -19,6 +19,8 @@ from django.conf import settings
 
 from tests.servers import BROWSER_ARGS, stop
 
+from .logins import session_cookie
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WAIT_MS = 30_000
 
@@ -73,13 +75,7 @@ def agent_heard(out: Path, text: str, timeout: float = 30.0) -> dict:
 
 @pytest.fixture
 def driver_session(driver) -> str:  # type: ignore[no-untyped-def]
-    # A session row instead of the login form: the test process hashes passwords with MD5,
-    # which Daphne's process (default hashers) would not accept.
-    from django.test import Client
-
-    client = Client()
-    client.force_login(driver)
-    return client.cookies["sessionid"].value
+    return session_cookie(driver)
 
 
 def test_it_shares_live_takes_a_note_and_cuts_the_viewer_off(

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.test import Client
 
 from apps.teams.models import Team
 from apps.teams.services import (
@@ -23,18 +22,11 @@ from apps.teams.services import (
 )
 from tests.servers import BROWSER_ARGS
 
+from .logins import session_cookie
 from .test_share_browser import agent, agent_heard, server  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WAIT_MS = 30_000
-
-
-def _cookie(user) -> str:  # type: ignore[no-untyped-def]
-    # A session row instead of the login form: the test process hashes passwords with MD5,
-    # which Daphne's process (default hashers) would not accept.
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
 
 
 @pytest.fixture
@@ -57,7 +49,7 @@ def test_a_team_coach_watches_notes_and_is_cut_off_when_the_driver_leaves(
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    driver_cookie, coach_cookie = _cookie(driver), _cookie(coach)
+    driver_cookie, coach_cookie = session_cookie(driver), session_cookie(coach)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
         try:
