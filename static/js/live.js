@@ -273,6 +273,8 @@
     $("fuel-laps").textContent = perLap && f.fuel != null ? (f.fuel / perLap).toFixed(1) + " (" + perLap.toFixed(2) + " l/lap)" : "–";
     $("water").textContent = U.fmt(f.water_temp, "°C");
     $("oil").textContent = U.fmt(f.oil_temp, "°C");
+    $("track-temp").textContent = U.fmt(f.track_temp, "°C");
+    $("air-temp").textContent = U.fmt(f.air_temp, "°C");
   }
 
   function gforce(f) {

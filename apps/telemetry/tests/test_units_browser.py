@@ -59,6 +59,8 @@ def test_the_live_dashboard_and_the_lap_chart_show_the_chosen_units(
     psi = _live_pressure(page, server, "psi")
     assert 15 < psi < 40  # a GT3's hot pressures are about 26-28 psi
     expect(page.locator("#water")).to_have_text(re.compile(r"^\d+ °F$"), timeout=WAIT_MS)
+    expect(page.locator("#track-temp")).to_have_text("86 °F")  # the demo's 30 °C track
+    expect(page.locator("#air-temp")).to_have_text("72 °F")  # and 22 °C air
     page.goto(f"{server}/laps/{lap.pk}/")
     titles = page.locator("#lap-charts .u-title, #temp-charts .u-title")
     expect(titles.first).to_have_text("Speed mph", timeout=WAIT_MS)
