@@ -1,7 +1,8 @@
 """Writes of cues pinned to a place on track: pin, remove, and what the rig's agent reports.
 
-Callers authorise: the session's owner (live page, API) or a share-link holder whose link still
-resolves (share page); these functions check the cue itself. Every change is told, after the
+Callers authorise: the session's owner (live page, API), or a viewer whose access grant
+(apps.sharing.access: share link, saved driver, team coach) allows notes, re-resolved per request
+by the viewer's socket; these functions check the cue itself. Every change is told, after the
 commit, to the rig's socket (which tells the agent) and to the session's viewers.
 """
 
