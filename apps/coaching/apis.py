@@ -62,7 +62,7 @@ class CuePinSchema(serializers.Serializer):
 class SessionCueListApi(APIView):
     """The active cues of one of your live sessions; POST pins one (the rig's agent gets it)."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="sessions_cues_list", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, session_id: int) -> Response:
         session = session_get_for_user(user=request.user, session_id=session_id)
         return Response(

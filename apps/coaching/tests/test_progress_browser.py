@@ -10,10 +10,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser
 
+from apps.accounts.services import unit_preference_set
 from apps.coaching.models import FocusCorner
 from apps.coaching.reports import report_facts
 from apps.sessions.models import Session
 from apps.sessions.tests.test_compare_browser import WAIT_MS, log_in
+
+from simcoach_site.lib.units import Units
 
 from .test_progress import LC, POUHON, _session
 
@@ -27,6 +30,9 @@ def two_sessions(driver: Any) -> list[Session]:
     s1 = _session(driver, 1, laps=3, brake_earlier_m={LC: 10}, per_lap={2: {"brake_earlier_m": {LC: -10}}})
     s2 = _session(driver, 2, laps=3, corner_speed_delta_kmh={POUHON: -5})
     report_facts(session=s1)
+    # Chosen, not guessed from the browser's language (en-US would read mph): the trend's words
+    # follow the reader's units.
+    unit_preference_set(user=driver, units=Units(speed="km/h", pressure="bar", temperature="°C"))
     return [s1, s2]
 
 
