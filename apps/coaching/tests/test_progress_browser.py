@@ -15,7 +15,6 @@ from apps.coaching.models import FocusCorner
 from apps.coaching.reports import report_facts
 from apps.sessions.models import Session
 from apps.sessions.tests.test_compare_browser import WAIT_MS, log_in
-
 from simcoach_site.lib.units import Units
 
 from .test_progress import LC, POUHON, _session
