@@ -129,8 +129,9 @@ class FocusCorner(models.Model):
 
 
 class Cue(models.Model):
-    """A short text pinned to a lap distance of a live session: the rig's agent says it
-    `lead_s` seconds before the car reaches `at_m`, every lap (or once), until removed.
+    """A short text pinned to a lap distance, from a live session: the rig's agent says it
+    `lead_s` seconds before the car reaches `at_m`, every lap (or once), until removed, in
+    that session and the driver's later sessions on the same track and car.
 
     The delivery facts are the server's own clock at both ends (no skew with the rig's):
     `sent_at` when the rig socket sent it, `delivered_at` when the agent's ack arrived.

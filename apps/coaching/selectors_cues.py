@@ -11,8 +11,15 @@ from .models import Cue
 
 
 def cue_list_for_session(*, session: Session) -> QuerySet[Cue]:
-    """The session's active cues (not removed, "once" cues not yet said), by distance."""
-    return Cue.objects.filter(session=session, removed_at__isnull=True)
+    """The active cues (not removed, "once" cues not yet said) of the session's driver on its
+    track and car, whichever of their sessions they were pinned on: a cue belongs to a place on
+    a track, so it carries to the next session there (a restarted game or agent) until removed."""
+    return Cue.objects.filter(
+        owner_id=session.owner_id,
+        session__track_id=session.track_id,
+        session__car_id=session.car_id,
+        removed_at__isnull=True,
+    )
 
 
 def cue_get_for_session(*, session: Session, cue_id: int) -> Cue:
@@ -23,11 +30,24 @@ def cue_get_for_session(*, session: Session, cue_id: int) -> Cue:
     return cue
 
 
-def cue_for_rig(*, rig_id: int, cue_id: object) -> Cue | None:
-    """A cue of a session streamed by this rig (what its agent may ack or report), else None."""
+def cue_for_agent(*, session_id: int | None, cue_id: object) -> Cue | None:
+    """An active cue of the session a rig streams (what its agent may ack or report), else None."""
     if not isinstance(cue_id, int) or isinstance(cue_id, bool) or not 0 < cue_id < 2**63:
         return None
-    return Cue.objects.filter(pk=cue_id, session__rig_id=rig_id).first()
+    session = Session.objects.filter(pk=session_id or 0).first()
+    return None if session is None else cue_list_for_session(session=session).filter(pk=cue_id).first()
+
+
+def live_sessions_of_cue(cue: Cue) -> list[tuple[int, int | None]]:
+    """(session id, rig id) of the driver's live sessions where the cue is active."""
+    pinned_on = cue.session
+    live = Session.objects.filter(
+        owner_id=cue.owner_id,
+        track_id=pinned_on.track_id,
+        car_id=pinned_on.car_id,
+        state=Session.State.LIVE,
+    )
+    return list(live.values_list("pk", "rig_id"))
 
 
 def cue_wire(cue: Cue) -> dict[str, object]:

@@ -30,7 +30,7 @@ from simcoach_site.lib.ratelimit import attempt
 from simcoach_site.lib.words import one_printable_line
 
 from .models import Cue
-from .selectors_cues import cue_dict, cue_list_for_session, cue_wire
+from .selectors_cues import cue_dict, cue_list_for_session, cue_wire, live_sessions_of_cue
 
 TEXT_MAX: Final = 80
 LABEL_MAX: Final = 40
@@ -142,10 +142,10 @@ def cue_remove(*, cue: Cue) -> Cue:
         return cue
     cue.removed_at = timezone.now()
     cue.save(update_fields=["removed_at"])
-    session = cue.session
-    if session.rig_id is not None:
-        withdraw: CueWithdraw = {"type": "cue.withdraw", "session_id": session.pk, "cue_id": cue.pk}
-        broadcast_on_commit(rig_group(session.rig_id), withdraw)
+    for session_id, rig_id in live_sessions_of_cue(cue):  # wherever it is active now
+        if rig_id is not None:
+            withdraw: CueWithdraw = {"type": "cue.withdraw", "session_id": session_id, "cue_id": cue.pk}
+            broadcast_on_commit(rig_group(rig_id), withdraw)
     _tell_viewers(cue)
     return cue
 
@@ -186,10 +186,14 @@ def cue_spoken(*, cue: Cue, lap: object, before_m: object, speed_kmh: object) ->
 
 
 def _tell_viewers(cue: Cue, *, spoken: bool = False) -> None:
-    event: CueChanged = {
-        "type": "cue.changed",
-        "session_id": cue.session_id,
-        "cue": cue_dict(cue),
-        "spoken": spoken,
-    }
-    broadcast_on_commit(session_group(cue.session_id), event)
+    # The viewers of every live session where the cue is active (a carried cue was pinned on an
+    # earlier session), and of the session it was pinned on.
+    sessions = {cue.session_id, *(session_id for session_id, _ in live_sessions_of_cue(cue))}
+    for session_id in sessions:
+        event: CueChanged = {
+            "type": "cue.changed",
+            "session_id": session_id,
+            "cue": cue_dict(cue),
+            "spoken": spoken,
+        }
+        broadcast_on_commit(session_group(session_id), event)

@@ -29,7 +29,7 @@ from django.utils import timezone
 from apps.accounts.selectors import rig_get_for_user, units_for_viewer
 from apps.coaching.lib.discipline import Discipline, Verdict
 from apps.coaching.lib.rules import LiveCoach, Message, message_text
-from apps.coaching.selectors_cues import cue_dict, cue_for_rig, cue_list_for_session, cue_wire
+from apps.coaching.selectors_cues import cue_dict, cue_for_agent, cue_list_for_session, cue_wire
 from apps.coaching.services import live_coach_for_session, live_coach_lap_completed
 from apps.coaching.services_cues import CueRefused, cue_delivered, cue_sent, cue_spoken
 from apps.sessions.models import Session
@@ -428,7 +428,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
 
     async def _cue_ack(self, msg: dict[str, Any]) -> None:
         arrived = timezone.now()
-        cue = await database_sync_to_async(cue_for_rig)(rig_id=self.rig.pk, cue_id=msg.get("id"))
+        cue = await database_sync_to_async(cue_for_agent)(session_id=self.session_id, cue_id=msg.get("id"))
         if cue is None:
             # a bad or stale reply is not worth the telemetry: logged and dropped, socket kept
             log.warning("rig %s: cue_ack for unknown cue %r ignored", self.rig.pk, str(msg.get("id"))[:40])
@@ -437,7 +437,7 @@ class RigTelemetryConsumer(NoPerMessageDbCleanup, AsyncWebsocketConsumer):
         await database_sync_to_async(cue_delivered)(cue=cue, sent_at=sent_at, delivered_at=arrived)
 
     async def _cue_spoken(self, msg: dict[str, Any]) -> None:
-        cue = await database_sync_to_async(cue_for_rig)(rig_id=self.rig.pk, cue_id=msg.get("id"))
+        cue = await database_sync_to_async(cue_for_agent)(session_id=self.session_id, cue_id=msg.get("id"))
         if cue is None:
             log.warning("rig %s: cue_spoken for unknown cue %r ignored", self.rig.pk, str(msg.get("id"))[:40])
             return

@@ -13,6 +13,8 @@ from django.core.cache import cache
 
 from apps.accounts.services import rig_create
 from apps.coaching.models import Cue
+from apps.sessions.models import Session
+from apps.sessions.services import session_end
 from apps.sharing.services import share_link_create, share_link_revoke
 from simcoach_agent import wire
 
@@ -44,11 +46,12 @@ async def page_next(page: WebsocketCommunicator, kind: str) -> dict[str, Any]:
     raise AssertionError(f"no {kind!r} for the page")
 
 
-async def owner_page(user: Any, session_id: int) -> WebsocketCommunicator:
+async def owner_page(user: Any, session_id: int, cues: int = 0) -> WebsocketCommunicator:
+    """The owner's live page on the session, which opens with `cues` active cues listed."""
     page = await viewer(user, f"/ws/live/{session_id}/")
     connected, _ = await page.connect()
     assert connected
-    assert (await page_next(page, "session"))["cues"] == []
+    assert len((await page_next(page, "session"))["cues"]) == cues
     return page
 
 
@@ -116,6 +119,42 @@ async def test_a_reconnecting_agent_gets_the_sessions_active_cues_again(rig_and_
     assert (resent["id"], resent["text"]) == (first["id"], "kept")
     await again.disconnect()
     await page.disconnect()
+
+
+async def test_a_cue_carries_to_the_drivers_next_session_on_that_track_and_car(rig_and_token, driver) -> None:
+    """A cue belongs to a place on a track: a new session (the game or the agent restarted) on
+    the same track and car gets it, can ack and report it, and hears its removal; another car's
+    session does not get it."""
+    _, token = rig_and_token
+    rig, welcome = await open_session(token)
+    page = await owner_page(driver, welcome["session_id"])
+    await page.send_json_to({"type": "cue_pin", "at_m": 500, "text": "brake at the 100 board"})
+    pinned = await rig_next(rig, "cue")
+    await rig.disconnect()
+    await database_sync_to_async(session_end)(session=await Session.objects.aget(pk=welcome["session_id"]))
+
+    other_car, _ = await open_session(token, {**HELLO, "session_uid": "uid-other-car", "car": "Other Car"})
+    assert await other_car.receive_nothing(timeout=1.0)  # no cue follows its welcome
+    await other_car.disconnect()
+
+    rig2, welcome2 = await open_session(token, {**HELLO, "session_uid": "uid-2"})
+    assert welcome2["session_id"] != welcome["session_id"]
+    carried = await rig_next(rig2, "cue")
+    assert (carried["id"], carried["text"]) == (pinned["id"], "brake at the 100 board")
+    await rig2.send_to(bytes_data=wire.encode_control({"type": "cue_ack", "id": carried["id"]}))
+    await rig2.send_to(
+        bytes_data=wire.encode_control(
+            {"type": "cue_spoken", "id": carried["id"], "lap": 2, "before_m": 150.0, "speed_kmh": 180.0}
+        )
+    )
+    page2 = await owner_page(driver, welcome2["session_id"], cues=1)  # listed on the new session
+    await page2.send_json_to({"type": "cue_remove", "id": carried["id"]})
+    assert (await rig_next(rig2, "cue_removed"))["id"] == carried["id"]
+    cue = await Cue.objects.aget(pk=carried["id"])
+    assert cue.spoken_before_m == 150.0 and cue.delivered_at is not None and cue.removed_at is not None
+    await rig2.disconnect()
+    await page.disconnect()
+    await page2.disconnect()
 
 
 @pytest.mark.parametrize(

@@ -86,13 +86,12 @@ def test_a_coach_pins_a_cue_at_a_corner_and_the_driver_hears_it_before_the_corne
 
     rig, _ = rig_and_token
     _, token = share_link_create(owner=driver, rig=rig, expires_in=None, label="Coach Alex")
+    cookie = session_cookie(driver)  # before Playwright's event loop: the ORM refuses to run inside it
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
         try:
             owner_context = browser.new_context()
-            owner_context.add_cookies(
-                [{"name": "sessionid", "value": session_cookie(driver), "url": daphne_url}]
-            )
+            owner_context.add_cookies([{"name": "sessionid", "value": cookie, "url": daphne_url}])
             owner = owner_context.new_page()
             owner.goto(daphne_url + "/live/")
             coach = browser.new_context(viewport={"width": 390, "height": 844}).new_page()  # a phone
