@@ -91,6 +91,6 @@ def test_it_keeps_the_reference_the_driver_picks_in_the_url(
     assert "lap 1" in page.locator("#legend li:has([data-w=reference])").inner_text().lower()
     assert page.locator("[data-w=versus] h3").first.inner_text().lower().startswith("lap 2 vs lap 1")
     page.wait_for_function(
-        "document.querySelectorAll('#compare-charts .uplot').length === 5", timeout=WAIT_MS
+        "() => document.querySelectorAll('#compare-charts .uplot').length === 5", timeout=WAIT_MS
     )
     assert errors == []
