@@ -17,7 +17,7 @@ import msgpack
 import numpy as np
 from django.conf import settings
 
-from simcoach_agent.channels import CHANNELS
+from simcoach_agent.channels import BY_NAME, CHANNELS
 
 from .lib.columns import Columns, concat_columns
 from .lib.influx import InfluxClient, lines
@@ -142,7 +142,10 @@ class InfluxTraceStore:
         # not come back at all.
         chosen = [c for c in channels or [] if c.isidentifier()]
         select = ", ".join(f'"{c}"' for c in ("seq", KEYFRAME, *chosen)) if channels else "*"
-        lo_ms, hi_ms = round(t0 * 1000), round(t1 * 1000)  # as the rows' times were written
+        # As the rows' times were written; an open end (±inf, as the db store takes) is the
+        # channel model's own time range, so every store reads "until the end" the same way.
+        t_lo, t_hi = BY_NAME["t"].lo, BY_NAME["t"].hi
+        lo_ms, hi_ms = round(min(max(t0, t_lo), t_hi) * 1000), round(min(max(t1, t_lo), t_hi) * 1000)
         # From the start of t0's second, whose first frame is whole (see _keyframes). InfluxQL,
         # not SQL: the only inputs are an int id, integers and checked identifiers.
         where = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -56,6 +58,15 @@ def test_it_reads_a_time_window_and_chosen_channels(store: TraceStore, driver) -
     got = store.read(session_id=session.pk, t0=t0, t1=t1, channels=["speed", "rpm"])
     assert len(got["t"]) == 60
     assert {"t", "speed", "rpm"} <= set(got) and "pos_x" not in got
+
+
+def test_an_open_ended_window_reads_everything_in_both_stores(store: TraceStore, driver) -> None:
+    session = make_session(driver)
+    cols = columns(90)
+    store.write(session_id=session.pk, user_id=driver.pk, seq_start=0, cols=cols)
+    got = store.read(session_id=session.pk, t0=-math.inf, t1=math.inf, channels=["speed"])
+    assert len(got["t"]) == 90
+    assert len(store.read(session_id=session.pk, t0=cols["t"][45], t1=math.inf)["t"]) == 45
 
 
 def test_it_leaves_out_missing_values_and_keeps_the_rest_of_their_frames(store: TraceStore, driver) -> None:
