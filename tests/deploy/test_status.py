@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import uuid
 
 import pytest
 import redis
@@ -36,10 +37,13 @@ def embedded(settings):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def redis_stack(embedded):  # type: ignore[no-untyped-def]
     settings = embedded
+    # A prefix of this test's own: Redis pub/sub channels are server-wide (not per database),
+    # and parallel test workers probe the same server at the same moment.
+    settings.STATUS_TEST_PREFIX = f"asgi{uuid.uuid4().hex[:8]}"
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [f"{REDIS}/3"]},
+            "CONFIG": {"hosts": [f"{REDIS}/3"], "prefix": settings.STATUS_TEST_PREFIX},
         }
     }
     settings.CELERY_TASK_ALWAYS_EAGER, settings.CELERY_BROKER_URL = False, f"{REDIS}/4"
@@ -80,9 +84,10 @@ async def test_it_leaves_no_subscription_behind(redis_stack) -> None:
     # would pile up for the life of the process.
     for _ in range(3):
         assert (await status.channel_layer_check())["backend"] == "RedisPubSubChannelLayer"
-    # Channels this layer's probes named (its prefix "asgi", then "status."): the server is
-    # shared, and the site's own processes probe too, under their own prefixes.
-    assert redis.Redis.from_url(f"{REDIS}/3").pubsub_channels("asgistatus.*") == []
+    # Channels this layer's probes named (its own prefix, then "status."): the server is
+    # shared, and other processes probe too, under their own prefixes.
+    prefix = redis_stack.STATUS_TEST_PREFIX
+    assert redis.Redis.from_url(f"{REDIS}/3").pubsub_channels(f"{prefix}status.*") == []
 
 
 def test_it_reports_a_dead_broker_with_503(client: Client, embedded) -> None:
