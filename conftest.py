@@ -207,3 +207,26 @@ def browser() -> Iterator[Browser]:
         b = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def worker_queue(settings) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A real Celery worker in this process on the real broker, consuming a queue of its own so
+    parallel runs never meet; `.delay` sends to it (jobs are not eager while it runs)."""
+    import uuid
+
+    from celery.contrib.testing.worker import start_worker
+
+    from simcoach_site.celery import app
+
+    broker = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0"
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    keys = ("broker_url", "task_always_eager", "task_default_queue")
+    saved = {k: app.conf[k] for k in keys}
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # simcoach_site.jobs sends with .delay
+    app.conf.update(broker_url=broker, task_always_eager=False, task_default_queue=queue)
+    try:
+        with start_worker(app, queues=[queue], perform_ping_check=False, pool="solo", shutdown_timeout=30):
+            yield queue
+    finally:
+        app.conf.update(saved)

@@ -2,39 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from apps.coaching.models import Report
 from apps.sessions.services import session_end
 from apps.sessions.tests.factories import session_with_demo_laps
-from simcoach_site.celery import app
 
 from .fake_openai import FakeOpenAI
 from .reportdata import FREE_NUMBERS
-
-BROKER = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def worker_queue(settings) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """A worker in this process consuming a queue of its own, so parallel runs never meet."""
-    from celery.contrib.testing.worker import start_worker
-
-    queue = f"test-reports-{uuid.uuid4().hex[:8]}"
-    keys = ("broker_url", "task_always_eager", "task_default_queue")
-    saved = {k: app.conf[k] for k in keys}
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # simcoach_site.jobs sends with .delay
-    app.conf.update(broker_url=BROKER, task_always_eager=False, task_default_queue=queue)
-    try:
-        with start_worker(app, queues=[queue], perform_ping_check=False, pool="solo", shutdown_timeout=30):
-            yield queue
-    finally:
-        app.conf.update(saved)
 
 
 def wait_for(report_filter: dict[str, object], seconds: float = 90) -> Report:

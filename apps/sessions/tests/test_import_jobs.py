@@ -10,8 +10,6 @@ import datetime as dt
 import io
 import os
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,14 +24,12 @@ from apps.sessions.tests.api_import import API, run_queued
 from apps.sessions.tests.import_cases import CASES, IMOLA
 from apps.traces.models import TraceChunk
 from simcoach_site import jobs
-from simcoach_site.celery import app
 
 pytestmark = [
     pytest.mark.usefixtures("imports_run_here"),
     pytest.mark.fixtures,
     pytest.mark.usefixtures("isolated_trace_store"),
 ]
-BROKER = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0"
 CHUNK = 1024 * 1024
 
 
@@ -333,23 +329,6 @@ def test_the_in_process_runner_imports_off_the_request(
     imp = _wait_finished(status["id"])
     assert (imp.state, imp.laps, imp.error) == ("done", 1, "") and imp.session is not None
     assert list(import_upload_dir.iterdir()) == []
-
-
-@pytest.fixture
-def worker_queue(settings) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """A Celery worker in this process consuming a queue of its own (as test_report_worker)."""
-    from celery.contrib.testing.worker import start_worker
-
-    queue = f"test-imports-{uuid.uuid4().hex[:8]}"
-    keys = ("broker_url", "task_always_eager", "task_default_queue")
-    saved = {k: app.conf[k] for k in keys}
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    app.conf.update(broker_url=BROKER, task_always_eager=False, task_default_queue=queue)
-    try:
-        with start_worker(app, queues=[queue], perform_ping_check=False, pool="solo", shutdown_timeout=30):
-            yield queue
-    finally:
-        app.conf.update(saved)
 
 
 @pytest.mark.django_db(transaction=True)
