@@ -18,6 +18,7 @@ from apps.traces.lib.analysis import (
 )
 from apps.traces.lib.columns import Columns
 from apps.traces.selectors import lap_trace
+from simcoach_agent.channels import WHEELS
 from simcoach_agent.corner_names import name_corner, names_for
 from simcoach_agent.tracks import Corner, track_lookup
 from simcoach_site.events import live_reference
@@ -175,15 +176,14 @@ def _summary(trace: Columns) -> dict[str, object]:
     out: dict[str, object] = {"samples": len(trace["t"])}
     if "speed" in trace and len(trace["speed"]):
         out["max_speed_kmh"] = round(float(np.nanmax(trace["speed"])), 1)
-    for name in CONDITIONS:
+    averaged = [
+        *CONDITIONS,
+        *(f"{stem}_{wheel}" for wheel in WHEELS for stem in ("tyre_temp", "tyre_press", "brake_temp")),
+    ]
+    for name in averaged:
         values = trace.get(name)
         if values is not None and len(values) and not np.all(np.isnan(values)):
             out[f"{name}_avg"] = round(float(np.nanmean(values)), 1)
-    for wheel in ("fl", "fr", "rl", "rr"):
-        for stem in ("tyre_temp", "tyre_press", "brake_temp"):
-            values = trace.get(f"{stem}_{wheel}")
-            if values is not None and len(values) and not np.all(np.isnan(values)):
-                out[f"{stem}_{wheel}_avg"] = round(float(np.nanmean(values)), 1)
     return out
 
 
