@@ -55,6 +55,20 @@ async def owner_page(user: Any, session_id: int, cues: int = 0) -> WebsocketComm
     return page
 
 
+async def another_drivers_cue(
+    django_user_model: Any,
+) -> tuple[WebsocketCommunicator, WebsocketCommunicator, dict[str, Any]]:
+    """Another driver streaming on their own rig, with a cue they pinned: (rig, page, cue)."""
+    other = await database_sync_to_async(django_user_model.objects.create_user)(
+        "other", "o@example.com", "pw-other-1"
+    )
+    _, other_token = await database_sync_to_async(rig_create)(owner=other, name="Other rig")
+    other_rig, other_welcome = await open_session(other_token, {**HELLO, "session_uid": "uid-other"})
+    other_page = await owner_page(other, other_welcome["session_id"])
+    await other_page.send_json_to({"type": "cue_pin", "at_m": 100, "text": "theirs"})
+    return other_rig, other_page, await rig_next(other_rig, "cue")
+
+
 def cue_row(cue_id: int) -> Cue:
     return Cue.objects.get(pk=cue_id)
 
@@ -180,14 +194,7 @@ async def test_malformed_or_foreign_agent_replies_are_logged_and_the_socket_kept
     await page.send_json_to({"type": "cue_pin", "at_m": 500, "text": "mine"})
     own = await rig_next(rig, "cue")
     # another driver's rig and cue: this rig may not ack or report it
-    other = await database_sync_to_async(django_user_model.objects.create_user)(
-        "other", "o@example.com", "pw-other-1"
-    )
-    _, other_token = await database_sync_to_async(rig_create)(owner=other, name="Other rig")
-    other_rig, other_welcome = await open_session(other_token, {**HELLO, "session_uid": "uid-other"})
-    other_page = await owner_page(other, other_welcome["session_id"])
-    await other_page.send_json_to({"type": "cue_pin", "at_m": 100, "text": "theirs"})
-    theirs = await rig_next(other_rig, "cue")
+    other_rig, other_page, theirs = await another_drivers_cue(django_user_model)
 
     ids = {"OWN": own["id"], "OTHER": theirs["id"]}
     if reply.get("id") in ids:
@@ -272,19 +279,17 @@ async def test_an_owner_cannot_remove_another_sessions_cue_or_send_odd_fields(
     _, token = rig_and_token
     rig, welcome = await open_session(token)
     page = await owner_page(driver, welcome["session_id"])
-    other = await database_sync_to_async(django_user_model.objects.create_user)(
-        "other", "o@example.com", "pw-other-1"
-    )
-    _, other_token = await database_sync_to_async(rig_create)(owner=other, name="Other rig")
-    other_rig, other_welcome = await open_session(other_token, {**HELLO, "session_uid": "uid-other"})
-    other_page = await owner_page(other, other_welcome["session_id"])
-    await other_page.send_json_to({"type": "cue_pin", "at_m": 100, "text": "theirs"})
-    theirs = await rig_next(other_rig, "cue")
+    other_rig, other_page, theirs = await another_drivers_cue(django_user_model)
 
     await page.send_json_to({"type": "cue_remove", "id": theirs["id"]})
     assert "no such cue" in (await page_next(page, "cue_refused"))["reason"]
     await page.send_json_to(
-        {"type": "cue_pin", "at_m": 100, "text": "x", "session_id": other_welcome["session_id"]}
+        {
+            "type": "cue_pin",
+            "at_m": 100,
+            "text": "x",
+            "session_id": (await Cue.objects.aget(pk=theirs["id"])).session_id,
+        }
     )
     assert "unexpected fields: session_id" in (await page_next(page, "cue_refused"))["reason"]
     await page.send_json_to({"type": "cue_pin", "at_m": -5, "text": "x"})
